@@ -1,0 +1,41 @@
+// The frontend's entry points: model file text in, checked Model out.
+#pragma once
+
+#include "frontend/Model.h"
+
+#include <optional>
+#include <ostream>
+#include <string>
+
+namespace kiln {
+
+/// Collects diagnostics and prints them in clang's form:
+///   file:line:col: error: message
+///     <the source line>
+///           ^~~~~
+class Diagnostics {
+public:
+  Diagnostics(std::string file, std::string source, std::ostream &out);
+  void error(SourceLoc loc, const std::string &message, int length = 1);
+  void note(SourceLoc loc, const std::string &message, int length = 1);
+  int errorCount() const { return errors; }
+  const std::string &file() const { return fileName; }
+  const std::string &source() const { return text; }
+
+private:
+  void emit(const char *kind, SourceLoc loc, const std::string &message, int length);
+  std::string fileName, text;
+  std::ostream &out;
+  int errors = 0;
+};
+
+/// Parses and checks a model file. Prints every diagnostic to `diags`;
+/// returns the model only when there were no errors. Never crashes or hangs,
+/// whatever the bytes.
+std::optional<Model> checkModel(Diagnostics &diags);
+
+/// Prints the parsed (unchecked) syntax tree, for `kiln build --emit=ast`.
+/// Returns false (with diagnostics printed) if the file does not parse.
+bool dumpAST(Diagnostics &diags, std::ostream &out);
+
+} // namespace kiln

@@ -1,0 +1,291 @@
+#include "frontend/MLIRGen.h"
+
+#include "ir/KilnDialect.h"
+
+#include "mlir/Dialect/Func/IR/FuncOps.h"
+#include "mlir/Dialect/Tensor/IR/Tensor.h"
+#include "mlir/IR/Builders.h"
+#include "mlir/IR/BuiltinAttributes.h"
+#include "mlir/IR/Verifier.h"
+#include "llvm/ADT/STLExtras.h"
+
+#include <cstdio>
+
+using namespace mlir;
+
+namespace kiln {
+namespace {
+
+class Generator {
+public:
+  Generator(MLIRContext &context, const Model &model)
+      : context(context), model(model), builder(&context) {}
+
+  OwningOpRef<ModuleOp> run() {
+    OwningOpRef<ModuleOp> module = ModuleOp::create(fileLoc(SourceLoc{1, 1}));
+    (*module)->setAttr("kiln.model", builder.getStringAttr(model.name));
+    (*module)->setAttr("kiln.train", trainAttr());
+    builder.setInsertionPointToEnd(module->getBody());
+
+    std::vector<int> outputs;
+    for (const NamedValue &output : model.outputs)
+      outputs.push_back(output.node);
+    auto forward = buildFunction("forward", concat(model.inputs, model.params), outputs);
+    for (auto [i, output] : llvm::enumerate(model.outputs))
+      forward.setResultAttr(i, "kiln.output", builder.getStringAttr(output.name));
+
+    if (model.loss >= 0 || !model.metrics.empty()) {
+      std::vector<int> results;
+      if (model.loss >= 0)
+        results.push_back(model.loss);
+      for (const NamedValue &metric : model.metrics)
+        results.push_back(metric.node);
+      auto loss = buildFunction(
+          "loss", concat(concat(model.inputs, model.targets), model.params), results);
+      unsigned next = 0;
+      if (model.loss >= 0)
+        loss.setResultAttr(next++, "kiln.loss", builder.getUnitAttr());
+      for (const NamedValue &metric : model.metrics)
+        loss.setResultAttr(next++, "kiln.metric", builder.getStringAttr(metric.name));
+    }
+
+    if (failed(verify(*module)))
+      return nullptr;
+    return module;
+  }
+
+private:
+  static std::vector<int> concat(std::vector<int> a, const std::vector<int> &b) {
+    a.insert(a.end(), b.begin(), b.end());
+    return a;
+  }
+
+  Location fileLoc(SourceLoc loc) {
+    return FileLineColLoc::get(&context, model.file, loc.line, loc.col);
+  }
+
+  Location nodeLoc(const Node &node) {
+    Location loc = fileLoc(node.loc);
+    if (node.name.empty())
+      return loc;
+    return NameLoc::get(builder.getStringAttr(node.name), loc);
+  }
+
+  Type elementType(DType dtype) {
+    switch (dtype) {
+    case DType::F32: return builder.getF32Type();
+    case DType::F64: return builder.getF64Type();
+    case DType::I32: return builder.getI32Type();
+    case DType::I64: return builder.getI64Type();
+    case DType::U8: return IntegerType::get(&context, 8, IntegerType::Unsigned);
+    }
+    return {};
+  }
+
+  RankedTensorType tensorType(const TensorType &type) {
+    SmallVector<int64_t> shape;
+    for (int64_t size : type.shape)
+      shape.push_back(size == kBatch ? ShapedType::kDynamic : size);
+    return RankedTensorType::get(shape, elementType(type.dtype));
+  }
+
+  static std::string initText(const Init &init) {
+    char text[128];
+    switch (init.kind) {
+    case Init::Zeros: return "zeros";
+    case Init::Ones: return "ones";
+    case Init::Uniform:
+      std::snprintf(text, sizeof text, "uniform(%.17g, %.17g)", init.a, init.b);
+      return text;
+    case Init::Normal:
+      std::snprintf(text, sizeof text, "normal(%.17g, %.17g)", init.a, init.b);
+      return text;
+    }
+    return "";
+  }
+
+  DictionaryAttr trainAttr() {
+    const TrainConfig &t = model.train;
+    SmallVector<NamedAttribute> attrs = {
+        builder.getNamedAttr("optimizer", builder.getStringAttr(
+                                              t.optimizer == TrainConfig::SGD ? "SGD" : "Adam")),
+        builder.getNamedAttr("lr", builder.getF64FloatAttr(t.lr)),
+        builder.getNamedAttr("momentum", builder.getF64FloatAttr(t.momentum)),
+        builder.getNamedAttr("weight_decay", builder.getF64FloatAttr(t.weightDecay)),
+        builder.getNamedAttr("beta1", builder.getF64FloatAttr(t.beta1)),
+        builder.getNamedAttr("beta2", builder.getF64FloatAttr(t.beta2)),
+        builder.getNamedAttr("eps", builder.getF64FloatAttr(t.eps)),
+        builder.getNamedAttr("batch", builder.getI64IntegerAttr(t.batch)),
+        builder.getNamedAttr("epochs", builder.getI64IntegerAttr(t.epochs)),
+        builder.getNamedAttr("seed", builder.getI64IntegerAttr(t.seed)),
+        builder.getNamedAttr("shuffle", builder.getBoolAttr(t.shuffle)),
+    };
+    return builder.getDictionaryAttr(attrs);
+  }
+
+  /// A function of the leaf nodes `args` computing the nodes `results`,
+  /// emitting only the operations those results need.
+  func::FuncOp buildFunction(StringRef name, const std::vector<int> &args,
+                             const std::vector<int> &results) {
+    SmallVector<Type> argTypes, resultTypes;
+    for (int arg : args)
+      argTypes.push_back(tensorType(model.nodes[arg].type));
+    for (int result : results)
+      resultTypes.push_back(tensorType(model.nodes[result].type));
+    auto func = func::FuncOp::create(builder, fileLoc(SourceLoc{1, 1}), name,
+                                     builder.getFunctionType(argTypes, resultTypes));
+    Block *body = func.addEntryBlock();
+
+    values.assign(model.nodes.size(), Value());
+    batchSize = Value();
+    for (auto [i, arg] : llvm::enumerate(args)) {
+      const Node &node = model.nodes[arg];
+      body->getArgument(i).setLoc(nodeLoc(node));
+      values[arg] = body->getArgument(i);
+      const char *role = node.kind == OpKind::Input    ? "kiln.input"
+                         : node.kind == OpKind::Target ? "kiln.target"
+                                                       : "kiln.param";
+      func.setArgAttr(i, role, builder.getStringAttr(node.name));
+      if (node.kind == OpKind::Param)
+        func.setArgAttr(i, "kiln.init", builder.getStringAttr(initText(node.init)));
+    }
+
+    std::vector<bool> needed(model.nodes.size(), false);
+    for (int result : results)
+      needed[result] = true;
+    for (int i = static_cast<int>(model.nodes.size()) - 1; i >= 0; --i)
+      if (needed[i])
+        for (int operand : model.nodes[i].operands)
+          needed[operand] = true;
+
+    OpBuilder::InsertionGuard guard(builder);
+    builder.setInsertionPointToStart(body);
+    for (size_t i = 0; i < model.nodes.size(); ++i)
+      if (needed[i] && !values[i])
+        values[i] = emit(model.nodes[i]);
+
+    SmallVector<Value> returned;
+    for (int result : results)
+      returned.push_back(values[result]);
+    func::ReturnOp::create(builder, func.getLoc(), returned);
+    return func;
+  }
+
+  /// The run-time batch size, read off the first argument that has it.
+  Value getBatchSize(Location loc) {
+    if (batchSize)
+      return batchSize;
+    Block *body = builder.getInsertionBlock();
+    for (BlockArgument arg : body->getArguments()) {
+      auto type = cast<RankedTensorType>(arg.getType());
+      if (type.getRank() > 0 && type.isDynamicDim(0)) {
+        OpBuilder::InsertionGuard guard(builder);
+        builder.setInsertionPointToStart(body);
+        batchSize = tensor::DimOp::create(builder, loc, arg, 0);
+        return batchSize;
+      }
+    }
+    return {};
+  }
+
+  /// Emits one operation. Ops are built generically from their dialect name
+  /// and inherent attributes, with Sema's result type, so any disagreement
+  /// between Sema and the dialect shows up in the verifier, not as a crash.
+  Value emit(const Node &node) {
+    Location loc = nodeLoc(node);
+    OperationState state(loc, std::string("kiln.") + opKindName(node.kind));
+    RankedTensorType type = tensorType(node.type);
+    state.addTypes(type);
+    for (int operand : node.operands)
+      state.addOperands(values[operand]);
+
+    auto dims = [&](size_t from, size_t count) {
+      return builder.getDenseI64ArrayAttr(
+          ArrayRef<int64_t>(node.dims).slice(from, count));
+    };
+    switch (node.kind) {
+    case OpKind::Constant:
+      state.addAttribute("value", constantAttr(node, type));
+      break;
+    case OpKind::Fill:
+      state.addAttribute("value", builder.getF64FloatAttr(node.scalar));
+      for (size_t i = 0; i < type.getNumDynamicDims(); ++i)
+        state.addOperands(getBatchSize(loc));
+      break;
+    case OpKind::Sum:
+    case OpKind::Mean:
+      state.addAttribute("dims", builder.getDenseI64ArrayAttr(node.dims));
+      state.addAttribute("keepdim", builder.getBoolAttr(node.keepdim));
+      break;
+    case OpKind::Max:
+    case OpKind::ArgMax:
+      state.addAttribute("dim", builder.getI64IntegerAttr(node.dims[0]));
+      state.addAttribute("keepdim", builder.getBoolAttr(node.keepdim));
+      break;
+    case OpKind::Softmax:
+    case OpKind::LogSoftmax:
+    case OpKind::Concat:
+      state.addAttribute("dim", builder.getI64IntegerAttr(node.dims[0]));
+      break;
+    case OpKind::Transpose: {
+      SmallVector<int64_t> perm;
+      for (int64_t d = 0; d < static_cast<int64_t>(node.type.shape.size()); ++d)
+        perm.push_back(d == node.dims[0] ? node.dims[1]
+                       : d == node.dims[1] ? node.dims[0] : d);
+      state.addAttribute("permutation", builder.getDenseI64ArrayAttr(perm));
+      break;
+    }
+    case OpKind::Conv2d:
+      state.addAttribute("stride", dims(0, 2));
+      state.addAttribute("padding", dims(2, 2));
+      break;
+    case OpKind::MaxPool2d:
+    case OpKind::AvgPool2d:
+      state.addAttribute("kernel", dims(0, 2));
+      state.addAttribute("stride", dims(2, 2));
+      state.addAttribute("padding", dims(4, 2));
+      break;
+    case OpKind::Dropout:
+      state.addAttribute("p", builder.getF64FloatAttr(node.scalar));
+      break;
+    default:
+      break;
+    }
+    return builder.create(state)->getResult(0);
+  }
+
+  DenseElementsAttr constantAttr(const Node &node, RankedTensorType type) {
+    Type element = type.getElementType();
+    if (auto floatType = dyn_cast<FloatType>(element)) {
+      SmallVector<APFloat> data;
+      for (double v : node.data) {
+        APFloat value(v);
+        bool lost;
+        value.convert(floatType.getFloatSemantics(), APFloat::rmNearestTiesToEven, &lost);
+        data.push_back(value);
+      }
+      return DenseElementsAttr::get(type, data);
+    }
+    unsigned width = element.getIntOrFloatBitWidth();
+    SmallVector<APInt> data;
+    for (double v : node.data)
+      data.push_back(APInt(width, static_cast<uint64_t>(static_cast<int64_t>(v)),
+                           /*isSigned=*/true, /*implicitTrunc=*/true));
+    return DenseElementsAttr::get(type, data);
+  }
+
+  MLIRContext &context;
+  const Model &model;
+  OpBuilder builder;
+  std::vector<Value> values; // node index -> value in the function being built
+  Value batchSize;
+};
+
+} // namespace
+
+OwningOpRef<ModuleOp> mlirGen(MLIRContext &context, const Model &model) {
+  context.loadDialect<ir::KilnDialect, func::FuncDialect, tensor::TensorDialect>();
+  return Generator(context, model).run();
+}
+
+} // namespace kiln

@@ -1,0 +1,437 @@
+// Type inference, verifiers and folders of the kiln dialect's operations.
+//
+// The shape arithmetic lives in frontend/Shapes.h, shared with semantic
+// analysis; this file converts between MLIR types and those plain shapes.
+#include "ir/KilnDialect.h"
+
+#include "frontend/Shapes.h"
+
+#include "mlir/IR/Builders.h"
+#include "mlir/IR/BuiltinAttributes.h"
+#include "mlir/IR/OpImplementation.h"
+#include "mlir/IR/PatternMatch.h"
+
+using namespace mlir;
+using namespace kiln::ir;
+namespace shapes = kiln::shapes;
+
+//===----------------------------------------------------------------------===//
+// Helpers
+//===----------------------------------------------------------------------===//
+
+static shapes::Shape toShape(Type type) {
+  shapes::Shape shape;
+  for (int64_t size : cast<RankedTensorType>(type).getShape())
+    shape.push_back(ShapedType::isDynamic(size) ? shapes::kDynamic : size);
+  return shape;
+}
+
+static RankedTensorType tensorOf(const shapes::Shape &shape, Type element) {
+  SmallVector<int64_t> sizes;
+  for (int64_t size : shape)
+    sizes.push_back(size == shapes::kDynamic ? ShapedType::kDynamic : size);
+  return RankedTensorType::get(sizes, element);
+}
+
+static Type elementOf(Value value) {
+  return cast<RankedTensorType>(value.getType()).getElementType();
+}
+
+/// Fails with `err` (from a shape rule) at `loc`, or infers `shape`.
+static LogicalResult inferred(std::optional<Location> loc,
+                              const std::optional<shapes::Shape> &shape,
+                              const std::string &err, Type element,
+                              SmallVectorImpl<Type> &results) {
+  if (!shape)
+    return emitOptionalError(loc, err);
+  results.push_back(tensorOf(*shape, element));
+  return success();
+}
+
+static LogicalResult sameElementType(std::optional<Location> loc, Value a,
+                                     Value b) {
+  if (elementOf(a) == elementOf(b))
+    return success();
+  return emitOptionalError(loc, "element types differ: ", elementOf(a), " and ",
+                           elementOf(b));
+}
+
+static LogicalResult checkDim(std::optional<Location> loc, int64_t dim,
+                              int64_t rank) {
+  if (dim >= 0 && dim < rank)
+    return success();
+  return emitOptionalError(loc, "dim ", dim, " is out of range for rank ", rank);
+}
+
+//===----------------------------------------------------------------------===//
+// Constants
+//===----------------------------------------------------------------------===//
+
+OpFoldResult ConstantOp::fold(FoldAdaptor) { return getValue(); }
+
+LogicalResult FillOp::verify() {
+  int64_t dynamic = getType().getNumDynamicDims();
+  if (static_cast<int64_t>(getDynamicSizes().size()) != dynamic)
+    return emitOpError("needs one size operand per dynamic dimension: expected ")
+           << dynamic << ", got " << getDynamicSizes().size();
+  return success();
+}
+
+//===----------------------------------------------------------------------===//
+// Element-wise
+//===----------------------------------------------------------------------===//
+
+static LogicalResult inferBroadcast(std::optional<Location> loc, Value lhs,
+                                    Value rhs, SmallVectorImpl<Type> &results) {
+  if (failed(sameElementType(loc, lhs, rhs)))
+    return failure();
+  std::string err;
+  auto shape = shapes::broadcast(toShape(lhs.getType()), toShape(rhs.getType()), err);
+  return inferred(loc, shape, err, elementOf(lhs), results);
+}
+
+#define KILN_BINARY_INFER(Op)                                                  \
+  LogicalResult Op::inferReturnTypes(MLIRContext *, std::optional<Location> loc, \
+                                     Adaptor adaptor,                          \
+                                     SmallVectorImpl<Type> &results) {         \
+    return inferBroadcast(loc, adaptor.getLhs(), adaptor.getRhs(), results);   \
+  }
+KILN_BINARY_INFER(AddOp)
+KILN_BINARY_INFER(SubOp)
+KILN_BINARY_INFER(MulOp)
+#undef KILN_BINARY_INFER
+
+LogicalResult DivOp::inferReturnTypes(MLIRContext *, std::optional<Location> loc,
+                                      Adaptor adaptor,
+                                      SmallVectorImpl<Type> &results) {
+  if (!isa<FloatType>(elementOf(adaptor.getLhs())))
+    return emitOptionalError(loc, "division needs floats, got ",
+                             elementOf(adaptor.getLhs()));
+  return inferBroadcast(loc, adaptor.getLhs(), adaptor.getRhs(), results);
+}
+
+OpFoldResult NegOp::fold(FoldAdaptor) {
+  if (auto inner = getInput().getDefiningOp<NegOp>())
+    return inner.getInput();
+  return {};
+}
+
+LogicalResult CastOp::verify() {
+  if (getInput().getType().getShape() != getType().getShape())
+    return emitOpError("changes the shape: ")
+           << getInput().getType() << " to " << getType();
+  return success();
+}
+
+OpFoldResult CastOp::fold(FoldAdaptor) {
+  if (getInput().getType() == getType())
+    return getInput();
+  return {};
+}
+
+LogicalResult DropoutOp::verify() {
+  double p = getP().convertToDouble();
+  if (!(p >= 0.0 && p < 1.0))
+    return emitOpError("probability must be in [0, 1), got ") << p;
+  return success();
+}
+
+//===----------------------------------------------------------------------===//
+// Linear algebra
+//===----------------------------------------------------------------------===//
+
+LogicalResult MatMulOp::inferReturnTypes(MLIRContext *, std::optional<Location> loc,
+                                         Adaptor adaptor,
+                                         SmallVectorImpl<Type> &results) {
+  if (failed(sameElementType(loc, adaptor.getLhs(), adaptor.getRhs())))
+    return failure();
+  std::string err;
+  auto shape = shapes::matmul(toShape(adaptor.getLhs().getType()),
+                              toShape(adaptor.getRhs().getType()), err);
+  return inferred(loc, shape, err, elementOf(adaptor.getLhs()), results);
+}
+
+LogicalResult LinearOp::inferReturnTypes(MLIRContext *, std::optional<Location> loc,
+                                         Adaptor adaptor,
+                                         SmallVectorImpl<Type> &results) {
+  if (failed(sameElementType(loc, adaptor.getInput(), adaptor.getWeight())))
+    return failure();
+  shapes::Shape bias;
+  if (adaptor.getBias()) {
+    if (failed(sameElementType(loc, adaptor.getInput(), adaptor.getBias())))
+      return failure();
+    bias = toShape(adaptor.getBias().getType());
+  }
+  std::string err;
+  auto shape = shapes::linear(toShape(adaptor.getInput().getType()),
+                              toShape(adaptor.getWeight().getType()),
+                              adaptor.getBias() ? &bias : nullptr, err);
+  return inferred(loc, shape, err, elementOf(adaptor.getInput()), results);
+}
+
+//===----------------------------------------------------------------------===//
+// Reductions
+//===----------------------------------------------------------------------===//
+
+static LogicalResult inferReduce(std::optional<Location> loc, Value input,
+                                 ArrayRef<int64_t> dims, bool keepdim,
+                                 Type element, SmallVectorImpl<Type> &results) {
+  shapes::Shape shape = toShape(input.getType());
+  int64_t rank = shape.size();
+  for (size_t i = 0; i < dims.size(); ++i) {
+    if (failed(checkDim(loc, dims[i], rank)))
+      return failure();
+    if (i > 0 && dims[i] <= dims[i - 1])
+      return emitOptionalError(loc, "dims must be sorted and unique");
+  }
+  results.push_back(tensorOf(shapes::reduce(shape, dims.vec(), keepdim), element));
+  return success();
+}
+
+LogicalResult SumOp::inferReturnTypes(MLIRContext *, std::optional<Location> loc,
+                                      Adaptor adaptor,
+                                      SmallVectorImpl<Type> &results) {
+  return inferReduce(loc, adaptor.getInput(), adaptor.getDims(),
+                     adaptor.getKeepdim(), elementOf(adaptor.getInput()), results);
+}
+
+LogicalResult MeanOp::inferReturnTypes(MLIRContext *, std::optional<Location> loc,
+                                       Adaptor adaptor,
+                                       SmallVectorImpl<Type> &results) {
+  if (!isa<FloatType>(elementOf(adaptor.getInput())))
+    return emitOptionalError(loc, "mean needs floats, got ",
+                             elementOf(adaptor.getInput()));
+  return inferReduce(loc, adaptor.getInput(), adaptor.getDims(),
+                     adaptor.getKeepdim(), elementOf(adaptor.getInput()), results);
+}
+
+LogicalResult MaxOp::inferReturnTypes(MLIRContext *, std::optional<Location> loc,
+                                      Adaptor adaptor,
+                                      SmallVectorImpl<Type> &results) {
+  int64_t dim = adaptor.getDim();
+  return inferReduce(loc, adaptor.getInput(), {dim}, adaptor.getKeepdim(),
+                     elementOf(adaptor.getInput()), results);
+}
+
+LogicalResult ArgMaxOp::inferReturnTypes(MLIRContext *context,
+                                         std::optional<Location> loc,
+                                         Adaptor adaptor,
+                                         SmallVectorImpl<Type> &results) {
+  int64_t dim = adaptor.getDim();
+  return inferReduce(loc, adaptor.getInput(), {dim}, adaptor.getKeepdim(),
+                     IntegerType::get(context, 64), results);
+}
+
+template <typename Op>
+static LogicalResult verifySoftmaxLike(Op op) {
+  return checkDim(op.getLoc(), op.getDim(), op.getType().getRank());
+}
+LogicalResult SoftmaxOp::verify() { return verifySoftmaxLike(*this); }
+LogicalResult LogSoftmaxOp::verify() { return verifySoftmaxLike(*this); }
+
+//===----------------------------------------------------------------------===//
+// Shape changes
+//===----------------------------------------------------------------------===//
+
+LogicalResult ReshapeOp::verify() {
+  RankedTensorType from = getInput().getType(), to = getType();
+  if (from.getElementType() != to.getElementType())
+    return emitOpError("changes the element type: ") << from << " to " << to;
+  bool fromDynamic = !from.hasStaticShape(), toDynamic = !to.hasStaticShape();
+  if (fromDynamic != toDynamic)
+    return emitOpError("must keep the batch dimension dynamic: ")
+           << from << " to " << to;
+  if (!fromDynamic && from.getNumElements() != to.getNumElements())
+    return emitOpError("changes the element count: ") << from << " to " << to;
+  return success();
+}
+
+OpFoldResult ReshapeOp::fold(FoldAdaptor) {
+  if (getInput().getType() == getType())
+    return getInput();
+  return {};
+}
+
+LogicalResult TransposeOp::inferReturnTypes(MLIRContext *,
+                                            std::optional<Location> loc,
+                                            Adaptor adaptor,
+                                            SmallVectorImpl<Type> &results) {
+  shapes::Shape shape = toShape(adaptor.getInput().getType());
+  ArrayRef<int64_t> perm = adaptor.getPermutation();
+  if (perm.size() != shape.size())
+    return emitOptionalError(loc, "permutation has ", perm.size(),
+                             " entries for rank ", shape.size());
+  SmallVector<bool> seen(shape.size(), false);
+  shapes::Shape result;
+  for (int64_t d : perm) {
+    if (failed(checkDim(loc, d, shape.size())))
+      return failure();
+    if (seen[d])
+      return emitOptionalError(loc, "permutation repeats dim ", d);
+    seen[d] = true;
+    result.push_back(shape[d]);
+  }
+  results.push_back(tensorOf(result, elementOf(adaptor.getInput())));
+  return success();
+}
+
+OpFoldResult TransposeOp::fold(FoldAdaptor) {
+  for (auto [i, d] : llvm::enumerate(getPermutation()))
+    if (static_cast<int64_t>(i) != d)
+      return {};
+  return getInput();
+}
+
+LogicalResult ConcatOp::inferReturnTypes(MLIRContext *, std::optional<Location> loc,
+                                         Adaptor adaptor,
+                                         SmallVectorImpl<Type> &results) {
+  ValueRange inputs = adaptor.getInputs();
+  if (inputs.empty())
+    return emitOptionalError(loc, "needs at least one input");
+  std::vector<shapes::Shape> pieces;
+  for (Value input : inputs) {
+    if (failed(sameElementType(loc, inputs.front(), input)))
+      return failure();
+    pieces.push_back(toShape(input.getType()));
+  }
+  std::string err;
+  auto shape = shapes::concat(pieces, adaptor.getDim(), err);
+  return inferred(loc, shape, err, elementOf(inputs.front()), results);
+}
+
+//===----------------------------------------------------------------------===//
+// Convolution, pooling, recurrence
+//===----------------------------------------------------------------------===//
+
+static LogicalResult checkPair(std::optional<Location> loc, StringRef what,
+                               ArrayRef<int64_t> pair, int64_t least) {
+  if (pair.size() == 2 && pair[0] >= least && pair[1] >= least)
+    return success();
+  return emitOptionalError(loc, what, " must be two integers >= ", least);
+}
+
+LogicalResult Conv2dOp::inferReturnTypes(MLIRContext *, std::optional<Location> loc,
+                                         Adaptor adaptor,
+                                         SmallVectorImpl<Type> &results) {
+  if (failed(checkPair(loc, "stride", adaptor.getStride(), 1)) ||
+      failed(checkPair(loc, "padding", adaptor.getPadding(), 0)) ||
+      failed(sameElementType(loc, adaptor.getInput(), adaptor.getWeight())))
+    return failure();
+  shapes::Shape bias;
+  if (adaptor.getBias())
+    bias = toShape(adaptor.getBias().getType());
+  std::string err;
+  auto shape = shapes::conv2d(
+      toShape(adaptor.getInput().getType()), toShape(adaptor.getWeight().getType()),
+      adaptor.getBias() ? &bias : nullptr, adaptor.getStride()[0],
+      adaptor.getStride()[1], adaptor.getPadding()[0], adaptor.getPadding()[1], err);
+  return inferred(loc, shape, err, elementOf(adaptor.getInput()), results);
+}
+
+template <typename Adaptor>
+static LogicalResult inferPool(std::optional<Location> loc, Adaptor adaptor,
+                               SmallVectorImpl<Type> &results) {
+  if (failed(checkPair(loc, "kernel", adaptor.getKernel(), 1)) ||
+      failed(checkPair(loc, "stride", adaptor.getStride(), 1)) ||
+      failed(checkPair(loc, "padding", adaptor.getPadding(), 0)))
+    return failure();
+  std::string err;
+  auto shape = shapes::pool2d(toShape(adaptor.getInput().getType()),
+                              adaptor.getKernel()[0], adaptor.getKernel()[1],
+                              adaptor.getStride()[0], adaptor.getStride()[1],
+                              adaptor.getPadding()[0], adaptor.getPadding()[1], err);
+  return inferred(loc, shape, err, elementOf(adaptor.getInput()), results);
+}
+
+LogicalResult MaxPool2dOp::inferReturnTypes(MLIRContext *,
+                                            std::optional<Location> loc,
+                                            Adaptor adaptor,
+                                            SmallVectorImpl<Type> &results) {
+  return inferPool(loc, adaptor, results);
+}
+
+LogicalResult AvgPool2dOp::inferReturnTypes(MLIRContext *,
+                                            std::optional<Location> loc,
+                                            Adaptor adaptor,
+                                            SmallVectorImpl<Type> &results) {
+  return inferPool(loc, adaptor, results);
+}
+
+LogicalResult RNNOp::inferReturnTypes(MLIRContext *, std::optional<Location> loc,
+                                      Adaptor adaptor,
+                                      SmallVectorImpl<Type> &results) {
+  for (Value operand : {adaptor.getWeightIh(), adaptor.getWeightHh(),
+                        adaptor.getBiasIh(), adaptor.getBiasHh()})
+    if (failed(sameElementType(loc, adaptor.getInput(), operand)))
+      return failure();
+  std::string err;
+  auto shape = shapes::rnn(toShape(adaptor.getInput().getType()),
+                           toShape(adaptor.getWeightIh().getType()),
+                           toShape(adaptor.getWeightHh().getType()),
+                           toShape(adaptor.getBiasIh().getType()),
+                           toShape(adaptor.getBiasHh().getType()), err);
+  return inferred(loc, shape, err, elementOf(adaptor.getInput()), results);
+}
+
+//===----------------------------------------------------------------------===//
+// Losses and metrics
+//===----------------------------------------------------------------------===//
+
+/// mse and bce_with_logits: input and target of one shape and element type.
+static LogicalResult inferElementwiseLoss(std::optional<Location> loc,
+                                          Value input, Value target,
+                                          SmallVectorImpl<Type> &results) {
+  if (failed(sameElementType(loc, input, target)))
+    return failure();
+  if (input.getType() != target.getType())
+    return emitOptionalError(loc, "input and target shapes differ: ",
+                             input.getType(), " and ", target.getType());
+  results.push_back(RankedTensorType::get({}, elementOf(input)));
+  return success();
+}
+
+/// cross_entropy and accuracy: input [N, C] and class indices [N].
+static LogicalResult inferClassLoss(std::optional<Location> loc, Value input,
+                                    Value target, SmallVectorImpl<Type> &results) {
+  auto in = cast<RankedTensorType>(input.getType());
+  auto tg = cast<RankedTensorType>(target.getType());
+  if (in.getRank() != 2 || tg.getRank() != 1)
+    return emitOptionalError(loc, "expects input [N, C] and class indices [N], got ",
+                             in, " and ", tg);
+  int64_t a = in.getDimSize(0), b = tg.getDimSize(0);
+  if (a != b)
+    return emitOptionalError(loc, "input has ", in, " but target has ", tg,
+                             ": sample counts differ");
+  results.push_back(RankedTensorType::get({}, in.getElementType()));
+  return success();
+}
+
+LogicalResult MseOp::inferReturnTypes(MLIRContext *, std::optional<Location> loc,
+                                      Adaptor adaptor,
+                                      SmallVectorImpl<Type> &results) {
+  return inferElementwiseLoss(loc, adaptor.getInput(), adaptor.getTarget(), results);
+}
+
+LogicalResult BceWithLogitsOp::inferReturnTypes(MLIRContext *,
+                                                std::optional<Location> loc,
+                                                Adaptor adaptor,
+                                                SmallVectorImpl<Type> &results) {
+  return inferElementwiseLoss(loc, adaptor.getInput(), adaptor.getTarget(), results);
+}
+
+LogicalResult CrossEntropyOp::inferReturnTypes(MLIRContext *,
+                                               std::optional<Location> loc,
+                                               Adaptor adaptor,
+                                               SmallVectorImpl<Type> &results) {
+  return inferClassLoss(loc, adaptor.getInput(), adaptor.getTarget(), results);
+}
+
+LogicalResult AccuracyOp::inferReturnTypes(MLIRContext *,
+                                           std::optional<Location> loc,
+                                           Adaptor adaptor,
+                                           SmallVectorImpl<Type> &results) {
+  return inferClassLoss(loc, adaptor.getInput(), adaptor.getTarget(), results);
+}
+
+#define GET_OP_CLASSES
+#include "ir/KilnOps.cpp.inc"

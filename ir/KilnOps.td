@@ -1,0 +1,253 @@
+//===- KilnOps.td - kiln dialect operations ---------------*- tablegen -*-===//
+//
+// Most ops infer their result type (InferTypeOpAdaptor): the inference is
+// also the verifier, and both call the shape rules in frontend/Shapes.h that
+// semantic analysis uses, so the frontend and the IR never disagree.
+//
+//===----------------------------------------------------------------------===//
+#ifndef KILN_OPS
+#define KILN_OPS
+
+include "ir/KilnDialect.td"
+include "mlir/IR/BuiltinAttributes.td"
+include "mlir/Interfaces/InferTypeOpInterface.td"
+include "mlir/Interfaces/SideEffectInterfaces.td"
+
+//===----------------------------------------------------------------------===//
+// Constants
+//===----------------------------------------------------------------------===//
+
+def Kiln_ConstantOp : Kiln_Op<"constant", [ConstantLike, Pure,
+    AllTypesMatch<["value", "result"]>]> {
+  let summary = "a tensor literal";
+  let arguments = (ins ElementsAttr:$value);
+  let results = (outs Kiln_Tensor:$result);
+  let assemblyFormat = "attr-dict $value";
+  let hasFolder = 1;
+}
+
+def Kiln_FillOp : Kiln_Op<"fill", [Pure]> {
+  let summary = "a tensor of one value (zeros, ones, full)";
+  let description = [{
+    One index operand per dynamic dimension of the result gives its size.
+    ```mlir
+    %z = kiln.fill 0.0 [%n] : tensor<?x3xf32>
+    ```
+  }];
+  let arguments = (ins F64Attr:$value, Variadic<Index>:$dynamicSizes);
+  let results = (outs Kiln_Tensor:$result);
+  let assemblyFormat = "$value (`[` $dynamicSizes^ `]`)? attr-dict `:` type($result)";
+  let hasVerifier = 1;
+}
+
+//===----------------------------------------------------------------------===//
+// Element-wise
+//===----------------------------------------------------------------------===//
+
+class Kiln_BinaryOp<string mnemonic, string what>
+    : Kiln_Op<mnemonic, [Pure, InferTypeOpAdaptor]> {
+  let summary = what # ", element-wise with NumPy broadcasting";
+  let arguments = (ins Kiln_Tensor:$lhs, Kiln_Tensor:$rhs);
+  let results = (outs Kiln_Tensor:$result);
+  let assemblyFormat =
+      "$lhs `,` $rhs attr-dict `:` functional-type(operands, results)";
+}
+
+def Kiln_AddOp : Kiln_BinaryOp<"add", "sum">;
+def Kiln_SubOp : Kiln_BinaryOp<"sub", "difference">;
+def Kiln_MulOp : Kiln_BinaryOp<"mul", "product">;
+def Kiln_DivOp : Kiln_BinaryOp<"div", "quotient (floats only)">;
+
+class Kiln_UnaryOp<string mnemonic, string what, Type type = Kiln_Tensor,
+                   list<Trait> traits = []>
+    : Kiln_Op<mnemonic, !listconcat([Pure, SameOperandsAndResultType], traits)> {
+  let summary = what # ", element-wise";
+  let arguments = (ins type:$input);
+  let results = (outs type:$result);
+  let assemblyFormat = "$input attr-dict `:` type($input)";
+}
+
+def Kiln_NegOp : Kiln_UnaryOp<"neg", "negation"> { let hasFolder = 1; }
+def Kiln_AbsOp : Kiln_UnaryOp<"abs", "absolute value">;
+def Kiln_ReluOp : Kiln_UnaryOp<"relu", "max(x, 0)">;
+def Kiln_SigmoidOp : Kiln_UnaryOp<"sigmoid", "1 / (1 + exp(-x))", Kiln_FloatTensor>;
+def Kiln_TanhOp : Kiln_UnaryOp<"tanh", "hyperbolic tangent", Kiln_FloatTensor>;
+def Kiln_ExpOp : Kiln_UnaryOp<"exp", "e to the x", Kiln_FloatTensor>;
+def Kiln_LogOp : Kiln_UnaryOp<"log", "natural logarithm", Kiln_FloatTensor>;
+def Kiln_SqrtOp : Kiln_UnaryOp<"sqrt", "square root", Kiln_FloatTensor>;
+
+def Kiln_CastOp : Kiln_Op<"cast", [Pure]> {
+  let summary = "converts the element type (u8 -> f32 as uitofp, like torch)";
+  let arguments = (ins Kiln_Tensor:$input);
+  let results = (outs Kiln_Tensor:$result);
+  let assemblyFormat = "$input attr-dict `:` type($input) `to` type($result)";
+  let hasVerifier = 1;
+  let hasFolder = 1;
+}
+
+def Kiln_DropoutOp : Kiln_Op<"dropout", [SameOperandsAndResultType]> {
+  let summary = "zeroes each element with probability p in training, else identity";
+  let description = [{
+    In training, kept elements are scaled by 1 / (1 - p), as `nn.Dropout`
+    does; in evaluation and prediction the op is the identity. It draws from
+    the run's random stream, so it is not Pure.
+  }];
+  let arguments = (ins Kiln_FloatTensor:$input, F64Attr:$p);
+  let results = (outs Kiln_FloatTensor:$result);
+  let assemblyFormat = "$input `,` $p attr-dict `:` type($input)";
+  let hasVerifier = 1;
+}
+
+//===----------------------------------------------------------------------===//
+// Linear algebra
+//===----------------------------------------------------------------------===//
+
+def Kiln_MatMulOp : Kiln_Op<"matmul", [Pure, InferTypeOpAdaptor]> {
+  let summary = "matrix product, batched with broadcast leading dims (torch.matmul)";
+  let arguments = (ins Kiln_Tensor:$lhs, Kiln_Tensor:$rhs);
+  let results = (outs Kiln_Tensor:$result);
+  let assemblyFormat =
+      "$lhs `,` $rhs attr-dict `:` functional-type(operands, results)";
+}
+
+def Kiln_LinearOp : Kiln_Op<"linear", [Pure, InferTypeOpAdaptor]> {
+  let summary = "x @ weight^T + bias, as nn.Linear (weight is [out, in])";
+  let arguments = (ins Kiln_FloatTensor:$input, Kiln_FloatTensor:$weight,
+                       Optional<Kiln_FloatTensor>:$bias);
+  let results = (outs Kiln_FloatTensor:$result);
+  let assemblyFormat = "$input `,` $weight (`,` $bias^)? attr-dict `:` "
+                       "functional-type(operands, results)";
+}
+
+//===----------------------------------------------------------------------===//
+// Reductions
+//===----------------------------------------------------------------------===//
+
+class Kiln_ReduceOp<string mnemonic, string what>
+    : Kiln_Op<mnemonic, [Pure, InferTypeOpAdaptor]> {
+  let summary = what # " over `dims` (every dim when empty)";
+  let arguments = (ins Kiln_Tensor:$input, DenseI64ArrayAttr:$dims,
+                       DefaultValuedAttr<BoolAttr, "false">:$keepdim);
+  let results = (outs Kiln_Tensor:$result);
+  let assemblyFormat = "$input $dims attr-dict `:` functional-type(operands, results)";
+}
+
+def Kiln_SumOp : Kiln_ReduceOp<"sum", "sum">;
+def Kiln_MeanOp : Kiln_ReduceOp<"mean", "mean (floats only)">;
+
+class Kiln_ReduceDimOp<string mnemonic, string what>
+    : Kiln_Op<mnemonic, [Pure, InferTypeOpAdaptor]> {
+  let summary = what # " along `dim`";
+  let arguments = (ins Kiln_Tensor:$input, I64Attr:$dim,
+                       DefaultValuedAttr<BoolAttr, "false">:$keepdim);
+  let results = (outs Kiln_Tensor:$result);
+  let assemblyFormat = "$input `,` $dim attr-dict `:` functional-type(operands, results)";
+}
+
+def Kiln_MaxOp : Kiln_ReduceDimOp<"max", "largest value">;
+def Kiln_ArgMaxOp : Kiln_ReduceDimOp<"argmax", "index (i64) of the first largest value">;
+
+class Kiln_SoftmaxLikeOp<string mnemonic, string what>
+    : Kiln_Op<mnemonic, [Pure, SameOperandsAndResultType]> {
+  let summary = what # " along `dim`";
+  let arguments = (ins Kiln_FloatTensor:$input, I64Attr:$dim);
+  let results = (outs Kiln_FloatTensor:$result);
+  let assemblyFormat = "$input `,` $dim attr-dict `:` type($input)";
+  let hasVerifier = 1;
+}
+
+def Kiln_SoftmaxOp : Kiln_SoftmaxLikeOp<"softmax", "softmax">;
+def Kiln_LogSoftmaxOp : Kiln_SoftmaxLikeOp<"log_softmax", "log of softmax">;
+
+//===----------------------------------------------------------------------===//
+// Shape changes
+//===----------------------------------------------------------------------===//
+
+def Kiln_ReshapeOp : Kiln_Op<"reshape", [Pure]> {
+  let summary = "same elements, another shape (row-major)";
+  let arguments = (ins Kiln_Tensor:$input);
+  let results = (outs Kiln_Tensor:$result);
+  let assemblyFormat = "$input attr-dict `:` type($input) `to` type($result)";
+  let hasVerifier = 1;
+  let hasFolder = 1;
+}
+
+def Kiln_TransposeOp : Kiln_Op<"transpose", [Pure, InferTypeOpAdaptor]> {
+  let summary = "permutes the dimensions: result dim i is input dim permutation[i]";
+  let arguments = (ins Kiln_Tensor:$input, DenseI64ArrayAttr:$permutation);
+  let results = (outs Kiln_Tensor:$result);
+  let assemblyFormat = "$input $permutation attr-dict `:` functional-type(operands, results)";
+  let hasFolder = 1;
+}
+
+def Kiln_ConcatOp : Kiln_Op<"concat", [Pure, InferTypeOpAdaptor]> {
+  let summary = "joins tensors along `dim`";
+  let arguments = (ins Variadic<Kiln_Tensor>:$inputs, I64Attr:$dim);
+  let results = (outs Kiln_Tensor:$result);
+  let assemblyFormat = "$inputs `,` $dim attr-dict `:` functional-type(operands, results)";
+}
+
+//===----------------------------------------------------------------------===//
+// Convolution, pooling, recurrence
+//===----------------------------------------------------------------------===//
+
+def Kiln_Conv2dOp : Kiln_Op<"conv2d", [Pure, InferTypeOpAdaptor]> {
+  let summary = "2-D convolution over NCHW, as nn.Conv2d (weight [O, C, kh, kw])";
+  let arguments = (ins Kiln_FloatTensor:$input, Kiln_FloatTensor:$weight,
+                       Optional<Kiln_FloatTensor>:$bias,
+                       DenseI64ArrayAttr:$stride, DenseI64ArrayAttr:$padding);
+  let results = (outs Kiln_FloatTensor:$result);
+  let assemblyFormat = "$input `,` $weight (`,` $bias^)? `stride` $stride `padding` $padding "
+                       "attr-dict `:` functional-type(operands, results)";
+}
+
+class Kiln_PoolOp<string mnemonic, string what>
+    : Kiln_Op<mnemonic, [Pure, InferTypeOpAdaptor]> {
+  let summary = what # " over windows of H and W (NCHW)";
+  let arguments = (ins Kiln_FloatTensor:$input, DenseI64ArrayAttr:$kernel,
+                       DenseI64ArrayAttr:$stride, DenseI64ArrayAttr:$padding);
+  let results = (outs Kiln_FloatTensor:$result);
+  let assemblyFormat = "$input `kernel` $kernel `stride` $stride `padding` $padding "
+                       "attr-dict `:` functional-type(operands, results)";
+}
+
+def Kiln_MaxPool2dOp : Kiln_PoolOp<"max_pool2d", "maximum">;
+def Kiln_AvgPool2dOp : Kiln_PoolOp<"avg_pool2d", "average (padding counted, as PyTorch's default)">;
+
+def Kiln_RNNOp : Kiln_Op<"rnn", [Pure, InferTypeOpAdaptor]> {
+  let summary = "one tanh RNN layer over [N, T, in], batch first, zero initial state";
+  let description = [{
+    h_t = tanh(x_t @ weight_ih^T + bias_ih + h_{t-1} @ weight_hh^T + bias_hh),
+    as `nn.RNN(batch_first=True)`; the result stacks every h_t: [N, T, hidden].
+  }];
+  let arguments = (ins Kiln_FloatTensor:$input, Kiln_FloatTensor:$weight_ih,
+                       Kiln_FloatTensor:$weight_hh, Kiln_FloatTensor:$bias_ih,
+                       Kiln_FloatTensor:$bias_hh);
+  let results = (outs Kiln_FloatTensor:$result);
+  let assemblyFormat = "$input `,` $weight_ih `,` $weight_hh `,` $bias_ih `,` $bias_hh "
+                       "attr-dict `:` functional-type(operands, results)";
+}
+
+//===----------------------------------------------------------------------===//
+// Losses and metrics: scalars, averaged as PyTorch's reduction='mean'
+//===----------------------------------------------------------------------===//
+
+class Kiln_LossOp<string mnemonic, string what, Type targetType>
+    : Kiln_Op<mnemonic, [Pure, InferTypeOpAdaptor]> {
+  let summary = what;
+  let arguments = (ins Kiln_FloatTensor:$input, targetType:$target);
+  let results = (outs Kiln_Scalar:$result);
+  let assemblyFormat = "$input `,` $target attr-dict `:` functional-type(operands, results)";
+}
+
+def Kiln_MseOp : Kiln_LossOp<"mse", "mean squared error over every element",
+                             Kiln_FloatTensor>;
+def Kiln_BceWithLogitsOp : Kiln_LossOp<"bce_with_logits",
+    "binary cross-entropy of sigmoid(input), averaged over every element", Kiln_FloatTensor>;
+def Kiln_CrossEntropyOp : Kiln_LossOp<"cross_entropy",
+    "mean over samples of -log_softmax(input)[class]; input [N, C], target [N]",
+    Kiln_IndexTensor>;
+def Kiln_AccuracyOp : Kiln_LossOp<"accuracy",
+    "fraction of samples whose argmax equals the class index", Kiln_IndexTensor>;
+
+#endif // KILN_OPS
