@@ -19,6 +19,10 @@ public:
   void error(SourceLoc loc, const std::string &message, int length = 1);
   void note(SourceLoc loc, const std::string &message, int length = 1);
   int errorCount() const { return errors; }
+  /// After this many errors the rest are dropped (with one line saying so);
+  /// the parser and Sema stop early once it is reached.
+  static constexpr int kMaxErrors = 20;
+  bool limitReached() const { return errors >= kMaxErrors; }
   const std::string &file() const { return fileName; }
   const std::string &source() const { return text; }
 
@@ -27,6 +31,8 @@ private:
   std::string fileName, text;
   std::ostream &out;
   int errors = 0;
+  bool stopped = false;     // "too many errors" was printed
+  bool lastDropped = false; // the last error was dropped, so drop its notes
 };
 
 /// Parses and checks a model file. Prints every diagnostic to `diags`;

@@ -1,0 +1,522 @@
+#include "frontend/Parser.h"
+
+namespace kiln {
+
+namespace {
+
+/// A name or text shortened for a message.
+std::string clip(const std::string &s) { return s.size() <= 40 ? s : s.substr(0, 37) + "..."; }
+
+std::string describe(const Token &t) {
+  switch (t.kind) {
+  case Tok::Ident: return "'" + clip(std::string(t.text)) + "'";
+  case Tok::Int:
+  case Tok::Float: return "'" + clip(std::string(t.text)) + "'";
+  default: return tokName(t.kind);
+  }
+}
+
+} // namespace
+
+Parser::Parser(Diagnostics &diags) : diags(diags), lexer(diags) { tok = lexer.next(); }
+
+void Parser::advance() {
+  prev = tok;
+  if (!ahead.empty()) {
+    tok = ahead.front();
+    ahead.pop_front();
+  } else {
+    tok = lexer.next();
+  }
+}
+
+const Token &Parser::peek() {
+  if (ahead.empty())
+    ahead.push_back(lexer.next());
+  return ahead.front();
+}
+
+bool Parser::fail(const std::string &what) {
+  if (tok.kind != Tok::Error)
+    diags.error(tok.loc, "expected " + what + ", got " + describe(tok),
+                static_cast<int>(tok.length ? (tok.length > 1000 ? 1000 : tok.length) : 1));
+  return false;
+}
+
+bool Parser::expect(Tok kind, const std::string &what) {
+  if (tok.kind == kind) {
+    advance();
+    return true;
+  }
+  return fail(what);
+}
+
+void Parser::skipStatement() {
+  lexer.quiet = true;
+  while (!at(Tok::Newline) && !at(Tok::RBrace) && !at(Tok::Eof))
+    advance();
+  lexer.quiet = false;
+}
+
+void Parser::skipBlock() {
+  // Skips a broken top-level declaration, its braces included.
+  lexer.quiet = true;
+  int braces = 0;
+  while (!at(Tok::Eof)) {
+    if (at(Tok::LBrace))
+      ++braces;
+    if (at(Tok::RBrace) && --braces <= 0) {
+      advance();
+      break;
+    }
+    if (at(Tok::Newline) && braces <= 0)
+      break;
+    advance();
+  }
+  lexer.quiet = false;
+}
+
+File Parser::parseFile() {
+  File file;
+  while (!diags.limitReached()) {
+    while (at(Tok::Newline))
+      advance();
+    if (at(Tok::Eof))
+      break;
+    if (atWord("model")) {
+      parseModel(file);
+    } else if (atWord("train")) {
+      parseTrain(file);
+    } else {
+      fail("'model' or 'train'");
+      skipBlock();
+    }
+  }
+  file.end = tok.loc;
+  if (file.models.empty() && diags.errorCount() == 0)
+    diags.error(tok.loc, "expected a model: `model NAME { ... }`");
+  return file;
+}
+
+bool Parser::parseName(std::string &name, Span &span, const std::string &what) {
+  if (!at(Tok::Ident))
+    return fail(what);
+  name = std::string(tok.text);
+  span = spanOf(tok);
+  advance();
+  return true;
+}
+
+void Parser::parseModel(File &file) {
+  ModelDecl model;
+  model.span = spanOf(tok);
+  advance();
+  if (!parseName(model.name, model.nameSpan, "a model name after 'model'")) {
+    skipBlock();
+    return;
+  }
+  Span open = spanOf(tok);
+  if (!expect(Tok::LBrace, "'{' after the model name")) {
+    skipBlock();
+    return;
+  }
+  for (;;) {
+    while (at(Tok::Newline))
+      advance();
+    if (diags.limitReached())
+      break;
+    if (at(Tok::RBrace)) {
+      advance();
+      break;
+    }
+    if (at(Tok::Eof)) {
+      diags.error(tok.loc, "expected '}' at the end of model '" + clip(model.name) + "'");
+      diags.note(open.loc, "the model's body starts here");
+      break;
+    }
+    if (!parseItem(model) ||
+        (!at(Tok::Newline) && !at(Tok::RBrace) && !at(Tok::Eof) &&
+         !fail("a newline after the statement")))
+      skipStatement();
+  }
+  file.models.push_back(std::move(model));
+}
+
+void Parser::parseTrain(File &file) {
+  TrainDecl train;
+  train.span = spanOf(tok);
+  advance();
+  if (!parseName(train.name, train.nameSpan, "the model's name after 'train'")) {
+    skipBlock();
+    return;
+  }
+  Span open = spanOf(tok);
+  if (!expect(Tok::LBrace, "'{' after the model name")) {
+    skipBlock();
+    return;
+  }
+  for (;;) {
+    while (at(Tok::Newline))
+      advance();
+    if (diags.limitReached())
+      break;
+    if (at(Tok::RBrace)) {
+      advance();
+      break;
+    }
+    if (at(Tok::Eof)) {
+      diags.error(tok.loc, "expected '}' at the end of the train block");
+      diags.note(open.loc, "the train block starts here");
+      break;
+    }
+    Setting setting;
+    bool ok = parseName(setting.key, setting.span, "a setting name (optimizer, batch, "
+                                                   "epochs, seed or shuffle)") &&
+              expect(Tok::Equal, "'=' after the setting name");
+    if (ok)
+      setting.value = parseExpr();
+    ok = ok && setting.value;
+    if (ok && !at(Tok::Newline) && !at(Tok::RBrace) && !at(Tok::Eof))
+      ok = fail("a newline after the setting");
+    if (!setting.key.empty())
+      train.settings.push_back(std::move(setting));
+    if (!ok)
+      skipStatement();
+  }
+  file.trains.push_back(std::move(train));
+}
+
+bool Parser::parseItem(ModelDecl &model) {
+  Item item;
+  item.span = spanOf(tok);
+  if (!at(Tok::Ident))
+    return fail("a model item (input, target, param, output, loss, metric or NAME = ...)");
+  std::string word(tok.text);
+  bool ok = true;
+  if (word == "input" || word == "target" || word == "param") {
+    item.kind = word == "input" ? Item::Input : word == "target" ? Item::Target : Item::Param;
+    advance();
+    ok = parseName(item.name, item.nameSpan, "a name after '" + word + "'") &&
+         expect(Tok::Colon, "':' and a type after the " + word + "'s name") &&
+         parseType(item.type);
+    if (ok && item.kind == Item::Param) {
+      ok = expect(Tok::Equal, "'=' and an initializer (zeros, ones, uniform(lo, hi), "
+                              "normal(mean, std)) after the param's type");
+      if (ok)
+        ok = (item.value = parseExpr()) != nullptr;
+    }
+  } else if (word == "output" || word == "metric") {
+    item.kind = word == "output" ? Item::Output : Item::Metric;
+    advance();
+    ok = parseName(item.name, item.nameSpan, "a name after '" + word + "'") &&
+         expect(Tok::Equal, "'=' after the " + word + "'s name") &&
+         (item.value = parseExpr()) != nullptr;
+  } else if (word == "loss") {
+    item.kind = Item::Loss;
+    item.nameSpan = item.span;
+    advance();
+    ok = expect(Tok::Equal, "'=' after 'loss'") && (item.value = parseExpr()) != nullptr;
+  } else if (peek().kind == Tok::Equal) {
+    item.kind = Item::Let;
+    item.name = word;
+    item.nameSpan = item.span;
+    advance();
+    advance();
+    ok = (item.value = parseExpr()) != nullptr;
+  } else {
+    advance();
+    return fail("'=' after '" + clip(word) + "' (a model item is input, target, param, "
+                "output, loss, metric or NAME = ...)");
+  }
+  if (!ok && item.name.empty())
+    return false;
+  item.broken = !ok;
+  model.items.push_back(std::move(item));
+  return ok;
+}
+
+bool Parser::parseType(TypeExpr &type) {
+  type.span = spanOf(tok);
+  if (!parseName(type.dtype, type.span, "a type such as f32[N, 10]"))
+    return false;
+  if (!expect(Tok::LBracket, "'[' after the dtype (a scalar is written f32[])"))
+    return false;
+  while (!at(Tok::RBracket)) {
+    Dim dim;
+    dim.span = spanOf(tok);
+    if (at(Tok::Ident)) {
+      dim.isSymbol = true;
+      dim.symbol = std::string(tok.text);
+      advance();
+    } else {
+      bool negative = at(Tok::Minus);
+      if (negative)
+        advance();
+      if (!at(Tok::Int))
+        return fail("a dimension (an integer or a symbol such as N)");
+      if (tok.intIsMinValue && !negative) {
+        diags.error(tok.loc, "integer '" + clip(std::string(tok.text)) +
+                                 "' is too large for 64 bits", static_cast<int>(tok.length));
+        return false;
+      }
+      dim.value = tok.intIsMinValue ? INT64_MIN : negative ? -tok.intValue : tok.intValue;
+      dim.span.end = tok.offset + tok.length;
+      advance();
+    }
+    type.dims.push_back(std::move(dim));
+    if (at(Tok::Comma))
+      advance();
+    else if (!at(Tok::RBracket))
+      return fail("',' or ']' after a dimension");
+  }
+  type.span.end = tok.offset + tok.length;
+  advance();
+  return true;
+}
+
+ExprPtr Parser::finish(ExprPtr e) {
+  int h = 0;
+  for (const ExprPtr &a : e->args)
+    h = a->height > h ? a->height : h;
+  for (const Kwarg &k : e->kwargs)
+    h = k.value->height > h ? k.value->height : h;
+  if (e->callee)
+    h = e->callee->height > h ? e->callee->height : h;
+  e->height = h + 1;
+  if (e->height > kMaxHeight) {
+    diags.error(e->span.loc, "expression is too long: more than " +
+                                 std::to_string(kMaxHeight) + " operations deep",
+                e->span.length());
+    return nullptr;
+  }
+  return e;
+}
+
+namespace {
+/// Counts nesting while it lives; the parser checks the count.
+struct DepthGuard {
+  int &depth;
+  explicit DepthGuard(int &d) : depth(d) { ++depth; }
+  ~DepthGuard() { --depth; }
+};
+} // namespace
+
+ExprPtr Parser::parseExpr() {
+  DepthGuard guard(depth);
+  if (depth > kMaxDepth) {
+    diags.error(tok.loc, "expression is nested too deeply (the limit is " +
+                             std::to_string(kMaxDepth) + " levels)");
+    return nullptr;
+  }
+  ExprPtr lhs = parseTerm();
+  while (lhs && (at(Tok::Plus) || at(Tok::Minus))) {
+    std::string op(tok.text);
+    advance();
+    ExprPtr rhs = parseTerm();
+    if (!rhs)
+      return nullptr;
+    auto e = std::make_unique<Expr>();
+    e->kind = Expr::Binary;
+    e->text = op;
+    e->span = {lhs->span.loc, lhs->span.begin, rhs->span.end};
+    e->args.push_back(std::move(lhs));
+    e->args.push_back(std::move(rhs));
+    lhs = finish(std::move(e));
+  }
+  return lhs;
+}
+
+ExprPtr Parser::parseTerm() {
+  ExprPtr lhs = parseUnary();
+  while (lhs && (at(Tok::Star) || at(Tok::Slash) || at(Tok::At))) {
+    std::string op(tok.text);
+    advance();
+    ExprPtr rhs = parseUnary();
+    if (!rhs)
+      return nullptr;
+    auto e = std::make_unique<Expr>();
+    e->kind = Expr::Binary;
+    e->text = op;
+    e->span = {lhs->span.loc, lhs->span.begin, rhs->span.end};
+    e->args.push_back(std::move(lhs));
+    e->args.push_back(std::move(rhs));
+    lhs = finish(std::move(e));
+  }
+  return lhs;
+}
+
+ExprPtr Parser::parseUnary() {
+  if (!at(Tok::Minus))
+    return parsePostfix();
+  Token minus = tok;
+  advance();
+  // A minus right before a number is part of the number: -2.5, and the
+  // smallest int64 can be written.
+  if ((at(Tok::Int) || at(Tok::Float)) && peek().kind != Tok::LParen) {
+    auto e = std::make_unique<Expr>();
+    e->kind = Expr::Number;
+    e->span = {minus.loc, minus.offset, tok.offset + tok.length};
+    e->text = "-" + std::string(tok.text);
+    e->isFloat = at(Tok::Float);
+    e->floatValue = -tok.floatValue;
+    e->intValue = tok.intIsMinValue ? INT64_MIN : -tok.intValue;
+    advance();
+    return e;
+  }
+  DepthGuard guard(depth);
+  if (depth > kMaxDepth) {
+    diags.error(minus.loc, "expression is nested too deeply (the limit is " +
+                               std::to_string(kMaxDepth) + " levels)");
+    return nullptr;
+  }
+  ExprPtr operand = parseUnary();
+  if (!operand)
+    return nullptr;
+  auto e = std::make_unique<Expr>();
+  e->kind = Expr::Unary;
+  e->text = "-";
+  e->span = {minus.loc, minus.offset, operand->span.end};
+  e->args.push_back(std::move(operand));
+  return finish(std::move(e));
+}
+
+ExprPtr Parser::parsePostfix() {
+  ExprPtr e = parsePrimary();
+  while (e && at(Tok::LParen)) {
+    auto call = std::make_unique<Expr>();
+    call->kind = Expr::Call;
+    call->span = e->span;
+    if (e->kind == Expr::Name)
+      call->text = e->text;
+    call->callee = std::move(e);
+    if (!parseArgs(*call))
+      return nullptr;
+    call->span.end = prev.offset + prev.length;
+    e = finish(std::move(call));
+  }
+  return e;
+}
+
+bool Parser::parseArgs(Expr &call) {
+  Token open = tok;
+  advance();
+  while (!at(Tok::RParen)) {
+    if (at(Tok::Ident) && peek().kind == Tok::Equal) {
+      Kwarg kw;
+      kw.name = std::string(tok.text);
+      kw.span = spanOf(tok);
+      advance();
+      advance();
+      for (const Kwarg &other : call.kwargs)
+        if (other.name == kw.name) {
+          diags.error(kw.span.loc, "keyword argument '" + clip(kw.name) + "' given twice",
+                      kw.span.length());
+          return false;
+        }
+      if (!(kw.value = parseExpr()))
+        return false;
+      call.kwargs.push_back(std::move(kw));
+    } else {
+      if (!call.kwargs.empty()) {
+        diags.error(tok.loc, "positional argument after a keyword argument");
+        return false;
+      }
+      ExprPtr arg = parseExpr();
+      if (!arg)
+        return false;
+      call.args.push_back(std::move(arg));
+    }
+    if (at(Tok::Comma)) {
+      advance();
+    } else if (!at(Tok::RParen)) {
+      fail("')' after arguments");
+      if (tok.kind != Tok::Error)
+        diags.note(open.loc, "to match this '('");
+      return false;
+    }
+  }
+  advance();
+  return true;
+}
+
+ExprPtr Parser::parsePrimary() {
+  auto e = std::make_unique<Expr>();
+  e->span = spanOf(tok);
+  switch (tok.kind) {
+  case Tok::Int:
+    if (tok.intIsMinValue) {
+      diags.error(tok.loc, "integer '" + std::string(tok.text) + "' is too large for 64 bits",
+                  static_cast<int>(tok.length));
+      return nullptr;
+    }
+    e->kind = Expr::Number;
+    e->text = std::string(tok.text);
+    e->intValue = tok.intValue;
+    advance();
+    return e;
+  case Tok::Float:
+    e->kind = Expr::Number;
+    e->text = std::string(tok.text);
+    e->isFloat = true;
+    e->floatValue = tok.floatValue;
+    advance();
+    return e;
+  case Tok::Ident:
+    e->text = std::string(tok.text);
+    e->kind = Expr::Name;
+    if (e->text == "true" || e->text == "false") {
+      e->kind = Expr::Bool;
+      e->boolValue = e->text == "true";
+    }
+    advance();
+    return e;
+  case Tok::LParen: {
+    Token open = tok;
+    advance();
+    ExprPtr inner = parseExpr();
+    if (!inner)
+      return nullptr;
+    if (!at(Tok::RParen)) {
+      fail("')'");
+      if (tok.kind != Tok::Error)
+        diags.note(open.loc, "to match this '('");
+      return nullptr;
+    }
+    advance();
+    return inner;
+  }
+  case Tok::LBracket: {
+    DepthGuard guard(depth);
+    if (depth > kMaxDepth) {
+      diags.error(tok.loc, "expression is nested too deeply (the limit is " +
+                               std::to_string(kMaxDepth) + " levels)");
+      return nullptr;
+    }
+    Token open = tok;
+    e->kind = Expr::List;
+    advance();
+    while (!at(Tok::RBracket)) {
+      ExprPtr element = parseExpr();
+      if (!element)
+        return nullptr;
+      e->args.push_back(std::move(element));
+      if (at(Tok::Comma)) {
+        advance();
+      } else if (!at(Tok::RBracket)) {
+        fail("']' after list elements");
+        if (tok.kind != Tok::Error)
+          diags.note(open.loc, "to match this '['");
+        return nullptr;
+      }
+    }
+    e->span.end = tok.offset + tok.length;
+    advance();
+    return finish(std::move(e));
+  }
+  default:
+    fail("an expression");
+    return nullptr;
+  }
+}
+
+} // namespace kiln

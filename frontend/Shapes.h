@@ -15,6 +15,9 @@ namespace kiln::shapes {
 
 using Shape = std::vector<int64_t>;
 constexpr int64_t kDynamic = -1;
+/// In a reshape target only: the size to infer (the model file's `-1`).
+/// It cannot be -1, which is kDynamic.
+constexpr int64_t kInferred = -2;
 
 /// "[N, 28, 28]"; "[]" for a scalar.
 std::string str(const Shape &shape);
@@ -39,8 +42,8 @@ std::optional<Shape> transpose(const Shape &x, int64_t d0, int64_t d1, std::stri
 
 std::optional<Shape> concat(const std::vector<Shape> &pieces, int64_t dim, std::string &err);
 
-/// `target` may hold one -1 (inferred) and kDynamic where the batch stays.
-/// Returns the target with -1 resolved.
+/// `target` may hold one kInferred (the model file's -1) and kDynamic where
+/// the batch stays. Returns the target with kInferred resolved.
 std::optional<Shape> reshape(const Shape &x, const Shape &target, std::string &err);
 
 /// x [N, C, H, W], weight [O, C, kh, kw], optional bias [O].

@@ -184,7 +184,7 @@ def Kiln_ConcatOp : Kiln_Op<"concat", [Pure, InferTypeOpAdaptor]> {
   let summary = "joins tensors along `dim`";
   let arguments = (ins Variadic<Kiln_Tensor>:$inputs, I64Attr:$dim);
   let results = (outs Kiln_Tensor:$result);
-  let assemblyFormat = "$inputs `,` $dim attr-dict `:` functional-type(operands, results)";
+  let assemblyFormat = "$inputs `dim` $dim attr-dict `:` functional-type(operands, results)";
 }
 
 //===----------------------------------------------------------------------===//

@@ -1,5 +1,6 @@
-// kiln: the driver. Model file in; syntax tree, IR at any stage, or (with
-// code generation) a standalone executable out.
+// kiln: the driver. Model file in; the syntax tree, the IR at any stage, or
+// a standalone executable out.
+#include "codegen/Pipeline.h"
 #include "frontend/Frontend.h"
 #include "frontend/MLIRGen.h"
 
@@ -9,11 +10,16 @@
 #include "mlir/Pass/PassManager.h"
 #include "mlir/Support/Timing.h"
 #include "llvm/Support/CommandLine.h"
+#include "llvm/Support/FileSystem.h"
 #include "llvm/Support/InitLLVM.h"
 #include "llvm/Support/MemoryBuffer.h"
+#include "llvm/Support/Path.h"
+#include "llvm/Support/Program.h"
 #include "llvm/Support/SourceMgr.h"
+#include "llvm/Support/ToolOutputFile.h"
 #include "llvm/Support/raw_ostream.h"
 
+#include <cstdlib>
 #include <iostream>
 #include <sstream>
 #include <string>
@@ -22,16 +28,22 @@ namespace cl = llvm::cl;
 
 namespace {
 
-enum class Stage { AST, Kiln };
+enum class Stage { AST, Kiln, Lowered, LLVM, Asm, Obj, Exe };
 
-cl::opt<std::string> inputFile(cl::Positional, cl::desc("<model.kiln>"),
-                               cl::Required);
-cl::opt<std::string> outputFile("o", cl::desc("Where to write the result (default: stdout)"),
-                                cl::value_desc("file"), cl::init("-"));
+cl::opt<std::string> inputFile(cl::Positional, cl::desc("<model.kiln>"), cl::Required);
+cl::opt<std::string> outputFile(
+    "o", cl::desc("Output file (default: the model file's name without .kiln for an "
+                  "executable, NAME.o for an object, stdout for text)"),
+    cl::value_desc("file"));
 cl::opt<Stage> emit(
-    "emit", cl::desc("Stop after a stage and print it"), cl::init(Stage::Kiln),
+    "emit", cl::desc("Stop after a stage and write it (default: an executable)"),
+    cl::init(Stage::Exe),
     cl::values(clEnumValN(Stage::AST, "ast", "the syntax tree"),
-               clEnumValN(Stage::Kiln, "kiln", "Kiln IR as MLIRGen writes it")));
+               clEnumValN(Stage::Kiln, "kiln", "Kiln IR as MLIRGen writes it"),
+               clEnumValN(Stage::Lowered, "lowered", "upstream dialects: linalg on tensors, fused"),
+               clEnumValN(Stage::LLVM, "llvm", "LLVM IR, optimized"),
+               clEnumValN(Stage::Asm, "asm", "host assembly"),
+               clEnumValN(Stage::Obj, "obj", "a host object file")));
 
 const char *const usage =
     "kiln: the Kiln deep-learning compiler\n"
@@ -40,6 +52,7 @@ const char *const usage =
     "       kiln check <model.kiln>    report the model file's errors, if any\n"
     "       kiln COMMAND --help        the options of COMMAND\n"
     "\n"
+    "Stages: ast kiln lowered llvm asm obj; without --emit, an executable.\n"
     "Exit status: 0 done, 1 the model file has errors, 2 bad usage.\n";
 
 int fail(const std::string &message, int status) {
@@ -47,44 +60,94 @@ int fail(const std::string &message, int status) {
   return status;
 }
 
-/// Prints Kiln IR with the model's names as SSA names.
-int printModule(mlir::ModuleOp module) {
-  std::error_code ec;
-  llvm::raw_fd_ostream out(outputFile, ec);
-  if (ec)
-    return fail("cannot write '" + outputFile + "': " + ec.message(), 2);
-  mlir::OpPrintingFlags flags;
-  flags.printNameLocAsPrefix(true);
-  module.print(out, flags);
+std::string defaultOutput() {
+  llvm::StringRef stem = llvm::sys::path::stem(inputFile);
+  if (emit == Stage::Exe)
+    return stem.str();
+  if (emit == Stage::Obj)
+    return (stem + ".o").str();
+  return "-";
+}
+
+/// Where the runtime library is: beside the compiler's own lib/ folder.
+std::string runtimeLibrary(const char *argv0) {
+  if (const char *path = std::getenv("KILN_RUNTIME_LIB"))
+    return path;
+  std::string self = llvm::sys::fs::getMainExecutable(argv0, (void *)&runtimeLibrary);
+  llvm::SmallString<256> path(llvm::sys::path::parent_path(llvm::sys::path::parent_path(self)));
+  llvm::sys::path::append(path, "lib", "libKilnRuntime.a");
+  return std::string(path);
+}
+
+/// Links `object` with the runtime into the executable `output`.
+int link(const std::string &object, const std::string &output, const char *argv0) {
+  std::string runtime = runtimeLibrary(argv0);
+  if (!llvm::sys::fs::exists(runtime))
+    return fail("cannot find the Kiln runtime library '" + runtime +
+                    "' (set KILN_RUNTIME_LIB to its path)",
+                2);
+  const char *cxxEnv = std::getenv("KILN_CXX");
+  std::string cxxName = cxxEnv ? cxxEnv : KILN_DEFAULT_CXX;
+  auto cxx = llvm::sys::findProgramByName(cxxName);
+  if (!cxx)
+    return fail("cannot find the C++ compiler '" + cxxName + "' to link with (set KILN_CXX)", 2);
+  std::vector<llvm::StringRef> args = {*cxx, object, runtime, "-lz", "-lm", "-lpthread",
+                                       "-o", output};
+  std::string error;
+  int status = llvm::sys::ExecuteAndWait(*cxx, args, std::nullopt, {}, 0, 0, &error);
+  if (status != 0)
+    return fail("linking '" + output + "' failed" + (error.empty() ? "" : ": " + error), 1);
   return 0;
 }
 
-int run(bool checkOnly) {
+/// Runs `pm` (with MLIR's --mlir-print-ir-* and timing options applied).
+bool runPasses(mlir::PassManager &pm, mlir::ModuleOp module) {
+  if (mlir::failed(mlir::applyPassManagerCLOptions(pm)))
+    return false;
+  mlir::applyDefaultTimingPassManagerCLOptions(pm);
+  return mlir::succeeded(pm.run(module));
+}
+
+int printModule(mlir::ModuleOp module, const std::string &output) {
+  std::string error;
+  auto out = mlir::openOutputFile(output, &error);
+  if (!out)
+    return fail(error, 2);
+  mlir::OpPrintingFlags flags;
+  flags.printNameLocAsPrefix(true); // the model's names as SSA names
+  module.print(out->os(), flags);
+  out->keep();
+  return 0;
+}
+
+int build(const char *argv0) {
   auto buffer = llvm::MemoryBuffer::getFile(inputFile, /*IsText=*/false,
                                             /*RequiresNullTerminator=*/false);
   if (!buffer)
     return fail("cannot read '" + inputFile + "': " + buffer.getError().message(), 1);
   std::string source = (*buffer)->getBuffer().str();
   kiln::Diagnostics diags(inputFile, source, std::cerr);
+  std::string output = outputFile.empty() ? defaultOutput() : outputFile;
 
-  if (!checkOnly && emit == Stage::AST) {
-    std::error_code ec;
-    llvm::raw_fd_ostream out(outputFile, ec);
-    if (ec)
-      return fail("cannot write '" + outputFile + "': " + ec.message(), 2);
+  if (emit == Stage::AST) {
     std::ostringstream text;
     bool ok = kiln::dumpAST(diags, text);
-    out << text.str();
+    std::string error;
+    auto out = mlir::openOutputFile(output, &error);
+    if (!out)
+      return fail(error, 2);
+    out->os() << text.str();
+    out->keep();
     return ok ? 0 : 1;
   }
 
   std::optional<kiln::Model> model = kiln::checkModel(diags);
   if (!model)
     return 1;
-  if (checkOnly)
-    return 0;
 
-  mlir::MLIRContext context;
+  mlir::DialectRegistry registry;
+  kiln::registerCodegenDialects(registry);
+  mlir::MLIRContext context(registry);
   llvm::SourceMgr sourceMgr;
   sourceMgr.AddNewSourceBuffer(std::move(*buffer), llvm::SMLoc());
   mlir::SourceMgrDiagnosticHandler handler(sourceMgr, &context);
@@ -93,11 +156,56 @@ int run(bool checkOnly) {
     return fail("internal error: the generated Kiln IR does not verify", 1);
 
   mlir::PassManager pm(&context);
-  if (mlir::failed(mlir::applyPassManagerCLOptions(pm)))
-    return 2;
-  if (mlir::failed(pm.run(*module)))
+  if (emit == Stage::Kiln)
+    return runPasses(pm, *module) ? printModule(*module, output) : 1;
+
+  std::string manifest = kiln::manifestJson(*module);
+  kiln::addLowerToLinalgPasses(pm);
+  if (emit == Stage::Lowered)
+    return runPasses(pm, *module) ? printModule(*module, output) : 1;
+  kiln::addLowerToLLVMPasses(pm);
+  if (!runPasses(pm, *module))
     return 1;
-  return printModule(*module);
+
+  llvm::LLVMContext llvmContext;
+  auto llvmModule = kiln::translateToLLVMIR(*module, llvmContext, manifest);
+  if (!llvmModule)
+    return fail("internal error: translation to LLVM IR failed", 1);
+
+  std::string objectPath = output;
+  if (emit == Stage::Exe) {
+    llvm::SmallString<128> temp;
+    if (std::error_code ec = llvm::sys::fs::createTemporaryFile("kiln", "o", temp))
+      return fail("cannot create a temporary file: " + ec.message(), 2);
+    objectPath = std::string(temp);
+  }
+  std::string error;
+  auto out = mlir::openOutputFile(objectPath, &error);
+  if (!out)
+    return fail(error, 2);
+  auto what = emit == Stage::LLVM  ? kiln::MachineOutput::LLVMIR
+              : emit == Stage::Asm ? kiln::MachineOutput::Assembly
+                                   : kiln::MachineOutput::Object;
+  error = kiln::emitMachineCode(*llvmModule, out->os(), what);
+  if (!error.empty())
+    return fail(error, 1);
+  out->keep();
+  out.reset();
+  if (emit != Stage::Exe)
+    return 0;
+  int status = link(objectPath, output, argv0);
+  llvm::sys::fs::remove(objectPath);
+  return status;
+}
+
+int check() {
+  auto buffer = llvm::MemoryBuffer::getFile(inputFile, /*IsText=*/false,
+                                            /*RequiresNullTerminator=*/false);
+  if (!buffer)
+    return fail("cannot read '" + inputFile + "': " + buffer.getError().message(), 1);
+  std::string source = (*buffer)->getBuffer().str();
+  kiln::Diagnostics diags(inputFile, source, std::cerr);
+  return kiln::checkModel(diags) ? 0 : 1;
 }
 
 } // namespace
@@ -120,11 +228,11 @@ int main(int argc, char **argv) {
   mlir::registerMLIRContextCLOptions();
   mlir::registerPassManagerCLOptions();
   mlir::registerDefaultTimingManagerCLOptions();
-  // `kiln build` parses the arguments after the command, under its own name.
+  // The arguments after the command parse under the name "kiln COMMAND".
   std::string name = "kiln " + command;
   argv[1] = name.data();
   if (!cl::ParseCommandLineOptions(argc - 1, argv + 1, "Kiln: model file to executable\n",
                                    &llvm::errs()))
     return 2;
-  return run(command == "check");
+  return command == "check" ? check() : build(argv[0]);
 }

@@ -1,0 +1,811 @@
+// kiln-lower-to-linalg: the kiln dialect becomes linalg on tensors.
+//
+// One conversion pattern handles every kiln op, so the shared pieces
+// (broadcast maps, reductions, reshapes) stay in one place. Unsigned element
+// types become signless integers on the way; the original op still says
+// whether an integer was unsigned.
+#include "codegen/Passes.h"
+#include "ir/KilnDialect.h"
+
+#include "mlir/Dialect/Arith/IR/Arith.h"
+#include "mlir/Dialect/Func/IR/FuncOps.h"
+#include "mlir/Dialect/Func/Transforms/FuncConversions.h"
+#include "mlir/Dialect/Linalg/IR/Linalg.h"
+#include "mlir/Dialect/Math/IR/Math.h"
+#include "mlir/Dialect/Tensor/IR/Tensor.h"
+#include "mlir/IR/AffineMap.h"
+#include "mlir/Transforms/DialectConversion.h"
+#include "llvm/ADT/TypeSwitch.h"
+
+#include <cmath>
+#include <limits>
+
+namespace kiln {
+#define GEN_PASS_DEF_LOWERTOLINALG
+#include "codegen/Passes.h.inc"
+} // namespace kiln
+
+using namespace mlir;
+using namespace kiln::ir;
+
+namespace {
+
+using BodyFn = function_ref<Value(OpBuilder &, Location, ValueRange)>;
+using CombineFn = function_ref<Value(OpBuilder &, Location, ValueRange, Value)>;
+
+bool isUnsigned(Type tensorType) {
+  return cast<RankedTensorType>(tensorType).getElementType().isUnsignedInteger();
+}
+
+/// Builds the linalg pieces for one kiln op at one location.
+class Emitter {
+public:
+  Emitter(OpBuilder &b, Location loc) : b(b), loc(loc) {}
+
+  RankedTensorType typeOf(Value v) { return cast<RankedTensorType>(v.getType()); }
+
+  Value index(int64_t v) { return arith::ConstantIndexOp::create(b, loc, v); }
+
+  Value dim(Value tensor, int64_t d) {
+    int64_t size = typeOf(tensor).getDimSize(d);
+    if (!ShapedType::isDynamic(size))
+      return index(size);
+    return tensor::DimOp::create(b, loc, tensor, d);
+  }
+
+  Value scalar(Type type, double v) {
+    if (auto f = dyn_cast<FloatType>(type))
+      return arith::ConstantOp::create(b, loc, b.getFloatAttr(f, v));
+    return arith::ConstantOp::create(b, loc, b.getIntegerAttr(type, static_cast<int64_t>(v)));
+  }
+
+  Value toFloat(Value indexValue, Type floatType) {
+    Value i64 = arith::IndexCastOp::create(b, loc, b.getI64Type(), indexValue);
+    return arith::SIToFPOp::create(b, loc, floatType, i64);
+  }
+
+  /// An uninitialized tensor of `type`; `dynamic` gives each dynamic size.
+  Value empty(RankedTensorType type, ValueRange dynamic) {
+    return tensor::EmptyOp::create(b, loc, type.getShape(), type.getElementType(), dynamic);
+  }
+
+  Value filled(RankedTensorType type, ValueRange dynamic, Value value) {
+    return linalg::FillOp::create(b, loc, value, empty(type, dynamic)).getResult(0);
+  }
+
+  /// Sizes of the dynamic dims of `type`, each read off `source` dim `map(d)`.
+  SmallVector<Value> dynamicSizes(RankedTensorType type,
+                                  function_ref<std::pair<Value, int64_t>(int64_t)> source) {
+    SmallVector<Value> sizes;
+    for (int64_t d = 0; d < type.getRank(); ++d)
+      if (type.isDynamicDim(d)) {
+        auto [tensor, sd] = source(d);
+        sizes.push_back(dim(tensor, sd));
+      }
+    return sizes;
+  }
+
+  /// An all-parallel linalg.generic producing `type` from `inputs` read
+  /// through `maps`; dynamic result sizes come from `dynamic`.
+  Value generic(RankedTensorType type, ValueRange dynamic, ValueRange inputs,
+                ArrayRef<AffineMap> maps, BodyFn body) {
+    SmallVector<AffineMap> all(maps);
+    all.push_back(b.getMultiDimIdentityMap(type.getRank()));
+    SmallVector<utils::IteratorType> iters(type.getRank(), utils::IteratorType::parallel);
+    auto op = linalg::GenericOp::create(
+        b, loc, TypeRange{type}, inputs, ValueRange{empty(type, dynamic)}, all, iters,
+        [&](OpBuilder &nb, Location nl, ValueRange args) {
+          linalg::YieldOp::create(nb, nl, body(nb, nl, args.drop_back()));
+        });
+    return op.getResult(0);
+  }
+
+  /// Maps a result of rank `rank` onto an operand of `shape` with NumPy
+  /// broadcasting: trailing dims align, size-1 operand dims read index 0.
+  AffineMap broadcastMap(ArrayRef<int64_t> shape, ArrayRef<int64_t> resultShape) {
+    int64_t rank = resultShape.size(), offset = rank - shape.size();
+    SmallVector<AffineExpr> exprs;
+    for (int64_t i = 0; i < static_cast<int64_t>(shape.size()); ++i)
+      exprs.push_back(shape[i] == 1 && resultShape[offset + i] != 1
+                          ? b.getAffineConstantExpr(0)
+                          : b.getAffineDimExpr(offset + i));
+    return AffineMap::get(rank, 0, exprs, b.getContext());
+  }
+
+  /// Element-wise `body` over broadcast `inputs`, giving `type`.
+  Value broadcastGeneric(RankedTensorType type, ValueRange inputs, BodyFn body) {
+    SmallVector<AffineMap> maps;
+    for (Value in : inputs)
+      maps.push_back(broadcastMap(typeOf(in).getShape(), type.getShape()));
+    auto dynamic = dynamicSizes(type, [&](int64_t d) -> std::pair<Value, int64_t> {
+      for (Value in : inputs) {
+        int64_t offset = type.getRank() - typeOf(in).getRank();
+        if (d >= offset && typeOf(in).isDynamicDim(d - offset))
+          return {in, d - offset};
+      }
+      return {inputs.front(), d};
+    });
+    return generic(type, dynamic, inputs, maps, body);
+  }
+
+  /// Reduces `input` over the sorted `dims` (keepdim=false shape), starting
+  /// from `init` and folding each `value(x...)` into the accumulator.
+  /// `extra` inputs are read with the same indexing as `input`.
+  Value reduce(Value input, ArrayRef<int64_t> dims, Value init, CombineFn combine,
+               ValueRange extra = {}) {
+    RankedTensorType in = typeOf(input);
+    int64_t rank = in.getRank();
+    SmallVector<int64_t> shape;
+    SmallVector<AffineExpr> outExprs;
+    SmallVector<utils::IteratorType> iters;
+    SmallVector<Value> dynamic;
+    for (int64_t d = 0; d < rank; ++d) {
+      bool reduced = llvm::is_contained(dims, d);
+      iters.push_back(reduced ? utils::IteratorType::reduction : utils::IteratorType::parallel);
+      if (reduced)
+        continue;
+      shape.push_back(in.getDimSize(d));
+      outExprs.push_back(b.getAffineDimExpr(d));
+      if (in.isDynamicDim(d))
+        dynamic.push_back(dim(input, d));
+    }
+    auto outType = RankedTensorType::get(shape, init.getType());
+    Value out = filled(outType, dynamic, init);
+    SmallVector<Value> inputs{input};
+    inputs.append(extra.begin(), extra.end());
+    SmallVector<AffineMap> maps(inputs.size(), b.getMultiDimIdentityMap(rank));
+    maps.push_back(AffineMap::get(rank, 0, outExprs, b.getContext()));
+    auto op = linalg::GenericOp::create(
+        b, loc, TypeRange{outType}, inputs, ValueRange{out}, maps, iters,
+        [&](OpBuilder &nb, Location nl, ValueRange args) {
+          linalg::YieldOp::create(nb, nl, combine(nb, nl, args.drop_back(), args.back()));
+        });
+    return op.getResult(0);
+  }
+
+  /// Reads `reduced` (the keepdim=false result of reducing `dims` of a
+  /// tensor of `rank`) at the full iteration space.
+  AffineMap droppedMap(int64_t rank, ArrayRef<int64_t> dims) {
+    SmallVector<AffineExpr> exprs;
+    for (int64_t d = 0; d < rank; ++d)
+      if (!llvm::is_contained(dims, d))
+        exprs.push_back(b.getAffineDimExpr(d));
+    return AffineMap::get(rank, 0, exprs, b.getContext());
+  }
+
+  /// Same elements, shape `to` (row-major); a dynamic dim of `to` takes
+  /// whatever the element count leaves.
+  Value reshape(Value src, RankedTensorType to) {
+    if (typeOf(src) == to)
+      return src;
+    Value total = index(1);
+    for (int64_t d = 0; d < typeOf(src).getRank(); ++d)
+      total = arith::MulIOp::create(b, loc, total, dim(src, d));
+    int64_t known = 1;
+    for (int64_t size : to.getShape())
+      if (!ShapedType::isDynamic(size))
+        known *= size;
+    SmallVector<Value> sizes;
+    for (int64_t size : to.getShape())
+      sizes.push_back(ShapedType::isDynamic(size)
+                          ? arith::DivUIOp::create(b, loc, total, index(known)).getResult()
+                          : index(size));
+    auto shapeType = RankedTensorType::get({to.getRank()}, b.getIndexType());
+    Value shape = tensor::FromElementsOp::create(b, loc, shapeType, sizes);
+    return tensor::ReshapeOp::create(b, loc, to, src, shape);
+  }
+
+  /// A 0-d tensor holding `v`.
+  Value toTensor(Value v) {
+    return tensor::FromElementsOp::create(b, loc, RankedTensorType::get({}, v.getType()),
+                                          ValueRange{v});
+  }
+
+  Value extractScalar(Value tensor0d) {
+    return tensor::ExtractOp::create(b, loc, tensor0d, ValueRange{});
+  }
+
+  OpBuilder &b;
+  Location loc;
+};
+
+//===----------------------------------------------------------------------===//
+// Scalar bodies
+//===----------------------------------------------------------------------===//
+
+Value castScalar(OpBuilder &b, Location loc, Value v, Type from, Type to) {
+  Type fromS = from, toS = to;
+  if (from == to)
+    return v;
+  bool fromUnsigned = from.isUnsignedInteger(), toUnsigned = to.isUnsignedInteger();
+  if (auto i = dyn_cast<IntegerType>(from))
+    fromS = b.getIntegerType(i.getWidth());
+  if (auto i = dyn_cast<IntegerType>(to))
+    toS = b.getIntegerType(i.getWidth());
+  if (isa<FloatType>(fromS) && isa<FloatType>(toS))
+    return fromS.getIntOrFloatBitWidth() < toS.getIntOrFloatBitWidth()
+               ? arith::ExtFOp::create(b, loc, toS, v).getResult()
+               : arith::TruncFOp::create(b, loc, toS, v).getResult();
+  if (isa<FloatType>(toS))
+    return fromUnsigned ? arith::UIToFPOp::create(b, loc, toS, v).getResult()
+                        : arith::SIToFPOp::create(b, loc, toS, v).getResult();
+  if (isa<FloatType>(fromS))
+    return toUnsigned ? arith::FPToUIOp::create(b, loc, toS, v).getResult()
+                      : arith::FPToSIOp::create(b, loc, toS, v).getResult();
+  unsigned fw = fromS.getIntOrFloatBitWidth(), tw = toS.getIntOrFloatBitWidth();
+  if (fw == tw)
+    return v;
+  if (fw > tw)
+    return arith::TruncIOp::create(b, loc, toS, v);
+  return fromUnsigned ? arith::ExtUIOp::create(b, loc, toS, v).getResult()
+                      : arith::ExtSIOp::create(b, loc, toS, v).getResult();
+}
+
+Value maxScalar(OpBuilder &b, Location loc, Value x, Value y, bool isUnsignedInt) {
+  if (isa<FloatType>(x.getType()))
+    return arith::MaximumFOp::create(b, loc, x, y);
+  if (isUnsignedInt)
+    return arith::MaxUIOp::create(b, loc, x, y);
+  return arith::MaxSIOp::create(b, loc, x, y);
+}
+
+Value addScalar(OpBuilder &b, Location loc, Value x, Value y) {
+  if (isa<FloatType>(x.getType()))
+    return arith::AddFOp::create(b, loc, x, y);
+  return arith::AddIOp::create(b, loc, x, y);
+}
+
+/// The lowest value of `type`: where a max reduction starts.
+Value lowest(Emitter &e, Type type, bool isUnsignedInt) {
+  if (auto f = dyn_cast<FloatType>(type))
+    return arith::ConstantOp::create(
+        e.b, e.loc, e.b.getFloatAttr(f, APFloat::getInf(f.getFloatSemantics(), true)));
+  unsigned width = type.getIntOrFloatBitWidth();
+  APInt v = isUnsignedInt ? APInt::getMinValue(width) : APInt::getSignedMinValue(width);
+  return arith::ConstantOp::create(e.b, e.loc, e.b.getIntegerAttr(type, v));
+}
+
+Value unaryScalar(Operation *op, OpBuilder &b, Location loc, Value x) {
+  Type t = x.getType();
+  bool isFloat = isa<FloatType>(t);
+  auto zero = [&]() -> Value {
+    return arith::ConstantOp::create(b, loc, b.getZeroAttr(t));
+  };
+  return TypeSwitch<Operation *, Value>(op)
+      .Case([&](NegOp) -> Value {
+        if (isFloat)
+          return arith::NegFOp::create(b, loc, x);
+        return arith::SubIOp::create(b, loc, zero(), x);
+      })
+      .Case([&](AbsOp) -> Value {
+        if (isFloat)
+          return math::AbsFOp::create(b, loc, x);
+        return math::AbsIOp::create(b, loc, x);
+      })
+      .Case([&](ReluOp r) -> Value {
+        return maxScalar(b, loc, x, zero(), isUnsigned(r.getType()));
+      })
+      .Case([&](SigmoidOp) -> Value {
+        Value one = arith::ConstantOp::create(b, loc, b.getFloatAttr(t, 1.0));
+        Value e = math::ExpOp::create(b, loc, arith::NegFOp::create(b, loc, x));
+        return arith::DivFOp::create(b, loc, one, arith::AddFOp::create(b, loc, one, e));
+      })
+      .Case([&](TanhOp) -> Value { return math::TanhOp::create(b, loc, x); })
+      .Case([&](ExpOp) -> Value { return math::ExpOp::create(b, loc, x); })
+      .Case([&](LogOp) -> Value { return math::LogOp::create(b, loc, x); })
+      .Case([&](SqrtOp) -> Value { return math::SqrtOp::create(b, loc, x); })
+      .Default([&](Operation *) -> Value { return x; }); // dropout: identity here
+}
+
+Value binaryScalar(Operation *op, OpBuilder &b, Location loc, Value x, Value y) {
+  bool isFloat = isa<FloatType>(x.getType());
+  return TypeSwitch<Operation *, Value>(op)
+      .Case([&](AddOp) { return addScalar(b, loc, x, y); })
+      .Case([&](SubOp) -> Value {
+        if (isFloat)
+          return arith::SubFOp::create(b, loc, x, y);
+        return arith::SubIOp::create(b, loc, x, y);
+      })
+      .Case([&](MulOp) -> Value {
+        if (isFloat)
+          return arith::MulFOp::create(b, loc, x, y);
+        return arith::MulIOp::create(b, loc, x, y);
+      })
+      .Default([&](Operation *) -> Value { return arith::DivFOp::create(b, loc, x, y); });
+}
+
+//===----------------------------------------------------------------------===//
+// The ops
+//===----------------------------------------------------------------------===//
+
+/// Sum over all of `input` of `value(x...)`, divided by the element count:
+/// the reduction='mean' of mse and bce_with_logits.
+Value meanOfAll(Emitter &e, ValueRange inputs, Type elem, BodyFn value) {
+  Value input = inputs.front();
+  SmallVector<int64_t> all;
+  for (int64_t d = 0; d < e.typeOf(input).getRank(); ++d)
+    all.push_back(d);
+  Value sum = e.reduce(input, all, e.scalar(elem, 0.0),
+                       [&](OpBuilder &b, Location l, ValueRange xs, Value acc) {
+                         return addScalar(b, l, acc, value(b, l, xs));
+                       },
+                       inputs.drop_front());
+  Value count = e.index(1);
+  for (int64_t d : all)
+    count = arith::MulIOp::create(e.b, e.loc, count, e.dim(input, d));
+  Value mean = arith::DivFOp::create(e.b, e.loc, e.extractScalar(sum), e.toFloat(count, elem));
+  return e.toTensor(mean);
+}
+
+/// Index (i64) of the first largest value along `dim`, keepdim=false.
+Value argmax(Emitter &e, Value input, int64_t dim, bool isUnsignedInt) {
+  RankedTensorType in = e.typeOf(input);
+  Type elem = in.getElementType(), i64 = e.b.getI64Type();
+  int64_t rank = in.getRank();
+  SmallVector<int64_t> shape;
+  SmallVector<AffineExpr> outExprs;
+  SmallVector<utils::IteratorType> iters;
+  SmallVector<Value> dynamic;
+  for (int64_t d = 0; d < rank; ++d) {
+    iters.push_back(d == dim ? utils::IteratorType::reduction : utils::IteratorType::parallel);
+    if (d == dim)
+      continue;
+    shape.push_back(in.getDimSize(d));
+    outExprs.push_back(e.b.getAffineDimExpr(d));
+    if (in.isDynamicDim(d))
+      dynamic.push_back(e.dim(input, d));
+  }
+  Value best = e.filled(RankedTensorType::get(shape, elem), dynamic, lowest(e, elem, isUnsignedInt));
+  Value where = e.filled(RankedTensorType::get(shape, i64), dynamic, e.scalar(i64, 0));
+  AffineMap out = AffineMap::get(rank, 0, outExprs, e.b.getContext());
+  auto op = linalg::GenericOp::create(
+      e.b, e.loc, TypeRange{best.getType(), where.getType()}, ValueRange{input},
+      ValueRange{best, where}, {e.b.getMultiDimIdentityMap(rank), out, out}, iters,
+      [&](OpBuilder &b, Location l, ValueRange args) {
+        Value x = args[0], bestSoFar = args[1], at = args[2];
+        Value i = arith::IndexCastOp::create(b, l, i64, linalg::IndexOp::create(b, l, dim));
+        // Strictly larger, or equal and earlier: the first maximum whatever
+        // order the loop runs in, as torch.argmax.
+        Value larger, equal;
+        if (isa<FloatType>(elem)) {
+          larger = arith::CmpFOp::create(b, l, arith::CmpFPredicate::OGT, x, bestSoFar);
+          equal = arith::CmpFOp::create(b, l, arith::CmpFPredicate::OEQ, x, bestSoFar);
+        } else {
+          auto gt = isUnsignedInt ? arith::CmpIPredicate::ugt : arith::CmpIPredicate::sgt;
+          larger = arith::CmpIOp::create(b, l, gt, x, bestSoFar);
+          equal = arith::CmpIOp::create(b, l, arith::CmpIPredicate::eq, x, bestSoFar);
+        }
+        Value earlier = arith::CmpIOp::create(b, l, arith::CmpIPredicate::slt, i, at);
+        Value take = arith::OrIOp::create(b, l, larger,
+                                          arith::AndIOp::create(b, l, equal, earlier));
+        linalg::YieldOp::create(b, l, ValueRange{
+            arith::SelectOp::create(b, l, take, x, bestSoFar),
+            arith::SelectOp::create(b, l, take, i, at)});
+      });
+  return op.getResult(1);
+}
+
+/// log(sum(exp(x))) along dim 1 of x [N, C], stably: max + log(sum(exp(x - max))).
+Value logSumExpRows(Emitter &e, Value x) {
+  Type elem = e.typeOf(x).getElementType();
+  Value m = e.reduce(x, {1}, lowest(e, elem, false),
+                     [](OpBuilder &b, Location l, ValueRange xs, Value acc) {
+                       return maxScalar(b, l, xs[0], acc, false);
+                     });
+  // Sum exp(x - m) with m broadcast along the row.
+  RankedTensorType mType = e.typeOf(m);
+  Value sum = e.filled(mType, e.dynamicSizes(mType, [&](int64_t) {
+                         return std::pair<Value, int64_t>{x, 0};
+                       }),
+                       e.scalar(elem, 0.0));
+  auto rows = AffineMap::get(2, 0, {e.b.getAffineDimExpr(0)}, e.b.getContext());
+  auto op = linalg::GenericOp::create(
+      e.b, e.loc, TypeRange{mType}, ValueRange{x, m}, ValueRange{sum},
+      {e.b.getMultiDimIdentityMap(2), rows, rows},
+      {utils::IteratorType::parallel, utils::IteratorType::reduction},
+      [&](OpBuilder &b, Location l, ValueRange args) {
+        Value ex = math::ExpOp::create(b, l, arith::SubFOp::create(b, l, args[0], args[1]));
+        linalg::YieldOp::create(b, l, ValueRange{arith::AddFOp::create(b, l, args[2], ex)});
+      });
+  return e.generic(mType, e.dynamicSizes(mType, [&](int64_t) {
+                     return std::pair<Value, int64_t>{x, 0};
+                   }),
+                   ValueRange{m, op.getResult(0)},
+                   {e.b.getMultiDimIdentityMap(1), e.b.getMultiDimIdentityMap(1)},
+                   [](OpBuilder &b, Location l, ValueRange a) -> Value {
+                     return arith::AddFOp::create(b, l, a[0], math::LogOp::create(b, l, a[1]));
+                   });
+}
+
+/// The class index `t` as an index, clamped into [0, classes) so a bad
+/// label never reads out of bounds; `valid` says whether it was in range.
+std::pair<Value, Value> classIndex(OpBuilder &b, Location l, Value t, bool isUnsignedInt,
+                                   Value classes) {
+  Value wide = t.getType().getIntOrFloatBitWidth() < 64
+                   ? (isUnsignedInt ? arith::ExtUIOp::create(b, l, b.getI64Type(), t).getResult()
+                                    : arith::ExtSIOp::create(b, l, b.getI64Type(), t).getResult())
+                   : t;
+  Value idx = arith::IndexCastOp::create(b, l, b.getIndexType(), wide);
+  Value zero = arith::ConstantIndexOp::create(b, l, 0);
+  Value one = arith::ConstantIndexOp::create(b, l, 1);
+  Value valid = arith::AndIOp::create(
+      b, l, arith::CmpIOp::create(b, l, arith::CmpIPredicate::sge, idx, zero),
+      arith::CmpIOp::create(b, l, arith::CmpIPredicate::slt, idx, classes));
+  Value last = arith::SubIOp::create(b, l, classes, one);
+  Value clamped = arith::SelectOp::create(
+      b, l, valid, idx,
+      arith::SelectOp::create(b, l, arith::CmpIOp::create(b, l, arith::CmpIPredicate::slt, idx, zero),
+                              zero, last));
+  return {clamped, valid};
+}
+
+/// Mean over rows of `value(row scalars, acc)` summed into a scalar.
+Value meanOverRows(Emitter &e, ValueRange rows, Type elem, CombineFn fold) {
+  Value sum = e.reduce(rows.front(), {0}, e.scalar(elem, 0.0), fold, rows.drop_front());
+  Value n = e.toFloat(e.dim(rows.front(), 0), elem);
+  return e.toTensor(arith::DivFOp::create(e.b, e.loc, e.extractScalar(sum), n));
+}
+
+struct LowerKilnOp : public ConversionPattern {
+  LowerKilnOp(const TypeConverter &converter, MLIRContext *context)
+      : ConversionPattern(converter, MatchAnyOpTypeTag(), /*benefit=*/1, context) {}
+
+  LogicalResult matchAndRewrite(Operation *op, ArrayRef<Value> operands,
+                                ConversionPatternRewriter &rewriter) const override {
+    if (!isa<KilnDialect>(op->getDialect()))
+      return failure();
+    Emitter e(rewriter, op->getLoc());
+    auto resultType = cast<RankedTensorType>(
+        getTypeConverter()->convertType(op->getResult(0).getType()));
+    Value result = lower(op, operands, resultType, e);
+    if (!result)
+      return rewriter.notifyMatchFailure(op, "no lowering for this op here");
+    rewriter.replaceOp(op, result);
+    return success();
+  }
+
+  static Value lower(Operation *op, ArrayRef<Value> in, RankedTensorType type, Emitter &e) {
+    Type elem = type.getElementType();
+    OpBuilder &b = e.b;
+    return TypeSwitch<Operation *, Value>(op)
+        .Case([&](ConstantOp c) -> Value {
+          auto value = cast<DenseElementsAttr>(c.getValue());
+          if (value.getElementType() != elem)
+            value = value.bitcast(elem);
+          return arith::ConstantOp::create(b, e.loc, type, value);
+        })
+        .Case([&](FillOp f) -> Value {
+          return e.filled(type, in, e.scalar(elem, f.getValue().convertToDouble()));
+        })
+        .Case<AddOp, SubOp, MulOp, DivOp>([&](Operation *o) -> Value {
+          return e.broadcastGeneric(type, in, [&](OpBuilder &nb, Location l, ValueRange a) {
+            return binaryScalar(o, nb, l, a[0], a[1]);
+          });
+        })
+        .Case<NegOp, AbsOp, ReluOp, SigmoidOp, TanhOp, ExpOp, LogOp, SqrtOp>(
+            [&](Operation *o) -> Value {
+              return e.broadcastGeneric(type, in, [&](OpBuilder &nb, Location l, ValueRange a) {
+                return unaryScalar(o, nb, l, a[0]);
+              });
+            })
+        .Case([&](DropoutOp) -> Value { return in[0]; })
+        .Case([&](CastOp c) -> Value {
+          Type from = c.getInput().getType().getElementType(), to = c.getType().getElementType();
+          return e.broadcastGeneric(type, in, [&](OpBuilder &nb, Location l, ValueRange a) {
+            return castScalar(nb, l, a[0], from, to);
+          });
+        })
+        .Case([&](MatMulOp) { return matmul(e, in[0], in[1], type); })
+        .Case([&](LinearOp) {
+          return linear(e, in[0], in[1], in.size() > 2 ? in[2] : Value(), type);
+        })
+        .Case<SumOp, MeanOp>([&](Operation *o) -> Value {
+          ArrayRef<int64_t> dims = isa<SumOp>(o) ? cast<SumOp>(o).getDims() : cast<MeanOp>(o).getDims();
+          SmallVector<int64_t> all;
+          for (int64_t d = 0; d < e.typeOf(in[0]).getRank(); ++d)
+            if (dims.empty() || llvm::is_contained(dims, d))
+              all.push_back(d);
+          Value sum = e.reduce(in[0], all, e.scalar(elem, 0.0),
+                               [](OpBuilder &nb, Location l, ValueRange xs, Value acc) {
+                                 return addScalar(nb, l, acc, xs[0]);
+                               });
+          if (isa<MeanOp>(o)) {
+            Value count = e.index(1);
+            for (int64_t d : all)
+              count = arith::MulIOp::create(b, e.loc, count, e.dim(in[0], d));
+            Value n = e.toFloat(count, elem);
+            RankedTensorType st = e.typeOf(sum);
+            sum = e.generic(st, e.dynamicSizes(st, [&](int64_t d) {
+                              return std::pair<Value, int64_t>{sum, d};
+                            }),
+                            ValueRange{sum}, {b.getMultiDimIdentityMap(st.getRank())},
+                            [&](OpBuilder &nb, Location l, ValueRange a) -> Value {
+                              return arith::DivFOp::create(nb, l, a[0], n);
+                            });
+          }
+          return e.reshape(sum, type);
+        })
+        .Case([&](MaxOp m) -> Value {
+          bool u = isUnsigned(m.getInput().getType());
+          Value r = e.reduce(in[0], {static_cast<int64_t>(m.getDim())}, lowest(e, elem, u),
+                             [&](OpBuilder &nb, Location l, ValueRange xs, Value acc) {
+                               return maxScalar(nb, l, xs[0], acc, u);
+                             });
+          return e.reshape(r, type);
+        })
+        .Case([&](ArgMaxOp m) -> Value {
+          return e.reshape(argmax(e, in[0], m.getDim(), isUnsigned(m.getInput().getType())),
+                           type);
+        })
+        .Case<SoftmaxOp, LogSoftmaxOp>([&](Operation *o) -> Value {
+          int64_t d = isa<SoftmaxOp>(o) ? cast<SoftmaxOp>(o).getDim()
+                                        : cast<LogSoftmaxOp>(o).getDim();
+          return softmax(e, in[0], d, isa<LogSoftmaxOp>(o));
+        })
+        .Case([&](ReshapeOp) { return e.reshape(in[0], type); })
+        .Case([&](TransposeOp t) -> Value {
+          ArrayRef<int64_t> perm = t.getPermutation();
+          Value init = e.empty(type, e.dynamicSizes(type, [&](int64_t d) {
+            return std::pair<Value, int64_t>{in[0], perm[d]};
+          }));
+          return linalg::TransposeOp::create(b, e.loc, in[0], init, perm).getResult()[0];
+        })
+        .Case([&](ConcatOp c) { return concat(e, in, c.getDim(), type); })
+        .Case([&](MseOp) -> Value {
+          return meanOfAll(e, in, elem, [](OpBuilder &nb, Location l, ValueRange a) -> Value {
+            Value d = arith::SubFOp::create(nb, l, a[0], a[1]);
+            return arith::MulFOp::create(nb, l, d, d);
+          });
+        })
+        .Case([&](BceWithLogitsOp) -> Value {
+          // max(x, 0) - x*y + log1p(exp(-|x|)): PyTorch's stable form.
+          return meanOfAll(e, in, elem, [](OpBuilder &nb, Location l, ValueRange a) -> Value {
+            Value x = a[0], y = a[1];
+            Value zero = arith::ConstantOp::create(nb, l, nb.getZeroAttr(x.getType()));
+            Value pos = arith::MaximumFOp::create(nb, l, x, zero);
+            Value soft = math::Log1pOp::create(
+                nb, l, math::ExpOp::create(nb, l, arith::NegFOp::create(nb, l, math::AbsFOp::create(nb, l, x))));
+            return arith::AddFOp::create(
+                nb, l, arith::SubFOp::create(nb, l, pos, arith::MulFOp::create(nb, l, x, y)), soft);
+          });
+        })
+        .Case([&](CrossEntropyOp c) -> Value {
+          Value x = in[0];
+          bool u = isUnsigned(c.getTarget().getType());
+          Value lse = logSumExpRows(e, x);
+          Value classes = e.dim(x, 1);
+          // loss_n = lse_n - x[n, t_n]; a class index out of range gives NaN.
+          return meanOverRows(e, ValueRange{lse, in[1]}, elem,
+                              [&](OpBuilder &nb, Location l, ValueRange a, Value acc) -> Value {
+                                Value n = linalg::IndexOp::create(nb, l, 0);
+                                auto [t, valid] = classIndex(nb, l, a[1], u, classes);
+                                Value picked = tensor::ExtractOp::create(nb, l, x, ValueRange{n, t});
+                                Value loss = arith::SubFOp::create(nb, l, a[0], picked);
+                                Value nan = arith::ConstantOp::create(
+                                    nb, l, nb.getFloatAttr(elem, std::nan("")));
+                                loss = arith::SelectOp::create(nb, l, valid, loss, nan);
+                                return arith::AddFOp::create(nb, l, acc, loss);
+                              });
+        })
+        .Case([&](AccuracyOp a) -> Value {
+          bool u = isUnsigned(a.getTarget().getType());
+          Value predicted = argmax(e, in[0], 1, isUnsigned(a.getInput().getType()));
+          Value classes = e.dim(in[0], 1);
+          return meanOverRows(e, ValueRange{predicted, in[1]}, elem,
+                              [&](OpBuilder &nb, Location l, ValueRange v, Value acc) -> Value {
+                                auto [t, valid] = classIndex(nb, l, v[1], u, classes);
+                                Value p = arith::IndexCastOp::create(nb, l, nb.getIndexType(), v[0]);
+                                Value hit = arith::AndIOp::create(
+                                    nb, l, valid,
+                                    arith::CmpIOp::create(nb, l, arith::CmpIPredicate::eq, p, t));
+                                Value one = arith::UIToFPOp::create(nb, l, elem, hit);
+                                return arith::AddFOp::create(nb, l, acc, one);
+                              });
+        })
+        .Default([](Operation *) { return Value(); });
+  }
+
+  /// torch.matmul for rank >= 2 with broadcast leading dims.
+  static Value matmul(Emitter &e, Value lhs, Value rhs, RankedTensorType type) {
+    OpBuilder &b = e.b;
+    RankedTensorType lt = e.typeOf(lhs), rt = e.typeOf(rhs);
+    int64_t rank = type.getRank(), batch = rank - 2;
+    auto dynamic = e.dynamicSizes(type, [&](int64_t d) -> std::pair<Value, int64_t> {
+      if (d == rank - 2)
+        return {lhs, lt.getRank() - 2};
+      if (d == rank - 1)
+        return {rhs, rt.getRank() - 1};
+      int64_t lo = d - (rank - lt.getRank());
+      if (lo >= 0 && lt.isDynamicDim(lo))
+        return {lhs, lo};
+      return {rhs, d - (rank - rt.getRank())};
+    });
+    Value init = e.filled(type, dynamic, e.scalar(type.getElementType(), 0.0));
+    if (rank == 2 && lt.getRank() == 2 && rt.getRank() == 2)
+      return linalg::MatmulOp::create(b, e.loc, ValueRange{lhs, rhs}, ValueRange{init})
+          .getResult(0);
+    // Iteration space: batch dims, m, n, k.
+    int64_t m = batch, n = batch + 1, k = batch + 2, dims = batch + 3;
+    auto operandMap = [&](RankedTensorType t, int64_t row, int64_t col) {
+      SmallVector<AffineExpr> exprs;
+      int64_t offset = batch - (t.getRank() - 2);
+      for (int64_t i = 0; i < t.getRank() - 2; ++i)
+        exprs.push_back(t.getDimSize(i) == 1 && type.getDimSize(offset + i) != 1
+                            ? b.getAffineConstantExpr(0)
+                            : b.getAffineDimExpr(offset + i));
+      exprs.push_back(b.getAffineDimExpr(row));
+      exprs.push_back(b.getAffineDimExpr(col));
+      return AffineMap::get(dims, 0, exprs, b.getContext());
+    };
+    SmallVector<AffineExpr> outExprs;
+    for (int64_t i = 0; i < batch; ++i)
+      outExprs.push_back(b.getAffineDimExpr(i));
+    outExprs.push_back(b.getAffineDimExpr(m));
+    outExprs.push_back(b.getAffineDimExpr(n));
+    SmallVector<utils::IteratorType> iters(dims - 1, utils::IteratorType::parallel);
+    iters.push_back(utils::IteratorType::reduction);
+    bool isFloat = isa<FloatType>(type.getElementType());
+    auto op = linalg::GenericOp::create(
+        b, e.loc, TypeRange{type}, ValueRange{lhs, rhs}, ValueRange{init},
+        {operandMap(lt, m, k), operandMap(rt, k, n),
+         AffineMap::get(dims, 0, outExprs, b.getContext())},
+        iters, [&](OpBuilder &nb, Location l, ValueRange a) {
+          Value p = isFloat ? arith::MulFOp::create(nb, l, a[0], a[1]).getResult()
+                            : arith::MulIOp::create(nb, l, a[0], a[1]).getResult();
+          linalg::YieldOp::create(nb, l, addScalar(nb, l, a[2], p));
+        });
+    return op.getResult(0);
+  }
+
+  /// x [..., in] @ weight^T + bias, through a 2-D linalg.matmul.
+  static Value linear(Emitter &e, Value x, Value weight, Value bias, RankedTensorType type) {
+    OpBuilder &b = e.b;
+    RankedTensorType xt = e.typeOf(x), wt = e.typeOf(weight);
+    Type elem = type.getElementType();
+    int64_t in = wt.getDimSize(1), out = wt.getDimSize(0);
+    bool batched = xt.getRank() != 2;
+    int64_t rows = ShapedType::kDynamic;
+    if (xt.hasStaticShape())
+      rows = xt.getNumElements() / in;
+    Value x2 = batched ? e.reshape(x, RankedTensorType::get({rows, in}, elem)) : x;
+    auto wT = RankedTensorType::get({in, out}, elem);
+    Value transposed =
+        linalg::TransposeOp::create(b, e.loc, weight, e.empty(wT, {}), ArrayRef<int64_t>{1, 0})
+            .getResult()[0];
+    auto outType = RankedTensorType::get({rows, out}, elem);
+    SmallVector<Value> dynamic;
+    if (ShapedType::isDynamic(rows))
+      dynamic.push_back(e.dim(x2, 0));
+    Value init;
+    if (bias) {
+      // Start the accumulator at the bias, broadcast over rows.
+      init = e.generic(outType, dynamic, ValueRange{bias},
+                       {AffineMap::get(2, 0, {b.getAffineDimExpr(1)}, b.getContext())},
+                       [](OpBuilder &, Location, ValueRange a) { return a[0]; });
+    } else {
+      init = e.filled(outType, dynamic, e.scalar(elem, 0.0));
+    }
+    Value y = linalg::MatmulOp::create(b, e.loc, ValueRange{x2, transposed}, ValueRange{init})
+                  .getResult(0);
+    return batched ? e.reshape(y, type) : y;
+  }
+
+  static Value softmax(Emitter &e, Value x, int64_t dim, bool logarithm) {
+    OpBuilder &b = e.b;
+    RankedTensorType t = e.typeOf(x);
+    Type elem = t.getElementType();
+    int64_t rank = t.getRank();
+    auto sameAs = [&](RankedTensorType type) {
+      return e.dynamicSizes(type, [&](int64_t d) { return std::pair<Value, int64_t>{x, d}; });
+    };
+    Value m = e.reduce(x, {dim}, lowest(e, elem, false),
+                       [](OpBuilder &nb, Location l, ValueRange xs, Value acc) {
+                         return maxScalar(nb, l, xs[0], acc, false);
+                       });
+    AffineMap id = b.getMultiDimIdentityMap(rank), dropped = e.droppedMap(rank, {dim});
+    Value shifted = e.generic(t, sameAs(t), ValueRange{x, m}, {id, dropped},
+                              [](OpBuilder &nb, Location l, ValueRange a) -> Value {
+                                return arith::SubFOp::create(nb, l, a[0], a[1]);
+                              });
+    Value sum = e.reduce(shifted, {dim}, e.scalar(elem, 0.0),
+                         [](OpBuilder &nb, Location l, ValueRange xs, Value acc) -> Value {
+                           return arith::AddFOp::create(nb, l, acc,
+                                                        math::ExpOp::create(nb, l, xs[0]));
+                         });
+    return e.generic(t, sameAs(t), ValueRange{shifted, sum}, {id, dropped},
+                     [&](OpBuilder &nb, Location l, ValueRange a) -> Value {
+                       if (logarithm)
+                         return arith::SubFOp::create(nb, l, a[0], math::LogOp::create(nb, l, a[1]));
+                       return arith::DivFOp::create(nb, l, math::ExpOp::create(nb, l, a[0]), a[1]);
+                     });
+  }
+
+  static Value concat(Emitter &e, ArrayRef<Value> pieces, int64_t dim, RankedTensorType type) {
+    OpBuilder &b = e.b;
+    Value total = e.index(0);
+    for (Value piece : pieces)
+      total = arith::AddIOp::create(b, e.loc, total, e.dim(piece, dim));
+    Value result = e.empty(type, e.dynamicSizes(type, [&](int64_t d) -> std::pair<Value, int64_t> {
+      return {pieces.front(), d};
+    }));
+    if (type.isDynamicDim(dim)) {
+      // The joined dim itself is dynamic: its size is the sum of the pieces'.
+      SmallVector<Value> sizes;
+      for (int64_t d = 0; d < type.getRank(); ++d)
+        if (type.isDynamicDim(d))
+          sizes.push_back(d == dim ? total : e.dim(pieces.front(), d));
+      result = e.empty(type, sizes);
+    }
+    Value offset = e.index(0);
+    for (Value piece : pieces) {
+      int64_t rank = type.getRank();
+      SmallVector<OpFoldResult> offsets(rank, b.getIndexAttr(0)), sizes, strides(rank, b.getIndexAttr(1));
+      offsets[dim] = offset;
+      for (int64_t d = 0; d < rank; ++d) {
+        int64_t size = e.typeOf(piece).getDimSize(d);
+        sizes.push_back(ShapedType::isDynamic(size) ? OpFoldResult(e.dim(piece, d))
+                                                    : OpFoldResult(b.getIndexAttr(size)));
+      }
+      result = tensor::InsertSliceOp::create(b, e.loc, piece, result, offsets, sizes, strides);
+      offset = arith::AddIOp::create(b, e.loc, offset, e.dim(piece, dim));
+    }
+    return result;
+  }
+};
+
+/// tensor.dim (MLIRGen reads the batch size with it) follows its operand's
+/// converted type.
+struct ConvertDim : public OpConversionPattern<tensor::DimOp> {
+  using OpConversionPattern::OpConversionPattern;
+  LogicalResult matchAndRewrite(tensor::DimOp op, OpAdaptor adaptor,
+                                ConversionPatternRewriter &rewriter) const override {
+    rewriter.replaceOpWithNewOp<tensor::DimOp>(op, adaptor.getSource(), adaptor.getIndex());
+    return success();
+  }
+};
+
+/// u8 tensors become i8 tensors; everything else stays.
+class SignlessConverter : public TypeConverter {
+public:
+  SignlessConverter() {
+    addConversion([](Type t) { return t; });
+    addConversion([](RankedTensorType t) -> Type {
+      auto i = dyn_cast<IntegerType>(t.getElementType());
+      if (!i || i.isSignless())
+        return t;
+      return t.clone(IntegerType::get(t.getContext(), i.getWidth()));
+    });
+    auto cast = [](OpBuilder &b, Type type, ValueRange inputs, Location loc) -> Value {
+      return UnrealizedConversionCastOp::create(b, loc, type, inputs).getResult(0);
+    };
+    addSourceMaterialization(cast);
+    addTargetMaterialization(cast);
+  }
+};
+
+struct LowerToLinalgPass : public kiln::impl::LowerToLinalgBase<LowerToLinalgPass> {
+  void runOnOperation() override {
+    MLIRContext *context = &getContext();
+    SignlessConverter converter;
+    ConversionTarget target(*context);
+    target.addIllegalDialect<KilnDialect>();
+    target.addLegalOp<ModuleOp, UnrealizedConversionCastOp>();
+    target.addLegalDialect<linalg::LinalgDialect, tensor::TensorDialect, arith::ArithDialect,
+                           math::MathDialect>();
+    target.addDynamicallyLegalOp<func::FuncOp>([&](func::FuncOp f) {
+      return converter.isSignatureLegal(f.getFunctionType());
+    });
+    target.addDynamicallyLegalOp<tensor::DimOp>(
+        [&](tensor::DimOp d) { return converter.isLegal(d.getSource().getType()); });
+    target.addDynamicallyLegalOp<func::ReturnOp>(
+        [&](func::ReturnOp r) { return converter.isLegal(r.getOperandTypes()); });
+    RewritePatternSet patterns(context);
+    patterns.add<LowerKilnOp, ConvertDim>(converter, context);
+    populateFunctionOpInterfaceTypeConversionPattern<func::FuncOp>(patterns, converter);
+    populateReturnOpTypeConversionPattern(patterns, converter);
+    if (failed(applyFullConversion(getOperation(), target, std::move(patterns))))
+      signalPassFailure();
+  }
+};
+
+} // namespace

@@ -1,0 +1,56 @@
+// The lexer: model file bytes to tokens, one at a time.
+//
+// Newlines are tokens (they end statements) except inside ( ) and [ ]; a
+// brace resets that nesting so one unclosed parenthesis cannot swallow the
+// rest of the file. Bad bytes become one Error token per run, reported here;
+// the parser skips the statement without saying more.
+#pragma once
+
+#include "frontend/Frontend.h"
+
+#include <cstdint>
+#include <string_view>
+
+namespace kiln {
+
+enum class Tok {
+  Eof, Newline, Error,
+  Ident, Int, Float, // Int and Float hold their value; Float also covers 1e3
+  LParen, RParen, LBracket, RBracket, LBrace, RBrace,
+  Comma, Colon, Equal, Plus, Minus, Star, Slash, At,
+};
+
+/// "')'", "identifier", ... for "expected X" messages.
+const char *tokName(Tok kind);
+
+struct Token {
+  Tok kind = Tok::Eof;
+  SourceLoc loc;
+  size_t offset = 0, length = 0; // bytes in the source
+  std::string_view text;
+  int64_t intValue = 0; // Int; a literal of exactly 2^63 is allowed only after '-'
+  bool intIsMinValue = false; // the literal was 9223372036854775808
+  double floatValue = 0; // Float
+};
+
+class Lexer {
+public:
+  explicit Lexer(Diagnostics &diags);
+  Token next();
+  /// While quiet, lexical errors are not reported (the parser is skipping).
+  bool quiet = false;
+
+private:
+  Token make(Tok kind, size_t start, SourceLoc loc);
+  Token number(size_t start, SourceLoc loc);
+  Token bad(size_t start, SourceLoc loc);
+  SourceLoc here() const { return {line, static_cast<int>(pos - lineStart + 1)}; }
+
+  Diagnostics &diags;
+  const std::string &src;
+  size_t pos = 0, lineStart = 0;
+  int line = 1;
+  int nesting = 0; // open ( and [ since the last brace
+};
+
+} // namespace kiln

@@ -1,0 +1,226 @@
+// Dispatch, flags and help of the executable's command line.
+#include "runtime/Cli.h"
+
+#include "runtime/Args.h"
+#include "runtime/Commands.h"
+#include "runtime/DataWriters.h"
+#include "runtime/Manifest.h"
+
+#include <algorithm>
+#include <cstdio>
+#include <new>
+#include <set>
+
+namespace kiln::runtime {
+
+namespace {
+
+const char *const kDataHelp =
+    "Data files: IDX (gzipped or not), .npy or .csv (one sample a row); the\n"
+    "first dimension counts samples, the rest must equal the declared shape.\n"
+    "Values convert to the declared dtype only where none can change.\n";
+
+std::string number(double v) {
+  char buf[32];
+  std::snprintf(buf, sizeof buf, "%g", v);
+  return buf;
+}
+
+std::string describe(const char *kind, const TensorSpec &s) {
+  return std::string(kind) + " " + dtypeName(s.dtype) + shapeString(s.shape);
+}
+
+/// The flags of a command: built-in ones first, then one per input/target.
+std::vector<FlagSpec> commandFlags(const Manifest &m, const std::string &cmd) {
+  int64_t batch = m.train.batch;
+  std::vector<FlagSpec> f;
+  if (cmd == "eval" || cmd == "predict")
+    f.push_back({"weights", "FILE", "parameters (safetensors)", true});
+  if (cmd == "predict")
+    f.push_back({"output", "FILE", m.outputs.size() == 1
+                                       ? "where to write the output (.npy or .csv)"
+                                       : "outputs go to FILE with .NAME inserted "
+                                         "before the extension (.npy or .csv)",
+                 true});
+  if (cmd == "train") {
+    f.push_back({"epochs", "E", "passes over the data (default " +
+                                    std::to_string(m.train.epochs) + ")"});
+    f.push_back({"lr", "X", "learning rate (default " + number(m.train.lr) + ")"});
+    f.push_back({"seed", "S", "seed of initialization and shuffling (default " +
+                                  std::to_string(m.train.seed) + ")"});
+    f.push_back({"init", "FILE", "start from these parameters (safetensors)"});
+    f.push_back({"save", "FILE", "write the trained parameters (safetensors)"});
+    f.push_back({"metrics", "FILE", "append per-epoch loss and metrics (JSON lines)"});
+    f.push_back({"threads", "T", "worker threads"});
+  }
+  if (cmd != "info")
+    f.push_back({"batch", "B", "samples per batch (default " + std::to_string(batch) + ")"});
+  if (cmd == "info")
+    f.push_back({"json", "", "print the manifest as JSON"});
+
+  std::set<std::string> builtIn = {"help"};
+  for (const FlagSpec &s : f)
+    builtIn.insert(s.name);
+  auto addData = [&](const char *kind, const std::vector<TensorSpec> &specs) {
+    for (const TensorSpec &s : specs) {
+      if (builtIn.count(s.name))
+        runError("the model's " + std::string(kind) + " '" + s.name +
+                 "' has the name of the built-in flag --" + s.name +
+                 "; rename it in the model file");
+      f.push_back({s.name, "FILE", describe(kind, s), true});
+    }
+  };
+  if (cmd != "info")
+    addData("input", m.inputs);
+  if (cmd == "train" || cmd == "eval")
+    addData("target", m.targets);
+  return f;
+}
+
+void printCommandHelp(const std::string &prog, const std::string &cmd,
+                      const std::vector<FlagSpec> &flags) {
+  std::string usage = "usage: " + prog + " " + cmd;
+  for (const FlagSpec &f : flags) {
+    std::string one = "--" + f.name + (f.metavar.empty() ? "" : " " + f.metavar);
+    usage += f.required ? " " + one : " [" + one + "]";
+  }
+  std::printf("%s\n\nflags:\n", usage.c_str());
+  size_t width = 0;
+  for (const FlagSpec &f : flags)
+    width = std::max(width, f.name.size() + f.metavar.size() + 3);
+  for (const FlagSpec &f : flags) {
+    std::string left = "--" + f.name + (f.metavar.empty() ? "" : " " + f.metavar);
+    std::printf("  %-*s  %s\n", int(width), left.c_str(), f.help.c_str());
+  }
+  if (cmd != "info")
+    std::printf("\n%s", kDataHelp);
+}
+
+void printHelp(const std::string &prog, const Manifest &m, FILE *out) {
+  std::fprintf(out,
+               "usage: %s <command> [flags]\n\n"
+               "%s, compiled by Kiln.\n\n"
+               "commands:\n"
+               "  train     train the parameters\n"
+               "  eval      print the loss and metrics over a data set\n"
+               "  predict   write the model's outputs for a data set\n"
+               "  info      describe the model: tensors, parameters, FLOPs, defaults\n\n"
+               "Run '%s COMMAND --help' for a command's flags.\n",
+               prog.c_str(), m.model.c_str(), prog.c_str());
+}
+
+DataFiles dataFlags(const Manifest &m, const ParsedFlags &flags, bool targets) {
+  DataFiles files;
+  for (const TensorSpec &s : m.inputs)
+    files[s.name] = flags.get(s.name);
+  if (targets)
+    for (const TensorSpec &s : m.targets)
+      files[s.name] = flags.get(s.name);
+  return files;
+}
+
+int64_t batchFlag(const Manifest &m, const ParsedFlags &flags) {
+  return flags.has("batch") ? parseIntFlag("batch", flags.get("batch"), 1) : m.train.batch;
+}
+
+int dispatch(const std::string &prog, const Manifest &m, const EntryPoints &ep,
+             const std::vector<std::string> &args) {
+  if (args.empty()) {
+    printHelp(prog, m, stderr);
+    return 2;
+  }
+  const std::string &cmd = args[0];
+  if (cmd == "--help" || cmd == "-h" || cmd == "help") {
+    printHelp(prog, m, stdout);
+    return 0;
+  }
+  if (cmd != "train" && cmd != "eval" && cmd != "predict" && cmd != "info")
+    throw CliError(2, false, "unknown command '" + cmd + "' (try '" + prog + " --help')");
+
+  std::vector<FlagSpec> specs = commandFlags(m, cmd);
+  ParsedFlags flags;
+  try {
+    flags = parseFlags(std::vector<std::string>(args.begin() + 1, args.end()), specs);
+  } catch (CliError &e) {
+    throw CliError(e.status, false,
+                   cmd + ": " + e.what() + " (try '" + prog + " " + cmd + " --help')");
+  }
+  if (flags.help) {
+    printCommandHelp(prog, cmd, specs);
+    return 0;
+  }
+
+  try {
+    if (cmd == "info") {
+      runInfo(m, flags.has("json"));
+    } else if (cmd == "eval") {
+      EvalOptions o;
+      o.weights = flags.get("weights");
+      o.data = dataFlags(m, flags, true);
+      o.batch = batchFlag(m, flags);
+      runEval(m, ep, o);
+    } else if (cmd == "predict") {
+      PredictOptions o;
+      o.weights = flags.get("weights");
+      o.output = flags.get("output");
+      if (!isWritableDataPath(o.output))
+        usageError("--output: '" + o.output + "' must end in .npy or .csv");
+      o.data = dataFlags(m, flags, false);
+      o.batch = batchFlag(m, flags);
+      runPredict(m, ep, o);
+    } else {
+      TrainOptions o;
+      o.data = dataFlags(m, flags, true);
+      o.batch = batchFlag(m, flags);
+      o.epochs = flags.has("epochs") ? parseIntFlag("epochs", flags.get("epochs"), 0)
+                                     : m.train.epochs;
+      o.lr = flags.has("lr") ? parseRealFlag("lr", flags.get("lr"), 0) : m.train.lr;
+      o.seed = flags.has("seed") ? parseSeedFlag("seed", flags.get("seed")) : m.train.seed;
+      o.threads = flags.has("threads") ? parseIntFlag("threads", flags.get("threads"), 1) : 1;
+      if (flags.has("init"))
+        o.init = flags.get("init");
+      if (flags.has("save"))
+        o.save = flags.get("save");
+      if (flags.has("metrics"))
+        o.metrics = flags.get("metrics");
+      runTrain(m, ep, o);
+    }
+  } catch (CliError &e) {
+    if (!e.usage)
+      throw;
+    throw CliError(e.status, false,
+                   cmd + ": " + e.what() + " (try '" + prog + " " + cmd + " --help')");
+  }
+  return 0;
+}
+
+} // namespace
+
+int runCli(int argc, char **argv, const EntryPoints &ep) {
+  std::string prog = argc > 0 && argv[0] ? argv[0] : "kiln-model";
+  prog = prog.substr(prog.find_last_of('/') + 1);
+  try {
+    Result<Manifest> m = Manifest::fromJson(ep.manifestJson ? ep.manifestJson : "");
+    if (!m.ok())
+      runError("this executable's embedded manifest is invalid: " + m.error);
+    if (!ep.forward)
+      runError("this executable lacks kiln_forward");
+    std::vector<std::string> args(argv + (argc > 0 ? 1 : 0), argv + argc);
+    int status = dispatch(prog, m.value, ep, args);
+    std::fflush(stdout);
+    return status;
+  } catch (const CliError &e) {
+    std::fflush(stdout);
+    std::fprintf(stderr, "%s: error: %s\n", prog.c_str(), e.what());
+    return e.status;
+  } catch (const std::bad_alloc &) {
+    std::fflush(stdout);
+    std::fprintf(stderr, "%s: error: out of memory\n", prog.c_str());
+  } catch (const std::exception &e) {
+    std::fflush(stdout);
+    std::fprintf(stderr, "%s: error: %s\n", prog.c_str(), e.what());
+  }
+  return 1;
+}
+
+} // namespace kiln::runtime

@@ -1,0 +1,296 @@
+// info, eval, predict and train: load what a command needs, run the
+// generated code over batches, report.
+#include "runtime/Commands.h"
+
+#include "runtime/Args.h"
+#include "runtime/DataFiles.h"
+#include "runtime/DataWriters.h"
+#include "runtime/Params.h"
+#include "runtime/Tensor.h"
+
+#include <algorithm>
+#include <cmath>
+#include <cstdio>
+#include <cstring>
+
+namespace kiln::runtime {
+
+namespace {
+
+/// The inputs and targets of a run, all with the same number of samples.
+struct DataSet {
+  std::vector<Tensor> inputs, targets;
+  int64_t samples = 0;
+};
+
+DataSet loadDataSet(const Manifest &m, const DataFiles &files, bool withTargets) {
+  DataSet ds;
+  std::string firstPath;
+  auto load = [&](const TensorSpec &spec, std::vector<Tensor> &into) {
+    const std::string &path = files.at(spec.name);
+    Result<Tensor> t = loadData(path, spec.dtype, spec.sampleShape());
+    if (!t.ok())
+      inputError(t.error);
+    if (t.value.samples() == 0)
+      inputError(path + ": holds no samples");
+    if (firstPath.empty()) {
+      firstPath = path;
+      ds.samples = t.value.samples();
+    } else if (t.value.samples() != ds.samples) {
+      inputError(firstPath + " has " + std::to_string(ds.samples) + " samples, but " +
+                 path + " has " + std::to_string(t.value.samples()));
+    }
+    into.push_back(std::move(t.value));
+  };
+  for (const TensorSpec &s : m.inputs)
+    load(s, ds.inputs);
+  if (withTargets)
+    for (const TensorSpec &s : m.targets)
+      load(s, ds.targets);
+  return ds;
+}
+
+std::vector<Tensor> loadWeights(const Manifest &m, const std::string &path) {
+  Result<std::vector<Tensor>> params = loadParams(path, m.params);
+  if (!params.ok())
+    inputError(params.error);
+  return std::move(params.value);
+}
+
+/// A buffer of `rows` samples shaped like `spec` (the batch staging area).
+Tensor batchBuffer(const TensorSpec &spec, int64_t rows) {
+  std::vector<int64_t> shape = spec.shape;
+  shape[0] = rows;
+  return Tensor(spec.dtype, shape);
+}
+
+double scalarValue(const Tensor &t) {
+  return t.dtype() == DType::F64 ? t.as<double>()[0] : double(t.as<float>()[0]);
+}
+
+std::string formatNumber(double v) {
+  char buf[32];
+  std::snprintf(buf, sizeof buf, "%g", v);
+  return buf;
+}
+
+} // namespace
+
+std::string outputPath(const std::string &path, const std::string &name,
+                       size_t numOutputs) {
+  if (numOutputs == 1)
+    return path;
+  size_t slash = path.find_last_of('/');
+  size_t dot = path.find_last_of('.');
+  if (dot == std::string::npos || (slash != std::string::npos && dot < slash))
+    return path + "." + name;
+  return path.substr(0, dot) + "." + name + path.substr(dot);
+}
+
+//===----------------------------------------------------------------------===//
+// info
+//===----------------------------------------------------------------------===//
+
+void runInfo(const Manifest &m, bool asJson) {
+  if (asJson) {
+    std::printf("%s\n", m.toJson().c_str());
+    return;
+  }
+  size_t width = 0;
+  for (const auto *group : {&m.inputs, &m.targets, &m.outputs})
+    for (const TensorSpec &s : *group)
+      width = std::max(width, s.name.size());
+  for (const ParamSpec &p : m.params)
+    width = std::max(width, p.name.size());
+
+  std::printf("model %s\n", m.model.c_str());
+  auto printGroup = [&](const char *title, const std::vector<TensorSpec> &specs) {
+    std::printf("%s:\n", title);
+    if (specs.empty())
+      std::printf("  (none)\n");
+    for (const TensorSpec &s : specs)
+      std::printf("  %-*s  %s%s\n", int(width), s.name.c_str(), dtypeName(s.dtype),
+                  shapeString(s.shape).c_str());
+  };
+  printGroup("inputs", m.inputs);
+  printGroup("targets", m.targets);
+  printGroup("outputs", m.outputs);
+
+  std::printf("parameters:\n");
+  if (m.params.empty())
+    std::printf("  (none)\n");
+  int64_t total = 0, bytes = 0;
+  for (const ParamSpec &p : m.params) {
+    int64_t n = 1;
+    checkedNumel(p.shape, n);
+    total += n;
+    bytes += n * int64_t(dtypeSize(p.dtype));
+    std::string type = std::string(dtypeName(p.dtype)) + shapeString(p.shape);
+    std::string init = initKindName(p.init.kind);
+    if (p.init.kind == InitSpec::Kind::Uniform || p.init.kind == InitSpec::Kind::Normal)
+      init += "(" + formatNumber(p.init.a) + ", " + formatNumber(p.init.b) + ")";
+    std::printf("  %-*s  %-16s %12lld  %s\n", int(width), p.name.c_str(), type.c_str(),
+                static_cast<long long>(n), init.c_str());
+  }
+  std::printf("total parameters: %lld (%lld bytes)\n", static_cast<long long>(total),
+              static_cast<long long>(bytes));
+  std::string scalars = m.loss ? "loss" : "";
+  for (const std::string &name : m.metrics)
+    scalars += (scalars.empty() ? "" : ", ") + name;
+  std::printf("loss and metrics: %s\n", scalars.empty() ? "(none)" : scalars.c_str());
+  std::printf("FLOPs per sample: %lld\n", static_cast<long long>(m.flopsPerSample));
+  if (m.hasArena)
+    std::printf("memory plan: %lld bytes + %lld bytes per sample\n",
+                static_cast<long long>(m.arenaFixedBytes),
+                static_cast<long long>(m.arenaPerSampleBytes));
+  else
+    std::printf("memory plan: (not recorded)\n");
+  if (m.hasTrain) {
+    const TrainDefaults &t = m.train;
+    std::string opt = t.optimizer + "(lr=" + formatNumber(t.lr);
+    if (t.optimizer == "Adam")
+      opt += ", beta1=" + formatNumber(t.beta1) + ", beta2=" + formatNumber(t.beta2) +
+             ", eps=" + formatNumber(t.eps);
+    else
+      opt += ", momentum=" + formatNumber(t.momentum);
+    opt += ", weight_decay=" + formatNumber(t.weightDecay) + ")";
+    std::printf("train defaults: optimizer %s, batch %lld, epochs %lld, seed %llu, "
+                "shuffle %s\n",
+                opt.c_str(), static_cast<long long>(t.batch),
+                static_cast<long long>(t.epochs), static_cast<unsigned long long>(t.seed),
+                t.shuffle ? "true" : "false");
+  } else {
+    std::printf("train defaults: (no train block)\n");
+  }
+  std::string eps;
+  for (const std::string &e : m.entryPoints)
+    eps += (eps.empty() ? "" : ", ") + e;
+  std::printf("entry points: %s\n", eps.c_str());
+}
+
+//===----------------------------------------------------------------------===//
+// eval: kiln_loss over batches; sample-weighted means of the batch means.
+//===----------------------------------------------------------------------===//
+
+void runEval(const Manifest &m, const EntryPoints &ep, const EvalOptions &o) {
+  if (!m.loss && m.metrics.empty())
+    usageError("the model has no loss and no metrics to evaluate");
+  if (!ep.loss)
+    runError("this executable lacks kiln_loss, which its manifest lists");
+  DataSet ds = loadDataSet(m, o.data, /*withTargets=*/true);
+  std::vector<Tensor> params = loadWeights(m, o.weights);
+
+  int64_t cap = std::min(o.batch, ds.samples);
+  std::vector<Tensor> inBuf, tgtBuf, scalars;
+  for (const TensorSpec &s : m.inputs)
+    inBuf.push_back(batchBuffer(s, cap));
+  for (const TensorSpec &s : m.targets)
+    tgtBuf.push_back(batchBuffer(s, cap));
+  std::vector<std::string> names;
+  if (m.loss)
+    names.push_back("loss");
+  names.insert(names.end(), m.metrics.begin(), m.metrics.end());
+  for (size_t i = 0; i < names.size(); ++i)
+    scalars.emplace_back(m.scalarDType, std::vector<int64_t>{});
+  std::vector<double> sums(names.size(), 0.0);
+
+  for (int64_t begin = 0; begin < ds.samples; begin += cap) {
+    int64_t rows = std::min(cap, ds.samples - begin);
+    std::vector<MemRef> descs;
+    for (size_t i = 0; i < inBuf.size(); ++i) {
+      copyRows(ds.inputs[i], begin, rows, inBuf[i]);
+      descs.push_back(MemRef::firstRows(inBuf[i], rows));
+    }
+    for (size_t i = 0; i < tgtBuf.size(); ++i) {
+      copyRows(ds.targets[i], begin, rows, tgtBuf[i]);
+      descs.push_back(MemRef::firstRows(tgtBuf[i], rows));
+    }
+    for (Tensor &p : params)
+      descs.push_back(MemRef::of(p));
+    for (Tensor &s : scalars)
+      descs.push_back(MemRef::of(s));
+    std::vector<void *> args;
+    for (MemRef &d : descs)
+      args.push_back(d.descriptor());
+    ep.loss(args.data());
+    for (size_t i = 0; i < scalars.size(); ++i)
+      sums[i] += scalarValue(scalars[i]) * double(rows);
+  }
+
+  std::string line;
+  for (size_t i = 0; i < names.size(); ++i) {
+    char buf[64];
+    std::snprintf(buf, sizeof buf, "%.8g", sums[i] / double(ds.samples));
+    line += (i ? "  " : "") + names[i] + " " + buf;
+  }
+  std::printf("%s\n", line.c_str());
+  if (m.loss && !std::isfinite(sums[0]))
+    runError("the loss is not finite");
+}
+
+//===----------------------------------------------------------------------===//
+// predict: kiln_forward over batches, outputs gathered and written.
+//===----------------------------------------------------------------------===//
+
+void runPredict(const Manifest &m, const EntryPoints &ep, const PredictOptions &o) {
+  DataSet ds = loadDataSet(m, o.data, /*withTargets=*/false);
+  std::vector<Tensor> params = loadWeights(m, o.weights);
+
+  int64_t cap = std::min(o.batch, ds.samples);
+  std::vector<Tensor> inBuf, outBuf, outputs;
+  for (const TensorSpec &s : m.inputs)
+    inBuf.push_back(batchBuffer(s, cap));
+  for (const TensorSpec &s : m.outputs) {
+    outBuf.push_back(batchBuffer(s, cap));
+    outputs.push_back(batchBuffer(s, ds.samples));
+  }
+
+  for (int64_t begin = 0; begin < ds.samples; begin += cap) {
+    int64_t rows = std::min(cap, ds.samples - begin);
+    std::vector<MemRef> descs;
+    for (size_t i = 0; i < inBuf.size(); ++i) {
+      copyRows(ds.inputs[i], begin, rows, inBuf[i]);
+      descs.push_back(MemRef::firstRows(inBuf[i], rows));
+    }
+    for (Tensor &p : params)
+      descs.push_back(MemRef::of(p));
+    for (Tensor &t : outBuf)
+      descs.push_back(MemRef::firstRows(t, rows));
+    std::vector<void *> args;
+    for (MemRef &d : descs)
+      args.push_back(d.descriptor());
+    ep.forward(args.data());
+    // Each output's batch goes to rows [begin, begin + rows) of the result.
+    for (size_t i = 0; i < outBuf.size(); ++i) {
+      size_t row = outBuf[i].sampleBytes();
+      std::memcpy(static_cast<char *>(outputs[i].data()) + size_t(begin) * row,
+                  outBuf[i].data(), size_t(rows) * row);
+    }
+  }
+
+  for (size_t i = 0; i < outputs.size(); ++i) {
+    std::string path = outputPath(o.output, m.outputs[i].name, outputs.size());
+    if (std::string err = saveData(path, outputs[i]); !err.empty())
+      runError(err);
+  }
+}
+
+//===----------------------------------------------------------------------===//
+// train: flags are parsed and checked; the loop arrives with kiln_train_step.
+//===----------------------------------------------------------------------===//
+
+void runTrain(const Manifest &m, const EntryPoints &ep, const TrainOptions &o) {
+  if (!m.hasEntryPoint("train_step"))
+    inputError("train: not supported yet by this build: the model was compiled "
+               "without a train step");
+  if (!ep.trainStep)
+    runError("this executable lacks kiln_train_step, which its manifest lists");
+  // What train will do, in order: load the data (sample counts checked), take
+  // the parameters from --init or initParams(seed), then for each epoch visit
+  // permutation(samples, Rng(seed)) in batches of o.batch, calling
+  // kiln_train_step; append one JSON line per epoch to --metrics; --save.
+  (void)o;
+  runError("train: this runtime does not implement the training loop yet");
+}
+
+} // namespace kiln::runtime

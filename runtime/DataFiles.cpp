@@ -1,0 +1,510 @@
+// IDX and NPY readers, the lossless-conversion rule and format detection.
+#include "runtime/DataFiles.h"
+
+#include "runtime/FileUtil.h"
+
+#include <zlib.h>
+
+#include <cctype>
+#include <cstring>
+
+namespace kiln::runtime {
+
+namespace {
+
+/// The element types files store; more than a model's DType.
+enum class Stored { Bool, U8, I8, I16, U16, I32, U32, I64, U64, F32, F64 };
+
+size_t storedSize(Stored s) {
+  switch (s) {
+  case Stored::Bool: case Stored::U8: case Stored::I8: return 1;
+  case Stored::I16: case Stored::U16: return 2;
+  case Stored::I32: case Stored::U32: case Stored::F32: return 4;
+  case Stored::I64: case Stored::U64: case Stored::F64: return 8;
+  }
+  return 1;
+}
+
+const char *storedName(Stored s) {
+  switch (s) {
+  case Stored::Bool: return "bool";
+  case Stored::U8: return "u8";
+  case Stored::I8: return "i8";
+  case Stored::I16: return "i16";
+  case Stored::U16: return "u16";
+  case Stored::I32: return "i32";
+  case Stored::U32: return "u32";
+  case Stored::I64: return "i64";
+  case Stored::U64: return "u64";
+  case Stored::F32: return "f32";
+  case Stored::F64: return "f64";
+  }
+  return "?";
+}
+
+/// Whether every value of `s` is exactly representable in `t`.
+bool lossless(Stored s, DType t) {
+  switch (s) {
+  case Stored::Bool: case Stored::U8:
+    return true;
+  case Stored::I8: case Stored::I16: case Stored::U16:
+    return t != DType::U8;
+  case Stored::I32:
+    return t == DType::I32 || t == DType::I64 || t == DType::F64;
+  case Stored::U32:
+    return t == DType::I64 || t == DType::F64;
+  case Stored::I64:
+    return t == DType::I64;
+  case Stored::U64:
+    return false; // values above 2^63 fit nothing a model has
+  case Stored::F32:
+    return t == DType::F32 || t == DType::F64;
+  case Stored::F64:
+    return t == DType::F64;
+  }
+  return false;
+}
+
+template <class Src, class Dst>
+void convertAll(const uint8_t *raw, int64_t n, Dst *dst) {
+  for (int64_t i = 0; i < n; ++i) {
+    Src v;
+    std::memcpy(&v, raw + i * sizeof(Src), sizeof(Src));
+    dst[i] = static_cast<Dst>(v);
+  }
+}
+
+template <class Src> void convertTo(const uint8_t *raw, int64_t n, Tensor &out) {
+  switch (out.dtype()) {
+  case DType::F32: return convertAll<Src>(raw, n, out.as<float>());
+  case DType::F64: return convertAll<Src>(raw, n, out.as<double>());
+  case DType::I32: return convertAll<Src>(raw, n, out.as<int32_t>());
+  case DType::I64: return convertAll<Src>(raw, n, out.as<int64_t>());
+  case DType::U8: return convertAll<Src>(raw, n, out.as<uint8_t>());
+  }
+}
+
+/// Converts n native-endian values of type `s` into `out` (already checked
+/// to be lossless).
+void convert(std::vector<uint8_t> &raw, Stored s, int64_t n, Tensor &out) {
+  switch (s) {
+  case Stored::Bool:
+    for (auto &b : raw)
+      b = b != 0;
+    return convertTo<uint8_t>(raw.data(), n, out);
+  case Stored::U8: return convertTo<uint8_t>(raw.data(), n, out);
+  case Stored::I8: return convertTo<int8_t>(raw.data(), n, out);
+  case Stored::I16: return convertTo<int16_t>(raw.data(), n, out);
+  case Stored::U16: return convertTo<uint16_t>(raw.data(), n, out);
+  case Stored::I32: return convertTo<int32_t>(raw.data(), n, out);
+  case Stored::U32: return convertTo<uint32_t>(raw.data(), n, out);
+  case Stored::I64: return convertTo<int64_t>(raw.data(), n, out);
+  case Stored::U64: return convertTo<uint64_t>(raw.data(), n, out);
+  case Stored::F32: return convertTo<float>(raw.data(), n, out);
+  case Stored::F64: return convertTo<double>(raw.data(), n, out);
+  }
+}
+
+/// Checks a file's shape and stored type against the declaration and
+/// computes the bytes of data the header promises. "" when all is well.
+std::string checkHeader(const std::string &path, const std::vector<int64_t> &fileShape,
+                        Stored s, DType dtype,
+                        const std::vector<int64_t> &sampleShape, uint64_t &dataBytes) {
+  if (fileShape.empty())
+    return path + ": holds a single value, not samples (expected per-sample "
+                  "shape " + shapeString(sampleShape) + ")";
+  std::vector<int64_t> fileSample(fileShape.begin() + 1, fileShape.end());
+  if (fileSample != sampleShape)
+    return path + ": expected per-sample shape " + shapeString(sampleShape) +
+           ", file has " + shapeString(fileSample);
+  if (!lossless(s, dtype))
+    return path + ": cannot convert " + storedName(s) + " data to the declared " +
+           dtypeName(dtype) + " without changing values; store it as " +
+           dtypeName(dtype);
+  int64_t numel;
+  if (!checkedNumel(fileShape, numel) ||
+      uint64_t(numel) > kMaxDataBytes / storedSize(s))
+    return path + ": header claims shape " + shapeString(fileShape) + " of " +
+           storedName(s) + ", more than the 16 GiB limit";
+  dataBytes = uint64_t(numel) * storedSize(s);
+  return "";
+}
+
+/// "10000 items of [28, 28] u8 (7840000 bytes)".
+std::string describeItems(const std::vector<int64_t> &fileShape, Stored s,
+                          uint64_t bytes) {
+  std::string what = std::to_string(fileShape[0]) + " items of ";
+  if (fileShape.size() > 1)
+    what += shapeString(std::vector<int64_t>(fileShape.begin() + 1, fileShape.end())) + " ";
+  return what + storedName(s) + " (" + std::to_string(bytes) + " bytes)";
+}
+
+void byteSwap(std::vector<uint8_t> &raw, size_t elemSize) {
+  if (elemSize == 1)
+    return;
+  for (size_t i = 0; i + elemSize <= raw.size(); i += elemSize)
+    for (size_t a = i, b = i + elemSize - 1; a < b; ++a, --b)
+      std::swap(raw[a], raw[b]);
+}
+
+struct GzCloser {
+  void operator()(gzFile_s *g) const { gzclose(g); }
+};
+
+/// Reads up to n bytes from a gzip (or plain) stream, appending to `out`;
+/// stops early at the end of the stream. Grows the buffer as data arrives, so
+/// a header's claim never decides how much is allocated.
+bool gzReadAppend(gzFile g, uint64_t n, std::vector<uint8_t> &out) {
+  const uint64_t chunk = 1 << 20;
+  while (n > 0) {
+    unsigned want = unsigned(std::min(n, chunk));
+    size_t old = out.size();
+    out.resize(old + want);
+    int got = gzread(g, out.data() + old, want);
+    if (got < 0) {
+      out.resize(old);
+      return false;
+    }
+    out.resize(old + size_t(got));
+    if (got == 0)
+      break;
+    n -= uint64_t(got);
+  }
+  return true;
+}
+
+std::string gzErrorMessage(const std::string &path, gzFile g) {
+  int code = Z_OK;
+  const char *msg = gzerror(g, &code);
+  if (code == Z_OK || code == Z_STREAM_END)
+    return "";
+  if (code == Z_ERRNO)
+    return errnoMessage(path, "read error");
+  return path + ": corrupt gzip data: " + (msg ? msg : "unknown error");
+}
+
+} // namespace
+
+//===----------------------------------------------------------------------===//
+// IDX: magic 0x00 0x00 TYPE NDIMS, NDIMS big-endian u32 sizes, big-endian data.
+//===----------------------------------------------------------------------===//
+
+Result<Tensor> loadIdx(const std::string &path, DType dtype,
+                       const std::vector<int64_t> &sampleShape) {
+  using R = Result<Tensor>;
+  std::string err;
+  FilePtr probe = openForReading(path, err);
+  if (!probe)
+    return R::failure(err);
+  uint64_t fileBytes = 0;
+  fileSize(probe.get(), fileBytes);
+  unsigned char gzMagic[2] = {0, 0};
+  bool gzipped = readExactly(probe.get(), gzMagic, 2) && gzMagic[0] == 0x1f &&
+                 gzMagic[1] == 0x8b;
+  probe.reset();
+
+  std::unique_ptr<gzFile_s, GzCloser> g(gzopen(path.c_str(), "rb"));
+  if (!g)
+    return R::failure(errnoMessage(path, "cannot open"));
+  std::vector<uint8_t> head;
+  if (!gzReadAppend(g.get(), 4, head) || head.size() < 4) {
+    if (std::string e = gzErrorMessage(path, g.get()); !e.empty())
+      return R::failure(e);
+    return R::failure(path + ": too short for an IDX file (" +
+                      std::to_string(head.size()) + " bytes)");
+  }
+  if (head[0] != 0 || head[1] != 0)
+    return R::failure(path + ": wrong magic: not an IDX file");
+  Stored s;
+  switch (head[2]) {
+  case 0x08: s = Stored::U8; break;
+  case 0x09: s = Stored::I8; break;
+  case 0x0B: s = Stored::I16; break;
+  case 0x0C: s = Stored::I32; break;
+  case 0x0D: s = Stored::F32; break;
+  case 0x0E: s = Stored::F64; break;
+  default: {
+    char hex[8];
+    std::snprintf(hex, sizeof hex, "0x%02X", head[2]);
+    return R::failure(path + ": unknown IDX data type " + hex);
+  }
+  }
+  unsigned ndims = head[3];
+  std::vector<uint8_t> dimBytes;
+  if (!gzReadAppend(g.get(), 4ull * ndims, dimBytes) || dimBytes.size() < 4ull * ndims) {
+    if (std::string e = gzErrorMessage(path, g.get()); !e.empty())
+      return R::failure(e);
+    return R::failure(path + ": truncated: header says " + std::to_string(ndims) +
+                      " dimensions, file ends inside them");
+  }
+  std::vector<int64_t> shape(ndims);
+  for (unsigned i = 0; i < ndims; ++i) {
+    const uint8_t *d = &dimBytes[4 * i];
+    shape[i] = (int64_t(d[0]) << 24) | (int64_t(d[1]) << 16) | (int64_t(d[2]) << 8) | d[3];
+  }
+  uint64_t bytes = 0;
+  if (std::string e = checkHeader(path, shape, s, dtype, sampleShape, bytes); !e.empty())
+    return R::failure(e);
+
+  uint64_t headerBytes = 4 + 4ull * ndims;
+  if (!gzipped && fileBytes - headerBytes != bytes) {
+    const char *what = fileBytes - headerBytes < bytes ? "truncated: " : "";
+    return R::failure(path + ": " + what + "header says " +
+                      describeItems(shape, s, bytes) + ", file holds " +
+                      std::to_string(fileBytes - headerBytes) + " bytes of data");
+  }
+  std::vector<uint8_t> raw;
+  if (!gzReadAppend(g.get(), bytes + 1, raw) || raw.size() < bytes) {
+    if (std::string e = gzErrorMessage(path, g.get()); !e.empty())
+      return R::failure(e);
+    return R::failure(path + ": truncated: header says " +
+                      describeItems(shape, s, bytes) + ", file holds " +
+                      std::to_string(raw.size()) + " bytes of data");
+  }
+  if (raw.size() > bytes)
+    return R::failure(path + ": header says " + describeItems(shape, s, bytes) +
+                      ", file holds more data");
+  byteSwap(raw, storedSize(s));
+  Tensor t(dtype, shape);
+  convert(raw, s, t.numel(), t);
+  return R::success(std::move(t));
+}
+
+//===----------------------------------------------------------------------===//
+// NPY: "\x93NUMPY", version, header length, a Python dict literal, raw data.
+//===----------------------------------------------------------------------===//
+
+namespace {
+
+/// Parses the header dict: {'descr': '<f4', 'fortran_order': False,
+/// 'shape': (2, 3), }. Only the forms numpy writes are accepted.
+class NpyHeaderParser {
+public:
+  explicit NpyHeaderParser(const std::string &text) : s_(text) {}
+
+  std::string parse(std::string &descr, bool &fortran, std::vector<int64_t> &shape) {
+    bool haveDescr = false, haveOrder = false, haveShape = false;
+    if (!eat('{'))
+      return "expected '{'";
+    while (!eat('}')) {
+      std::string key;
+      if (!readString(key) || !eat(':'))
+        return "expected 'key': value";
+      if (key == "descr") {
+        if (peek() == '[')
+          return "structured dtypes are not supported";
+        if (!readString(descr))
+          return "descr: expected a string";
+        haveDescr = true;
+      } else if (key == "fortran_order") {
+        if (eatWord("True"))
+          fortran = true;
+        else if (eatWord("False"))
+          fortran = false;
+        else
+          return "fortran_order: expected True or False";
+        haveOrder = true;
+      } else if (key == "shape") {
+        if (!readTuple(shape))
+          return "shape: expected a tuple of integers";
+        haveShape = true;
+      } else {
+        return "unexpected key '" + key + "'";
+      }
+      if (!eat(',') && peek() != '}')
+        return "expected ',' or '}'";
+    }
+    if (!haveDescr || !haveOrder || !haveShape)
+      return "missing descr, fortran_order or shape";
+    return "";
+  }
+
+private:
+  void skipSpace() {
+    while (pos_ < s_.size() && std::isspace(static_cast<unsigned char>(s_[pos_])))
+      ++pos_;
+  }
+  char peek() {
+    skipSpace();
+    return pos_ < s_.size() ? s_[pos_] : '\0';
+  }
+  bool eat(char c) {
+    if (peek() != c)
+      return false;
+    ++pos_;
+    return true;
+  }
+  bool eatWord(const char *w) {
+    skipSpace();
+    size_t n = std::strlen(w);
+    if (s_.compare(pos_, n, w) != 0)
+      return false;
+    pos_ += n;
+    return true;
+  }
+  bool readString(std::string &out) {
+    char q = peek();
+    if (q != '\'' && q != '"')
+      return false;
+    size_t end = s_.find(q, pos_ + 1);
+    if (end == std::string::npos)
+      return false;
+    out = s_.substr(pos_ + 1, end - pos_ - 1);
+    pos_ = end + 1;
+    return true;
+  }
+  bool readTuple(std::vector<int64_t> &out) {
+    if (!eat('('))
+      return false;
+    while (!eat(')')) {
+      skipSpace();
+      size_t start = pos_;
+      int64_t v = 0;
+      while (pos_ < s_.size() && std::isdigit(static_cast<unsigned char>(s_[pos_]))) {
+        if (v > (INT64_MAX - 9) / 10)
+          return false;
+        v = v * 10 + (s_[pos_++] - '0');
+      }
+      if (pos_ == start)
+        return false;
+      if (pos_ < s_.size() && s_[pos_] == 'L') // Python 2 longs
+        ++pos_;
+      out.push_back(v);
+      if (!eat(',') && peek() != ')')
+        return false;
+    }
+    return true;
+  }
+
+  const std::string &s_;
+  size_t pos_ = 0;
+};
+
+bool parseDescr(const std::string &d, Stored &s, std::string &error) {
+  if (d.size() < 2) {
+    error = "unsupported dtype '" + d + "'";
+    return false;
+  }
+  char order = d[0];
+  std::string code = d.substr(1);
+  static const struct {
+    const char *code;
+    Stored s;
+  } table[] = {{"b1", Stored::Bool}, {"u1", Stored::U8},   {"i1", Stored::I8},
+               {"i2", Stored::I16},  {"u2", Stored::U16},  {"i4", Stored::I32},
+               {"u4", Stored::U32},  {"i8", Stored::I64},  {"u8", Stored::U64},
+               {"f4", Stored::F32},  {"f8", Stored::F64}};
+  for (const auto &e : table) {
+    if (code != e.code)
+      continue;
+    bool oneByte = storedSize(e.s) == 1;
+    if (order == '<' || order == '=' || order == '|' || (order == '>' && oneByte)) {
+      s = e.s;
+      return true;
+    }
+    error = order == '>' ? "big-endian dtype '" + d + "' is not supported; save "
+                           "it little-endian"
+                         : "unsupported dtype '" + d + "'";
+    return false;
+  }
+  error = "unsupported dtype '" + d + "' (supported: bool, u1, i1, i2, u2, i4, "
+          "u4, i8, f4, f8; little-endian)";
+  return false;
+}
+
+} // namespace
+
+Result<Tensor> loadNpy(const std::string &path, DType dtype,
+                       const std::vector<int64_t> &sampleShape) {
+  using R = Result<Tensor>;
+  std::string err;
+  FilePtr f = openForReading(path, err);
+  if (!f)
+    return R::failure(err);
+  uint64_t fileBytes = 0;
+  fileSize(f.get(), fileBytes);
+  unsigned char pre[10];
+  if (!readExactly(f.get(), pre, 8) || std::memcmp(pre, "\x93NUMPY", 6) != 0)
+    return R::failure(path + ": wrong magic: not an NPY file");
+  unsigned major = pre[6];
+  uint64_t headerLen, prefix;
+  if (major == 1) {
+    if (!readExactly(f.get(), pre + 8, 2))
+      return R::failure(path + ": truncated NPY header");
+    headerLen = pre[8] | (unsigned(pre[9]) << 8);
+    prefix = 10;
+  } else if (major == 2 || major == 3) {
+    unsigned char len[4];
+    if (!readExactly(f.get(), len, 4))
+      return R::failure(path + ": truncated NPY header");
+    headerLen = len[0] | (uint64_t(len[1]) << 8) | (uint64_t(len[2]) << 16) |
+                (uint64_t(len[3]) << 24);
+    prefix = 12;
+  } else {
+    return R::failure(path + ": unsupported NPY version " + std::to_string(major));
+  }
+  if (headerLen > fileBytes - prefix)
+    return R::failure(path + ": truncated: header length " + std::to_string(headerLen) +
+                      " is past the end of the file");
+  std::string header(headerLen, '\0');
+  if (!readExactly(f.get(), header.data(), headerLen))
+    return R::failure(errnoMessage(path, "read error"));
+
+  std::string descr;
+  bool fortran = false;
+  std::vector<int64_t> shape;
+  if (std::string e = NpyHeaderParser(header).parse(descr, fortran, shape); !e.empty())
+    return R::failure(path + ": bad NPY header: " + e);
+  Stored s;
+  if (!parseDescr(descr, s, err))
+    return R::failure(path + ": " + err);
+  if (fortran && shape.size() > 1)
+    return R::failure(path + ": Fortran-order arrays are not supported; save "
+                             "with np.ascontiguousarray");
+  uint64_t bytes = 0;
+  if (std::string e = checkHeader(path, shape, s, dtype, sampleShape, bytes); !e.empty())
+    return R::failure(e);
+  uint64_t have = fileBytes - prefix - headerLen;
+  if (have != bytes)
+    return R::failure(path + ": " + (have < bytes ? "truncated: " : "") +
+                      "header says " + describeItems(shape, s, bytes) +
+                      ", file holds " + std::to_string(have) + " bytes of data");
+  std::vector<uint8_t> raw(bytes);
+  if (!readExactly(f.get(), raw.data(), bytes))
+    return R::failure(errnoMessage(path, "read error"));
+  Tensor t(dtype, shape);
+  convert(raw, s, t.numel(), t);
+  return R::success(std::move(t));
+}
+
+//===----------------------------------------------------------------------===//
+// Format detection
+//===----------------------------------------------------------------------===//
+
+Result<Tensor> loadData(const std::string &path, DType dtype,
+                        const std::vector<int64_t> &sampleShape) {
+  std::string err;
+  FilePtr f = openForReading(path, err);
+  if (!f)
+    return Result<Tensor>::failure(err);
+  unsigned char magic[6] = {0};
+  size_t n = std::fread(magic, 1, sizeof magic, f.get());
+  f.reset();
+
+  std::string ext = extensionOf(path);
+  bool npyMagic = n >= 6 && std::memcmp(magic, "\x93NUMPY", 6) == 0;
+  bool gzMagic = n >= 2 && magic[0] == 0x1f && magic[1] == 0x8b;
+  bool idxMagic = n >= 4 && magic[0] == 0 && magic[1] == 0;
+  if (ext == "npy" || npyMagic)
+    return loadNpy(path, dtype, sampleShape);
+  if (ext == "csv")
+    return loadCsv(path, dtype, sampleShape);
+  if (gzMagic || idxMagic || ext == "idx" || ext == "gz" || ext.find("ubyte") != std::string::npos)
+    return loadIdx(path, dtype, sampleShape);
+  if (n == 0)
+    return Result<Tensor>::failure(path + ": empty file");
+  return Result<Tensor>::failure(
+      path + ": unknown data format (expected IDX, gzipped or not, .npy or .csv)");
+}
+
+} // namespace kiln::runtime

@@ -1,0 +1,56 @@
+// The ABI between the code Kiln generates and this runtime. Fixed: the
+// compiler emits exactly these symbols, the runtime calls them.
+//
+// Every tensor crosses the boundary as an MLIR strided memref descriptor:
+//   struct { void *allocated; void *aligned; int64_t offset;
+//            int64_t sizes[R]; int64_t strides[R]; }
+// Element (i0, ..., iR-1) lives at aligned[offset + sum(ik * strides[k])].
+// The runtime always passes contiguous row-major buffers with offset 0 and
+// `aligned` 64-byte aligned; the batch dimension of inputs, targets and
+// outputs is the run's batch size (the last batch may be smaller), every
+// other size is the static one from the manifest.
+//
+// Dtypes: f32 float, f64 double, i32 int32_t, i64 int64_t, u8 uint8_t.
+#pragma once
+
+#include <cstdint>
+
+namespace kiln {
+
+/// The descriptor of a rank-R memref (R = 0 for scalars), as MLIR lays it out.
+template <int R> struct MemRefDescriptor {
+  void *allocated;
+  void *aligned;
+  int64_t offset;
+  int64_t sizes[R];
+  int64_t strides[R];
+};
+template <> struct MemRefDescriptor<0> {
+  void *allocated;
+  void *aligned;
+  int64_t offset;
+};
+
+} // namespace kiln
+
+extern "C" {
+/// The model's manifest: NUL-terminated JSON (schema in runtime/Manifest.h).
+extern const char kiln_manifest_json[];
+
+/// args[i] points to a memref descriptor, in manifest order:
+///   inputs..., params..., outputs...
+/// Outputs are buffers the runtime allocated; the generated code fills them.
+void kiln_forward(void **args);
+
+/// Present when the manifest lists the "loss" entry point:
+///   inputs..., targets..., params..., loss (rank 0, only when the manifest's
+///   "loss" is true), metrics (rank 0 each, manifest order)...
+/// The scalars are batch means, of the manifest's "scalar_dtype" (f32 unless
+/// it says f64).
+void kiln_loss(void **args);
+
+/// Reserved for training ("train_step" entry point); the runtime does not call
+/// it yet. Its argument list will be: inputs..., targets..., params...,
+/// gradient and optimizer state..., loss, metrics...
+void kiln_train_step(void **args);
+}

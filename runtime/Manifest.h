@@ -1,0 +1,107 @@
+// The manifest: what the compiler tells the runtime about a model. The
+// compiler writes it (toJson) into the object file as `kiln_manifest_json`;
+// the runtime reads it (fromJson) at start-up. This file depends only on
+// Types.h, Result.h and nlohmann/json, so the compiler can link it alone.
+//
+// Schema (unknown keys are ignored, so the compiler may add fields):
+// {
+//   "model":   "FashionMLP",                                  required
+//   "inputs":  [{"name":"image","dtype":"u8","shape":[-1,28,28]}],  >= 1
+//   "targets": [{"name":"label","dtype":"i64","shape":[-1]}],    may be []
+//   "outputs": [{"name":"logits","dtype":"f32","shape":[-1,10]}],   >= 1
+//   "params":  [{"name":"net.0.weight","dtype":"f32","shape":[256,784],
+//                "init":{"kind":"uniform","a":-0.0357,"b":0.0357}}],
+//   "loss": true,               whether kiln_loss writes a loss scalar
+//   "metrics": ["accuracy"],    scalars kiln_loss writes after the loss
+//   "scalar_dtype": "f32",      optional, "f32" | "f64": loss and metrics
+//   "train": {"optimizer":"SGD","lr":0.1,"momentum":0,"weight_decay":0,
+//             "beta1":0.9,"beta2":0.999,"eps":1e-8,
+//             "batch":64,"epochs":3,"seed":42,"shuffle":true},  optional
+//   "flops_per_sample": 0,      optional, integer >= 0
+//   "arena": {"fixed_bytes":0,"per_sample_bytes":0},           optional
+//   "entry_points": ["forward","loss"]   subset of forward, loss, train_step
+// }
+// Shapes: inputs, targets and outputs start with -1, the batch dimension;
+// every other size is >= 0. Init kinds: zeros, ones, uniform (a = low,
+// b = high), normal (a = mean, b = std); uniform and normal need a float param.
+#pragma once
+
+#include "runtime/Result.h"
+#include "runtime/Types.h"
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+namespace kiln::runtime {
+
+/// An input, target or output: the shape starts with -1 (the batch).
+struct TensorSpec {
+  std::string name;
+  DType dtype = DType::F32;
+  std::vector<int64_t> shape;
+
+  /// The shape of one sample: the shape without its batch dimension.
+  std::vector<int64_t> sampleShape() const {
+    return std::vector<int64_t>(shape.begin() + (shape.empty() ? 0 : 1),
+                                shape.end());
+  }
+};
+
+struct InitSpec {
+  enum class Kind { Zeros, Ones, Uniform, Normal };
+  Kind kind = Kind::Zeros;
+  double a = 0; // uniform: low;  normal: mean
+  double b = 0; // uniform: high; normal: std
+};
+const char *initKindName(InitSpec::Kind kind);
+
+/// A learnable tensor; the shape is fully static.
+struct ParamSpec {
+  std::string name;
+  DType dtype = DType::F32;
+  std::vector<int64_t> shape;
+  InitSpec init;
+};
+
+/// The train block's defaults, which the executable's flags override.
+struct TrainDefaults {
+  std::string optimizer = "SGD"; // "SGD" or "Adam"
+  double lr = 0.01;
+  double momentum = 0;
+  double weightDecay = 0;
+  double beta1 = 0.9;
+  double beta2 = 0.999;
+  double eps = 1e-8;
+  int64_t batch = 64;
+  int64_t epochs = 1;
+  uint64_t seed = 0;
+  bool shuffle = true;
+};
+
+struct Manifest {
+  std::string model;
+  std::vector<TensorSpec> inputs;
+  std::vector<TensorSpec> targets;
+  std::vector<TensorSpec> outputs;
+  std::vector<ParamSpec> params;
+  bool loss = false;
+  std::vector<std::string> metrics;
+  DType scalarDType = DType::F32;
+  bool hasTrain = false; // whether the model file had a train block
+  TrainDefaults train;
+  int64_t flopsPerSample = 0;
+  bool hasArena = false;
+  int64_t arenaFixedBytes = 0;
+  int64_t arenaPerSampleBytes = 0;
+  std::vector<std::string> entryPoints;
+
+  bool hasEntryPoint(const std::string &name) const;
+
+  /// Pretty-printed JSON following the schema above.
+  std::string toJson() const;
+  /// Parses and validates; never throws. The error says which field is wrong.
+  static Result<Manifest> fromJson(const std::string &text);
+};
+
+} // namespace kiln::runtime

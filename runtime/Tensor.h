@@ -1,0 +1,77 @@
+// A host tensor (contiguous, row-major, 64-byte aligned, owning its buffer)
+// and the memref descriptor that hands it to generated code.
+#pragma once
+
+#include "runtime/Types.h"
+
+#include <cstdint>
+#include <cstdlib>
+#include <memory>
+#include <vector>
+
+namespace kiln::runtime {
+
+class Tensor {
+public:
+  /// Alignment of every buffer; vectorized generated code may rely on it.
+  static constexpr size_t kAlignment = 64;
+
+  Tensor() = default;
+  /// A zero-filled tensor. Throws std::bad_alloc when memory runs out; callers
+  /// validate sizes that come from files before getting here.
+  Tensor(DType dtype, std::vector<int64_t> shape);
+
+  DType dtype() const { return dtype_; }
+  const std::vector<int64_t> &shape() const { return shape_; }
+  int64_t numel() const { return numel_; }
+  size_t bytes() const { return size_t(numel_) * dtypeSize(dtype_); }
+  /// Size of the leading dimension (the samples of a data tensor).
+  int64_t samples() const { return shape_.empty() ? 1 : shape_[0]; }
+  /// Bytes of one sample: everything after the leading dimension.
+  size_t sampleBytes() const;
+
+  void *data() { return buf_.get(); }
+  const void *data() const { return buf_.get(); }
+  template <class T> T *as() { return static_cast<T *>(data()); }
+  template <class T> const T *as() const {
+    return static_cast<const T *>(data());
+  }
+
+private:
+  struct Free {
+    void operator()(void *p) const { std::free(p); }
+  };
+  DType dtype_ = DType::F32;
+  std::vector<int64_t> shape_;
+  int64_t numel_ = 0;
+  std::unique_ptr<void, Free> buf_;
+};
+
+/// Copies samples [begin, begin + count) of `src` to the first rows of `dst`
+/// (same dtype and per-sample shape; `dst` holds at least `count` samples).
+void copyRows(const Tensor &src, int64_t begin, int64_t count, Tensor &dst);
+/// Copies samples src[index[0]], ..., src[index[count-1]] to the first rows of
+/// `dst`: a shuffled batch.
+void gatherRows(const Tensor &src, const int64_t *index, int64_t count, Tensor &dst);
+
+/// A memref descriptor of any rank (see KilnABI.h) describing a contiguous
+/// row-major buffer. The descriptor lives inside this object: keep it alive
+/// while generated code runs.
+class MemRef {
+public:
+  MemRef(void *data, const std::vector<int64_t> &sizes);
+  /// The whole tensor.
+  static MemRef of(Tensor &t) { return MemRef(t.data(), t.shape()); }
+  /// The first `rows` samples of the tensor (a batch smaller than its capacity).
+  static MemRef firstRows(Tensor &t, int64_t rows);
+
+  /// What goes into the args array.
+  void *descriptor() { return words_.data(); }
+  int64_t rank() const { return int64_t(words_.size() - 3) / 2; }
+
+private:
+  // allocated, aligned, offset, sizes[R], strides[R]: all 8-byte words.
+  std::vector<int64_t> words_;
+};
+
+} // namespace kiln::runtime

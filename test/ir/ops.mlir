@@ -1,0 +1,118 @@
+// Every kiln op parses, verifies and prints back the same; a second round
+// trip through the generic form checks that printing loses nothing.
+// RUN: kiln-opt %s | kiln-opt | FileCheck %s
+// RUN: kiln-opt %s --mlir-print-op-generic | kiln-opt | FileCheck %s
+
+// CHECK-LABEL: func.func @elementwise
+func.func @elementwise(%a: tensor<?x10xf32>, %b: tensor<10xf32>, %i: tensor<?x28x28xui8>) -> tensor<?x10xf32> {
+  // CHECK: kiln.add %{{.*}}, %{{.*}} : (tensor<?x10xf32>, tensor<10xf32>) -> tensor<?x10xf32>
+  %0 = kiln.add %a, %b : (tensor<?x10xf32>, tensor<10xf32>) -> tensor<?x10xf32>
+  // CHECK: kiln.sub
+  %1 = kiln.sub %0, %b : (tensor<?x10xf32>, tensor<10xf32>) -> tensor<?x10xf32>
+  // CHECK: kiln.mul
+  %2 = kiln.mul %1, %a : (tensor<?x10xf32>, tensor<?x10xf32>) -> tensor<?x10xf32>
+  // CHECK: kiln.div
+  %3 = kiln.div %2, %b : (tensor<?x10xf32>, tensor<10xf32>) -> tensor<?x10xf32>
+  // CHECK: kiln.neg %{{.*}} : tensor<?x10xf32>
+  %4 = kiln.neg %3 : tensor<?x10xf32>
+  // CHECK: kiln.abs
+  %5 = kiln.abs %4 : tensor<?x10xf32>
+  // CHECK: kiln.relu
+  %6 = kiln.relu %5 : tensor<?x10xf32>
+  // CHECK: kiln.sigmoid
+  %7 = kiln.sigmoid %6 : tensor<?x10xf32>
+  // CHECK: kiln.tanh
+  %8 = kiln.tanh %7 : tensor<?x10xf32>
+  // CHECK: kiln.exp
+  %9 = kiln.exp %8 : tensor<?x10xf32>
+  // CHECK: kiln.log
+  %10 = kiln.log %9 : tensor<?x10xf32>
+  // CHECK: kiln.sqrt
+  %11 = kiln.sqrt %10 : tensor<?x10xf32>
+  // CHECK: kiln.dropout %{{.*}}, 5.000000e-01 : tensor<?x10xf32>
+  %12 = kiln.dropout %11, 0.5 : tensor<?x10xf32>
+  // CHECK: kiln.cast %{{.*}} : tensor<?x28x28xui8> to tensor<?x28x28xf32>
+  %13 = kiln.cast %i : tensor<?x28x28xui8> to tensor<?x28x28xf32>
+  return %12 : tensor<?x10xf32>
+}
+
+// CHECK-LABEL: func.func @constants
+func.func @constants(%x: tensor<?x3xf32>) -> tensor<?x3xf32> {
+  %c0 = arith.constant 0 : index
+  %n = tensor.dim %x, %c0 : tensor<?x3xf32>
+  // CHECK: kiln.constant dense<{{\[}}[1, 2], [3, 4]]> : tensor<2x2xi64>
+  %0 = kiln.constant dense<[[1, 2], [3, 4]]> : tensor<2x2xi64>
+  // CHECK: kiln.fill 0.000000e+00 [%{{.*}}] : tensor<?x3xf32>
+  %1 = kiln.fill 0.0 [%n] : tensor<?x3xf32>
+  // CHECK: kiln.fill 1.500000e+00 : tensor<2xf32>
+  %2 = kiln.fill 1.5 : tensor<2xf32>
+  return %1 : tensor<?x3xf32>
+}
+
+// CHECK-LABEL: func.func @products
+func.func @products(%x: tensor<?x784xf32>, %w: tensor<256x784xf32>, %b: tensor<256xf32>,
+                    %p: tensor<2x3x4xf32>, %q: tensor<4x5xf32>) -> tensor<?x256xf32> {
+  // CHECK: kiln.linear %{{.*}}, %{{.*}}, %{{.*}} : (tensor<?x784xf32>, tensor<256x784xf32>, tensor<256xf32>) -> tensor<?x256xf32>
+  %0 = kiln.linear %x, %w, %b : (tensor<?x784xf32>, tensor<256x784xf32>, tensor<256xf32>) -> tensor<?x256xf32>
+  // CHECK: kiln.linear %{{.*}}, %{{.*}} : (tensor<?x784xf32>, tensor<256x784xf32>) -> tensor<?x256xf32>
+  %1 = kiln.linear %x, %w : (tensor<?x784xf32>, tensor<256x784xf32>) -> tensor<?x256xf32>
+  // CHECK: kiln.matmul %{{.*}}, %{{.*}} : (tensor<2x3x4xf32>, tensor<4x5xf32>) -> tensor<2x3x5xf32>
+  %2 = kiln.matmul %p, %q : (tensor<2x3x4xf32>, tensor<4x5xf32>) -> tensor<2x3x5xf32>
+  return %0 : tensor<?x256xf32>
+}
+
+// CHECK-LABEL: func.func @reductions
+func.func @reductions(%x: tensor<?x10xf32>) -> tensor<f32> {
+  // CHECK: kiln.sum %{{.*}} [] : (tensor<?x10xf32>) -> tensor<f32>
+  %0 = kiln.sum %x [] : (tensor<?x10xf32>) -> tensor<f32>
+  // CHECK: kiln.mean %{{.*}} [1] {keepdim = true} : (tensor<?x10xf32>) -> tensor<?x1xf32>
+  %1 = kiln.mean %x [1] {keepdim = true} : (tensor<?x10xf32>) -> tensor<?x1xf32>
+  // CHECK: kiln.max %{{.*}}, 1 : (tensor<?x10xf32>) -> tensor<?xf32>
+  %2 = kiln.max %x, 1 : (tensor<?x10xf32>) -> tensor<?xf32>
+  // CHECK: kiln.argmax %{{.*}}, 1 : (tensor<?x10xf32>) -> tensor<?xi64>
+  %3 = kiln.argmax %x, 1 : (tensor<?x10xf32>) -> tensor<?xi64>
+  // CHECK: kiln.softmax %{{.*}}, 1 : tensor<?x10xf32>
+  %4 = kiln.softmax %x, 1 : tensor<?x10xf32>
+  // CHECK: kiln.log_softmax %{{.*}}, 1 : tensor<?x10xf32>
+  %5 = kiln.log_softmax %x, 1 : tensor<?x10xf32>
+  return %0 : tensor<f32>
+}
+
+// CHECK-LABEL: func.func @shapes
+func.func @shapes(%x: tensor<?x28x28xf32>, %y: tensor<?x16xf32>) -> tensor<?x800xf32> {
+  // CHECK: kiln.reshape %{{.*}} : tensor<?x28x28xf32> to tensor<?x784xf32>
+  %0 = kiln.reshape %x : tensor<?x28x28xf32> to tensor<?x784xf32>
+  // CHECK: kiln.transpose %{{.*}} [0, 2, 1] : (tensor<?x28x28xf32>) -> tensor<?x28x28xf32>
+  %1 = kiln.transpose %x [0, 2, 1] : (tensor<?x28x28xf32>) -> tensor<?x28x28xf32>
+  // CHECK: kiln.concat %{{.*}}, %{{.*}} dim 1 : (tensor<?x784xf32>, tensor<?x16xf32>) -> tensor<?x800xf32>
+  %2 = kiln.concat %0, %y dim 1 : (tensor<?x784xf32>, tensor<?x16xf32>) -> tensor<?x800xf32>
+  return %2 : tensor<?x800xf32>
+}
+
+// CHECK-LABEL: func.func @layers
+func.func @layers(%x: tensor<?x1x28x28xf32>, %w: tensor<6x1x5x5xf32>, %b: tensor<6xf32>,
+                  %s: tensor<?x28x28xf32>, %wih: tensor<32x28xf32>, %whh: tensor<32x32xf32>,
+                  %bih: tensor<32xf32>, %bhh: tensor<32xf32>) -> tensor<?x6x14x14xf32> {
+  // CHECK: kiln.conv2d %{{.*}}, %{{.*}}, %{{.*}} stride [1, 1] padding [2, 2] : (tensor<?x1x28x28xf32>, tensor<6x1x5x5xf32>, tensor<6xf32>) -> tensor<?x6x28x28xf32>
+  %0 = kiln.conv2d %x, %w, %b stride [1, 1] padding [2, 2] : (tensor<?x1x28x28xf32>, tensor<6x1x5x5xf32>, tensor<6xf32>) -> tensor<?x6x28x28xf32>
+  // CHECK: kiln.max_pool2d %{{.*}} kernel [2, 2] stride [2, 2] padding [0, 0] : (tensor<?x6x28x28xf32>) -> tensor<?x6x14x14xf32>
+  %1 = kiln.max_pool2d %0 kernel [2, 2] stride [2, 2] padding [0, 0] : (tensor<?x6x28x28xf32>) -> tensor<?x6x14x14xf32>
+  // CHECK: kiln.avg_pool2d %{{.*}} kernel [3, 3] stride [2, 2] padding [1, 1] : (tensor<?x6x28x28xf32>) -> tensor<?x6x14x14xf32>
+  %2 = kiln.avg_pool2d %0 kernel [3, 3] stride [2, 2] padding [1, 1] : (tensor<?x6x28x28xf32>) -> tensor<?x6x14x14xf32>
+  // CHECK: kiln.rnn %{{.*}} : (tensor<?x28x28xf32>, tensor<32x28xf32>, tensor<32x32xf32>, tensor<32xf32>, tensor<32xf32>) -> tensor<?x28x32xf32>
+  %3 = kiln.rnn %s, %wih, %whh, %bih, %bhh : (tensor<?x28x28xf32>, tensor<32x28xf32>, tensor<32x32xf32>, tensor<32xf32>, tensor<32xf32>) -> tensor<?x28x32xf32>
+  return %1 : tensor<?x6x14x14xf32>
+}
+
+// CHECK-LABEL: func.func @losses
+func.func @losses(%x: tensor<?x10xf32>, %y: tensor<?x10xf32>, %t: tensor<?xi64>, %u: tensor<?xui8>) -> tensor<f32> {
+  // CHECK: kiln.mse %{{.*}}, %{{.*}} : (tensor<?x10xf32>, tensor<?x10xf32>) -> tensor<f32>
+  %0 = kiln.mse %x, %y : (tensor<?x10xf32>, tensor<?x10xf32>) -> tensor<f32>
+  // CHECK: kiln.bce_with_logits
+  %1 = kiln.bce_with_logits %x, %y : (tensor<?x10xf32>, tensor<?x10xf32>) -> tensor<f32>
+  // CHECK: kiln.cross_entropy %{{.*}}, %{{.*}} : (tensor<?x10xf32>, tensor<?xi64>) -> tensor<f32>
+  %2 = kiln.cross_entropy %x, %t : (tensor<?x10xf32>, tensor<?xi64>) -> tensor<f32>
+  // CHECK: kiln.accuracy %{{.*}}, %{{.*}} : (tensor<?x10xf32>, tensor<?xui8>) -> tensor<f32>
+  %3 = kiln.accuracy %x, %u : (tensor<?x10xf32>, tensor<?xui8>) -> tensor<f32>
+  return %0 : tensor<f32>
+}

@@ -1,0 +1,124 @@
+// A hand-written stand-in for the code Kiln generates, to test the runtime's
+// main() end to end: the linear model logits = x @ W^T + b with x f32[N, 3],
+// logits f32[N, 2], a cross-entropy loss and accuracy against y i64[N].
+// Built with FAKE_TWO_OUTPUTS it also outputs probs = softmax(logits) and has
+// neither loss nor metrics (so no kiln_loss at all).
+#include "runtime/KilnABI.h"
+
+#include <cmath>
+
+using kiln::MemRefDescriptor;
+
+#ifndef FAKE_TWO_OUTPUTS
+extern "C" const char kiln_manifest_json[] = R"({
+  "model": "FakeLinear",
+  "inputs":  [{"name": "x", "dtype": "f32", "shape": [-1, 3]}],
+  "targets": [{"name": "y", "dtype": "i64", "shape": [-1]}],
+  "outputs": [{"name": "logits", "dtype": "f32", "shape": [-1, 2]}],
+  "params":  [{"name": "fc.weight", "dtype": "f32", "shape": [2, 3],
+               "init": {"kind": "uniform", "a": -0.577, "b": 0.577}},
+              {"name": "fc.bias", "dtype": "f32", "shape": [2],
+               "init": {"kind": "zeros"}}],
+  "loss": true,
+  "metrics": ["accuracy"],
+  "train": {"optimizer": "SGD", "lr": 0.1, "momentum": 0, "weight_decay": 0,
+            "beta1": 0.9, "beta2": 0.999, "eps": 1e-8,
+            "batch": 4, "epochs": 3, "seed": 42, "shuffle": true},
+  "flops_per_sample": 12,
+  "entry_points": ["forward", "loss"]
+})";
+#else
+extern "C" const char kiln_manifest_json[] = R"({
+  "model": "FakeLinearTwoOutputs",
+  "inputs":  [{"name": "x", "dtype": "f32", "shape": [-1, 3]}],
+  "targets": [],
+  "outputs": [{"name": "logits", "dtype": "f32", "shape": [-1, 2]},
+              {"name": "probs", "dtype": "f32", "shape": [-1, 2]}],
+  "params":  [{"name": "fc.weight", "dtype": "f32", "shape": [2, 3],
+               "init": {"kind": "normal", "a": 0, "b": 0.5}},
+              {"name": "fc.bias", "dtype": "f32", "shape": [2],
+               "init": {"kind": "ones"}}],
+  "loss": false,
+  "metrics": [],
+  "entry_points": ["forward"]
+})";
+#endif
+
+namespace {
+
+// Element access through the strides, as generated code does.
+float at2(const MemRefDescriptor<2> *m, int64_t i, int64_t j) {
+  return static_cast<const float *>(m->aligned)[m->offset + i * m->strides[0] +
+                                                 j * m->strides[1]];
+}
+float at1(const MemRefDescriptor<1> *m, int64_t i) {
+  return static_cast<const float *>(m->aligned)[m->offset + i * m->strides[0]];
+}
+
+void linear(const MemRefDescriptor<2> *x, const MemRefDescriptor<2> *w,
+            const MemRefDescriptor<1> *b, int64_t n, float *logits /* [n, 2] */) {
+  for (int64_t i = 0; i < n; ++i)
+    for (int64_t o = 0; o < 2; ++o) {
+      float acc = at1(b, o);
+      for (int64_t k = 0; k < 3; ++k)
+        acc += at2(x, i, k) * at2(w, o, k);
+      logits[i * 2 + o] = acc;
+    }
+}
+
+} // namespace
+
+extern "C" void kiln_forward(void **args) {
+  auto *x = static_cast<MemRefDescriptor<2> *>(args[0]);
+  auto *w = static_cast<MemRefDescriptor<2> *>(args[1]);
+  auto *b = static_cast<MemRefDescriptor<1> *>(args[2]);
+  auto *out = static_cast<MemRefDescriptor<2> *>(args[3]);
+  int64_t n = x->sizes[0];
+  if (out->sizes[0] != n || out->sizes[1] != 2 || out->strides[0] != 2)
+    __builtin_trap(); // the runtime must hand over a contiguous [n, 2] buffer
+  float *logits = static_cast<float *>(out->aligned) + out->offset;
+  linear(x, w, b, n, logits);
+#ifdef FAKE_TWO_OUTPUTS
+  auto *probsDesc = static_cast<MemRefDescriptor<2> *>(args[4]);
+  float *probs = static_cast<float *>(probsDesc->aligned) + probsDesc->offset;
+  for (int64_t i = 0; i < n; ++i) {
+    float m = std::fmax(logits[2 * i], logits[2 * i + 1]);
+    float e0 = std::exp(logits[2 * i] - m), e1 = std::exp(logits[2 * i + 1] - m);
+    probs[2 * i] = e0 / (e0 + e1);
+    probs[2 * i + 1] = e1 / (e0 + e1);
+  }
+#endif
+}
+
+#ifndef FAKE_TWO_OUTPUTS
+// Mean cross-entropy and accuracy over the batch.
+extern "C" void kiln_loss(void **args) {
+  auto *x = static_cast<MemRefDescriptor<2> *>(args[0]);
+  auto *y = static_cast<MemRefDescriptor<1> *>(args[1]);
+  auto *w = static_cast<MemRefDescriptor<2> *>(args[2]);
+  auto *b = static_cast<MemRefDescriptor<1> *>(args[3]);
+  auto *loss = static_cast<MemRefDescriptor<0> *>(args[4]);
+  auto *accuracy = static_cast<MemRefDescriptor<0> *>(args[5]);
+  int64_t n = x->sizes[0];
+  float logits[2 * 4096];
+  float lossSum = 0, correct = 0;
+  for (int64_t start = 0; start < n; start += 4096) {
+    int64_t m = n - start < 4096 ? n - start : 4096;
+    MemRefDescriptor<2> xs = *x;
+    xs.offset += start * x->strides[0];
+    linear(&xs, w, b, m, logits);
+    for (int64_t i = 0; i < m; ++i) {
+      int64_t label = static_cast<const int64_t *>(
+          y->aligned)[y->offset + (start + i) * y->strides[0]];
+      float l0 = logits[2 * i], l1 = logits[2 * i + 1];
+      float mx = std::fmax(l0, l1);
+      float lse = mx + std::log(std::exp(l0 - mx) + std::exp(l1 - mx));
+      lossSum += lse - (label == 0 ? l0 : l1);
+      int64_t pred = l1 > l0 ? 1 : 0; // ties go to the first, as torch.argmax
+      correct += pred == label ? 1.0f : 0.0f;
+    }
+  }
+  *(static_cast<float *>(loss->aligned) + loss->offset) = lossSum / float(n);
+  *(static_cast<float *>(accuracy->aligned) + accuracy->offset) = correct / float(n);
+}
+#endif
