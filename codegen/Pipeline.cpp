@@ -5,6 +5,7 @@
 #include "runtime/Manifest.h"
 
 #include "mlir/Dialect/Func/IR/FuncOps.h"
+#include "mlir/Interfaces/FunctionInterfaces.h"
 #include "mlir/InitAllDialects.h"
 #include "mlir/InitAllExtensions.h"
 #include "mlir/InitAllPasses.h"
@@ -27,7 +28,9 @@ using namespace mlir;
 
 namespace kiln {
 
-void registerCodegenDialects(DialectRegistry &registry) {
+void registerCodegen(DialectRegistry &registry) {
+  registerAllPasses();
+  registerCodegenPasses();
   registerAllDialects(registry);
   registerAllExtensions(registry);
   registry.insert<ir::KilnDialect>();
@@ -202,6 +205,14 @@ static void addPackedWrapper(llvm::Module &module, llvm::Function *ciface, Strin
 
 std::unique_ptr<llvm::Module> translateToLLVMIR(ModuleOp module, llvm::LLVMContext &context,
                                                 const std::string &manifest) {
+  // The model's names (kiln.input, kiln.param, ...) are in the manifest now;
+  // LLVM has no use for them as parameter attributes.
+  module.walk([](FunctionOpInterface func) {
+    for (unsigned i = 0; i < func.getNumArguments(); ++i)
+      func.setArgAttrs(i, ArrayRef<NamedAttribute>{});
+    for (unsigned i = 0; i < func.getNumResults(); ++i)
+      func.setResultAttrs(i, ArrayRef<NamedAttribute>{});
+  });
   std::unique_ptr<llvm::Module> llvmModule = translateModuleToLLVMIR(module, context, "kiln");
   if (!llvmModule)
     return nullptr;

@@ -13,8 +13,9 @@
 
 namespace kiln {
 
-/// Registers everything the pipelines below need in `registry`.
-void registerCodegenDialects(mlir::DialectRegistry &registry);
+/// Registers the passes the pipelines below use, and their dialects and
+/// translations in `registry`.
+void registerCodegen(mlir::DialectRegistry &registry);
 
 /// Adds the passes that take Kiln IR to upstream dialects (linalg on
 /// tensors, fused): what `--emit=lowered` prints.

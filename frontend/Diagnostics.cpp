@@ -81,14 +81,28 @@ void Diagnostics::emit(const char *kind, SourceLoc loc, const std::string &messa
   if (col > len)
     col = len;
 
-  // The window of bytes to show.
+  // The window of bytes to show: about kWindow display columns, the caret
+  // near the middle. Walking back estimates widths (a tab as 8, \xNN as 4).
+  auto estimate = [&](size_t i) -> size_t {
+    unsigned char c = text[begin + i];
+    return c == '\t' ? 8 : (c >= 0x20 && c < 0x7F) ? 1 : c >= 0x80 ? 2 : 4;
+  };
+  size_t total = 0;
+  for (size_t i = 0; i < len && total <= kWindow; ++i)
+    total += estimate(i);
   size_t ws = 0, we = len;
-  if (len > kWindow) {
-    ws = col > kWindow / 2 ? col - kWindow / 2 : 0;
-    we = ws + kWindow < len ? ws + kWindow : len;
-    ws = we > kWindow ? we - kWindow : 0;
+  if (total > kWindow) {
+    size_t back = 0, ahead = 0;
+    ws = col;
+    while (ws > 0 && back + estimate(ws - 1) <= kWindow / 2)
+      back += estimate(--ws);
     while (ws < col && (static_cast<unsigned char>(text[begin + ws]) & 0xC0) == 0x80)
       ++ws; // do not start inside a UTF-8 sequence
+    we = col;
+    while (we < len && (we == col || back + ahead + estimate(we) <= kWindow))
+      ahead += estimate(we++);
+    while (we < len && (static_cast<unsigned char>(text[begin + we]) & 0xC0) == 0x80)
+      ++we; // nor end inside one
   }
 
   // Render, remembering the display column of each byte.

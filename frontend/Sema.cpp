@@ -236,7 +236,8 @@ struct Symbol {
 
 class Sema {
 public:
-  Sema(Diagnostics &diags) : diags(diags) {}
+  // Errors already reported (by the parser) when analysis starts.
+  Sema(Diagnostics &diags) : diags(diags), parseErrors(diags.errorCount()) {}
   std::optional<Model> run(const File &file);
 
 private:
@@ -288,6 +289,7 @@ private:
   std::optional<TensorType> declaredType(const TypeExpr &t, bool data, const char *what);
 
   Diagnostics &diags;
+  int parseErrors;
   Model model;
   std::vector<bool> needsTarget; // per node: depends on a target
   std::vector<Layer> layerTable;
@@ -1615,10 +1617,11 @@ std::optional<Model> Sema::run(const File &file) {
     }
     }
   }
-  if (!sawInput)
+  // After a syntax error the missing item may be the broken one: say nothing.
+  if (!sawInput && parseErrors == 0)
     error(m.nameSpan, "model " + quote(m.name) + " has no input; declare one, e.g. "
                       "`input x: f32[N, 10]`");
-  if (!sawOutput)
+  if (!sawOutput && parseErrors == 0)
     error(m.nameSpan, "model " + quote(m.name) + " has no output; add one, e.g. "
                       "`output logits = ...`");
   checkTrain(file);

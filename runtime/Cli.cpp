@@ -96,8 +96,8 @@ void printCommandHelp(const std::string &prog, const std::string &cmd,
     std::printf("\n%s", kDataHelp);
 }
 
-void printHelp(const std::string &prog, const Manifest &m, FILE *out) {
-  std::fprintf(out,
+void printHelp(const std::string &prog, const Manifest &m) {
+  std::printf(
                "usage: %s <command> [flags]\n\n"
                "%s, compiled by Kiln.\n\n"
                "commands:\n"
@@ -125,13 +125,12 @@ int64_t batchFlag(const Manifest &m, const ParsedFlags &flags) {
 
 int dispatch(const std::string &prog, const Manifest &m, const EntryPoints &ep,
              const std::vector<std::string> &args) {
-  if (args.empty()) {
-    printHelp(prog, m, stderr);
-    return 2;
-  }
+  if (args.empty())
+    throw CliError(2, false, "missing command: train, eval, predict or info (try '" +
+                                 prog + " --help')");
   const std::string &cmd = args[0];
   if (cmd == "--help" || cmd == "-h" || cmd == "help") {
-    printHelp(prog, m, stdout);
+    printHelp(prog, m);
     return 0;
   }
   if (cmd != "train" && cmd != "eval" && cmd != "predict" && cmd != "info")

@@ -1,15 +1,11 @@
 // kiln-opt: mlir-opt with Kiln's dialect and passes; the tool lit tests run.
-#include "codegen/Passes.h"
 #include "codegen/Pipeline.h"
 
-#include "mlir/InitAllPasses.h"
 #include "mlir/Tools/mlir-opt/MlirOptMain.h"
 
 int main(int argc, char **argv) {
-  mlir::registerAllPasses();
-  kiln::registerCodegenPasses();
   mlir::DialectRegistry registry;
-  kiln::registerCodegenDialects(registry);
+  kiln::registerCodegen(registry);
   return mlir::asMainReturnCode(
       mlir::MlirOptMain(argc, argv, "Kiln optimizer driver\n", registry));
 }

@@ -1,0 +1,114 @@
+"""PyTorch twins of the end-to-end test models, written as a PyTorch user
+would write them. Each twin takes a dict of torch tensors (inputs, targets and
+parameters by their Kiln names) and returns ({output: tensor}, {scalar: tensor})
+where the scalars are the loss (key "loss") and the metrics."""
+import torch
+import torch.nn.functional as F
+
+
+def _accuracy(logits, label):
+    return (logits.argmax(dim=1) == label.long()).float().mean()
+
+
+def elementwise(t):
+    a, b, c = t["a"], t["b"], t["c"]
+    return {
+        "add": a + c,
+        "sub": a - b,
+        "mul": a * c * 2.0,
+        "div": a / (b.abs() + 1.0),
+        "neg": -a,
+        "unary": torch.relu(a) + torch.sigmoid(a) + torch.tanh(a) + torch.exp(a) + a.abs(),
+        "logs": torch.log(a.abs() + 0.5) + torch.sqrt(a.abs()),
+        "mixed": 1.0 - a / 2.0,
+    }, {}
+
+
+def reductions(t):
+    x = t["x"]
+    n = x.shape[0]
+    return {
+        "total": x.sum(dim=[1, 2]),
+        "rows": x.mean(dim=2, keepdim=True),
+        "filled": x.sum(dim=[1, 2]) + torch.zeros(n) + torch.full((n,), 0.5),
+        "biggest": x.max(dim=1).values,
+        "where": x.argmax(dim=-1),
+        "soft": torch.softmax(x, dim=1),
+        "logsoft": torch.log_softmax(x, dim=-1),
+        "flipped": x.transpose(-2, -1),
+        "flat": torch.flatten(x, 1),
+        "reshaped": x.reshape(n, 2, -1),
+        "joined": torch.cat([x, x * 2.0], dim=2),
+    }, {}
+
+
+def products(t):
+    x, s = t["x"], t["s"]
+    return {
+        "mm": x @ t["w"],
+        "batched": s @ t["k"],
+        "lin": F.linear(x, t["fc.weight"], t["fc.bias"]),
+        "lin3": F.linear(s, t["nobias.weight"]),
+    }, {}
+
+
+def casts(t):
+    img, ids = t["img"], t["ids"]
+    scaled = img.float() / 255.0
+    return {
+        "f": scaled * torch.tensor([[1.0, 2.0, 3.0], [4.0, 5.0, 6.0]]),
+        "d": img.double() + 0.5,
+        "wide": ids.long() * 3 - 1,
+        "back": (ids.float() * 0.5).int(),
+        "small": ids.to(torch.uint8),
+        "ints": torch.relu(ids - 2),
+    }, {}
+
+
+def regression(t):
+    x, y = t["x"], t["y"]
+    pred = x @ t["w"] + t["b"]
+    return {"pred": pred}, {"loss": F.mse_loss(pred, y), "mae": (pred - y).abs().mean()}
+
+
+def two_inputs(t):
+    h = torch.cat([t["a"], t["b"]], dim=1)
+    h = torch.tanh(F.linear(h, t["net.0.weight"], t["net.0.bias"]))
+    logits = F.linear(h, t["net.2.weight"], t["net.2.bias"])
+    return {"probs": torch.softmax(logits, dim=-1)}, {
+        "loss": F.cross_entropy(logits, t["label"]),
+        "accuracy": _accuracy(logits, t["label"]),
+    }
+
+
+def binary(t):
+    logits = F.linear(t["x"], t["fc.weight"], t["fc.bias"])
+    return {"p": torch.sigmoid(logits)}, {
+        "loss": F.binary_cross_entropy_with_logits(logits, t["y"]),
+        "acc": _accuracy(logits, t["cls"]),
+    }
+
+
+def fashion_mlp(t):
+    x = torch.flatten(t["image"].float() / 255.0, 1)
+    for i in (0, 2):
+        x = torch.relu(F.linear(x, t[f"net.{i}.weight"], t[f"net.{i}.bias"]))
+    logits = F.linear(x, t["net.4.weight"], t["net.4.bias"])
+    return {"logits": logits}, {
+        "loss": F.cross_entropy(logits, t["label"]),
+        "accuracy": _accuracy(logits, t["label"]),
+    }
+
+
+# model file (relative to the repository) -> (twin, value ranges for integer
+# data: name -> (low, high) for torch.randint; "unit" for floats in [0, 1))
+MODELS = {
+    "test/e2e/models/elementwise.kiln": (elementwise, {}),
+    "test/e2e/models/reductions.kiln": (reductions, {}),
+    "test/e2e/models/products.kiln": (products, {}),
+    "test/e2e/models/casts.kiln": (casts, {"ids": (-300, 300)}),
+    "test/e2e/models/regression.kiln": (regression, {}),
+    "test/e2e/models/two_inputs.kiln": (two_inputs, {"label": (0, 4)}),
+    "test/e2e/models/binary.kiln": (binary, {"cls": (0, 2), "y": "unit"}),
+    "examples/fashion_mlp.kiln": (fashion_mlp, {"label": (0, 10)}),
+}
