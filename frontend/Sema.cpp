@@ -1203,6 +1203,10 @@ int Sema::buildLayer(const Expr &call, const std::string &prefix) {
                           : std::nullopt;
     if (!padding)
       return -1;
+    if (padding->first > kernel->first / 2 || padding->second > kernel->second / 2) {
+      error(args[2]->span, "padding must be at most half the kernel, as in PyTorch");
+      return -1;
+    }
     L.ints = {kernel->first, kernel->second, stride->first, stride->second, padding->first,
               padding->second};
     L.desc = t + "(" + pairText(*kernel) +
@@ -1303,8 +1307,7 @@ int Sema::applyLayer(int index, int x, const Span &at) {
   if (t == "Conv2d") {
     if (tx.shape.size() != 4 || tx.shape[1] != L.ints[0]) {
       error(at, L.label() + " expects an input [N, " + std::to_string(L.ints[0]) +
-                    ", H, W] (" + std::to_string(L.ints[0]) + " channels), but its input is " +
-                    tx.str() +
+                    ", H, W], but its input is " + tx.str() +
                     (tx.shape.size() == 4 ? ": " + sizeText(tx.shape[1]) + " vs " +
                                                 std::to_string(L.ints[0]) + " channels"
                                           : ""));
@@ -1440,6 +1443,12 @@ std::optional<TensorType> Sema::declaredType(const TypeExpr &t, bool data, const
     }
     type.shape.push_back(d.value);
   }
+  int64_t count = 1;
+  for (int64_t d : type.shape)
+    if (d != kBatch && __builtin_mul_overflow(count, d, &count)) {
+      error(t.span, "type " + type.str() + " has too many elements (more than 2^63)");
+      return std::nullopt;
+    }
   if (data && t.dims.empty()) {
     error(t.span, std::string("a ") + what + " needs the batch dimension first, e.g. " +
                       t.dtype + "[" + (batchSymbol.empty() ? "N" : batchSymbol) + "]");

@@ -7,6 +7,7 @@ using namespace mlir;
 using namespace kiln::ir;
 
 #include "ir/KilnOpsDialect.cpp.inc"
+#include "ir/KilnInterfaces.cpp.inc"
 
 void KilnDialect::initialize() {
   addOperations<

@@ -10,5 +10,7 @@
 
 #include "ir/KilnOpsDialect.h.inc"
 
+#include "ir/KilnInterfaces.h.inc"
+
 #define GET_OP_CLASSES
 #include "ir/KilnOps.h.inc"

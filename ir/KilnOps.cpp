@@ -433,5 +433,59 @@ LogicalResult AccuracyOp::inferReturnTypes(MLIRContext *,
   return inferClassLoss(loc, adaptor.getInput(), adaptor.getTarget(), results);
 }
 
+//===----------------------------------------------------------------------===//
+// Gradient helpers
+//===----------------------------------------------------------------------===//
+
+LogicalResult BroadcastLikeOp::inferReturnTypes(MLIRContext *,
+                                                std::optional<Location> loc,
+                                                Adaptor adaptor,
+                                                SmallVectorImpl<Type> &results) {
+  shapes::Shape like = toShape(adaptor.getLike().getType());
+  std::string err;
+  auto shape = shapes::broadcast(toShape(adaptor.getInput().getType()), like, err);
+  if (shape && *shape != like)
+    return emitOptionalError(loc, "cannot broadcast ", adaptor.getInput().getType(),
+                             " to the shape of ", adaptor.getLike().getType());
+  return inferred(loc, shape, err, elementOf(adaptor.getInput()), results);
+}
+
+LogicalResult MaxGradOp::inferReturnTypes(MLIRContext *, std::optional<Location> loc,
+                                          Adaptor adaptor,
+                                          SmallVectorImpl<Type> &results) {
+  if (failed(checkDim(loc, adaptor.getDim(), toShape(adaptor.getInput().getType()).size())))
+    return failure();
+  results.push_back(adaptor.getInput().getType());
+  return success();
+}
+
+LogicalResult CrossEntropyGradOp::inferReturnTypes(MLIRContext *,
+                                                   std::optional<Location> loc,
+                                                   Adaptor adaptor,
+                                                   SmallVectorImpl<Type> &results) {
+  SmallVector<Type> scalar;
+  if (failed(inferClassLoss(loc, adaptor.getInput(), adaptor.getTarget(), scalar)))
+    return failure();
+  results.push_back(adaptor.getInput().getType());
+  return success();
+}
+
+LogicalResult SliceOp::inferReturnTypes(MLIRContext *, std::optional<Location> loc,
+                                        Adaptor adaptor,
+                                        SmallVectorImpl<Type> &results) {
+  shapes::Shape shape = toShape(adaptor.getInput().getType());
+  int64_t dim = adaptor.getDim(), start = adaptor.getStart(), size = adaptor.getSize();
+  if (failed(checkDim(loc, dim, shape.size())))
+    return failure();
+  if (shape[dim] == shapes::kDynamic)
+    return emitOptionalError(loc, "cannot slice the batch dimension");
+  if (start < 0 || size < 0 || start + size > shape[dim])
+    return emitOptionalError(loc, "slice [", start, ", ", start + size,
+                             ") is out of range for size ", shape[dim]);
+  shape[dim] = size;
+  results.push_back(tensorOf(shape, elementOf(adaptor.getInput())));
+  return success();
+}
+
 #define GET_OP_CLASSES
 #include "ir/KilnOps.cpp.inc"

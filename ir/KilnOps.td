@@ -9,6 +9,7 @@
 #define KILN_OPS
 
 include "ir/KilnDialect.td"
+include "ir/KilnInterfaces.td"
 include "mlir/IR/BuiltinAttributes.td"
 include "mlir/Interfaces/InferTypeOpInterface.td"
 include "mlir/Interfaces/SideEffectInterfaces.td"
@@ -45,7 +46,7 @@ def Kiln_FillOp : Kiln_Op<"fill", [Pure]> {
 //===----------------------------------------------------------------------===//
 
 class Kiln_BinaryOp<string mnemonic, string what>
-    : Kiln_Op<mnemonic, [Pure, InferTypeOpAdaptor]> {
+    : Kiln_Op<mnemonic, [Pure, InferTypeOpAdaptor, DeclareOpInterfaceMethods<Kiln_GradientOpInterface>]> {
   let summary = what # ", element-wise with NumPy broadcasting";
   let arguments = (ins Kiln_Tensor:$lhs, Kiln_Tensor:$rhs);
   let results = (outs Kiln_Tensor:$result);
@@ -67,16 +68,16 @@ class Kiln_UnaryOp<string mnemonic, string what, Type type = Kiln_Tensor,
   let assemblyFormat = "$input attr-dict `:` type($input)";
 }
 
-def Kiln_NegOp : Kiln_UnaryOp<"neg", "negation"> { let hasFolder = 1; }
-def Kiln_AbsOp : Kiln_UnaryOp<"abs", "absolute value">;
-def Kiln_ReluOp : Kiln_UnaryOp<"relu", "max(x, 0)">;
-def Kiln_SigmoidOp : Kiln_UnaryOp<"sigmoid", "1 / (1 + exp(-x))", Kiln_FloatTensor>;
-def Kiln_TanhOp : Kiln_UnaryOp<"tanh", "hyperbolic tangent", Kiln_FloatTensor>;
-def Kiln_ExpOp : Kiln_UnaryOp<"exp", "e to the x", Kiln_FloatTensor>;
-def Kiln_LogOp : Kiln_UnaryOp<"log", "natural logarithm", Kiln_FloatTensor>;
-def Kiln_SqrtOp : Kiln_UnaryOp<"sqrt", "square root", Kiln_FloatTensor>;
+def Kiln_NegOp : Kiln_UnaryOp<"neg", "negation", Kiln_Tensor, [DeclareOpInterfaceMethods<Kiln_GradientOpInterface>]> { let hasFolder = 1; }
+def Kiln_AbsOp : Kiln_UnaryOp<"abs", "absolute value", Kiln_Tensor, [DeclareOpInterfaceMethods<Kiln_GradientOpInterface>]>;
+def Kiln_ReluOp : Kiln_UnaryOp<"relu", "max(x, 0)", Kiln_Tensor, [DeclareOpInterfaceMethods<Kiln_GradientOpInterface>]>;
+def Kiln_SigmoidOp : Kiln_UnaryOp<"sigmoid", "1 / (1 + exp(-x))", Kiln_FloatTensor, [DeclareOpInterfaceMethods<Kiln_GradientOpInterface>]>;
+def Kiln_TanhOp : Kiln_UnaryOp<"tanh", "hyperbolic tangent", Kiln_FloatTensor, [DeclareOpInterfaceMethods<Kiln_GradientOpInterface>]>;
+def Kiln_ExpOp : Kiln_UnaryOp<"exp", "e to the x", Kiln_FloatTensor, [DeclareOpInterfaceMethods<Kiln_GradientOpInterface>]>;
+def Kiln_LogOp : Kiln_UnaryOp<"log", "natural logarithm", Kiln_FloatTensor, [DeclareOpInterfaceMethods<Kiln_GradientOpInterface>]>;
+def Kiln_SqrtOp : Kiln_UnaryOp<"sqrt", "square root", Kiln_FloatTensor, [DeclareOpInterfaceMethods<Kiln_GradientOpInterface>]>;
 
-def Kiln_CastOp : Kiln_Op<"cast", [Pure]> {
+def Kiln_CastOp : Kiln_Op<"cast", [Pure, DeclareOpInterfaceMethods<Kiln_GradientOpInterface>]> {
   let summary = "converts the element type (u8 -> f32 as uitofp, like torch)";
   let arguments = (ins Kiln_Tensor:$input);
   let results = (outs Kiln_Tensor:$result);
@@ -102,7 +103,7 @@ def Kiln_DropoutOp : Kiln_Op<"dropout", [SameOperandsAndResultType]> {
 // Linear algebra
 //===----------------------------------------------------------------------===//
 
-def Kiln_MatMulOp : Kiln_Op<"matmul", [Pure, InferTypeOpAdaptor]> {
+def Kiln_MatMulOp : Kiln_Op<"matmul", [Pure, InferTypeOpAdaptor, DeclareOpInterfaceMethods<Kiln_GradientOpInterface>]> {
   let summary = "matrix product, batched with broadcast leading dims (torch.matmul)";
   let arguments = (ins Kiln_Tensor:$lhs, Kiln_Tensor:$rhs);
   let results = (outs Kiln_Tensor:$result);
@@ -110,7 +111,7 @@ def Kiln_MatMulOp : Kiln_Op<"matmul", [Pure, InferTypeOpAdaptor]> {
       "$lhs `,` $rhs attr-dict `:` functional-type(operands, results)";
 }
 
-def Kiln_LinearOp : Kiln_Op<"linear", [Pure, InferTypeOpAdaptor]> {
+def Kiln_LinearOp : Kiln_Op<"linear", [Pure, InferTypeOpAdaptor, DeclareOpInterfaceMethods<Kiln_GradientOpInterface>]> {
   let summary = "x @ weight^T + bias, as nn.Linear (weight is [out, in])";
   let arguments = (ins Kiln_FloatTensor:$input, Kiln_FloatTensor:$weight,
                        Optional<Kiln_FloatTensor>:$bias);
@@ -124,7 +125,7 @@ def Kiln_LinearOp : Kiln_Op<"linear", [Pure, InferTypeOpAdaptor]> {
 //===----------------------------------------------------------------------===//
 
 class Kiln_ReduceOp<string mnemonic, string what>
-    : Kiln_Op<mnemonic, [Pure, InferTypeOpAdaptor]> {
+    : Kiln_Op<mnemonic, [Pure, InferTypeOpAdaptor, DeclareOpInterfaceMethods<Kiln_GradientOpInterface>]> {
   let summary = what # " over `dims` (every dim when empty)";
   let arguments = (ins Kiln_Tensor:$input, DenseI64ArrayAttr:$dims,
                        DefaultValuedAttr<BoolAttr, "false">:$keepdim);
@@ -135,8 +136,8 @@ class Kiln_ReduceOp<string mnemonic, string what>
 def Kiln_SumOp : Kiln_ReduceOp<"sum", "sum">;
 def Kiln_MeanOp : Kiln_ReduceOp<"mean", "mean (floats only)">;
 
-class Kiln_ReduceDimOp<string mnemonic, string what>
-    : Kiln_Op<mnemonic, [Pure, InferTypeOpAdaptor]> {
+class Kiln_ReduceDimOp<string mnemonic, string what, list<Trait> traits = []>
+    : Kiln_Op<mnemonic, !listconcat([Pure, InferTypeOpAdaptor], traits)> {
   let summary = what # " along `dim`";
   let arguments = (ins Kiln_Tensor:$input, I64Attr:$dim,
                        DefaultValuedAttr<BoolAttr, "false">:$keepdim);
@@ -144,11 +145,11 @@ class Kiln_ReduceDimOp<string mnemonic, string what>
   let assemblyFormat = "$input `,` $dim attr-dict `:` functional-type(operands, results)";
 }
 
-def Kiln_MaxOp : Kiln_ReduceDimOp<"max", "largest value">;
+def Kiln_MaxOp : Kiln_ReduceDimOp<"max", "largest value", [DeclareOpInterfaceMethods<Kiln_GradientOpInterface>]>;
 def Kiln_ArgMaxOp : Kiln_ReduceDimOp<"argmax", "index (i64) of the first largest value">;
 
 class Kiln_SoftmaxLikeOp<string mnemonic, string what>
-    : Kiln_Op<mnemonic, [Pure, SameOperandsAndResultType]> {
+    : Kiln_Op<mnemonic, [Pure, SameOperandsAndResultType, DeclareOpInterfaceMethods<Kiln_GradientOpInterface>]> {
   let summary = what # " along `dim`";
   let arguments = (ins Kiln_FloatTensor:$input, I64Attr:$dim);
   let results = (outs Kiln_FloatTensor:$result);
@@ -163,7 +164,7 @@ def Kiln_LogSoftmaxOp : Kiln_SoftmaxLikeOp<"log_softmax", "log of softmax">;
 // Shape changes
 //===----------------------------------------------------------------------===//
 
-def Kiln_ReshapeOp : Kiln_Op<"reshape", [Pure]> {
+def Kiln_ReshapeOp : Kiln_Op<"reshape", [Pure, DeclareOpInterfaceMethods<Kiln_GradientOpInterface>]> {
   let summary = "same elements, another shape (row-major)";
   let arguments = (ins Kiln_Tensor:$input);
   let results = (outs Kiln_Tensor:$result);
@@ -172,7 +173,7 @@ def Kiln_ReshapeOp : Kiln_Op<"reshape", [Pure]> {
   let hasFolder = 1;
 }
 
-def Kiln_TransposeOp : Kiln_Op<"transpose", [Pure, InferTypeOpAdaptor]> {
+def Kiln_TransposeOp : Kiln_Op<"transpose", [Pure, InferTypeOpAdaptor, DeclareOpInterfaceMethods<Kiln_GradientOpInterface>]> {
   let summary = "permutes the dimensions: result dim i is input dim permutation[i]";
   let arguments = (ins Kiln_Tensor:$input, DenseI64ArrayAttr:$permutation);
   let results = (outs Kiln_Tensor:$result);
@@ -180,7 +181,7 @@ def Kiln_TransposeOp : Kiln_Op<"transpose", [Pure, InferTypeOpAdaptor]> {
   let hasFolder = 1;
 }
 
-def Kiln_ConcatOp : Kiln_Op<"concat", [Pure, InferTypeOpAdaptor]> {
+def Kiln_ConcatOp : Kiln_Op<"concat", [Pure, InferTypeOpAdaptor, DeclareOpInterfaceMethods<Kiln_GradientOpInterface>]> {
   let summary = "joins tensors along `dim`";
   let arguments = (ins Variadic<Kiln_Tensor>:$inputs, I64Attr:$dim);
   let results = (outs Kiln_Tensor:$result);
@@ -232,8 +233,9 @@ def Kiln_RNNOp : Kiln_Op<"rnn", [Pure, InferTypeOpAdaptor]> {
 // Losses and metrics: scalars, averaged as PyTorch's reduction='mean'
 //===----------------------------------------------------------------------===//
 
-class Kiln_LossOp<string mnemonic, string what, Type targetType>
-    : Kiln_Op<mnemonic, [Pure, InferTypeOpAdaptor]> {
+class Kiln_LossOp<string mnemonic, string what, Type targetType,
+                  list<Trait> traits = [DeclareOpInterfaceMethods<Kiln_GradientOpInterface>]>
+    : Kiln_Op<mnemonic, !listconcat([Pure, InferTypeOpAdaptor], traits)> {
   let summary = what;
   let arguments = (ins Kiln_FloatTensor:$input, targetType:$target);
   let results = (outs Kiln_Scalar:$result);
@@ -248,6 +250,52 @@ def Kiln_CrossEntropyOp : Kiln_LossOp<"cross_entropy",
     "mean over samples of -log_softmax(input)[class]; input [N, C], target [N]",
     Kiln_IndexTensor>;
 def Kiln_AccuracyOp : Kiln_LossOp<"accuracy",
-    "fraction of samples whose argmax equals the class index", Kiln_IndexTensor>;
+    "fraction of samples whose argmax equals the class index", Kiln_IndexTensor, []>;
+
+//===----------------------------------------------------------------------===//
+// Gradient helpers: ops the autodiff pass emits
+//===----------------------------------------------------------------------===//
+
+def Kiln_BroadcastLikeOp : Kiln_Op<"broadcast_like", [Pure, InferTypeOpAdaptor]> {
+  let summary = "broadcasts `input` (NumPy rules) to the shape of `like`";
+  let description = [{
+    The result has `like`'s shape and `input`'s element type; `like` is read
+    only for its (possibly run-time) sizes.
+  }];
+  let arguments = (ins Kiln_Tensor:$input, Kiln_Tensor:$like);
+  let results = (outs Kiln_Tensor:$result);
+  let assemblyFormat = "$input `,` $like attr-dict `:` functional-type(operands, results)";
+}
+
+def Kiln_ReluGradOp : Kiln_Op<"relu_grad", [Pure, SameOperandsAndResultType]> {
+  let summary = "grad where input > 0, else 0: relu's gradient";
+  let arguments = (ins Kiln_Tensor:$input, Kiln_Tensor:$grad);
+  let results = (outs Kiln_Tensor:$result);
+  let assemblyFormat = "$input `,` $grad attr-dict `:` type($input)";
+}
+
+def Kiln_SignOp : Kiln_UnaryOp<"sign", "-1, 0 or 1 (abs's gradient)">;
+
+def Kiln_MaxGradOp : Kiln_Op<"max_grad", [Pure, InferTypeOpAdaptor]> {
+  let summary = "max's gradient: grad at the first largest element along `dim`, 0 elsewhere";
+  let arguments = (ins Kiln_Tensor:$input, Kiln_Tensor:$grad, I64Attr:$dim);
+  let results = (outs Kiln_Tensor:$result);
+  let assemblyFormat = "$input `,` $grad `,` $dim attr-dict `:` functional-type(operands, results)";
+}
+
+def Kiln_CrossEntropyGradOp : Kiln_Op<"cross_entropy_grad", [Pure, InferTypeOpAdaptor]> {
+  let summary = "(softmax(input) - one_hot(target)) / N: cross_entropy's gradient";
+  let arguments = (ins Kiln_FloatTensor:$input, Kiln_IndexTensor:$target);
+  let results = (outs Kiln_FloatTensor:$result);
+  let assemblyFormat = "$input `,` $target attr-dict `:` functional-type(operands, results)";
+}
+
+def Kiln_SliceOp : Kiln_Op<"slice", [Pure, InferTypeOpAdaptor]> {
+  let summary = "elements [start, start + size) along `dim` (concat's gradient)";
+  let arguments = (ins Kiln_Tensor:$input, I64Attr:$dim, I64Attr:$start, I64Attr:$size);
+  let results = (outs Kiln_Tensor:$result);
+  let assemblyFormat = "$input `dim` $dim `start` $start `size` $size attr-dict `:` "
+                       "functional-type(operands, results)";
+}
 
 #endif // KILN_OPS

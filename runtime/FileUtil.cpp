@@ -35,7 +35,7 @@ bool fileSize(FILE *f, uint64_t &size) {
 }
 
 bool readExactly(FILE *f, void *buf, size_t n) {
-  return std::fread(buf, 1, n, f) == n;
+  return n == 0 || std::fread(buf, 1, n, f) == n;
 }
 
 std::string writeFileAtomically(const std::string &path,

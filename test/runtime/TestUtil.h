@@ -38,7 +38,8 @@ protected:
 inline void writeFile(const std::string &path, const Bytes &bytes) {
   FILE *f = std::fopen(path.c_str(), "wb");
   ASSERT_NE(f, nullptr);
-  std::fwrite(bytes.data(), 1, bytes.size(), f);
+  if (!bytes.empty())
+    std::fwrite(bytes.data(), 1, bytes.size(), f);
   std::fclose(f);
 }
 

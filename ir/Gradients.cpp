@@ -1,0 +1,382 @@
+// The gradient rules: one vector-Jacobian product per differentiable op, in
+// the style of tinygrad's gradient.py. Each rule writes its operands'
+// gradients with kiln ops, following ATen's backward formulas (same
+// operations in the same order) so the numbers track PyTorch's.
+#include "ir/KilnDialect.h"
+
+#include "mlir/Dialect/Arith/IR/Arith.h"
+#include "mlir/Dialect/Tensor/IR/Tensor.h"
+#include "mlir/IR/Builders.h"
+
+using namespace mlir;
+using namespace kiln::ir;
+
+namespace {
+
+RankedTensorType typeOf(Value v) { return cast<RankedTensorType>(v.getType()); }
+
+/// A 0-d constant of `like`'s element type.
+Value scalar(OpBuilder &b, Location loc, Value like, double value) {
+  auto type = RankedTensorType::get({}, typeOf(like).getElementType());
+  Attribute attr = isa<FloatType>(type.getElementType())
+                       ? Attribute(b.getFloatAttr(type.getElementType(), value))
+                       : Attribute(b.getIntegerAttr(type.getElementType(), int64_t(value)));
+  return ConstantOp::create(b, loc, type, DenseElementsAttr::get(type, attr));
+}
+
+/// The number of elements of `x` over `dims` (all when empty), as a 0-d
+/// tensor of x's element type; the batch size is read at run time.
+Value countOf(OpBuilder &b, Location loc, Value x, ArrayRef<int64_t> dims) {
+  RankedTensorType type = typeOf(x);
+  Value count = arith::ConstantIndexOp::create(b, loc, 1);
+  for (int64_t d = 0; d < type.getRank(); ++d) {
+    if (!dims.empty() && !llvm::is_contained(dims, d))
+      continue;
+    Value size = type.isDynamicDim(d)
+                     ? tensor::DimOp::create(b, loc, x, d).getResult()
+                     : arith::ConstantIndexOp::create(b, loc, type.getDimSize(d)).getResult();
+    count = arith::MulIOp::create(b, loc, count, size);
+  }
+  Type elem = type.getElementType();
+  Value i64 = arith::IndexCastOp::create(b, loc, b.getI64Type(), count);
+  Value f = arith::SIToFPOp::create(b, loc, elem, i64);
+  return tensor::FromElementsOp::create(b, loc, RankedTensorType::get({}, elem), ValueRange{f});
+}
+
+/// Sums a broadcast gradient `g` back down to the shape of `target`: over the
+/// leading dims `target` lacks and the dims where it has size 1.
+Value unbroadcast(OpBuilder &b, Location loc, Value g, Value target) {
+  RankedTensorType gt = typeOf(g), tt = typeOf(target);
+  if (gt == tt)
+    return g;
+  int64_t offset = gt.getRank() - tt.getRank();
+  SmallVector<int64_t> dims;
+  for (int64_t d = 0; d < gt.getRank(); ++d)
+    if (d < offset || (tt.getDimSize(d - offset) == 1 && gt.getDimSize(d) != 1))
+      dims.push_back(d);
+  Value summed = dims.empty() ? g : SumOp::create(b, loc, g, dims, false).getResult();
+  if (typeOf(summed) == tt)
+    return summed;
+  return ReshapeOp::create(b, loc, tt, summed);
+}
+
+/// `g`, the gradient of a reduction over `dims` of `x`, with the reduced
+/// dims put back as size 1 (keepdim=true).
+Value keepDims(OpBuilder &b, Location loc, Value g, Value x, ArrayRef<int64_t> dims) {
+  RankedTensorType xt = typeOf(x);
+  SmallVector<int64_t> shape;
+  for (int64_t d = 0; d < xt.getRank(); ++d)
+    shape.push_back(dims.empty() || llvm::is_contained(dims, d) ? 1 : xt.getDimSize(d));
+  auto type = RankedTensorType::get(shape, typeOf(g).getElementType());
+  if (typeOf(g) == type)
+    return g;
+  return ReshapeOp::create(b, loc, type, g);
+}
+
+/// Swaps the last two dims.
+Value transposeLast(OpBuilder &b, Location loc, Value x) {
+  int64_t rank = typeOf(x).getRank();
+  SmallVector<int64_t> perm;
+  for (int64_t d = 0; d < rank; ++d)
+    perm.push_back(d == rank - 2 ? rank - 1 : d == rank - 1 ? rank - 2 : d);
+  return TransposeOp::create(b, loc, x, perm);
+}
+
+/// x with every dim but the last folded into one: [M, last].
+Value rows(OpBuilder &b, Location loc, Value x) {
+  RankedTensorType t = typeOf(x);
+  if (t.getRank() == 2)
+    return x;
+  int64_t last = t.getDimSize(t.getRank() - 1);
+  int64_t m = t.hasStaticShape() ? t.getNumElements() / last : ShapedType::kDynamic;
+  return ReshapeOp::create(b, loc, RankedTensorType::get({m, last}, t.getElementType()), x);
+}
+
+} // namespace
+
+//===----------------------------------------------------------------------===//
+// Element-wise
+//===----------------------------------------------------------------------===//
+
+LogicalResult AddOp::buildGradients(OpBuilder &b, Value g, ArrayRef<bool> needed,
+                                    SmallVectorImpl<Value> &grads) {
+  if (needed[0])
+    grads[0] = unbroadcast(b, getLoc(), g, getLhs());
+  if (needed[1])
+    grads[1] = unbroadcast(b, getLoc(), g, getRhs());
+  return success();
+}
+
+LogicalResult SubOp::buildGradients(OpBuilder &b, Value g, ArrayRef<bool> needed,
+                                    SmallVectorImpl<Value> &grads) {
+  if (needed[0])
+    grads[0] = unbroadcast(b, getLoc(), g, getLhs());
+  if (needed[1])
+    grads[1] = unbroadcast(b, getLoc(), NegOp::create(b, getLoc(), g), getRhs());
+  return success();
+}
+
+LogicalResult MulOp::buildGradients(OpBuilder &b, Value g, ArrayRef<bool> needed,
+                                    SmallVectorImpl<Value> &grads) {
+  Location loc = getLoc();
+  if (needed[0])
+    grads[0] = unbroadcast(b, loc, MulOp::create(b, loc, g, getRhs()), getLhs());
+  if (needed[1])
+    grads[1] = unbroadcast(b, loc, MulOp::create(b, loc, g, getLhs()), getRhs());
+  return success();
+}
+
+LogicalResult DivOp::buildGradients(OpBuilder &b, Value g, ArrayRef<bool> needed,
+                                    SmallVectorImpl<Value> &grads) {
+  Location loc = getLoc();
+  if (needed[0])
+    grads[0] = unbroadcast(b, loc, DivOp::create(b, loc, g, getRhs()), getLhs());
+  if (needed[1]) {
+    // -g * a / (b * b)
+    Value num = MulOp::create(b, loc, NegOp::create(b, loc, g), getLhs());
+    Value den = MulOp::create(b, loc, getRhs(), getRhs());
+    grads[1] = unbroadcast(b, loc, DivOp::create(b, loc, num, den), getRhs());
+  }
+  return success();
+}
+
+LogicalResult NegOp::buildGradients(OpBuilder &b, Value g, ArrayRef<bool>,
+                                    SmallVectorImpl<Value> &grads) {
+  grads[0] = NegOp::create(b, getLoc(), g);
+  return success();
+}
+
+LogicalResult AbsOp::buildGradients(OpBuilder &b, Value g, ArrayRef<bool>,
+                                    SmallVectorImpl<Value> &grads) {
+  grads[0] = MulOp::create(b, getLoc(), g, SignOp::create(b, getLoc(), getInput()));
+  return success();
+}
+
+LogicalResult ReluOp::buildGradients(OpBuilder &b, Value g, ArrayRef<bool>,
+                                     SmallVectorImpl<Value> &grads) {
+  grads[0] = ReluGradOp::create(b, getLoc(), getResult(), g);
+  return success();
+}
+
+LogicalResult SigmoidOp::buildGradients(OpBuilder &b, Value g, ArrayRef<bool>,
+                                        SmallVectorImpl<Value> &grads) {
+  // g * (1 - y) * y
+  Location loc = getLoc();
+  Value y = getResult();
+  Value oneMinus = SubOp::create(b, loc, scalar(b, loc, y, 1.0), y);
+  grads[0] = MulOp::create(b, loc, MulOp::create(b, loc, g, oneMinus), y);
+  return success();
+}
+
+LogicalResult TanhOp::buildGradients(OpBuilder &b, Value g, ArrayRef<bool>,
+                                     SmallVectorImpl<Value> &grads) {
+  // g * (1 - y * y)
+  Location loc = getLoc();
+  Value y = getResult();
+  Value oneMinus = SubOp::create(b, loc, scalar(b, loc, y, 1.0), MulOp::create(b, loc, y, y));
+  grads[0] = MulOp::create(b, loc, g, oneMinus);
+  return success();
+}
+
+LogicalResult ExpOp::buildGradients(OpBuilder &b, Value g, ArrayRef<bool>,
+                                    SmallVectorImpl<Value> &grads) {
+  grads[0] = MulOp::create(b, getLoc(), g, getResult());
+  return success();
+}
+
+LogicalResult LogOp::buildGradients(OpBuilder &b, Value g, ArrayRef<bool>,
+                                    SmallVectorImpl<Value> &grads) {
+  grads[0] = DivOp::create(b, getLoc(), g, getInput());
+  return success();
+}
+
+LogicalResult SqrtOp::buildGradients(OpBuilder &b, Value g, ArrayRef<bool>,
+                                     SmallVectorImpl<Value> &grads) {
+  // g / (2 * y)
+  Location loc = getLoc();
+  Value twice = MulOp::create(b, loc, scalar(b, loc, getResult(), 2.0), getResult());
+  grads[0] = DivOp::create(b, loc, g, twice);
+  return success();
+}
+
+LogicalResult CastOp::buildGradients(OpBuilder &b, Value g, ArrayRef<bool>,
+                                     SmallVectorImpl<Value> &grads) {
+  // Only a float source has a gradient: the cast back to its dtype.
+  if (isa<FloatType>(getInput().getType().getElementType()))
+    grads[0] = CastOp::create(b, getLoc(), getInput().getType(), g);
+  return success();
+}
+
+//===----------------------------------------------------------------------===//
+// Linear algebra
+//===----------------------------------------------------------------------===//
+
+LogicalResult MatMulOp::buildGradients(OpBuilder &b, Value g, ArrayRef<bool> needed,
+                                       SmallVectorImpl<Value> &grads) {
+  Location loc = getLoc();
+  if (needed[0]) {
+    Value ga = MatMulOp::create(b, loc, g, transposeLast(b, loc, getRhs()));
+    grads[0] = unbroadcast(b, loc, ga, getLhs());
+  }
+  if (needed[1]) {
+    Value gb = MatMulOp::create(b, loc, transposeLast(b, loc, getLhs()), g);
+    grads[1] = unbroadcast(b, loc, gb, getRhs());
+  }
+  return success();
+}
+
+LogicalResult LinearOp::buildGradients(OpBuilder &b, Value g, ArrayRef<bool> needed,
+                                       SmallVectorImpl<Value> &grads) {
+  Location loc = getLoc();
+  if (needed[0])
+    grads[0] = MatMulOp::create(b, loc, g, getWeight()); // [..., out] @ [out, in]
+  if (needed[1]) {
+    // g^T @ x over every sample (and every leading index): [out, in].
+    Value gRows = rows(b, loc, g), xRows = rows(b, loc, getInput());
+    grads[1] = MatMulOp::create(b, loc, TransposeOp::create(b, loc, gRows, ArrayRef<int64_t>{1, 0}),
+                                xRows);
+  }
+  if (getBias() && needed[2]) {
+    SmallVector<int64_t> dims;
+    for (int64_t d = 0; d + 1 < typeOf(g).getRank(); ++d)
+      dims.push_back(d);
+    grads[2] = SumOp::create(b, loc, g, dims, false);
+  }
+  return success();
+}
+
+//===----------------------------------------------------------------------===//
+// Reductions
+//===----------------------------------------------------------------------===//
+
+LogicalResult SumOp::buildGradients(OpBuilder &b, Value g, ArrayRef<bool>,
+                                    SmallVectorImpl<Value> &grads) {
+  Location loc = getLoc();
+  grads[0] = BroadcastLikeOp::create(b, loc, keepDims(b, loc, g, getInput(), getDims()),
+                                     getInput());
+  return success();
+}
+
+LogicalResult MeanOp::buildGradients(OpBuilder &b, Value g, ArrayRef<bool>,
+                                     SmallVectorImpl<Value> &grads) {
+  Location loc = getLoc();
+  Value spread = BroadcastLikeOp::create(b, loc, keepDims(b, loc, g, getInput(), getDims()),
+                                         getInput());
+  grads[0] = DivOp::create(b, loc, spread, countOf(b, loc, getInput(), getDims()));
+  return success();
+}
+
+LogicalResult MaxOp::buildGradients(OpBuilder &b, Value g, ArrayRef<bool>,
+                                    SmallVectorImpl<Value> &grads) {
+  // max_grad takes the gradient in the keepdim=false shape.
+  Location loc = getLoc();
+  Value reduced = g;
+  if (getKeepdim()) {
+    RankedTensorType in = getInput().getType();
+    SmallVector<int64_t> shape;
+    for (int64_t d = 0; d < in.getRank(); ++d)
+      if (d != static_cast<int64_t>(getDim()))
+        shape.push_back(in.getDimSize(d));
+    reduced = ReshapeOp::create(b, loc, RankedTensorType::get(shape, in.getElementType()), g);
+  }
+  grads[0] = MaxGradOp::create(b, loc, getInput(), reduced, getDim());
+  return success();
+}
+
+LogicalResult SoftmaxOp::buildGradients(OpBuilder &b, Value g, ArrayRef<bool>,
+                                        SmallVectorImpl<Value> &grads) {
+  // y * (g - sum(g * y, dim, keepdim))
+  Location loc = getLoc();
+  Value y = getResult();
+  int64_t dim = getDim();
+  Value dot = SumOp::create(b, loc, MulOp::create(b, loc, g, y), ArrayRef<int64_t>{dim}, true);
+  grads[0] = MulOp::create(b, loc, y, SubOp::create(b, loc, g, dot));
+  return success();
+}
+
+LogicalResult LogSoftmaxOp::buildGradients(OpBuilder &b, Value g, ArrayRef<bool>,
+                                           SmallVectorImpl<Value> &grads) {
+  // g - exp(y) * sum(g, dim, keepdim)
+  Location loc = getLoc();
+  int64_t dim = getDim();
+  Value total = SumOp::create(b, loc, g, ArrayRef<int64_t>{dim}, true);
+  Value spread = MulOp::create(b, loc, ExpOp::create(b, loc, getResult()), total);
+  grads[0] = SubOp::create(b, loc, g, spread);
+  return success();
+}
+
+//===----------------------------------------------------------------------===//
+// Shape changes
+//===----------------------------------------------------------------------===//
+
+LogicalResult ReshapeOp::buildGradients(OpBuilder &b, Value g, ArrayRef<bool>,
+                                        SmallVectorImpl<Value> &grads) {
+  grads[0] = ReshapeOp::create(b, getLoc(), getInput().getType(), g);
+  return success();
+}
+
+LogicalResult TransposeOp::buildGradients(OpBuilder &b, Value g, ArrayRef<bool>,
+                                          SmallVectorImpl<Value> &grads) {
+  ArrayRef<int64_t> perm = getPermutation();
+  SmallVector<int64_t> inverse(perm.size());
+  for (auto [i, d] : llvm::enumerate(perm))
+    inverse[d] = i;
+  grads[0] = TransposeOp::create(b, getLoc(), g, inverse);
+  return success();
+}
+
+LogicalResult ConcatOp::buildGradients(OpBuilder &b, Value g, ArrayRef<bool> needed,
+                                       SmallVectorImpl<Value> &grads) {
+  int64_t dim = getDim(), start = 0;
+  for (auto [i, piece] : llvm::enumerate(getInputs())) {
+    int64_t size = typeOf(piece).getDimSize(dim);
+    if (ShapedType::isDynamic(size))
+      return emitOpError("has no gradient when joining along the batch dimension");
+    if (needed[i])
+      grads[i] = SliceOp::create(b, getLoc(), g, dim, start, size);
+    start += size;
+  }
+  return success();
+}
+
+//===----------------------------------------------------------------------===//
+// Losses
+//===----------------------------------------------------------------------===//
+
+LogicalResult MseOp::buildGradients(OpBuilder &b, Value g, ArrayRef<bool> needed,
+                                    SmallVectorImpl<Value> &grads) {
+  // 2 * (a - b) * g / numel, as mse_loss_backward
+  Location loc = getLoc();
+  Value diff = SubOp::create(b, loc, getInput(), getTarget());
+  Value scaled = MulOp::create(b, loc, MulOp::create(b, loc, scalar(b, loc, g, 2.0), diff), g);
+  Value ga = DivOp::create(b, loc, scaled, countOf(b, loc, getInput(), {}));
+  if (needed[0])
+    grads[0] = ga;
+  if (needed[1])
+    grads[1] = NegOp::create(b, loc, ga);
+  return success();
+}
+
+LogicalResult BceWithLogitsOp::buildGradients(OpBuilder &b, Value g, ArrayRef<bool> needed,
+                                              SmallVectorImpl<Value> &grads) {
+  // (sigmoid(x) - y) * g / numel for x; -x * g / numel for y.
+  Location loc = getLoc();
+  Value count = countOf(b, loc, getInput(), {});
+  if (needed[0]) {
+    Value diff = SubOp::create(b, loc, SigmoidOp::create(b, loc, getInput()), getTarget());
+    grads[0] = DivOp::create(b, loc, MulOp::create(b, loc, diff, g), count);
+  }
+  if (needed[1]) {
+    Value neg = NegOp::create(b, loc, getInput());
+    grads[1] = DivOp::create(b, loc, MulOp::create(b, loc, neg, g), count);
+  }
+  return success();
+}
+
+LogicalResult CrossEntropyOp::buildGradients(OpBuilder &b, Value g, ArrayRef<bool> needed,
+                                             SmallVectorImpl<Value> &grads) {
+  if (needed[0])
+    grads[0] = MulOp::create(b, getLoc(),
+                             CrossEntropyGradOp::create(b, getLoc(), getInput(), getTarget()), g);
+  return success();
+}

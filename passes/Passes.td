@@ -1,0 +1,34 @@
+//===- Passes.td - Kiln's passes on the kiln dialect -------*- tablegen -*-===//
+#ifndef KILN_PASSES
+#define KILN_PASSES
+
+include "mlir/Pass/PassBase.td"
+
+def Autodiff : Pass<"kiln-autodiff", "mlir::ModuleOp"> {
+  let summary = "Derive @loss_grad from @loss by reverse-mode differentiation";
+  let description = [{
+    @loss_grad takes @loss's arguments and returns the loss, the metrics and
+    the gradient of the loss with respect to every parameter (argument with
+    `kiln.param`), in argument order. Gradients are built only for values
+    between a parameter and the loss, from each op's GradientOpInterface
+    rule; an op on that path without a rule is an error naming the op. Each
+    parameter's gradient is named `<param>.grad` (a NameLoc).
+  }];
+  let dependentDialects = ["mlir::arith::ArithDialect", "mlir::tensor::TensorDialect"];
+}
+
+def TrainStep : Pass<"kiln-train-step", "mlir::ModuleOp"> {
+  let summary = "Join @loss_grad and the optimizer update into @train_step";
+  let description = [{
+    @train_step(inputs..., targets..., params..., state..., lr, step) returns
+    (new params..., new state..., loss, metrics...). The optimizer comes from
+    the module's `kiln.train` attribute: SGD (momentum, weight_decay) or Adam
+    (weight_decay), with torch.optim's update rules written as kiln ops. `lr`
+    and `step` (1-based, for Adam's bias correction) are 0-d f64 tensors; the
+    state (momentum buffers, exp_avg and exp_avg_sq) starts at zero.
+    @loss_grad is inlined and removed.
+  }];
+  let dependentDialects = ["mlir::func::FuncDialect"];
+}
+
+#endif // KILN_PASSES
