@@ -265,6 +265,26 @@ Value lowest(Emitter &e, Type type, bool isUnsignedInt) {
   return arith::ConstantOp::create(e.b, e.loc, e.b.getIntegerAttr(type, v));
 }
 
+/// -1, 0 or 1 by the sign of x.
+Value signScalar(OpBuilder &b, Location loc, Value x) {
+  Type t = x.getType();
+  Value zero = arith::ConstantOp::create(b, loc, b.getZeroAttr(t));
+  Value one, minusOne, positive, negative;
+  if (auto f = dyn_cast<FloatType>(t)) {
+    one = arith::ConstantOp::create(b, loc, b.getFloatAttr(f, 1.0));
+    minusOne = arith::ConstantOp::create(b, loc, b.getFloatAttr(f, -1.0));
+    positive = arith::CmpFOp::create(b, loc, arith::CmpFPredicate::OGT, x, zero);
+    negative = arith::CmpFOp::create(b, loc, arith::CmpFPredicate::OLT, x, zero);
+  } else {
+    one = arith::ConstantOp::create(b, loc, b.getIntegerAttr(t, 1));
+    minusOne = arith::ConstantOp::create(b, loc, b.getIntegerAttr(t, -1));
+    positive = arith::CmpIOp::create(b, loc, arith::CmpIPredicate::sgt, x, zero);
+    negative = arith::CmpIOp::create(b, loc, arith::CmpIPredicate::slt, x, zero);
+  }
+  return arith::SelectOp::create(b, loc, positive, one,
+                                 arith::SelectOp::create(b, loc, negative, minusOne, zero));
+}
+
 Value unaryScalar(Operation *op, OpBuilder &b, Location loc, Value x) {
   Type t = x.getType();
   bool isFloat = isa<FloatType>(t);
@@ -601,6 +621,70 @@ struct LowerKilnOp : public ConversionPattern {
                                 Value one = arith::UIToFPOp::create(nb, l, elem, hit);
                                 return arith::AddFOp::create(nb, l, acc, one);
                               });
+        })
+        .Case([&](SignOp) -> Value {
+          return e.broadcastGeneric(type, in, [&](OpBuilder &nb, Location l, ValueRange a) {
+            return signScalar(nb, l, a[0]);
+          });
+        })
+        .Case([&](ReluGradOp) -> Value {
+          // grad where the relu's output is positive (as threshold_backward)
+          return e.broadcastGeneric(type, in, [&](OpBuilder &nb, Location l, ValueRange a) -> Value {
+            Value zero = arith::ConstantOp::create(nb, l, nb.getZeroAttr(a[0].getType()));
+            Value positive = isa<FloatType>(a[0].getType())
+                                 ? arith::CmpFOp::create(nb, l, arith::CmpFPredicate::OGT, a[0], zero).getResult()
+                                 : arith::CmpIOp::create(nb, l, arith::CmpIPredicate::sgt, a[0], zero).getResult();
+            return arith::SelectOp::create(nb, l, positive, a[1], zero);
+          });
+        })
+        .Case([&](BroadcastLikeOp) -> Value {
+          auto dynamic = e.dynamicSizes(type, [&](int64_t d) { return std::pair<Value, int64_t>{in[1], d}; });
+          return e.generic(type, dynamic, ValueRange{in[0]},
+                           {e.broadcastMap(e.typeOf(in[0]).getShape(), type.getShape())},
+                           [](OpBuilder &, Location, ValueRange a) { return a[0]; });
+        })
+        .Case([&](MaxGradOp m) -> Value {
+          int64_t dim = m.getDim();
+          Value where = argmax(e, in[0], dim, isUnsigned(m.getInput().getType()));
+          AffineMap dropped = e.droppedMap(type.getRank(), {dim});
+          auto dynamic = e.dynamicSizes(type, [&](int64_t d) { return std::pair<Value, int64_t>{in[0], d}; });
+          return e.generic(type, dynamic, ValueRange{in[1], where}, {dropped, dropped},
+                           [&](OpBuilder &nb, Location l, ValueRange a) -> Value {
+                             Value i = arith::IndexCastOp::create(nb, l, nb.getI64Type(),
+                                                                  linalg::IndexOp::create(nb, l, dim));
+                             Value hit = arith::CmpIOp::create(nb, l, arith::CmpIPredicate::eq, i, a[1]);
+                             Value zero = arith::ConstantOp::create(nb, l, nb.getZeroAttr(a[0].getType()));
+                             return arith::SelectOp::create(nb, l, hit, a[0], zero);
+                           });
+        })
+        .Case([&](CrossEntropyGradOp c) -> Value {
+          // (softmax(x) - one_hot(t)) / N; a class index out of range gives NaN.
+          bool u = isUnsigned(c.getTarget().getType());
+          Value probs = softmax(e, in[0], 1, false);
+          Value classes = e.dim(in[0], 1);
+          Value n = e.toFloat(e.dim(in[0], 0), elem);
+          auto rowsMap = AffineMap::get(2, 0, {b.getAffineDimExpr(0)}, b.getContext());
+          auto dynamic = e.dynamicSizes(type, [&](int64_t d) { return std::pair<Value, int64_t>{in[0], d}; });
+          return e.generic(type, dynamic, ValueRange{probs, in[1]},
+                           {b.getMultiDimIdentityMap(2), rowsMap},
+                           [&](OpBuilder &nb, Location l, ValueRange a) -> Value {
+                             auto [t, valid] = classIndex(nb, l, a[1], u, classes);
+                             Value j = linalg::IndexOp::create(nb, l, 1);
+                             Value hit = arith::CmpIOp::create(nb, l, arith::CmpIPredicate::eq, j, t);
+                             Value one = arith::UIToFPOp::create(nb, l, elem, hit);
+                             Value g = arith::DivFOp::create(nb, l, arith::SubFOp::create(nb, l, a[0], one), n);
+                             Value nan = arith::ConstantOp::create(nb, l, nb.getFloatAttr(elem, std::nan("")));
+                             return arith::SelectOp::create(nb, l, valid, g, nan);
+                           });
+        })
+        .Case([&](SliceOp s) -> Value {
+          int64_t rank = type.getRank();
+          SmallVector<OpFoldResult> offsets(rank, b.getIndexAttr(0)), sizes, strides(rank, b.getIndexAttr(1));
+          offsets[s.getDim()] = b.getIndexAttr(s.getStart());
+          for (int64_t d = 0; d < rank; ++d)
+            sizes.push_back(type.isDynamicDim(d) ? OpFoldResult(e.dim(in[0], d))
+                                                 : OpFoldResult(b.getIndexAttr(type.getDimSize(d))));
+          return tensor::ExtractSliceOp::create(b, e.loc, type, in[0], offsets, sizes, strides);
         })
         .Default([](Operation *) { return Value(); });
   }

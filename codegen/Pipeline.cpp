@@ -1,6 +1,7 @@
 #include "codegen/Pipeline.h"
 
 #include "codegen/Passes.h"
+#include "passes/Passes.h"
 #include "ir/KilnDialect.h"
 #include "runtime/Manifest.h"
 
@@ -31,6 +32,7 @@ namespace kiln {
 void registerCodegen(DialectRegistry &registry) {
   registerAllPasses();
   registerCodegenPasses();
+  registerKilnPasses();
   registerAllDialects(registry);
   registerAllExtensions(registry);
   registry.insert<ir::KilnDialect>();
@@ -42,6 +44,12 @@ static void addPipeline(OpPassManager &pm, const char *pipeline) {
   // The pipelines are fixed text; a parse failure is a bug in this file.
   if (failed(parsePassPipeline(pipeline, pm, llvm::errs())))
     llvm::report_fatal_error("kiln: bad built-in pass pipeline");
+}
+
+void addGradPasses(OpPassManager &pm) {
+  pm.addPass(createAutodiff());
+  pm.addPass(createTrainStep());
+  addPipeline(pm, "canonicalize,cse");
 }
 
 void addLowerToLinalgPasses(OpPassManager &pm) {
@@ -155,6 +163,8 @@ std::string manifestJson(ModuleOp module) {
         spec.name = n.str();
         m.inputs.push_back(spec);
       } else if (auto n = func.getArgAttrOfType<StringAttr>(a, "kiln.target")) {
+        if (func.getName() != "loss")
+          continue;
         spec.name = n.str();
         m.targets.push_back(spec);
       } else if (auto n = func.getArgAttrOfType<StringAttr>(a, "kiln.param")) {
@@ -165,7 +175,7 @@ std::string manifestJson(ModuleOp module) {
                             parseInit(init ? init.getValue() : "zeros")});
       }
     }
-    for (unsigned r = 0; r < func.getNumResults(); ++r) {
+    for (unsigned r = 0; r < func.getNumResults() && func.getName() != "train_step"; ++r) {
       auto type = cast<RankedTensorType>(func.getResultTypes()[r]);
       if (auto n = func.getResultAttrOfType<StringAttr>(r, "kiln.output")) {
         m.outputs.push_back({n.str(), manifestDType(type.getElementType()), manifestShape(type)});
@@ -179,6 +189,14 @@ std::string manifestJson(ModuleOp module) {
     }
     if (isForward)
       func.walk([&](Operation *op) { m.flopsPerSample += flopsPerSample(op); });
+    if (func.getName() == "train_step")
+      for (unsigned a = 0; a < func.getNumArguments(); ++a) {
+        auto type = cast<RankedTensorType>(func.getArgument(a).getType());
+        if (auto n = func.getArgAttrOfType<StringAttr>(a, "kiln.state"))
+          m.state.push_back({n.str(), manifestDType(type.getElementType()), manifestShape(type)});
+        else if (auto n = func.getArgAttrOfType<StringAttr>(a, "kiln.hyper"))
+          m.hyper.push_back(n.str());
+      }
   }
   return m.toJson();
 }

@@ -17,6 +17,10 @@ namespace kiln {
 /// translations in `registry`.
 void registerCodegen(mlir::DialectRegistry &registry);
 
+/// Adds autodiff and train-step: @train_step joins the gradient of @loss
+/// and the optimizer update (what `--emit=grad` prints).
+void addGradPasses(mlir::OpPassManager &pm);
+
 /// Adds the passes that take Kiln IR to upstream dialects (linalg on
 /// tensors, fused): what `--emit=lowered` prints.
 void addLowerToLinalgPasses(mlir::OpPassManager &pm);

@@ -71,6 +71,8 @@ Token Lexer::make(Tok kind, size_t start, SourceLoc loc) {
   t.offset = start;
   t.length = pos - start;
   t.text = std::string_view(src).substr(start, pos - start);
+  t.firstOnLine = lineStart;
+  lineStart = kind == Tok::Newline;
   return t;
 }
 
@@ -93,9 +95,7 @@ Token Lexer::next() {
     if (c == '\n') {
       ++pos;
       ++line;
-      lineStart = pos;
-      if (nesting > 0)
-        continue;
+      lineBegin = pos;
       return make(Tok::Newline, start, loc);
     }
     if (identStart(c)) {
@@ -107,12 +107,12 @@ Token Lexer::next() {
       return number(start, loc);
     ++pos;
     switch (c) {
-    case '(': ++nesting; return make(Tok::LParen, start, loc);
-    case '[': ++nesting; return make(Tok::LBracket, start, loc);
-    case ')': if (nesting > 0) --nesting; return make(Tok::RParen, start, loc);
-    case ']': if (nesting > 0) --nesting; return make(Tok::RBracket, start, loc);
-    case '{': nesting = 0; return make(Tok::LBrace, start, loc);
-    case '}': nesting = 0; return make(Tok::RBrace, start, loc);
+    case '(': return make(Tok::LParen, start, loc);
+    case '[': return make(Tok::LBracket, start, loc);
+    case ')': return make(Tok::RParen, start, loc);
+    case ']': return make(Tok::RBracket, start, loc);
+    case '{': return make(Tok::LBrace, start, loc);
+    case '}': return make(Tok::RBrace, start, loc);
     case ',': return make(Tok::Comma, start, loc);
     case ':': return make(Tok::Colon, start, loc);
     case '=': return make(Tok::Equal, start, loc);

@@ -1,9 +1,10 @@
 // The lexer: model file bytes to tokens, one at a time.
 //
-// Newlines are tokens (they end statements) except inside ( ) and [ ]; a
-// brace resets that nesting so one unclosed parenthesis cannot swallow the
-// rest of the file. Bad bytes become one Error token per run, reported here;
-// the parser skips the statement without saying more.
+// Newlines are tokens (they end statements); the parser ignores them inside
+// ( ) and [ ], and still knows which token starts a line, so an unclosed
+// parenthesis costs one statement, not the rest of the file. Bad bytes
+// become one Error token per run, reported here; the parser then skips the
+// statement without saying more.
 #pragma once
 
 #include "frontend/Frontend.h"
@@ -31,6 +32,7 @@ struct Token {
   int64_t intValue = 0; // Int; a literal of exactly 2^63 is allowed only after '-'
   bool intIsMinValue = false; // the literal was 9223372036854775808
   double floatValue = 0; // Float
+  bool firstOnLine = false; // no token but newlines before it on its line
 };
 
 class Lexer {
@@ -44,13 +46,13 @@ private:
   Token make(Tok kind, size_t start, SourceLoc loc);
   Token number(size_t start, SourceLoc loc);
   Token bad(size_t start, SourceLoc loc);
-  SourceLoc here() const { return {line, static_cast<int>(pos - lineStart + 1)}; }
+  SourceLoc here() const { return {line, static_cast<int>(pos - lineBegin + 1)}; }
 
   Diagnostics &diags;
   const std::string &src;
-  size_t pos = 0, lineStart = 0;
+  size_t pos = 0, lineBegin = 0;
   int line = 1;
-  int nesting = 0; // open ( and [ since the last brace
+  bool lineStart = true; // nothing but a newline emitted since the last newline
 };
 
 } // namespace kiln

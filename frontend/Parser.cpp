@@ -22,26 +22,52 @@ Parser::Parser(Diagnostics &diags) : diags(diags), lexer(diags) { tok = lexer.ne
 
 void Parser::advance() {
   prev = tok;
-  if (!ahead.empty()) {
-    tok = ahead.front();
-    ahead.pop_front();
-  } else {
-    tok = lexer.next();
-  }
+  do {
+    if (!ahead.empty()) {
+      tok = ahead.front();
+      ahead.pop_front();
+    } else {
+      tok = lexer.next();
+    }
+  } while (tok.kind == Tok::Newline && parenDepth > 0);
 }
 
 const Token &Parser::peek() {
-  if (ahead.empty())
+  while (ahead.empty() || (ahead.front().kind == Tok::Newline && parenDepth > 0)) {
+    ahead.clear();
     ahead.push_back(lexer.next());
+  }
   return ahead.front();
 }
 
 bool Parser::fail(const std::string &what) {
-  if (tok.kind != Tok::Error)
-    diags.error(tok.loc, "expected " + what + ", got " + describe(tok),
-                static_cast<int>(tok.length ? (tok.length > 1000 ? 1000 : tok.length) : 1));
+  if (tok.kind == Tok::Error)
+    return false;
+  if ((tok.firstOnLine || tok.kind == Tok::Eof || tok.kind == Tok::Newline) &&
+      prev.length > 0) {
+    // Missing at the end of a line: point just after the line's last token.
+    SourceLoc after = prev.loc;
+    after.col += static_cast<int>(prev.length);
+    diags.error(after, "expected " + what);
+    return false;
+  }
+  diags.error(tok.loc, "expected " + what + ", got " + describe(tok),
+              static_cast<int>(tok.length ? (tok.length > 1000 ? 1000 : tok.length) : 1));
   return false;
 }
+
+/// Marks an open ( or [ while it lives: newlines inside are skipped.
+struct Brackets {
+  Parser &p;
+  bool open = true;
+  explicit Brackets(Parser &p) : p(p) { ++p.parenDepth; }
+  void close() {
+    if (open)
+      --p.parenDepth;
+    open = false;
+  }
+  ~Brackets() { close(); }
+};
 
 bool Parser::expect(Tok kind, const std::string &what) {
   if (tok.kind == kind) {
@@ -52,6 +78,8 @@ bool Parser::expect(Tok kind, const std::string &what) {
 }
 
 void Parser::skipStatement() {
+  if (tok.firstOnLine)
+    return; // the broken statement ended with the previous line
   lexer.quiet = true;
   while (!at(Tok::Newline) && !at(Tok::RBrace) && !at(Tok::Eof))
     advance();
@@ -239,8 +267,10 @@ bool Parser::parseType(TypeExpr &type) {
   type.span = spanOf(tok);
   if (!parseName(type.dtype, type.span, "a type such as f32[N, 10]"))
     return false;
-  if (!expect(Tok::LBracket, "'[' after the dtype (a scalar is written f32[])"))
-    return false;
+  if (!at(Tok::LBracket))
+    return fail("'[' after the dtype (a scalar is written f32[])");
+  Brackets brackets(*this);
+  advance();
   while (!at(Tok::RBracket)) {
     Dim dim;
     dim.span = spanOf(tok);
@@ -270,6 +300,7 @@ bool Parser::parseType(TypeExpr &type) {
       return fail("',' or ']' after a dimension");
   }
   type.span.end = tok.offset + tok.length;
+  brackets.close();
   advance();
   return true;
 }
@@ -399,6 +430,7 @@ ExprPtr Parser::parsePostfix() {
 
 bool Parser::parseArgs(Expr &call) {
   Token open = tok;
+  Brackets brackets(*this);
   advance();
   while (!at(Tok::RParen)) {
     if (at(Tok::Ident) && peek().kind == Tok::Equal) {
@@ -435,6 +467,7 @@ bool Parser::parseArgs(Expr &call) {
       return false;
     }
   }
+  brackets.close();
   advance();
   return true;
 }
@@ -472,6 +505,7 @@ ExprPtr Parser::parsePrimary() {
     return e;
   case Tok::LParen: {
     Token open = tok;
+    Brackets brackets(*this);
     advance();
     ExprPtr inner = parseExpr();
     if (!inner)
@@ -482,6 +516,7 @@ ExprPtr Parser::parsePrimary() {
         diags.note(open.loc, "to match this '('");
       return nullptr;
     }
+    brackets.close();
     advance();
     return inner;
   }
@@ -493,6 +528,7 @@ ExprPtr Parser::parsePrimary() {
       return nullptr;
     }
     Token open = tok;
+    Brackets brackets(*this);
     e->kind = Expr::List;
     advance();
     while (!at(Tok::RBracket)) {
@@ -510,6 +546,7 @@ ExprPtr Parser::parsePrimary() {
       }
     }
     e->span.end = tok.offset + tok.length;
+    brackets.close();
     advance();
     return finish(std::move(e));
   }

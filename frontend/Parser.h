@@ -50,7 +50,9 @@ private:
   Lexer lexer;
   Token tok, prev;
   std::deque<Token> ahead;
-  int depth = 0;
+  int depth = 0;       // expression recursion, bounded by kMaxDepth
+  int parenDepth = 0;  // open ( and [: newlines inside are not statement ends
+  friend struct Brackets;
 };
 
 } // namespace kiln

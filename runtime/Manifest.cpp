@@ -72,6 +72,10 @@ std::string Manifest::toJson() const {
     j["arena"] = {{"fixed_bytes", arenaFixedBytes},
                   {"per_sample_bytes", arenaPerSampleBytes}};
   j["entry_points"] = entryPoints;
+  j["state"] = json::array();
+  for (const TensorSpec &s : state)
+    j["state"].push_back(specJson(s.name, s.dtype, s.shape));
+  j["hyper"] = hyper;
   return j.dump(2);
 }
 
@@ -248,6 +252,31 @@ Manifest parse(const json &j) {
     p.shape = getShape(params[i], where, /*batched=*/false);
     p.init = getInit(params[i], where, p.dtype);
     m.params.push_back(std::move(p));
+  }
+
+  if (j.contains("state")) {
+    std::set<std::string> stateNames;
+    const json &state = getArray(j, "state", "");
+    for (size_t i = 0; i < state.size(); ++i) {
+      std::string where = "state[" + std::to_string(i) + "]";
+      if (!state[i].is_object())
+        fail(where, "expected an object");
+      TensorSpec s;
+      s.name = getName(state[i], where, stateNames);
+      s.dtype = getDType(state[i], where);
+      s.shape = getShape(state[i], where, /*batched=*/false);
+      m.state.push_back(std::move(s));
+    }
+  }
+  if (j.contains("hyper")) {
+    const json &hyper = getArray(j, "hyper", "");
+    for (size_t i = 0; i < hyper.size(); ++i) {
+      std::string where = "hyper[" + std::to_string(i) + "]";
+      if (!hyper[i].is_string() ||
+          (hyper[i].get<std::string>() != "lr" && hyper[i].get<std::string>() != "step"))
+        fail(where, "expected \"lr\" or \"step\"");
+      m.hyper.push_back(hyper[i].get<std::string>());
+    }
   }
 
   m.loss = getBool(j, "loss", "");

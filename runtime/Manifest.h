@@ -20,6 +20,8 @@
 //   "flops_per_sample": 0,      optional, integer >= 0
 //   "arena": {"fixed_bytes":0,"per_sample_bytes":0},           optional
 //   "entry_points": ["forward","loss"]   subset of forward, loss, train_step
+//   "state": [{"name":"net.0.weight.momentum_buffer","dtype":"f32","shape":[256,784]}],
+//   "hyper": ["lr","step"]      both optional; with train_step
 // }
 // Shapes: inputs, targets and outputs start with -1, the batch dimension;
 // every other size is >= 0. Init kinds: zeros, ones, uniform (a = low,
@@ -95,6 +97,13 @@ struct Manifest {
   int64_t arenaFixedBytes = 0;
   int64_t arenaPerSampleBytes = 0;
   std::vector<std::string> entryPoints;
+  /// Optimizer state kiln_train_step carries from step to step (momentum
+  /// buffers, exp_avg, exp_avg_sq), static shapes, zero at the start.
+  std::vector<TensorSpec> state;
+  /// The scalar (0-d f64) arguments kiln_train_step takes after the state,
+  /// in order: "lr" (the learning rate) and "step" (1-based, counted over the
+  /// whole run).
+  std::vector<std::string> hyper;
 
   bool hasEntryPoint(const std::string &name) const;
 

@@ -29,7 +29,7 @@ namespace cl = llvm::cl;
 
 namespace {
 
-enum class Stage { AST, Kiln, Lowered, LLVM, Asm, Obj, Exe };
+enum class Stage { AST, Kiln, Grad, Lowered, LLVM, Asm, Obj, Exe };
 
 cl::opt<std::string> inputFile(cl::Positional, cl::desc("<model.kiln>"), cl::Required);
 cl::opt<std::string> outputFile(
@@ -41,6 +41,7 @@ cl::opt<Stage> emit(
     cl::init(Stage::Exe),
     cl::values(clEnumValN(Stage::AST, "ast", "the syntax tree"),
                clEnumValN(Stage::Kiln, "kiln", "Kiln IR as MLIRGen writes it"),
+               clEnumValN(Stage::Grad, "grad", "Kiln IR with @train_step (autodiff, optimizer)"),
                clEnumValN(Stage::Lowered, "lowered", "upstream dialects: linalg on tensors, fused"),
                clEnumValN(Stage::LLVM, "llvm", "LLVM IR, optimized"),
                clEnumValN(Stage::Asm, "asm", "host assembly"),
@@ -53,7 +54,7 @@ const char *const usage =
     "       kiln check <model.kiln>    report the model file's errors, if any\n"
     "       kiln COMMAND --help        the options of COMMAND\n"
     "\n"
-    "Stages: ast kiln lowered llvm asm obj; without --emit, an executable.\n"
+    "Stages: ast kiln grad lowered llvm asm obj; without --emit, an executable.\n"
     "Exit status: 0 done, 1 the model file has errors, 2 bad usage.\n";
 
 int fail(const std::string &message, int status) {
@@ -156,11 +157,19 @@ int build(const char *argv0) {
   if (!module)
     return fail("internal error: the generated Kiln IR does not verify", 1);
 
-  mlir::PassManager pm(&context);
   if (emit == Stage::Kiln)
-    return runPasses(pm, *module) ? printModule(*module, output) : 1;
+    return printModule(*module, output);
 
+  mlir::PassManager gradPM(&context);
+  kiln::addGradPasses(gradPM);
+  if (!runPasses(gradPM, *module))
+    return 1;
+  if (emit == Stage::Grad)
+    return printModule(*module, output);
+
+  // The manifest describes the functions as the runtime calls them.
   std::string manifest = kiln::manifestJson(*module);
+  mlir::PassManager pm(&context);
   kiln::addLowerToLinalgPasses(pm);
   if (emit == Stage::Lowered)
     return runPasses(pm, *module) ? printModule(*module, output) : 1;

@@ -1,0 +1,165 @@
+// kiln-autodiff: @loss -> @loss_grad, reverse mode over the op rules.
+#include "ir/KilnDialect.h"
+#include "passes/Passes.h"
+
+#include "mlir/IR/Builders.h"
+#include "mlir/IR/IRMapping.h"
+#include "llvm/ADT/DenseMap.h"
+#include "llvm/ADT/DenseSet.h"
+
+namespace kiln {
+#define GEN_PASS_DEF_AUTODIFF
+#include "passes/Passes.h.inc"
+} // namespace kiln
+
+using namespace mlir;
+using namespace kiln::ir;
+
+namespace {
+
+bool isFloatTensor(Value v) {
+  auto t = dyn_cast<RankedTensorType>(v.getType());
+  return t && isa<FloatType>(t.getElementType());
+}
+
+/// Values on a path from a parameter to the loss: the only ones whose
+/// gradients are worth building.
+llvm::DenseSet<Value> activeValues(func::FuncOp func, Value loss) {
+  llvm::DenseSet<Value> fromParams, toLoss, active;
+  for (auto [i, arg] : llvm::enumerate(func.getArguments()))
+    if (func.getArgAttr(i, "kiln.param") && isFloatTensor(arg))
+      fromParams.insert(arg);
+  Block &body = func.getBody().front();
+  for (Operation &op : body)
+    if (llvm::any_of(op.getOperands(), [&](Value v) { return fromParams.contains(v); }))
+      for (Value r : op.getResults())
+        if (isFloatTensor(r))
+          fromParams.insert(r);
+  toLoss.insert(loss);
+  for (Operation &op : llvm::reverse(body))
+    if (llvm::any_of(op.getResults(), [&](Value r) { return toLoss.contains(r); }))
+      for (Value v : op.getOperands())
+        toLoss.insert(v);
+  for (Value v : fromParams)
+    if (toLoss.contains(v))
+      active.insert(v);
+  return active;
+}
+
+/// The ops a rule built (after `last`, before `end`) keep the forward op's
+/// file location but not its name; a gradient of a named value is named
+/// `<name>.grad`, so `%logits.grad` reads as what it is.
+void nameGradients(Operation *last, Operation *end, ValueRange operands,
+                   ArrayRef<Value> grads) {
+  for (Operation *op = last->getNextNode(); op != end; op = op->getNextNode())
+    if (auto named = dyn_cast<NameLoc>(op->getLoc()))
+      op->setLoc(named.getChildLoc());
+  for (auto [operand, g] : llvm::zip(operands, grads)) {
+    auto named = dyn_cast<NameLoc>(operand.getLoc());
+    Operation *def = g ? g.getDefiningOp() : nullptr;
+    if (named && def && def->isBeforeInBlock(end) && last->isBeforeInBlock(def))
+      def->setLoc(NameLoc::get(StringAttr::get(def->getContext(), named.getName().str() + ".grad"),
+                               def->getLoc()));
+  }
+}
+
+struct AutodiffPass : public kiln::impl::AutodiffBase<AutodiffPass> {
+  void runOnOperation() override {
+    ModuleOp module = getOperation();
+    auto loss = module.lookupSymbol<func::FuncOp>("loss");
+    if (!loss || loss.getNumResults() == 0 || !loss.getResultAttr(0, "kiln.loss"))
+      return; // nothing to train: no loss
+    if (module.lookupSymbol("loss_grad")) {
+      module.emitError("already has a @loss_grad");
+      return signalPassFailure();
+    }
+    OpBuilder b(module.getContext());
+    b.setInsertionPointAfter(loss);
+    auto grad = cast<func::FuncOp>(b.clone(*loss));
+    grad.setSymName("loss_grad");
+    if (failed(differentiate(grad)))
+      return signalPassFailure();
+  }
+
+  LogicalResult differentiate(func::FuncOp func) {
+    Block &body = func.getBody().front();
+    auto ret = cast<func::ReturnOp>(body.getTerminator());
+    Value loss = ret.getOperand(0);
+    llvm::DenseSet<Value> active = activeValues(func, loss);
+    llvm::DenseMap<Value, Value> grads;
+    OpBuilder b(ret);
+
+    // d(loss)/d(loss) = 1
+    auto lossType = cast<RankedTensorType>(loss.getType());
+    Attribute one = b.getFloatAttr(lossType.getElementType(), 1.0);
+    grads[loss] = ConstantOp::create(b, ret.getLoc(), lossType,
+                                     DenseElementsAttr::get(lossType, one));
+
+    SmallVector<Operation *> ops;
+    for (Operation &op : body.without_terminator())
+      ops.push_back(&op);
+    for (Operation *op : llvm::reverse(ops)) {
+      if (op->getNumResults() != 1)
+        continue;
+      Value result = op->getResult(0);
+      auto it = grads.find(result);
+      if (it == grads.end() || !active.contains(result))
+        continue;
+      auto rule = dyn_cast<GradientOpInterface>(op);
+      if (!rule)
+        return op->emitError("no gradient rule for '")
+               << op->getName() << "': it lies between a parameter and the loss";
+      SmallVector<bool> needed;
+      for (Value operand : op->getOperands())
+        needed.push_back(active.contains(operand));
+      SmallVector<Value> operandGrads(op->getNumOperands());
+      b.setInsertionPoint(ret);
+      Operation *last = ret->getPrevNode();
+      if (failed(rule.buildGradients(b, it->second, needed, operandGrads)))
+        return failure();
+      nameGradients(last, ret, op->getOperands(), operandGrads);
+      for (auto [operand, g] : llvm::zip(op->getOperands(), operandGrads)) {
+        if (!g || !active.contains(operand))
+          continue;
+        Value &sum = grads[operand];
+        sum = sum ? AddOp::create(b, op->getLoc(), sum, g).getResult() : g;
+      }
+    }
+
+    // Return the loss, the metrics, then each parameter's gradient.
+    SmallVector<Value> results(ret.getOperands());
+    SmallVector<std::pair<unsigned, StringAttr>> named;
+    for (auto [i, arg] : llvm::enumerate(func.getArguments())) {
+      auto name = func.getArgAttrOfType<StringAttr>(i, "kiln.param");
+      if (!name)
+        continue;
+      Value g = grads.lookup(arg);
+      Location loc = NameLoc::get(b.getStringAttr(name.str() + ".grad"), arg.getLoc());
+      if (!g) {
+        // Not on the way to the loss: its gradient is zero.
+        auto type = cast<RankedTensorType>(arg.getType());
+        g = FillOp::create(b, loc, type, b.getF64FloatAttr(0.0), ValueRange{});
+      } else if (Operation *def = g.getDefiningOp()) {
+        def->setLoc(loc);
+      }
+      named.push_back({static_cast<unsigned>(results.size()), name});
+      results.push_back(g);
+    }
+    func::ReturnOp::create(b, ret.getLoc(), results);
+    ret.erase();
+
+    SmallVector<Type> types;
+    for (Value v : results)
+      types.push_back(v.getType());
+    SmallVector<DictionaryAttr> resultAttrs;
+    func.getAllResultAttrs(resultAttrs);
+    resultAttrs.resize(results.size(), b.getDictionaryAttr({}));
+    for (auto [index, name] : named)
+      resultAttrs[index] = b.getDictionaryAttr(b.getNamedAttr("kiln.grad", name));
+    func.setFunctionType(b.getFunctionType(func.getArgumentTypes(), types));
+    func.setAllResultAttrs(resultAttrs);
+    return success();
+  }
+};
+
+} // namespace

@@ -1,0 +1,228 @@
+// kiln-train-step: @loss_grad + the optimizer update -> @train_step.
+#include "ir/KilnDialect.h"
+#include "passes/Passes.h"
+
+#include "mlir/IR/Builders.h"
+#include "mlir/IR/IRMapping.h"
+
+#include <cmath>
+
+namespace kiln {
+#define GEN_PASS_DEF_TRAINSTEP
+#include "passes/Passes.h.inc"
+} // namespace kiln
+
+using namespace mlir;
+using namespace kiln::ir;
+
+namespace {
+
+/// The train block's settings, as MLIRGen recorded them.
+struct Optimizer {
+  bool adam = false;
+  double momentum = 0, weightDecay = 0, beta1 = 0.9, beta2 = 0.999, eps = 1e-8;
+
+  static Optimizer from(DictionaryAttr train) {
+    Optimizer o;
+    if (!train)
+      return o;
+    auto f = [&](StringRef key, double fallback) {
+      auto attr = dyn_cast_or_null<FloatAttr>(train.get(key));
+      return attr ? attr.getValueAsDouble() : fallback;
+    };
+    auto name = dyn_cast_or_null<StringAttr>(train.get("optimizer"));
+    o.adam = name && name.getValue() == "Adam";
+    o.momentum = f("momentum", 0);
+    o.weightDecay = f("weight_decay", 0);
+    o.beta1 = f("beta1", 0.9);
+    o.beta2 = f("beta2", 0.999);
+    o.eps = f("eps", 1e-8);
+    return o;
+  }
+
+  /// Names of the per-parameter state tensors, as torch.optim's state_dict.
+  SmallVector<StringRef> stateNames() const {
+    if (adam)
+      return {"exp_avg", "exp_avg_sq"};
+    if (momentum != 0)
+      return {"momentum_buffer"};
+    return {};
+  }
+};
+
+/// Builds the update of one parameter with kiln ops, in torch.optim's order
+/// of operations so the numbers track PyTorch's.
+class Updater {
+public:
+  Updater(OpBuilder &b, Location loc, const Optimizer &opt, Value lr, Value step)
+      : b(b), loc(loc), opt(opt), lr(lr), step(step) {}
+
+  /// Returns the new parameter and appends the new state to `newState`.
+  Value update(Value p, Value g, ValueRange state, SmallVectorImpl<Value> &newState) {
+    if (opt.weightDecay != 0) // grad = grad + weight_decay * param
+      g = add(g, mul(p, constant(p, opt.weightDecay)));
+    if (opt.adam)
+      return adam(p, g, state[0], state[1], newState);
+    Value d = g;
+    if (opt.momentum != 0) { // buf = buf * momentum + grad
+      d = add(mul(state[0], constant(p, opt.momentum)), g);
+      newState.push_back(d);
+    }
+    // param + (-lr) * d
+    return add(p, mul(neg(castTo(lr, p)), d));
+  }
+
+private:
+  Value adam(Value p, Value g, Value m, Value v, SmallVectorImpl<Value> &newState) {
+    // exp_avg = exp_avg * beta1 + (1 - beta1) * grad
+    Value m2 = add(mul(m, constant(p, opt.beta1)), mul(constant(p, 1 - opt.beta1), g));
+    // exp_avg_sq = exp_avg_sq * beta2 + (1 - beta2) * grad * grad
+    Value v2 = add(mul(v, constant(p, opt.beta2)), mul(mul(constant(p, 1 - opt.beta2), g), g));
+    newState.push_back(m2);
+    newState.push_back(v2);
+    // The bias corrections in f64, as Python computes them.
+    Value bc1 = sub(constant(step, 1.0), power(opt.beta1));
+    Value bc2 = sub(constant(step, 1.0), power(opt.beta2));
+    Value stepSize = DivOp::create(b, loc, lr, bc1);
+    Value bc2Sqrt = SqrtOp::create(b, loc, bc2);
+    // denom = sqrt(exp_avg_sq) / sqrt(bc2) + eps; param + (-step_size * exp_avg) / denom
+    Value denom = add(DivOp::create(b, loc, SqrtOp::create(b, loc, v2), castTo(bc2Sqrt, p)),
+                      constant(p, opt.eps));
+    Value scaled = mul(neg(castTo(stepSize, p)), m2);
+    return add(p, DivOp::create(b, loc, scaled, denom));
+  }
+
+  /// beta ** step, as exp(step * log(beta)) in f64.
+  Value power(double beta) { return ExpOp::create(b, loc, mul(step, constant(step, std::log(beta)))); }
+
+  Value constant(Value like, double value) {
+    Type elem = cast<RankedTensorType>(like.getType()).getElementType();
+    auto type = RankedTensorType::get({}, elem);
+    return ConstantOp::create(b, loc, type,
+                              DenseElementsAttr::get(type, b.getFloatAttr(elem, value)));
+  }
+  Value castTo(Value scalar, Value like) {
+    Type elem = cast<RankedTensorType>(like.getType()).getElementType();
+    auto type = RankedTensorType::get({}, elem);
+    if (scalar.getType() == type)
+      return scalar;
+    return CastOp::create(b, loc, type, scalar);
+  }
+  Value add(Value x, Value y) { return AddOp::create(b, loc, x, y); }
+  Value sub(Value x, Value y) { return SubOp::create(b, loc, x, y); }
+  Value mul(Value x, Value y) { return MulOp::create(b, loc, x, y); }
+  Value neg(Value x) { return NegOp::create(b, loc, x); }
+
+  OpBuilder &b;
+  Location loc;
+  const Optimizer &opt;
+  Value lr, step;
+};
+
+struct TrainStepPass : public kiln::impl::TrainStepBase<TrainStepPass> {
+  void runOnOperation() override {
+    ModuleOp module = getOperation();
+    auto grad = module.lookupSymbol<func::FuncOp>("loss_grad");
+    if (!grad)
+      return; // no loss, no training
+    Optimizer opt = Optimizer::from(module->getAttrOfType<DictionaryAttr>("kiln.train"));
+    MLIRContext *ctx = module.getContext();
+    OpBuilder b(ctx);
+    Location loc = grad.getLoc();
+
+    // Arguments: those of @loss_grad, then the optimizer state, lr and step.
+    SmallVector<Type> argTypes(grad.getArgumentTypes());
+    SmallVector<DictionaryAttr> argAttrs;
+    grad.getAllArgAttrs(argAttrs);
+    SmallVector<unsigned> params;
+    for (unsigned i = 0; i < grad.getNumArguments(); ++i)
+      if (grad.getArgAttr(i, "kiln.param"))
+        params.push_back(i);
+    SmallVector<StringRef> stateNames = opt.stateNames();
+    for (StringRef kind : stateNames)
+      for (unsigned p : params) {
+        argTypes.push_back(grad.getArgumentTypes()[p]);
+        std::string name = (grad.getArgAttrOfType<StringAttr>(p, "kiln.param").str() + "." + kind).str();
+        argAttrs.push_back(b.getDictionaryAttr(b.getNamedAttr("kiln.state", b.getStringAttr(name))));
+      }
+    auto f64 = RankedTensorType::get({}, b.getF64Type());
+    for (StringRef hyper : {"lr", "step"}) {
+      argTypes.push_back(f64);
+      argAttrs.push_back(b.getDictionaryAttr(b.getNamedAttr("kiln.hyper", b.getStringAttr(hyper))));
+    }
+
+    b.setInsertionPointAfter(grad);
+    auto step = func::FuncOp::create(b, loc, "train_step", b.getFunctionType(argTypes, {}));
+    Block *body = step.addEntryBlock();
+    unsigned numGradArgs = grad.getNumArguments();
+    for (unsigned i = 0; i < numGradArgs; ++i)
+      body->getArgument(i).setLoc(grad.getArgument(i).getLoc());
+
+    // Inline @loss_grad's body.
+    b.setInsertionPointToStart(body);
+    IRMapping map;
+    for (unsigned i = 0; i < numGradArgs; ++i)
+      map.map(grad.getArgument(i), body->getArgument(i));
+    Block &gradBody = grad.getBody().front();
+    for (Operation &op : gradBody.without_terminator())
+      b.clone(op, map);
+    auto gradReturn = cast<func::ReturnOp>(gradBody.getTerminator());
+    SmallVector<Value> returned;
+    for (Value v : gradReturn.getOperands())
+      returned.push_back(map.lookup(v));
+    unsigned numScalars = returned.size() - params.size();
+
+    // The optimizer update of each parameter.
+    Value lr = body->getArgument(argTypes.size() - 2), t = body->getArgument(argTypes.size() - 1);
+    for (unsigned i = numGradArgs; i < argTypes.size(); ++i) {
+      // State and hyperparameters print under their names.
+      DictionaryAttr attrs = argAttrs[i];
+      auto name = cast<StringAttr>(attrs.begin()->getValue());
+      body->getArgument(i).setLoc(NameLoc::get(name, loc));
+    }
+    Updater updater(b, loc, opt, lr, t);
+    SmallVector<Value> newParams, newState;
+    SmallVector<SmallVector<Value>> statePerKind(stateNames.size());
+    for (auto [k, p] : llvm::enumerate(params)) {
+      SmallVector<Value> state, updated;
+      for (size_t s = 0; s < stateNames.size(); ++s)
+        state.push_back(body->getArgument(numGradArgs + s * params.size() + k));
+      Value param = body->getArgument(p);
+      Value g = returned[numScalars + k];
+      StringRef name = grad.getArgAttrOfType<StringAttr>(p, "kiln.param").getValue();
+      Value next = updater.update(param, g, state, updated);
+      next.getDefiningOp()->setLoc(NameLoc::get(b.getStringAttr(name + ".next"), loc));
+      newParams.push_back(next);
+      for (size_t s = 0; s < updated.size(); ++s)
+        statePerKind[s].push_back(updated[s]);
+    }
+    for (auto &kind : statePerKind)
+      newState.append(kind.begin(), kind.end());
+
+    // Results: new params, new state, then the loss and metrics.
+    SmallVector<Value> results(newParams);
+    results.append(newState);
+    results.append(returned.begin(), returned.begin() + numScalars);
+    SmallVector<Type> resultTypes;
+    for (Value v : results)
+      resultTypes.push_back(v.getType());
+    func::ReturnOp::create(b, loc, results);
+    step.setFunctionType(b.getFunctionType(argTypes, resultTypes));
+    step.setAllArgAttrs(argAttrs);
+
+    SmallVector<DictionaryAttr> resultAttrs;
+    for (unsigned p : params)
+      resultAttrs.push_back(b.getDictionaryAttr(
+          b.getNamedAttr("kiln.param", grad.getArgAttr(p, "kiln.param"))));
+    for (unsigned i = numGradArgs; i < numGradArgs + newState.size(); ++i)
+      resultAttrs.push_back(argAttrs[i]);
+    SmallVector<DictionaryAttr> gradResults;
+    grad.getAllResultAttrs(gradResults);
+    for (unsigned i = 0; i < numScalars; ++i)
+      resultAttrs.push_back(gradResults[i]);
+    step.setAllResultAttrs(resultAttrs);
+    grad.erase();
+  }
+};
+
+} // namespace
