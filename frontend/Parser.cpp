@@ -439,12 +439,6 @@ bool Parser::parseArgs(Expr &call) {
       kw.span = spanOf(tok);
       advance();
       advance();
-      for (const Kwarg &other : call.kwargs)
-        if (other.name == kw.name) {
-          diags.error(kw.span.loc, "keyword argument '" + clip(kw.name) + "' given twice",
-                      kw.span.length());
-          return false;
-        }
       if (!(kw.value = parseExpr()))
         return false;
       call.kwargs.push_back(std::move(kw));

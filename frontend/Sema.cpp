@@ -372,8 +372,9 @@ bool Sema::bind(const Expr &call, const Signature &sig, std::vector<const Expr *
       return false;
     }
     if (args[k]) {
+      bool positional = k < call.args.size();
       error(kw.span, "argument '" + std::string(sig.params[k].name) + "' of " + sig.name +
-                         " is given twice");
+                         " is given twice" + (positional ? " (by position and by keyword)" : ""));
       return false;
     }
     args[k] = kw.value.get();
@@ -1242,6 +1243,14 @@ int Sema::buildLayer(const Expr &call, const std::string &prefix) {
     L.desc = "Sequential(...)";
     for (size_t i = 0; i < call.args.size(); ++i) {
       const Expr &a = *call.args[i];
+      if (a.kind == Expr::Call && !a.text.empty() && !find(layers(), a.text) &&
+          !find(functions(), a.text)) {
+        std::vector<std::string> known;
+        for (const Signature &l : layers())
+          known.push_back(l.name);
+        error(a.callee->span, "unknown layer " + quote(a.text) + suggest(a.text, known));
+        return -1;
+      }
       if (a.kind != Expr::Call || !find(layers(), a.text)) {
         error(a.span, "Sequential takes layers written in place, such as Linear(3, 4) "
                       "or ReLU()");

@@ -221,7 +221,6 @@ struct TrainStepPass : public kiln::impl::TrainStepBase<TrainStepPass> {
     for (unsigned i = 0; i < numScalars; ++i)
       resultAttrs.push_back(gradResults[i]);
     step.setAllResultAttrs(resultAttrs);
-    grad.erase();
   }
 };
 

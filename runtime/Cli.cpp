@@ -50,8 +50,8 @@ std::vector<FlagSpec> commandFlags(const Manifest &m, const std::string &cmd) {
                                   std::to_string(m.train.seed) + ")"});
     f.push_back({"init", "FILE", "start from these parameters (safetensors)"});
     f.push_back({"save", "FILE", "write the trained parameters (safetensors)"});
-    f.push_back({"metrics", "FILE", "append per-epoch loss and metrics (JSON lines)"});
-    f.push_back({"threads", "T", "worker threads"});
+    f.push_back({"metrics", "FILE", "write loss and metrics per step and per epoch (JSON lines)"});
+    f.push_back({"threads", "T", "worker threads (accepted; not used yet)"});
   }
   if (cmd != "info")
     f.push_back({"batch", "B", "samples per batch (default " + std::to_string(batch) + ")"});

@@ -6,7 +6,8 @@
 namespace kiln::runtime {
 
 /// The generated code's entry points; loss and trainStep may be null (a
-/// model without loss or metrics has no kiln_loss; training comes later).
+/// model without loss or metrics has no kiln_loss, one without a loss no
+/// kiln_train_step).
 struct EntryPoints {
   const char *manifestJson = nullptr;
   void (*forward)(void **) = nullptr;

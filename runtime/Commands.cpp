@@ -1,9 +1,9 @@
-// info, eval, predict and train: load what a command needs, run the
-// generated code over batches, report.
+// info, eval and predict: load what a command needs, run the generated code
+// over batches, report. (train lives in Train.cpp.)
 #include "runtime/Commands.h"
 
 #include "runtime/Args.h"
-#include "runtime/DataFiles.h"
+#include "runtime/DataSet.h"
 #include "runtime/DataWriters.h"
 #include "runtime/Params.h"
 #include "runtime/Tensor.h"
@@ -16,57 +16,6 @@
 namespace kiln::runtime {
 
 namespace {
-
-/// The inputs and targets of a run, all with the same number of samples.
-struct DataSet {
-  std::vector<Tensor> inputs, targets;
-  int64_t samples = 0;
-};
-
-DataSet loadDataSet(const Manifest &m, const DataFiles &files, bool withTargets) {
-  DataSet ds;
-  std::string firstPath;
-  auto load = [&](const TensorSpec &spec, std::vector<Tensor> &into) {
-    const std::string &path = files.at(spec.name);
-    Result<Tensor> t = loadData(path, spec.dtype, spec.sampleShape());
-    if (!t.ok())
-      inputError(t.error);
-    if (t.value.samples() == 0)
-      inputError(path + ": holds no samples");
-    if (firstPath.empty()) {
-      firstPath = path;
-      ds.samples = t.value.samples();
-    } else if (t.value.samples() != ds.samples) {
-      inputError(firstPath + " has " + std::to_string(ds.samples) + " samples, but " +
-                 path + " has " + std::to_string(t.value.samples()));
-    }
-    into.push_back(std::move(t.value));
-  };
-  for (const TensorSpec &s : m.inputs)
-    load(s, ds.inputs);
-  if (withTargets)
-    for (const TensorSpec &s : m.targets)
-      load(s, ds.targets);
-  return ds;
-}
-
-std::vector<Tensor> loadWeights(const Manifest &m, const std::string &path) {
-  Result<std::vector<Tensor>> params = loadParams(path, m.params);
-  if (!params.ok())
-    inputError(params.error);
-  return std::move(params.value);
-}
-
-/// A buffer of `rows` samples shaped like `spec` (the batch staging area).
-Tensor batchBuffer(const TensorSpec &spec, int64_t rows) {
-  std::vector<int64_t> shape = spec.shape;
-  shape[0] = rows;
-  return Tensor(spec.dtype, shape);
-}
-
-double scalarValue(const Tensor &t) {
-  return t.dtype() == DType::F64 ? t.as<double>()[0] : double(t.as<float>()[0]);
-}
 
 std::string formatNumber(double v) {
   char buf[32];
@@ -186,10 +135,7 @@ void runEval(const Manifest &m, const EntryPoints &ep, const EvalOptions &o) {
     inBuf.push_back(batchBuffer(s, cap));
   for (const TensorSpec &s : m.targets)
     tgtBuf.push_back(batchBuffer(s, cap));
-  std::vector<std::string> names;
-  if (m.loss)
-    names.push_back("loss");
-  names.insert(names.end(), m.metrics.begin(), m.metrics.end());
+  std::vector<std::string> names = scalarNames(m);
   for (size_t i = 0; i < names.size(); ++i)
     scalars.emplace_back(m.scalarDType, std::vector<int64_t>{});
   std::vector<double> sums(names.size(), 0.0);
@@ -273,24 +219,6 @@ void runPredict(const Manifest &m, const EntryPoints &ep, const PredictOptions &
     if (std::string err = saveData(path, outputs[i]); !err.empty())
       runError(err);
   }
-}
-
-//===----------------------------------------------------------------------===//
-// train: flags are parsed and checked; the loop arrives with kiln_train_step.
-//===----------------------------------------------------------------------===//
-
-void runTrain(const Manifest &m, const EntryPoints &ep, const TrainOptions &o) {
-  if (!m.hasEntryPoint("train_step"))
-    inputError("train: not supported yet by this build: the model was compiled "
-               "without a train step");
-  if (!ep.trainStep)
-    runError("this executable lacks kiln_train_step, which its manifest lists");
-  // What train will do, in order: load the data (sample counts checked), take
-  // the parameters from --init or initParams(seed), then for each epoch visit
-  // permutation(samples, Rng(seed)) in batches of o.batch, calling
-  // kiln_train_step; append one JSON line per epoch to --metrics; --save.
-  (void)o;
-  runError("train: this runtime does not implement the training loop yet");
 }
 
 } // namespace kiln::runtime

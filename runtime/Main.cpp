@@ -4,7 +4,8 @@
 #include "runtime/KilnABI.h"
 
 // Optional entry points: a model without loss or metrics has no kiln_loss,
-// and no model has kiln_train_step yet. Weak references are null when absent.
+// one without a loss has no kiln_train_step. Weak references are null when
+// absent.
 extern "C" __attribute__((weak)) void kiln_loss(void **args);
 extern "C" __attribute__((weak)) void kiln_train_step(void **args);
 

@@ -100,6 +100,35 @@ def fashion_mlp(t):
     }
 
 
+def _grads(t, h):
+    """The shared body of grads.kiln and grads64.kiln; h computes `h` from e."""
+    x, s, v, w, k, d = t["x"], t["s"], t["v"], t["w"], t["k"], t["d"]
+    a = x * v
+    b = a / (v.abs() + 1.0)
+    c = torch.relu(b) - torch.sigmoid(a) + torch.tanh(b)
+    e = torch.exp(-c / 4.0) + torch.log(c.abs() + 1.0) + torch.sqrt(a.abs() + 0.5)
+    h = h(e)
+    m = e @ w
+    bm = s @ k
+    r = bm.reshape(bm.shape[0], 4)
+    tt = torch.flatten(bm.transpose(-2, -1), 1)
+    z = torch.cat([h, m], dim=1)
+    y = t["y"]
+    loss = (F.cross_entropy(h + m, t["label"]) + F.mse_loss(torch.softmax(m, dim=1), y)
+            + F.binary_cross_entropy_with_logits(torch.log_softmax(h, dim=-1), y) + z.mean()
+            + z.max(dim=1).values.sum() * 0.01 + (m.double() * d).mean().to(m.dtype)
+            + (r * tt).mean() + (z.sum(dim=0, keepdim=True) * 0.1).mean())
+    return {"logits": h + m}, {"loss": loss}
+
+
+def grads(t):
+    return _grads(t, lambda e: F.linear(e, t["fc.weight"], t["fc.bias"]))
+
+
+def grads64(t):
+    return _grads(t, lambda e: e @ t["fw"] + 0.5)
+
+
 # model file (relative to the repository) -> (twin, value ranges for integer
 # data: name -> (low, high) for torch.randint; "unit" for floats in [0, 1))
 MODELS = {
@@ -111,4 +140,11 @@ MODELS = {
     "test/e2e/models/two_inputs.kiln": (two_inputs, {"label": (0, 4)}),
     "test/e2e/models/binary.kiln": (binary, {"cls": (0, 2), "y": "unit"}),
     "examples/fashion_mlp.kiln": (fashion_mlp, {"label": (0, 10)}),
+}
+
+# Models whose loss is checked on one batch only: some of their terms sum over
+# the batch, so their loss is not a mean of per-batch losses.
+GRAD_MODELS = {
+    "test/e2e/models/grads.kiln": (grads, {"label": (0, 3), "y": "unit"}),
+    "test/e2e/models/grads64.kiln": (grads64, {"label": (0, 3), "y": "unit"}),
 }

@@ -1,6 +1,7 @@
 // A hand-written stand-in for the code Kiln generates, to test the runtime's
 // main() end to end: the linear model logits = x @ W^T + b with x f32[N, 3],
-// logits f32[N, 2], a cross-entropy loss and accuracy against y i64[N].
+// logits f32[N, 2], a cross-entropy loss and accuracy against y i64[N], and
+// a train step: SGD with momentum (one momentum buffer per parameter).
 // Built with FAKE_TWO_OUTPUTS it also outputs probs = softmax(logits) and has
 // neither loss nor metrics (so no kiln_loss at all).
 #include "runtime/KilnABI.h"
@@ -21,11 +22,14 @@ extern "C" const char kiln_manifest_json[] = R"({
                "init": {"kind": "zeros"}}],
   "loss": true,
   "metrics": ["accuracy"],
-  "train": {"optimizer": "SGD", "lr": 0.1, "momentum": 0, "weight_decay": 0,
+  "train": {"optimizer": "SGD", "lr": 0.1, "momentum": 0.9, "weight_decay": 0,
             "beta1": 0.9, "beta2": 0.999, "eps": 1e-8,
             "batch": 4, "epochs": 3, "seed": 42, "shuffle": true},
   "flops_per_sample": 12,
-  "entry_points": ["forward", "loss"]
+  "entry_points": ["forward", "loss", "train_step"],
+  "state": [{"name": "fc.weight.momentum_buffer", "dtype": "f32", "shape": [2, 3]},
+            {"name": "fc.bias.momentum_buffer", "dtype": "f32", "shape": [2]}],
+  "hyper": ["lr", "step"]
 })";
 #else
 extern "C" const char kiln_manifest_json[] = R"({
@@ -120,5 +124,95 @@ extern "C" void kiln_loss(void **args) {
   }
   *(static_cast<float *>(loss->aligned) + loss->offset) = lossSum / float(n);
   *(static_cast<float *>(accuracy->aligned) + accuracy->offset) = correct / float(n);
+}
+#endif
+
+#ifndef FAKE_TWO_OUTPUTS
+namespace {
+float *data0(void *arg) {
+  auto *m = static_cast<MemRefDescriptor<0> *>(arg);
+  return static_cast<float *>(m->aligned) + m->offset;
+}
+double hyper(void *arg) {
+  auto *m = static_cast<MemRefDescriptor<0> *>(arg);
+  return static_cast<const double *>(m->aligned)[m->offset];
+}
+} // namespace
+
+// One SGD step with momentum 0.9, as torch.optim.SGD does it (the buffers
+// start at zero, so the first step's buffer is the gradient):
+//   x, y, W, b, bufW, bufB, lr, step, W', b', bufW', bufB', loss, accuracy
+// The loss and accuracy are those of the parameters before the update. Traps
+// when the runtime breaks the ABI: results aliasing arguments, a step count
+// that does not go 1, 2, 3, ... over the whole run, descriptors of the wrong
+// shape.
+extern "C" void kiln_train_step(void **args) {
+  auto *x = static_cast<MemRefDescriptor<2> *>(args[0]);
+  auto *y = static_cast<MemRefDescriptor<1> *>(args[1]);
+  auto *w = static_cast<MemRefDescriptor<2> *>(args[2]);
+  auto *b = static_cast<MemRefDescriptor<1> *>(args[3]);
+  auto *bufW = static_cast<MemRefDescriptor<2> *>(args[4]);
+  auto *bufB = static_cast<MemRefDescriptor<1> *>(args[5]);
+  double lr = hyper(args[6]), step = hyper(args[7]);
+  auto *newW = static_cast<MemRefDescriptor<2> *>(args[8]);
+  auto *newB = static_cast<MemRefDescriptor<1> *>(args[9]);
+  auto *newBufW = static_cast<MemRefDescriptor<2> *>(args[10]);
+  auto *newBufB = static_cast<MemRefDescriptor<1> *>(args[11]);
+  float *loss = data0(args[12]), *accuracy = data0(args[13]);
+
+  static double lastStep = 0;
+  if (step != lastStep + 1)
+    __builtin_trap();
+  lastStep = step;
+  int64_t n = x->sizes[0];
+  if (n < 1 || y->sizes[0] != n || w->sizes[0] != 2 || w->sizes[1] != 3 ||
+      newW->sizes[0] != 2 || newW->sizes[1] != 3 || newBufW->sizes[1] != 3 ||
+      b->sizes[0] != 2 || newB->sizes[0] != 2 || bufB->sizes[0] != 2)
+    __builtin_trap();
+  void *ins[] = {w->aligned, b->aligned, bufW->aligned, bufB->aligned};
+  void *outs[] = {newW->aligned, newB->aligned, newBufW->aligned, newBufB->aligned};
+  for (void *in : ins)
+    for (void *out : outs)
+      if (in == out)
+        __builtin_trap();
+
+  float gw[2][3] = {}, gb[2] = {};
+  float lossSum = 0, correct = 0;
+  for (int64_t i = 0; i < n; ++i) {
+    MemRefDescriptor<2> xs = *x;
+    xs.offset += i * x->strides[0];
+    float l[2];
+    linear(&xs, w, b, 1, l);
+    int64_t label = static_cast<const int64_t *>(y->aligned)[y->offset + i * y->strides[0]];
+    float mx = std::fmax(l[0], l[1]);
+    float e0 = std::exp(l[0] - mx), e1 = std::exp(l[1] - mx);
+    lossSum += mx + std::log(e0 + e1) - (label == 0 ? l[0] : l[1]);
+    correct += (l[1] > l[0] ? 1 : 0) == label ? 1.0f : 0.0f;
+    float d[2] = {e0 / (e0 + e1) - (label == 0 ? 1.0f : 0.0f),
+                  e1 / (e0 + e1) - (label == 1 ? 1.0f : 0.0f)};
+    for (int o = 0; o < 2; ++o) {
+      gb[o] += d[o] / float(n);
+      for (int k = 0; k < 3; ++k)
+        gw[o][k] += d[o] * at2(&xs, 0, k) / float(n);
+    }
+  }
+  *loss = lossSum / float(n);
+  *accuracy = correct / float(n);
+
+  auto *nw = static_cast<float *>(newW->aligned) + newW->offset;
+  auto *nb = static_cast<float *>(newB->aligned) + newB->offset;
+  auto *nbw = static_cast<float *>(newBufW->aligned) + newBufW->offset;
+  auto *nbb = static_cast<float *>(newBufB->aligned) + newBufB->offset;
+  const float momentum = 0.9f, rate = float(lr);
+  for (int o = 0; o < 2; ++o) {
+    for (int k = 0; k < 3; ++k) {
+      float buf = at2(bufW, o, k) * momentum + gw[o][k];
+      nbw[o * 3 + k] = buf;
+      nw[o * 3 + k] = at2(w, o, k) + -rate * buf;
+    }
+    float buf = at1(bufB, o) * momentum + gb[o];
+    nbb[o] = buf;
+    nb[o] = at1(b, o) + -rate * buf;
+  }
 }
 #endif

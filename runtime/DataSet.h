@@ -1,0 +1,38 @@
+// What the commands that run generated code share: the data set of a run,
+// its weights, batch staging buffers and the scalars generated code writes.
+#pragma once
+
+#include "runtime/Commands.h"
+#include "runtime/Manifest.h"
+#include "runtime/Tensor.h"
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+namespace kiln::runtime {
+
+/// The inputs and targets of a run, all with the same number of samples.
+struct DataSet {
+  std::vector<Tensor> inputs, targets;
+  int64_t samples = 0;
+};
+
+/// Loads every input (and target) file; throws CliError (exit 2) for a bad
+/// file, an empty one or files with different sample counts.
+DataSet loadDataSet(const Manifest &m, const DataFiles &files, bool withTargets);
+
+/// Strict load of the parameters (exit 2 on any mismatch).
+std::vector<Tensor> loadWeights(const Manifest &m, const std::string &path);
+
+/// A buffer of `rows` samples shaped like `spec` (the batch staging area).
+Tensor batchBuffer(const TensorSpec &spec, int64_t rows);
+
+/// The value of a rank-0 f32 or f64 tensor.
+double scalarValue(const Tensor &t);
+
+/// The names of the scalars kiln_loss and kiln_train_step write: "loss"
+/// (when the model has one), then the metrics.
+std::vector<std::string> scalarNames(const Manifest &m);
+
+} // namespace kiln::runtime
