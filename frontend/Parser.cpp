@@ -467,6 +467,12 @@ bool Parser::parseArgs(Expr &call) {
 }
 
 ExprPtr Parser::parsePrimary() {
+  // Inside an unclosed bracket, `NAME =` starting a line is the next
+  // statement, not an operand: stop here so that it still parses.
+  if (at(Tok::Ident) && tok.firstOnLine && parenDepth > 0 && peek().kind == Tok::Equal) {
+    fail("an expression");
+    return nullptr;
+  }
   auto e = std::make_unique<Expr>();
   e->span = spanOf(tok);
   switch (tok.kind) {

@@ -5,7 +5,6 @@
 #include "runtime/Args.h"
 #include "runtime/DataSet.h"
 #include "runtime/DataWriters.h"
-#include "runtime/Params.h"
 #include "runtime/Tensor.h"
 
 #include <algorithm>

@@ -89,6 +89,17 @@ def binary(t):
     }
 
 
+def mlp(t):
+    x = t["x"]
+    for i in (0, 2):
+        x = torch.relu(F.linear(x, t[f"net.{i}.weight"], t[f"net.{i}.bias"]))
+    logits = F.linear(x, t["net.4.weight"], t["net.4.bias"])
+    return {"logits": logits}, {
+        "loss": F.cross_entropy(logits, t["label"]),
+        "accuracy": _accuracy(logits, t["label"]),
+    }
+
+
 def fashion_mlp(t):
     x = torch.flatten(t["image"].float() / 255.0, 1)
     for i in (0, 2):
@@ -139,6 +150,7 @@ MODELS = {
     "test/e2e/models/regression.kiln": (regression, {}),
     "test/e2e/models/two_inputs.kiln": (two_inputs, {"label": (0, 4)}),
     "test/e2e/models/binary.kiln": (binary, {"cls": (0, 2), "y": "unit"}),
+    "test/e2e/models/mlp.kiln": (mlp, {"label": (0, 5)}),
     "examples/fashion_mlp.kiln": (fashion_mlp, {"label": (0, 10)}),
 }
 

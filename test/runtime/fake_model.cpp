@@ -2,13 +2,20 @@
 // main() end to end: the linear model logits = x @ W^T + b with x f32[N, 3],
 // logits f32[N, 2], a cross-entropy loss and accuracy against y i64[N], and
 // a train step: SGD with momentum (one momentum buffer per parameter).
-// Built with FAKE_TWO_OUTPUTS it also outputs probs = softmax(logits) and has
+// Built with FAKE_NO_SHUFFLE its train block says shuffle = false. Built
+// with FAKE_TWO_OUTPUTS it also outputs probs = softmax(logits) and has
 // neither loss nor metrics (so no kiln_loss at all).
 #include "runtime/KilnABI.h"
 
 #include <cmath>
 
 using kiln::MemRefDescriptor;
+
+#ifdef FAKE_NO_SHUFFLE
+#define FAKE_SHUFFLE "false"
+#else
+#define FAKE_SHUFFLE "true"
+#endif
 
 #ifndef FAKE_TWO_OUTPUTS
 extern "C" const char kiln_manifest_json[] = R"({
@@ -24,7 +31,7 @@ extern "C" const char kiln_manifest_json[] = R"({
   "metrics": ["accuracy"],
   "train": {"optimizer": "SGD", "lr": 0.1, "momentum": 0.9, "weight_decay": 0,
             "beta1": 0.9, "beta2": 0.999, "eps": 1e-8,
-            "batch": 4, "epochs": 3, "seed": 42, "shuffle": true},
+            "batch": 4, "epochs": 3, "seed": 42, "shuffle": )" FAKE_SHUFFLE R"(},
   "flops_per_sample": 12,
   "entry_points": ["forward", "loss", "train_step"],
   "state": [{"name": "fc.weight.momentum_buffer", "dtype": "f32", "shape": [2, 3]},

@@ -2,10 +2,14 @@
 (test/runtime/fake_model.cpp) on files written here and checks every number
 against numpy and PyTorch, and every bad input's exit status and message.
 
-usage: test_fake_model.py FAKE_MODEL FAKE_TWO_OUTPUTS SAFETENSORS_ROUNDTRIP
-(each a path, or a name found on PATH)."""
+usage: test_fake_model.py FAKE_MODEL FAKE_TWO_OUTPUTS SAFETENSORS_ROUNDTRIP [FAKE_NO_SHUFFLE]
+(each a path, or a name found on PATH; FAKE_NO_SHUFFLE defaults to
+kiln-fake-model-no-shuffle next to FAKE_MODEL)."""
 import gzip
+import json
 import os
+import pty
+import re
 import shutil
 import struct
 import subprocess
@@ -67,8 +71,244 @@ def parse_eval(stdout):
     return {words[i]: float(words[i + 1]) for i in range(0, len(words), 2)}
 
 
+# --- train ------------------------------------------------------------------
+
+NO_SHUFFLE = None
+SHUFFLE_STREAM = 0x53485546464C4521  # Train.cpp: shuffling uses Rng(seed ^ this)
+M64 = (1 << 64) - 1
+
+
+class Rng:
+    """runtime/Random.cpp: xoshiro256** seeded through splitmix64."""
+
+    def __init__(self, seed):
+        self.s = []
+        for _ in range(4):
+            seed = (seed + 0x9E3779B97F4A7C15) & M64
+            z = seed
+            z = ((z ^ (z >> 30)) * 0xBF58476D1CE4E5B9) & M64
+            z = ((z ^ (z >> 27)) * 0x94D049BB133111EB) & M64
+            self.s.append(z ^ (z >> 31))
+
+    def next(self):
+        s = self.s
+        rotl = lambda x, k: ((x << k) | (x >> (64 - k))) & M64  # noqa: E731
+        result = (rotl((s[1] * 5) & M64, 7) * 9) & M64
+        t = (s[1] << 17) & M64
+        s[2] ^= s[0]
+        s[3] ^= s[1]
+        s[1] ^= s[2]
+        s[0] ^= s[3]
+        s[2] ^= t
+        s[3] = rotl(s[3], 45)
+        return result
+
+    def below(self, n):
+        limit = M64 - M64 % n
+        while True:
+            v = self.next()
+            if v < limit:
+                return v % n
+
+    def permutation(self, n):
+        p = list(range(n))
+        for i in range(n - 1, 0, -1):
+            j = self.below(i + 1)
+            p[i], p[j] = p[j], p[i]
+        return p
+
+
+def sgd_reference(x, y, w, b, *, lr, epochs, batch, seed=None, momentum=0.9):
+    """The fake model's training in float64 numpy: SGD with momentum on the
+    mean cross-entropy, batches in the runtime's order (seeded permutation per
+    epoch when `seed` is given, else in order). Returns w, b and the loss and
+    accuracy of every step (before its update)."""
+    n = len(x)
+    w, b = w.astype(np.float64), b.astype(np.float64)
+    bw, bb = np.zeros_like(w), np.zeros_like(b)
+    rng = Rng(seed ^ SHUFFLE_STREAM) if seed is not None else None
+    steps = []
+    for _ in range(epochs):
+        order = rng.permutation(n) if rng else list(range(n))
+        for begin in range(0, n, batch):
+            idx = order[begin:begin + batch]
+            xb, yb = x[idx].astype(np.float64), y[idx]
+            logits, loss, acc = reference(xb, yb, w, b)
+            p = np.exp(logits - logits.max(axis=1, keepdims=True))
+            p /= p.sum(axis=1, keepdims=True)
+            p[np.arange(len(yb)), yb] -= 1
+            d = p / len(yb)
+            bw = bw * momentum + d.T @ xb
+            bb = bb * momentum + d.sum(axis=0)
+            w, b = w - lr * bw, b - lr * bb
+            steps.append((loss, acc, len(yb)))
+    return w, b, steps
+
+
+def read_jsonl(path):
+    with open(path) as f:
+        return [json.loads(line) for line in f]
+
+
+def check_train(model, two, P, x, y):
+    n = len(x)  # 10: batch 4 leaves a last batch of 2, batch 3 one of 1
+    rng = np.random.default_rng(1)
+    w0 = rng.normal(size=(2, 3)).astype(np.float32)
+    b0 = rng.normal(size=2).astype(np.float32)
+    safetensors_util.save(P("init.safetensors"), {"fc.weight": w0, "fc.bias": b0})
+    data = ["--x", P("x.npy"), "--y", P("y.npy")]
+    init = ["--init", P("init.safetensors")]
+
+    def train(binary, *args, save="t.safetensors"):
+        rc, out, err = run(binary, "train", *data, *args, "--save", P(save))
+        check(rc == 0, f"train {args}: exit {rc}: {err}")
+        tensors, meta = safetensors_util.load(P(save))
+        check(meta == {"format": "pt"} and sorted(tensors) == ["fc.bias", "fc.weight"],
+              f"train {args}: saved {list(tensors)} {meta}")
+        return tensors, out
+
+    def close(tensors, w, b, what):
+        check(tensors["fc.weight"].dtype == np.float32 and
+              np.allclose(tensors["fc.weight"], w, rtol=1e-4, atol=1e-5) and
+              np.allclose(tensors["fc.bias"], b, rtol=1e-4, atol=1e-5),
+              f"{what}: {tensors} vs {w} {b}")
+
+    # shuffle = false: the train block's defaults (batch 4, 3 epochs, lr 0.1).
+    got, out = train(NO_SHUFFLE, *init, "--metrics", P("m.jsonl"))
+    w, b, steps = sgd_reference(x, y, w0, b0, lr=0.1, epochs=3, batch=4)
+    close(got, w, b, "train, no shuffle")
+    lines = out.splitlines()
+    check(len(lines) == 3 and all(l.startswith(f"epoch {e}/3  loss ") for e, l in
+                                  zip(range(1, 4), lines)) and
+          all("  accuracy " in l and " samples/s  " in l and l.endswith("s") for l in lines),
+          f"train stdout: {out!r}")
+    log = read_jsonl(P("m.jsonl"))
+    step_lines = [r for r in log if "step" in r]
+    epoch_lines = [r for r in log if "step" not in r]
+    check(len(step_lines) == 9 and len(epoch_lines) == 3 and len(log) == 12,
+          f"metrics: {len(step_lines)} step lines, {len(epoch_lines)} epoch lines")
+    check([r["step"] for r in step_lines] == list(range(1, 10)) and
+          [r["epoch"] for r in step_lines] == [1, 1, 1, 2, 2, 2, 3, 3, 3],
+          f"metrics steps: {step_lines}")
+    check(all(list(r) == ["epoch", "step", "loss", "accuracy"] for r in step_lines),
+          f"metrics step keys: {step_lines[0]}")
+    check(all(list(r) == ["epoch", "loss", "accuracy", "samples_per_second", "seconds"]
+              for r in epoch_lines), f"metrics epoch keys: {epoch_lines[0]}")
+    for r, (loss, acc, _) in zip(step_lines, steps):
+        check(abs(r["loss"] - loss) < 1e-4 and abs(r["accuracy"] - acc) < 1e-6,
+              f"metrics step {r} vs loss {loss} accuracy {acc}")
+    for e, r in enumerate(epoch_lines):
+        chunk = steps[3 * e:3 * e + 3]
+        loss = sum(l * k for l, _, k in chunk) / n
+        acc = sum(a * k for _, a, k in chunk) / n
+        check(r["epoch"] == e + 1 and abs(r["loss"] - loss) < 1e-4 and
+              abs(r["accuracy"] - acc) < 1e-6 and r["seconds"] >= 0 and
+              r["samples_per_second"] >= 0, f"metrics epoch {r} vs {loss} {acc}")
+        shown = float(lines[e].split()[3])
+        check(abs(shown - loss) < 1e-3, f"epoch line {lines[e]!r} vs loss {loss}")
+
+    # Flags override the defaults: batch 3 (last batch of 1), lr, epochs.
+    got, _ = train(NO_SHUFFLE, *init, "--batch", "3", "--lr=0.05", "--epochs", "2")
+    w, b, _ = sgd_reference(x, y, w0, b0, lr=0.05, epochs=2, batch=3)
+    close(got, w, b, "train --batch 3 --lr 0.05 --epochs 2")
+    # --epochs 0 saves the starting point; one batch of everything.
+    got, out = train(NO_SHUFFLE, *init, "--epochs", "0")
+    check(np.array_equal(got["fc.weight"], w0) and np.array_equal(got["fc.bias"], b0) and
+          out == "", "train --epochs 0")
+    got, _ = train(NO_SHUFFLE, *init, "--batch", "100", "--epochs", "4")
+    w, b, _ = sgd_reference(x, y, w0, b0, lr=0.1, epochs=4, batch=100)
+    close(got, w, b, "train --batch 100")
+
+    # shuffle = true: one seeded permutation per epoch, from --seed.
+    got7, _ = train(model, *init, "--seed", "7", save="s7.safetensors")
+    w, b, _ = sgd_reference(x, y, w0, b0, lr=0.1, epochs=3, batch=4, seed=7)
+    close(got7, w, b, "train --seed 7 (shuffled)")
+    got8, _ = train(model, *init, "--seed", "8", save="s8.safetensors")
+    w, b, _ = sgd_reference(x, y, w0, b0, lr=0.1, epochs=3, batch=4, seed=8)
+    close(got8, w, b, "train --seed 8 (shuffled)")
+    check(not np.array_equal(got7["fc.weight"], got8["fc.weight"]),
+          "different seeds, same weights: the order did not change")
+    check(Rng(7 ^ SHUFFLE_STREAM).permutation(n) != Rng(8 ^ SHUFFLE_STREAM).permutation(n),
+          "seeds 7 and 8 give the same order")
+    # Without --init the weights come from the seed (default 42: the manifest).
+    files = []
+    for i, seed in enumerate(["5", "5", "6"]):
+        train(model, "--seed", seed, save=f"r{i}.safetensors")
+        with open(P(f"r{i}.safetensors"), "rb") as f:
+            files.append(f.read())
+    check(files[0] == files[1], "same seed and flags: saved weights differ")
+    check(files[0] != files[2], "different seeds: the same saved weights")
+    got, _ = train(model, save="d.safetensors")
+    got42, _ = train(model, "--seed", "42", save="d42.safetensors")
+    check(np.array_equal(got["fc.weight"], got42["fc.weight"]), "default seed is not 42")
+
+    # A loss that is not finite: exit 1 naming epoch and step; --save untouched.
+    with open(P("keep.safetensors"), "wb") as f:
+        f.write(b"not overwritten")
+    before = set(os.listdir(P("")))
+    for lr, where in [("1e38", r"epoch [1-3], step [1-3] of 3 \(step [1-9] of the run\)"),
+                      ("1e300", r"epoch 1, step 2 of 3 \(step 2 of the run\)")]:
+        rc, out, err = run(NO_SHUFFLE, "train", *data, *init, "--lr", lr, "--save",
+                           P("keep.safetensors"), "--metrics", P("nan.jsonl"))
+        check(rc == 1 and re.search(where + ": the loss is not finite", err) and
+              err.endswith("keep.safetensors was not written\n") and err.count("\n") == 1,
+              f"--lr {lr}: exit {rc}, {err!r}")
+        with open(P("keep.safetensors"), "rb") as f:
+            check(f.read() == b"not overwritten", f"--lr {lr}: --save file overwritten")
+    check(set(os.listdir(P(""))) == before | {"nan.jsonl"},
+          f"leftover files: {set(os.listdir(P(''))) - before}")
+    log = read_jsonl(P("nan.jsonl"))  # the step that failed is not logged
+    check(len(log) == 1 and log[0]["epoch"] == 1 and log[0]["step"] == 1,
+          f"nan run's metrics: {log}")
+
+    # Bad usage and bad input: exit 2, before any training.
+    tr = ["train", *data]
+    expect_error(model, [*tr, "--epochs", "-1"], 2, "--epochs")
+    expect_error(model, [*tr, "--lr", "fast"], 2, "--lr")
+    expect_error(model, [*tr, "--threads", "0"], 2, "--threads")
+    expect_error(model, [*tr, "--init", P("nope.safetensors")], 2, P("nope.safetensors"))
+    safetensors_util.save(P("bi.safetensors"), {"fc.weight": w0})
+    expect_error(model, [*tr, "--init", P("bi.safetensors")], 2, "missing tensor 'fc.bias'")
+    expect_error(model, [*tr, "--save", P("no/dir/w.safetensors")], 2, "no/dir")
+    expect_error(model, [*tr, "--save", P("")], 2, "is a directory")
+    expect_error(model, [*tr, "--metrics", P("no/dir/m.jsonl")], 2, "no/dir/m.jsonl")
+    expect_error(model, ["train", "--x", P("x.npy"), "--y", P("y_short.npy")], 2, "has 9")
+    expect_error(two, ["train", "--x", P("x.npy")], 2, "no loss to minimize")
+    rc, out, err = run(model, "train", *data, "--threads", "3", "--epochs", "1")
+    check(rc == 0 and out.startswith("epoch 1/1"), f"--threads 3: {rc} {err}")
+    rc, out, _ = run(model, "train", "--help")
+    check(rc == 0 and all(f in out for f in ["--metrics FILE", "--init FILE", "--save FILE",
+                                            "--seed S", "--threads T"]), f"train help: {out}")
+
+    # On a terminal: a live bar (\r updates), then the same line per epoch.
+    master, slave = pty.openpty()
+    p = subprocess.Popen([model, "train", *data, "--epochs", "2"], stdout=slave,
+                         stderr=subprocess.PIPE, env={**os.environ, "TERM": "xterm"})
+    os.close(slave)
+    chunks = []
+    while True:
+        try:
+            chunk = os.read(master, 4096)
+        except OSError:
+            break
+        if not chunk:
+            break
+        chunks.append(chunk)
+    os.close(master)
+    rc = p.wait()
+    tty = b"".join(chunks).decode()
+    final = re.findall(r"\r([^\r]*)\x1b\[K\r*\n", tty)  # the pty turns \n into \r\n
+    check(rc == 0 and "[" in tty and "/3" in tty and "\r" in tty, f"terminal output: {tty!r}")
+    check(len(final) == 2 and final[0].startswith("epoch 1/2  loss ") and
+          final[1].startswith("epoch 2/2  loss ") and "samples/s" in final[1],
+          f"terminal epoch lines: {final} in {tty!r}")
+
+
 def main():
     model, two, roundtrip = [shutil.which(p) or os.path.abspath(p) for p in sys.argv[1:4]]
+    global NO_SHUFFLE
+    NO_SHUFFLE = (shutil.which(sys.argv[4]) or os.path.abspath(sys.argv[4]) if len(sys.argv) > 4
+                  else os.path.join(os.path.dirname(model), "kiln-fake-model-no-shuffle"))
     tmp = tempfile.mkdtemp(prefix="kiln-fake-model-")
     P = lambda name: os.path.join(tmp, name)  # noqa: E731
     rng = np.random.default_rng(0)
@@ -247,12 +487,7 @@ def main():
     expect_error(model, ["predict", *W, "--x", P("x.npy"), "--y", P("y.npy"),
                          "--output", P("o.npy")], 2, "unknown flag --y")
 
-    # train: flags parsed; this build cannot train yet (no train_step).
-    tr = ["train", "--x", P("x.npy"), "--y", P("y.npy")]
-    expect_error(model, [*tr, "--epochs", "-1"], 2, "--epochs")
-    expect_error(model, [*tr, "--lr", "fast"], 2, "--lr")
-    expect_error(model, [*tr, "--seed=1", "--threads=2", "--lr=0.5", "--save", P("s.st")], 2,
-                 "not supported yet by this build")
+    check_train(model, two, P, x, y)
 
     shutil.rmtree(tmp)
     if FAILURES:
