@@ -38,15 +38,16 @@ Diagnostics::Diagnostics(std::string file, std::string source, std::ostream &out
 void Diagnostics::error(SourceLoc loc, const std::string &message, int length) {
   if (errors >= kMaxErrors) {
     lastDropped = true;
-    if (!stopped) {
-      out << fileName << ": fatal error: too many errors emitted, stopping now\n";
-      stopped = true;
-    }
     return;
   }
   lastDropped = false;
   ++errors;
   emit("error", loc, message, length);
+  // The parser and Sema stop at the limit, so say so now.
+  if (errors == kMaxErrors && !stopped) {
+    out << fileName << ": fatal error: too many errors emitted, stopping now\n";
+    stopped = true;
+  }
 }
 
 void Diagnostics::note(SourceLoc loc, const std::string &message, int length) {
