@@ -21,4 +21,16 @@ def LowerToLinalg : Pass<"kiln-lower-to-linalg", "mlir::ModuleOp"> {
   ];
 }
 
+def MatmulToCall : Pass<"kiln-matmul-to-call", "mlir::ModuleOp"> {
+  let summary = "Turn f32/f64 linalg.matmul on buffers into calls to the runtime's GEMM";
+  let description = [{
+    After bufferization, each `linalg.matmul` on f32 or f64 memrefs (C += A * B,
+    default indexing maps) becomes `func.call @kiln_matmul_f32(A, B, C)`
+    (or `_f64`), with operands cast to fully dynamic strided memrefs. The
+    runtime implements them (runtime/Gemm.cpp) as a packed, register-blocked
+    GEMM; other linalg ops keep lowering to loops.
+  }];
+  let dependentDialects = ["mlir::func::FuncDialect", "mlir::memref::MemRefDialect"];
+}
+
 #endif // KILN_CODEGEN_PASSES

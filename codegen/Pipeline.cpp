@@ -62,7 +62,7 @@ void addLowerToLLVMPasses(OpPassManager &pm) {
               "one-shot-bufferize{bufferize-function-boundaries "
               "function-boundary-type-conversion=identity-layout-map},"
               "buffer-results-to-out-params{modify-public-functions},canonicalize,"
-              "buffer-deallocation-pipeline,"
+              "buffer-deallocation-pipeline,kiln-matmul-to-call,"
               "func.func(convert-linalg-to-loops),lower-affine,convert-scf-to-cf,"
               "expand-strided-metadata,lower-affine,finalize-memref-to-llvm,"
               "convert-math-to-llvm,convert-math-to-libm,convert-arith-to-llvm,"

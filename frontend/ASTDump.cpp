@@ -100,6 +100,7 @@ void printAST(const File &file, std::ostream &out) {
 bool dumpAST(Diagnostics &diags, std::ostream &out) {
   Parser parser(diags);
   File file = parser.parseFile();
+  diags.finish();
   if (diags.errorCount() > 0)
     return false;
   printAST(file, out);

@@ -38,13 +38,16 @@ Diagnostics::Diagnostics(std::string file, std::string source, std::ostream &out
 void Diagnostics::error(SourceLoc loc, const std::string &message, int length) {
   if (errors >= kMaxErrors) {
     lastDropped = true;
+    finish();
     return;
   }
   lastDropped = false;
   ++errors;
   emit("error", loc, message, length);
-  // The parser and Sema stop at the limit, so say so now.
-  if (errors == kMaxErrors && !stopped) {
+}
+
+void Diagnostics::finish() {
+  if (errors >= kMaxErrors && !stopped) {
     out << fileName << ": fatal error: too many errors emitted, stopping now\n";
     stopped = true;
   }

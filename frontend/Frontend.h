@@ -23,6 +23,9 @@ public:
   /// the parser and Sema stop early once it is reached.
   static constexpr int kMaxErrors = 20;
   bool limitReached() const { return errors >= kMaxErrors; }
+  /// Says "too many errors emitted, stopping now" if the limit was reached
+  /// (once); checkModel and dumpAST call it when they are done.
+  void finish();
   const std::string &file() const { return fileName; }
   const std::string &source() const { return text; }
 

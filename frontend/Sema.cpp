@@ -1748,9 +1748,12 @@ std::optional<Model> analyze(const File &file, Diagnostics &diags) {
 std::optional<Model> checkModel(Diagnostics &diags) {
   Parser parser(diags);
   File file = parser.parseFile();
-  if (diags.limitReached())
+  if (diags.limitReached()) {
+    diags.finish();
     return std::nullopt;
+  }
   std::optional<Model> model = analyze(file, diags);
+  diags.finish();
   if (diags.errorCount() > 0)
     return std::nullopt;
   return model;
