@@ -78,11 +78,17 @@ bool Parser::expect(Tok kind, const std::string &what) {
 }
 
 void Parser::skipStatement() {
-  if (tok.firstOnLine)
+  if (tok.firstOnLine && tok.offset != stmtStart)
     return; // the broken statement ended with the previous line
+  // Brackets opened while skipping are skipped whole, so a broken
+  // statement spread over lines is skipped as one.
   lexer.quiet = true;
-  while (!at(Tok::Newline) && !at(Tok::RBrace) && !at(Tok::Eof))
+  int open = 0;
+  while (!(at(Tok::Newline) && open <= 0) && !at(Tok::RBrace) && !at(Tok::Eof)) {
+    open += at(Tok::LParen) || at(Tok::LBracket);
+    open -= at(Tok::RParen) || at(Tok::RBracket);
     advance();
+  }
   lexer.quiet = false;
 }
 
@@ -116,8 +122,11 @@ File Parser::parseFile() {
     } else if (atWord("train")) {
       parseTrain(file);
     } else {
+      size_t start = tok.offset;
       fail("'model' or 'train'");
       skipBlock();
+      if (tok.offset == start && !at(Tok::Eof))
+        advance(); // always make progress
     }
   }
   file.end = tok.loc;
@@ -162,10 +171,13 @@ void Parser::parseModel(File &file) {
       diags.note(open.loc, "the model's body starts here");
       break;
     }
+    stmtStart = tok.offset;
     if (!parseItem(model) ||
         (!at(Tok::Newline) && !at(Tok::RBrace) && !at(Tok::Eof) &&
          !fail("a newline after the statement")))
       skipStatement();
+    if (tok.offset == stmtStart && !at(Tok::RBrace) && !at(Tok::Eof))
+      advance(); // always make progress
   }
   file.models.push_back(std::move(model));
 }
@@ -198,6 +210,7 @@ void Parser::parseTrain(File &file) {
       break;
     }
     Setting setting;
+    stmtStart = tok.offset;
     bool ok = parseName(setting.key, setting.span, "a setting name (optimizer, batch, "
                                                    "epochs, seed or shuffle)") &&
               expect(Tok::Equal, "'=' after the setting name");
@@ -210,6 +223,8 @@ void Parser::parseTrain(File &file) {
       train.settings.push_back(std::move(setting));
     if (!ok)
       skipStatement();
+    if (tok.offset == stmtStart && !at(Tok::RBrace) && !at(Tok::Eof))
+      advance(); // always make progress
   }
   file.trains.push_back(std::move(train));
 }

@@ -52,6 +52,7 @@ private:
   std::deque<Token> ahead;
   int depth = 0;       // expression recursion, bounded by kMaxDepth
   int parenDepth = 0;  // open ( and [: newlines inside are not statement ends
+  size_t stmtStart = 0; // offset of the statement being parsed
   friend struct Brackets;
 };
 

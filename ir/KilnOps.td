@@ -32,12 +32,12 @@ def Kiln_FillOp : Kiln_Op<"fill", [Pure]> {
   let description = [{
     One index operand per dynamic dimension of the result gives its size.
     ```mlir
-    %z = kiln.fill 0.0 [%n] : tensor<?x3xf32>
+    %z = kiln.fill 0.0 sizes(%n) : tensor<?x3xf32>
     ```
   }];
   let arguments = (ins F64Attr:$value, Variadic<Index>:$dynamicSizes);
   let results = (outs Kiln_Tensor:$result);
-  let assemblyFormat = "$value (`[` $dynamicSizes^ `]`)? attr-dict `:` type($result)";
+  let assemblyFormat = "$value (`sizes` `(` $dynamicSizes^ `)`)? attr-dict `:` type($result)";
   let hasVerifier = 1;
 }
 

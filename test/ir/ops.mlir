@@ -42,8 +42,8 @@ func.func @constants(%x: tensor<?x3xf32>) -> tensor<?x3xf32> {
   %n = tensor.dim %x, %c0 : tensor<?x3xf32>
   // CHECK: kiln.constant dense<{{\[}}[1, 2], [3, 4]]> : tensor<2x2xi64>
   %0 = kiln.constant dense<[[1, 2], [3, 4]]> : tensor<2x2xi64>
-  // CHECK: kiln.fill 0.000000e+00 [%{{.*}}] : tensor<?x3xf32>
-  %1 = kiln.fill 0.0 [%n] : tensor<?x3xf32>
+  // CHECK: kiln.fill 0.000000e+00 sizes(%{{.*}}) : tensor<?x3xf32>
+  %1 = kiln.fill 0.0 sizes(%n) : tensor<?x3xf32>
   // CHECK: kiln.fill 1.500000e+00 : tensor<2xf32>
   %2 = kiln.fill 1.5 : tensor<2xf32>
   return %1 : tensor<?x3xf32>
