@@ -12,7 +12,7 @@ config.test_exec_root = os.path.join(config.kiln_obj_root, "test")
 
 llvm_config.use_default_substitutions()
 llvm_config.with_environment("PATH", config.llvm_tools_dir, append_path=True)
-llvm_config.with_environment("PATH", config.kiln_tools_dir, append_path=False)
+llvm_config.with_environment("PATH", config.kiln_tools_dir, append_path=True)
 config.substitutions.append(("%python", config.python_executable))
 config.substitutions.append(("%examples", os.path.join(config.kiln_src_root, "examples")))
 llvm_config.add_tool_substitutions(["kiln", "kiln-opt"], [config.kiln_tools_dir])
