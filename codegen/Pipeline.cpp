@@ -29,10 +29,18 @@ using namespace mlir;
 
 namespace kiln {
 
-void registerCodegen(DialectRegistry &registry) {
+void registerPipelinePasses() {
+  static bool done = false; // registering a pass twice is an error
+  if (done)
+    return;
+  done = true;
   registerAllPasses();
   registerCodegenPasses();
   registerKilnPasses();
+}
+
+void registerCodegen(DialectRegistry &registry) {
+  registerPipelinePasses();
   registerAllDialects(registry);
   registerAllExtensions(registry);
   registry.insert<ir::KilnDialect>();

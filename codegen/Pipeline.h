@@ -13,8 +13,11 @@
 
 namespace kiln {
 
-/// Registers the passes the pipelines below use, and their dialects and
-/// translations in `registry`.
+/// Registers the passes the pipelines below use (upstream and Kiln's), so
+/// that pass options like --mlir-print-ir-after=PASS can name them.
+void registerPipelinePasses();
+
+/// Registers those passes, and their dialects and translations in `registry`.
 void registerCodegen(mlir::DialectRegistry &registry);
 
 /// Adds autodiff and train-step: @train_step joins the gradient of @loss

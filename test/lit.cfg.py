@@ -2,6 +2,7 @@
 import os
 import lit.formats
 from lit.llvm import llvm_config
+from lit.llvm.subst import ToolSubst
 
 config.name = "Kiln"
 config.test_format = lit.formats.ShTest(not llvm_config.use_lit_shell)
@@ -15,4 +16,6 @@ llvm_config.with_environment("PATH", config.llvm_tools_dir, append_path=True)
 llvm_config.with_environment("PATH", config.kiln_tools_dir, append_path=True)
 config.substitutions.append(("%python", config.python_executable))
 config.substitutions.append(("%examples", os.path.join(config.kiln_src_root, "examples")))
-llvm_config.add_tool_substitutions(["kiln", "kiln-opt"], [config.kiln_tools_dir])
+# A tool's name after "=" (as in --emit=kiln) or "." (a .kiln file) is not the tool.
+llvm_config.add_tool_substitutions(
+    [ToolSubst(name, pre=r".-^/\<=") for name in ["kiln", "kiln-opt"]], [config.kiln_tools_dir])

@@ -234,6 +234,8 @@ int main(int argc, char **argv) {
     return 2;
   }
 
+  // Passes first: --mlir-print-ir-after=PASS looks names up as it registers.
+  kiln::registerPipelinePasses();
   mlir::registerAsmPrinterCLOptions();
   mlir::registerMLIRContextCLOptions();
   mlir::registerPassManagerCLOptions();
