@@ -22,10 +22,9 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
 import kilnlib  # noqa: E402
 import twins  # noqa: E402
-from check_models import ROOT, draw  # noqa: E402
+from harness import NP, ROOT, draw, run_checks  # noqa: E402
 
 SAMPLES = 13
-NP = {"f32": np.float32, "f64": np.float64}
 
 
 def scalar_results(manifest):
@@ -108,27 +107,8 @@ def main():
         sys.exit(__doc__)
     kiln, workdir = sys.argv[1], sys.argv[2]
     models = {**twins.MODELS, **twins.GRAD_MODELS}
-    chosen = sys.argv[3:] or list(models)
-    passed = failed = 0
-    for model in chosen:
-        twin, ranges = models[model]
-        try:
-            problems = check(kiln, workdir, model, twin, ranges)
-        except Exception as e:  # a failed build or call is a failed check
-            problems = [str(e)]
-        if problems is None:
-            continue
-        if problems:
-            failed += 1
-            print(f"FAIL {model}")
-            for p in problems:
-                print(f"  {p}")
-        else:
-            passed += 1
-            print(f"ok   {model}")
-    print(f"{passed} passed, {failed} failed")
-    sys.exit(1 if failed else 0)
-
+    run_checks(sys.argv[3:] or list(models),
+               lambda model: check(kiln, workdir, model, *models[model]))
 
 if __name__ == "__main__":
     main()

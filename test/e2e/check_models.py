@@ -19,39 +19,14 @@ import numpy as np
 import torch
 
 HERE = os.path.dirname(os.path.abspath(__file__))
-ROOT = os.path.dirname(os.path.dirname(HERE))
-sys.path.insert(0, os.path.join(ROOT, "test", "runtime"))
+sys.path.insert(0, os.path.join(os.path.dirname(HERE), "runtime"))
 sys.path.insert(0, HERE)
 import safetensors_util  # noqa: E402
 import twins  # noqa: E402
+from harness import ROOT, draw, run_checks  # noqa: E402
 
 SAMPLES = 150
 RTOL, ATOL = 1e-5, 1e-6
-NP = {"f32": np.float32, "f64": np.float64, "i32": np.int32, "i64": np.int64, "u8": np.uint8}
-
-
-def draw(spec, ranges, gen, samples=None):
-    shape = [samples if d == -1 else d for d in spec["shape"]]
-    dtype, name = spec["dtype"], spec["name"]
-    init = spec.get("init", {})
-    if init.get("kind") in ("uniform", "normal"):
-        # Parameters start as the model says, at a realistic scale.
-        a, b = init["a"], init["b"]
-        if init["kind"] == "uniform":
-            t = a + (b - a) * torch.rand(shape, generator=gen, dtype=torch.float64)
-        else:
-            t = a + b * torch.randn(shape, generator=gen, dtype=torch.float64)
-        return t.numpy().astype(NP[dtype])
-    if dtype in ("f32", "f64"):
-        if ranges.get(name) == "unit":
-            a = torch.rand(shape, generator=gen, dtype=torch.float64)
-        else:
-            a = torch.randn(shape, generator=gen, dtype=torch.float64)
-        return a.numpy().astype(NP[dtype])
-    low, high = ranges.get(name, (0, 256) if dtype == "u8" else (0, 10))
-    return torch.randint(low, high, shape, generator=gen).numpy().astype(NP[dtype])
-
-
 def close(got, want):
     if got.shape != want.shape:
         return f"shape {got.shape} vs {want.shape}"
@@ -122,24 +97,7 @@ def main():
         sys.exit(__doc__)
     kiln, workdir = sys.argv[1], sys.argv[2]
     os.makedirs(workdir, exist_ok=True)
-    models = sys.argv[3:] or list(twins.MODELS)
-    passed = failed = 0
-    for model in models:
-        try:
-            problems = check(kiln, workdir, model)
-        except Exception as e:  # a failed build or run is a failed check
-            problems = [str(e)]
-        if problems:
-            failed += 1
-            print(f"FAIL {model}")
-            for p in problems:
-                print(f"  {p}")
-        else:
-            passed += 1
-            print(f"ok   {model}")
-    print(f"{passed} passed, {failed} failed")
-    sys.exit(1 if failed else 0)
-
+    run_checks(sys.argv[3:] or list(twins.MODELS), lambda model: check(kiln, workdir, model))
 
 if __name__ == "__main__":
     main()

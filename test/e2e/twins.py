@@ -89,8 +89,9 @@ def binary(t):
     }
 
 
-def mlp(t):
-    x = t["x"]
+def mlp(t, x=None):
+    """Sequential(Linear, ReLU, Linear, ReLU, Linear) on x (default t["x"])."""
+    x = t["x"] if x is None else x
     for i in (0, 2):
         x = torch.relu(F.linear(x, t[f"net.{i}.weight"], t[f"net.{i}.bias"]))
     logits = F.linear(x, t["net.4.weight"], t["net.4.bias"])
@@ -101,14 +102,7 @@ def mlp(t):
 
 
 def fashion_mlp(t):
-    x = torch.flatten(t["image"].float() / 255.0, 1)
-    for i in (0, 2):
-        x = torch.relu(F.linear(x, t[f"net.{i}.weight"], t[f"net.{i}.bias"]))
-    logits = F.linear(x, t["net.4.weight"], t["net.4.bias"])
-    return {"logits": logits}, {
-        "loss": F.cross_entropy(logits, t["label"]),
-        "accuracy": _accuracy(logits, t["label"]),
-    }
+    return mlp(t, torch.flatten(t["image"].float() / 255.0, 1))
 
 
 def _grads(t, h):
