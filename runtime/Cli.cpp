@@ -4,6 +4,7 @@
 #include "runtime/Args.h"
 #include "runtime/Commands.h"
 #include "runtime/DataWriters.h"
+#include "runtime/Gemm.h"
 #include "runtime/Manifest.h"
 
 #include <algorithm>
@@ -51,7 +52,8 @@ std::vector<FlagSpec> commandFlags(const Manifest &m, const std::string &cmd) {
     f.push_back({"init", "FILE", "start from these parameters (safetensors)"});
     f.push_back({"save", "FILE", "write the trained parameters (safetensors)"});
     f.push_back({"metrics", "FILE", "write loss and metrics per step and per epoch (JSON lines)"});
-    f.push_back({"threads", "T", "worker threads (accepted; not used yet)"});
+    f.push_back({"threads", "T", "threads for matrix products (default: one per core; "
+                                 "results do not depend on it)"});
   }
   if (cmd != "info")
     f.push_back({"batch", "B", "samples per batch (default " + std::to_string(batch) + ")"});
@@ -150,6 +152,7 @@ int dispatch(const std::string &prog, const Manifest &m, const EntryPoints &ep,
   }
 
   try {
+    setMatmulThreads(0); // every core, unless train's --threads says otherwise
     if (cmd == "info") {
       runInfo(m, flags.has("json"));
     } else if (cmd == "eval") {
@@ -175,7 +178,8 @@ int dispatch(const std::string &prog, const Manifest &m, const EntryPoints &ep,
                                      : m.train.epochs;
       o.lr = flags.has("lr") ? parseRealFlag("lr", flags.get("lr"), 0) : m.train.lr;
       o.seed = flags.has("seed") ? parseSeedFlag("seed", flags.get("seed")) : m.train.seed;
-      o.threads = flags.has("threads") ? parseIntFlag("threads", flags.get("threads"), 1) : 1;
+      o.threads = flags.has("threads") ? parseIntFlag("threads", flags.get("threads"), 1) : 0;
+      setMatmulThreads(static_cast<int>(o.threads));
       if (flags.has("init"))
         o.init = flags.get("init");
       if (flags.has("save"))

@@ -28,7 +28,7 @@ struct PredictOptions {
 
 struct TrainOptions {
   DataFiles data;
-  int64_t epochs = 1, batch = 64, threads = 1;
+  int64_t epochs = 1, batch = 64, threads = 0; // threads: 0 = one per core
   double lr = 0.01;
   uint64_t seed = 0;
   std::string init, save, metrics; // empty when not given

@@ -3,10 +3,17 @@
 // over strided memrefs. Blocked and packed as in BLIS/GotoBLAS: panels of A
 // (MR rows) and B (NR columns) are copied into contiguous buffers that the
 // register-blocked micro-kernel streams through; an AVX2/FMA kernel is used
-// where the CPU has it, a plain one (auto-vectorized) elsewhere.
+// where the CPU has it, a plain one (auto-vectorized) elsewhere. Large
+// products split C's columns between threads.
+#include "runtime/Gemm.h"
+
 #include <algorithm>
+#include <condition_variable>
 #include <cstdint>
 #include <cstring>
+#include <functional>
+#include <mutex>
+#include <thread>
 #include <vector>
 
 #if defined(__x86_64__)
@@ -101,7 +108,103 @@ template <typename T> void kernel(int64_t kc, const T *a, const T *b, T *acc) {
   kernelPlain(kc, a, b, acc);
 }
 
+template <typename T>
+void gemmSerial(const MemRef2D<T> &a, const MemRef2D<T> &b, const MemRef2D<T> &c);
+
+/// C[:, j0:j1] += A * B[:, j0:j1], single-threaded.
+template <typename T>
+void gemmColumns(const MemRef2D<T> &a, const MemRef2D<T> &b, const MemRef2D<T> &c, int64_t j0,
+                 int64_t j1) {
+  MemRef2D<T> bPart = b, cPart = c;
+  bPart.offset += j0 * b.strides[1];
+  cPart.offset += j0 * c.strides[1];
+  bPart.sizes[1] = cPart.sizes[1] = j1 - j0;
+  gemmSerial(a, bPart, cPart);
+}
+
+/// Workers that sit waiting for the next product; the calling thread takes
+/// a share too.
+class Pool {
+public:
+  void setSize(int threads) {
+    std::unique_lock<std::mutex> lock(mutex);
+    wanted = std::max(1, threads);
+  }
+
+  /// Runs task(0) ... task(count - 1), one per thread, and waits for all.
+  void run(int count, const std::function<void(int)> &task) {
+    {
+      std::unique_lock<std::mutex> lock(mutex);
+      while (static_cast<int>(workers.size()) < count - 1)
+        workers.emplace_back([this, id = static_cast<int>(workers.size()) + 1] { work(id); });
+      current = &task;
+      active = count;
+      remaining = count - 1;
+      ++generation;
+    }
+    wake.notify_all();
+    task(0);
+    std::unique_lock<std::mutex> lock(mutex);
+    done.wait(lock, [&] { return remaining == 0; });
+  }
+
+  int size() {
+    std::unique_lock<std::mutex> lock(mutex);
+    return wanted;
+  }
+
+private:
+  void work(int id) {
+    uint64_t seen = 0;
+    while (true) {
+      const std::function<void(int)> *task;
+      {
+        std::unique_lock<std::mutex> lock(mutex);
+        wake.wait(lock, [&] { return generation != seen; });
+        seen = generation;
+        if (id >= active)
+          continue;
+        task = current;
+      }
+      (*task)(id);
+      std::unique_lock<std::mutex> lock(mutex);
+      if (--remaining == 0)
+        done.notify_one();
+    }
+  }
+
+  std::mutex mutex;
+  std::condition_variable wake, done;
+  std::vector<std::thread> workers; // detached at exit with the process
+  const std::function<void(int)> *current = nullptr;
+  uint64_t generation = 0;
+  int active = 0, remaining = 0, wanted = 1;
+};
+
+Pool &pool() {
+  // Never destroyed: workers block on it until the process exits.
+  static Pool *p = new Pool;
+  return *p;
+}
+
 template <typename T> void gemm(const MemRef2D<T> &a, const MemRef2D<T> &b, const MemRef2D<T> &c) {
+  int64_t m = c.sizes[0], n = c.sizes[1], k = a.sizes[1];
+  // Threads pay off only on products of a few million multiply-adds; each
+  // takes whole NR-wide column panels.
+  int threads = static_cast<int>(std::min<int64_t>(pool().size(), (n + NR - 1) / NR));
+  if (threads <= 1 || m * n * k < (int64_t(1) << 21))
+    return gemmSerial(a, b, c);
+  int64_t panels = (n + NR - 1) / NR;
+  pool().run(threads, [&](int t) {
+    int64_t j0 = std::min(n, panels * t / threads * NR);
+    int64_t j1 = std::min(n, panels * (t + 1) / threads * NR);
+    if (j0 < j1)
+      gemmColumns(a, b, c, j0, j1);
+  });
+}
+
+template <typename T>
+void gemmSerial(const MemRef2D<T> &a, const MemRef2D<T> &b, const MemRef2D<T> &c) {
   int64_t m = c.sizes[0], n = c.sizes[1], k = a.sizes[1];
   if (m == 0 || n == 0 || k == 0)
     return;
@@ -129,6 +232,12 @@ template <typename T> void gemm(const MemRef2D<T> &a, const MemRef2D<T> &b, cons
 }
 
 } // namespace
+
+void kiln::runtime::setMatmulThreads(int threads) {
+  if (threads <= 0)
+    threads = static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
+  pool().setSize(threads);
+}
 
 // The C interface of `func.func @kiln_matmul_f32(memref, memref, memref)
 // attributes {llvm.emit_c_interface}`, which codegen declares and calls.
