@@ -12,6 +12,7 @@
 #include "mlir/Dialect/Func/Transforms/FuncConversions.h"
 #include "mlir/Dialect/Linalg/IR/Linalg.h"
 #include "mlir/Dialect/Math/IR/Math.h"
+#include "mlir/Dialect/SCF/IR/SCF.h"
 #include "mlir/Dialect/Tensor/IR/Tensor.h"
 #include "mlir/IR/AffineMap.h"
 #include "mlir/Transforms/DialectConversion.h"
@@ -203,6 +204,40 @@ public:
 
   Value extractScalar(Value tensor0d) {
     return tensor::ExtractOp::create(b, loc, tensor0d, ValueRange{});
+  }
+
+  /// linalg.transpose: result dim i is `x`'s dim perm[i].
+  Value transpose(Value x, ArrayRef<int64_t> perm) {
+    RankedTensorType t = typeOf(x);
+    SmallVector<int64_t> shape;
+    for (int64_t d : perm)
+      shape.push_back(t.getDimSize(d));
+    auto type = RankedTensorType::get(shape, t.getElementType());
+    Value init = empty(type, dynamicSizes(type, [&](int64_t d) {
+      return std::pair<Value, int64_t>{x, perm[d]};
+    }));
+    return linalg::TransposeOp::create(b, loc, x, init, perm).getResult()[0];
+  }
+
+  /// A 2-D linalg.matmul (the runtime's GEMM once on buffers), accumulating
+  /// into `init`, or into zeros when `init` is null.
+  Value matmul2d(Value lhs, Value rhs, Value init = {}) {
+    if (!init) {
+      auto type = RankedTensorType::get({typeOf(lhs).getDimSize(0), typeOf(rhs).getDimSize(1)},
+                                        typeOf(lhs).getElementType());
+      SmallVector<Value> dynamic;
+      if (type.isDynamicDim(0))
+        dynamic.push_back(dim(lhs, 0));
+      if (type.isDynamicDim(1))
+        dynamic.push_back(dim(rhs, 1));
+      init = filled(type, dynamic, scalar(type.getElementType(), 0.0));
+    }
+    return linalg::MatmulOp::create(b, loc, ValueRange{lhs, rhs}, ValueRange{init}).getResult(0);
+  }
+
+  /// `type` with dim 0 dynamic or not as `like`'s dim 0, read from it.
+  SmallVector<Value> batchOf(RankedTensorType type, Value like) {
+    return dynamicSizes(type, [&](int64_t) { return std::pair<Value, int64_t>{like, 0}; });
   }
 
   OpBuilder &b;
@@ -508,7 +543,64 @@ struct LowerKilnOp : public ConversionPattern {
                 return unaryScalar(o, nb, l, a[0]);
               });
             })
-        .Case([&](DropoutOp) -> Value { return in[0]; })
+        .Case([&](DropoutOp d) -> Value {
+          if (in.size() < 2)
+            return in[0]; // evaluation and prediction
+          return dropout(e, in[0], in[1], d.getP().convertToDouble(), d.getSalt());
+        })
+        .Case([&](Conv2dOp c) -> Value {
+          return conv2d(e, in[0], in[1], in.size() > 2 ? in[2] : Value(), c.getStride(),
+                        c.getPadding(), type);
+        })
+        .Case([&](Conv2dInputGradOp c) -> Value {
+          return conv2dInputGrad(e, in[0], in[1], in[2], c.getStride(), c.getPadding());
+        })
+        .Case([&](Conv2dWeightGradOp c) -> Value {
+          return conv2dWeightGrad(e, in[0], in[1], in[2], c.getStride(), c.getPadding());
+        })
+        .Case([&](MaxPool2dOp p) -> Value {
+          return maxPool(e, in[0], p.getKernel(), p.getStride(), p.getPadding()).first;
+        })
+        .Case([&](AvgPool2dOp p) -> Value {
+          Value sum = windowSum(e, in[0], p.getKernel(), p.getStride(), p.getPadding());
+          double count = double(p.getKernel()[0] * p.getKernel()[1]);
+          return e.broadcastGeneric(type, ValueRange{sum}, [&](OpBuilder &nb, Location l, ValueRange a) -> Value {
+            Value c = arith::ConstantOp::create(nb, l, nb.getFloatAttr(elem, count));
+            return arith::DivFOp::create(nb, l, a[0], c);
+          });
+        })
+        .Case([&](MaxPool2dGradOp p) -> Value {
+          Value where = maxPool(e, in[1], p.getKernel(), p.getStride(), p.getPadding()).second;
+          int64_t kw = p.getKernel()[1];
+          return gatherWindows(e, in[1], p.getKernel(), p.getStride(), p.getPadding(),
+                               [&](OpBuilder &nb, Location l, ValueRange lead, Value oh, Value ow,
+                                   Value kh, Value kwi) -> Value {
+                                 SmallVector<Value> at(lead);
+                                 at.append({oh, ow});
+                                 Value g = tensor::ExtractOp::create(nb, l, in[0], at);
+                                 Value best = tensor::ExtractOp::create(nb, l, where, at);
+                                 Value k = arith::AddIOp::create(
+                                     nb, l, arith::MulIOp::create(nb, l, kh, arith::ConstantIndexOp::create(nb, l, kw)), kwi);
+                                 Value k64 = arith::IndexCastOp::create(nb, l, nb.getI64Type(), k);
+                                 Value hit = arith::CmpIOp::create(nb, l, arith::CmpIPredicate::eq, best, k64);
+                                 Value zero = arith::ConstantOp::create(nb, l, nb.getZeroAttr(g.getType()));
+                                 return arith::SelectOp::create(nb, l, hit, g, zero);
+                               });
+        })
+        .Case([&](AvgPool2dGradOp p) -> Value {
+          double count = double(p.getKernel()[0] * p.getKernel()[1]);
+          return gatherWindows(e, in[1], p.getKernel(), p.getStride(), p.getPadding(),
+                               [&](OpBuilder &nb, Location l, ValueRange lead, Value oh, Value ow,
+                                   Value, Value) -> Value {
+                                 SmallVector<Value> at(lead);
+                                 at.append({oh, ow});
+                                 Value g = tensor::ExtractOp::create(nb, l, in[0], at);
+                                 Value c = arith::ConstantOp::create(nb, l, nb.getFloatAttr(elem, count));
+                                 return arith::DivFOp::create(nb, l, g, c);
+                               });
+        })
+        .Case([&](RNNOp) -> Value { return rnn(e, in[0], in[1], in[2], in[3], in[4], type); })
+        .Case([&](RNNStepGradOp) -> Value { return rnnStepGrad(e, in[0], in[1], in[2]); })
         .Case([&](CastOp c) -> Value {
           Type from = c.getInput().getType().getElementType(), to = c.getType().getElementType();
           return e.broadcastGeneric(type, in, [&](OpBuilder &nb, Location l, ValueRange a) {
@@ -687,6 +779,460 @@ struct LowerKilnOp : public ConversionPattern {
           return tensor::ExtractSliceOp::create(b, e.loc, type, in[0], offsets, sizes, strides);
         })
         .Default([](Operation *) { return Value(); });
+  }
+
+
+  //===--------------------------------------------------------------------===//
+  // Dropout
+  //===--------------------------------------------------------------------===//
+
+  /// splitmix64's finalizer: a well-mixed 64-bit hash of `z`.
+  static Value mix64(OpBuilder &b, Location l, Value z) {
+    auto c = [&](uint64_t v) -> Value {
+      return arith::ConstantOp::create(b, l, b.getI64IntegerAttr(int64_t(v)));
+    };
+    auto xorShift = [&](Value v, uint64_t k) -> Value {
+      return arith::XOrIOp::create(b, l, v, arith::ShRUIOp::create(b, l, v, c(k)));
+    };
+    z = arith::MulIOp::create(b, l, xorShift(z, 30), c(0xBF58476D1CE4E5B9ULL));
+    z = arith::MulIOp::create(b, l, xorShift(z, 27), c(0x94D049BB133111EBULL));
+    return xorShift(z, 31);
+  }
+
+  /// Training dropout: element i (row-major) is kept when the top 24 bits of
+  /// mix64(seed * phi + salt * c + i) reach p * 2^24, and scaled by 1/(1-p).
+  /// A pure function of (seed, salt, i): the gradient recomputes the mask.
+  static Value dropout(Emitter &e, Value x, Value seed, double p, int64_t salt) {
+    OpBuilder &b = e.b;
+    RankedTensorType t = e.typeOf(x);
+    Type elem = t.getElementType(), i64 = b.getI64Type();
+    auto c = [&](uint64_t v) -> Value {
+      return arith::ConstantOp::create(b, e.loc, b.getI64IntegerAttr(int64_t(v)));
+    };
+    Value s = arith::FPToUIOp::create(b, e.loc, i64, e.extractScalar(seed));
+    Value key = arith::AddIOp::create(
+        b, e.loc, arith::MulIOp::create(b, e.loc, s, c(0x9E3779B97F4A7C15ULL)),
+        c(uint64_t(salt) * 0xD1B54A32D192ED03ULL));
+    SmallVector<Value> sizes;
+    for (int64_t d = 0; d < t.getRank(); ++d)
+      sizes.push_back(e.dim(x, d));
+    int64_t threshold = std::llround(p * double(1 << 24));
+    double scale = 1.0 / (1.0 - p);
+    auto dynamic = e.dynamicSizes(t, [&](int64_t d) { return std::pair<Value, int64_t>{x, d}; });
+    return e.generic(t, dynamic, ValueRange{x}, {b.getMultiDimIdentityMap(t.getRank())},
+                     [&](OpBuilder &nb, Location l, ValueRange a) -> Value {
+                       Value flat = arith::ConstantIndexOp::create(nb, l, 0);
+                       for (int64_t d = 0; d < t.getRank(); ++d)
+                         flat = arith::AddIOp::create(
+                             nb, l, arith::MulIOp::create(nb, l, flat, sizes[d]),
+                             linalg::IndexOp::create(nb, l, d));
+                       Value i = arith::IndexCastOp::create(nb, l, i64, flat);
+                       Value h = mix64(nb, l, arith::AddIOp::create(nb, l, key, i));
+                       Value top = arith::ShRUIOp::create(
+                           nb, l, h, arith::ConstantOp::create(nb, l, nb.getI64IntegerAttr(40)));
+                       Value keep = arith::CmpIOp::create(
+                           nb, l, arith::CmpIPredicate::uge, top,
+                           arith::ConstantOp::create(nb, l, nb.getI64IntegerAttr(threshold)));
+                       Value scaled = arith::MulFOp::create(
+                           nb, l, a[0], arith::ConstantOp::create(nb, l, nb.getFloatAttr(elem, scale)));
+                       Value zero = arith::ConstantOp::create(nb, l, nb.getZeroAttr(elem));
+                       return arith::SelectOp::create(nb, l, keep, scaled, zero);
+                     });
+  }
+
+  //===--------------------------------------------------------------------===//
+  // Windows: convolution and pooling over the last two dims (H, W)
+  //===--------------------------------------------------------------------===//
+
+  /// `x` with `ph` rows and `pw` columns of `fill` on each side of H and W.
+  static Value pad(Emitter &e, Value x, int64_t ph, int64_t pw, Value fill) {
+    if (ph == 0 && pw == 0)
+      return x;
+    OpBuilder &b = e.b;
+    RankedTensorType t = e.typeOf(x);
+    int64_t rank = t.getRank(), h = t.getDimSize(rank - 2), w = t.getDimSize(rank - 1);
+    SmallVector<int64_t> shape(t.getShape());
+    shape[rank - 2] += 2 * ph;
+    shape[rank - 1] += 2 * pw;
+    auto type = RankedTensorType::get(shape, t.getElementType());
+    auto dynamic = e.dynamicSizes(type, [&](int64_t d) { return std::pair<Value, int64_t>{x, d}; });
+    return e.generic(type, dynamic, ValueRange{}, {}, [&](OpBuilder &nb, Location l, ValueRange) -> Value {
+      SmallVector<Value> at;
+      Value inside;
+      for (int64_t d = 0; d < rank; ++d) {
+        Value i = linalg::IndexOp::create(nb, l, d);
+        if (d < rank - 2) {
+          at.push_back(i);
+          continue;
+        }
+        int64_t p = d == rank - 2 ? ph : pw, size = d == rank - 2 ? h : w;
+        // i - p wraps around below zero, so one unsigned compare checks both ends.
+        Value shifted = arith::SubIOp::create(nb, l, i, arith::ConstantIndexOp::create(nb, l, p));
+        Value ok = arith::CmpIOp::create(nb, l, arith::CmpIPredicate::ult, shifted,
+                                         arith::ConstantIndexOp::create(nb, l, size));
+        inside = inside ? arith::AndIOp::create(nb, l, inside, ok).getResult() : ok;
+        at.push_back(arith::SelectOp::create(nb, l, ok, shifted, arith::ConstantIndexOp::create(nb, l, 0)));
+      }
+      Value v = tensor::ExtractOp::create(nb, l, x, at);
+      return arith::SelectOp::create(nb, l, inside, v, fill);
+    });
+  }
+
+  /// The output size of a window sweep along one dim.
+  static int64_t windows(int64_t size, int64_t k, int64_t s, int64_t p) {
+    return (size + 2 * p - k) / s + 1;
+  }
+
+  /// Reads a padded [L..., Hp, Wp] tensor over the iteration space
+  /// (L..., oh, ow, kh, kw) at (L..., oh * sh + kh, ow * sw + kw).
+  static AffineMap windowMap(Emitter &e, int64_t lead, ArrayRef<int64_t> stride) {
+    SmallVector<AffineExpr> exprs;
+    for (int64_t d = 0; d < lead; ++d)
+      exprs.push_back(e.b.getAffineDimExpr(d));
+    for (int64_t i = 0; i < 2; ++i)
+      exprs.push_back(e.b.getAffineDimExpr(lead + i) * stride[i] + e.b.getAffineDimExpr(lead + 2 + i));
+    return AffineMap::get(lead + 4, 0, exprs, e.b.getContext());
+  }
+
+  /// [L..., OH, OW] pool result type of `x` [L..., H, W].
+  static RankedTensorType pooledType(Emitter &e, Value x, ArrayRef<int64_t> k,
+                                     ArrayRef<int64_t> s, ArrayRef<int64_t> p, Type elem) {
+    RankedTensorType t = e.typeOf(x);
+    int64_t rank = t.getRank();
+    SmallVector<int64_t> shape(t.getShape());
+    shape[rank - 2] = windows(shape[rank - 2], k[0], s[0], p[0]);
+    shape[rank - 1] = windows(shape[rank - 1], k[1], s[1], p[1]);
+    return RankedTensorType::get(shape, elem);
+  }
+
+  /// Sum of each zero-padded window of `x`.
+  static Value windowSum(Emitter &e, Value x, ArrayRef<int64_t> k, ArrayRef<int64_t> s,
+                         ArrayRef<int64_t> p) {
+    OpBuilder &b = e.b;
+    Type elem = e.typeOf(x).getElementType();
+    int64_t lead = e.typeOf(x).getRank() - 2;
+    Value padded = pad(e, x, p[0], p[1], e.scalar(elem, 0.0));
+    RankedTensorType type = pooledType(e, x, k, s, p, elem);
+    Value out = e.filled(type, e.dynamicSizes(type, [&](int64_t d) { return std::pair<Value, int64_t>{x, d}; }),
+                         e.scalar(elem, 0.0));
+    auto [kernelSpace, iters] = windowSpace(e, lead, k);
+    auto op = linalg::GenericOp::create(
+        b, e.loc, TypeRange{type}, ValueRange{padded, kernelSpace}, ValueRange{out},
+        {windowMap(e, lead, s), kernelMap(e, lead), outMap(e, lead)}, iters,
+        [&](OpBuilder &nb, Location l, ValueRange a) {
+          linalg::YieldOp::create(nb, l, ValueRange{arith::AddFOp::create(nb, l, a[2], a[0])});
+        });
+    return op.getResult(0);
+  }
+
+  /// The largest value of each (-inf padded) window and where it is
+  /// (kh * KW + kw, i64): the first largest, as PyTorch picks.
+  static std::pair<Value, Value> maxPool(Emitter &e, Value x, ArrayRef<int64_t> k,
+                                         ArrayRef<int64_t> s, ArrayRef<int64_t> p) {
+    OpBuilder &b = e.b;
+    Type elem = e.typeOf(x).getElementType(), i64 = b.getI64Type();
+    int64_t lead = e.typeOf(x).getRank() - 2;
+    Value padded = pad(e, x, p[0], p[1], lowest(e, elem, false));
+    RankedTensorType type = pooledType(e, x, k, s, p, elem);
+    auto dynamic = e.dynamicSizes(type, [&](int64_t d) { return std::pair<Value, int64_t>{x, d}; });
+    Value best = e.filled(type, dynamic, lowest(e, elem, false));
+    Value where = e.filled(RankedTensorType::get(type.getShape(), i64), dynamic, e.scalar(i64, 0));
+    auto [kernelSpace, iters] = windowSpace(e, lead, k);
+    auto op = linalg::GenericOp::create(
+        b, e.loc, TypeRange{best.getType(), where.getType()}, ValueRange{padded, kernelSpace},
+        ValueRange{best, where},
+        {windowMap(e, lead, s), kernelMap(e, lead), outMap(e, lead), outMap(e, lead)}, iters,
+        [&](OpBuilder &nb, Location l, ValueRange a) {
+          Value v = a[0], bestSoFar = a[2], at = a[3];
+          Value kh = linalg::IndexOp::create(nb, l, lead + 2), kw = linalg::IndexOp::create(nb, l, lead + 3);
+          Value flat = arith::AddIOp::create(
+              nb, l, arith::MulIOp::create(nb, l, kh, arith::ConstantIndexOp::create(nb, l, k[1])), kw);
+          Value i = arith::IndexCastOp::create(nb, l, i64, flat);
+          // Strictly larger, or equal and earlier: the first maximum.
+          Value larger = arith::CmpFOp::create(nb, l, arith::CmpFPredicate::OGT, v, bestSoFar);
+          Value equal = arith::CmpFOp::create(nb, l, arith::CmpFPredicate::OEQ, v, bestSoFar);
+          Value earlier = arith::CmpIOp::create(nb, l, arith::CmpIPredicate::slt, i, at);
+          Value take = arith::OrIOp::create(nb, l, larger, arith::AndIOp::create(nb, l, equal, earlier));
+          linalg::YieldOp::create(nb, l, ValueRange{arith::SelectOp::create(nb, l, take, v, bestSoFar),
+                                                    arith::SelectOp::create(nb, l, take, i, at)});
+        });
+    return {op.getResult(0), op.getResult(1)};
+  }
+
+  /// linalg needs every loop bound by an operand: an empty [KH, KW] tensor
+  /// gives the kernel loops theirs. Iterators: parallel but kh, kw.
+  static std::pair<Value, SmallVector<utils::IteratorType>> windowSpace(Emitter &e, int64_t lead,
+                                                                       ArrayRef<int64_t> k) {
+    Value space = e.empty(RankedTensorType::get({k[0], k[1]}, e.b.getI8Type()), {});
+    SmallVector<utils::IteratorType> iters(lead + 2, utils::IteratorType::parallel);
+    iters.append(2, utils::IteratorType::reduction);
+    return {space, iters};
+  }
+  static AffineMap kernelMap(Emitter &e, int64_t lead) {
+    return AffineMap::get(lead + 4, 0, {e.b.getAffineDimExpr(lead + 2), e.b.getAffineDimExpr(lead + 3)},
+                          e.b.getContext());
+  }
+  static AffineMap outMap(Emitter &e, int64_t lead) {
+    SmallVector<AffineExpr> exprs;
+    for (int64_t d = 0; d < lead + 2; ++d)
+      exprs.push_back(e.b.getAffineDimExpr(d));
+    return AffineMap::get(lead + 4, 0, exprs, e.b.getContext());
+  }
+
+  /// A window's contribution: lead holds the leading indices (N, C, ...),
+  /// then the window (oh, ow) and the kernel offset (kh, kw).
+  using WindowFn = function_ref<Value(OpBuilder &, Location, ValueRange lead, Value oh, Value ow,
+                                      Value kh, Value kw)>;
+
+  /// The gradient of a window sweep over `x` [L..., H, W], as a gather so
+  /// that no two loops write one element: input (h, w) sums, over the kernel
+  /// offsets (kh, kw) whose window (oh, ow) = ((h + ph - kh) / sh,
+  /// (w + pw - kw) / sw) exists, `value(L..., oh, ow, kh, kw)`.
+  static Value gatherWindows(Emitter &e, Value x, ArrayRef<int64_t> k, ArrayRef<int64_t> s,
+                             ArrayRef<int64_t> p, WindowFn value) {
+    OpBuilder &b = e.b;
+    RankedTensorType t = e.typeOf(x);
+    int64_t lead = t.getRank() - 2;
+    Type elem = t.getElementType();
+    int64_t outSize[2] = {windows(t.getDimSize(lead), k[0], s[0], p[0]),
+                          windows(t.getDimSize(lead + 1), k[1], s[1], p[1])};
+    Value out = e.filled(t, e.dynamicSizes(t, [&](int64_t d) { return std::pair<Value, int64_t>{x, d}; }),
+                         e.scalar(elem, 0.0));
+    auto [kernelSpace, iters] = windowSpace(e, lead, k);
+    auto op = linalg::GenericOp::create(
+        b, e.loc, TypeRange{t}, ValueRange{kernelSpace}, ValueRange{out},
+        {kernelMap(e, lead), outMap(e, lead)}, iters, [&](OpBuilder &nb, Location l, ValueRange a) {
+          SmallVector<Value> at;
+          for (int64_t d = 0; d < lead; ++d)
+            at.push_back(linalg::IndexOp::create(nb, l, d));
+          Value valid, kk[2], window[2];
+          for (int64_t i = 0; i < 2; ++i) {
+            Value pos = linalg::IndexOp::create(nb, l, lead + i);
+            kk[i] = linalg::IndexOp::create(nb, l, lead + 2 + i);
+            auto c = [&](int64_t v) { return arith::ConstantIndexOp::create(nb, l, v); };
+            // start = h + ph - kh, a window start when >= 0, divisible and in range.
+            Value start = arith::SubIOp::create(nb, l, arith::AddIOp::create(nb, l, pos, c(p[i])), kk[i]);
+            Value o = arith::DivSIOp::create(nb, l, start, c(s[i]));
+            Value ok = arith::AndIOp::create(
+                nb, l,
+                arith::CmpIOp::create(nb, l, arith::CmpIPredicate::sge, start, c(0)),
+                arith::AndIOp::create(
+                    nb, l,
+                    arith::CmpIOp::create(nb, l, arith::CmpIPredicate::eq,
+                                          arith::RemSIOp::create(nb, l, start, c(s[i])), c(0)),
+                    arith::CmpIOp::create(nb, l, arith::CmpIPredicate::slt, o, c(outSize[i]))));
+            valid = valid ? arith::AndIOp::create(nb, l, valid, ok).getResult() : ok;
+            window[i] = arith::SelectOp::create(nb, l, ok, o, c(0)); // in bounds either way
+          }
+          Value contribution = value(nb, l, at, window[0], window[1], kk[0], kk[1]);
+          Value zero = arith::ConstantOp::create(nb, l, nb.getZeroAttr(elem));
+          Value add = arith::SelectOp::create(nb, l, valid, contribution, zero);
+          linalg::YieldOp::create(nb, l, ValueRange{arith::AddFOp::create(nb, l, a[1], add)});
+        });
+    return op.getResult(0);
+  }
+
+  /// im2col: [N*OH*OW, C*KH*KW], row (n, oh, ow) holding the zero-padded
+  /// window under output pixel (oh, ow) for every channel.
+  static Value im2col(Emitter &e, Value x, ArrayRef<int64_t> k, ArrayRef<int64_t> s,
+                      ArrayRef<int64_t> p) {
+    OpBuilder &b = e.b;
+    RankedTensorType t = e.typeOf(x);
+    Type elem = t.getElementType();
+    int64_t c = t.getDimSize(1);
+    int64_t oh = windows(t.getDimSize(2), k[0], s[0], p[0]), ow = windows(t.getDimSize(3), k[1], s[1], p[1]);
+    Value padded = pad(e, x, p[0], p[1], e.scalar(elem, 0.0));
+    // Iteration space (n, oh, ow, c, kh, kw); padded is read at (n, c, oh*sh + kh, ow*sw + kw).
+    auto type = RankedTensorType::get({t.getDimSize(0), oh, ow, c, k[0], k[1]}, elem);
+    auto d = [&](int64_t i) { return b.getAffineDimExpr(i); };
+    auto read = AffineMap::get(6, 0, {d(0), d(3), d(1) * s[0] + d(4), d(2) * s[1] + d(5)}, b.getContext());
+    Value cols = e.generic(type, e.batchOf(type, x), ValueRange{padded}, {read},
+                           [](OpBuilder &, Location, ValueRange a) { return a[0]; });
+    int64_t rows = ShapedType::isDynamic(t.getDimSize(0)) ? ShapedType::kDynamic : t.getDimSize(0) * oh * ow;
+    return e.reshape(cols, RankedTensorType::get({rows, c * k[0] * k[1]}, elem));
+  }
+
+  /// weight [O, C, KH, KW] as [O, C*KH*KW].
+  static Value weightRows(Emitter &e, Value w) {
+    RankedTensorType t = e.typeOf(w);
+    return e.reshape(w, RankedTensorType::get({t.getDimSize(0), t.getNumElements() / t.getDimSize(0)},
+                                              t.getElementType()));
+  }
+
+  /// A conv result or its gradient [N, O, OH, OW] as rows [N*OH*OW, O].
+  static Value outputRows(Emitter &e, Value y) {
+    RankedTensorType t = e.typeOf(y);
+    Value nhwc = e.transpose(y, {0, 2, 3, 1});
+    int64_t pixels = t.getDimSize(2) * t.getDimSize(3);
+    int64_t rows = ShapedType::isDynamic(t.getDimSize(0)) ? ShapedType::kDynamic : t.getDimSize(0) * pixels;
+    return e.reshape(nhwc, RankedTensorType::get({rows, t.getDimSize(1)}, t.getElementType()));
+  }
+
+  /// conv2d as im2col + one GEMM: [N*OH*OW, CKK] @ [CKK, O], accumulating
+  /// into the bias, then back to NCHW.
+  static Value conv2d(Emitter &e, Value x, Value w, Value bias, ArrayRef<int64_t> s,
+                      ArrayRef<int64_t> p, RankedTensorType type) {
+    OpBuilder &b = e.b;
+    RankedTensorType wt = e.typeOf(w);
+    Type elem = type.getElementType();
+    int64_t o = wt.getDimSize(0);
+    Value cols = im2col(e, x, {wt.getDimSize(2), wt.getDimSize(3)}, s, p);
+    Value wT = e.transpose(weightRows(e, w), {1, 0});
+    auto rowsType = RankedTensorType::get({e.typeOf(cols).getDimSize(0), o}, elem);
+    SmallVector<Value> dynamic;
+    if (rowsType.isDynamicDim(0))
+      dynamic.push_back(e.dim(cols, 0));
+    Value init = bias ? e.generic(rowsType, dynamic, ValueRange{bias},
+                                  {AffineMap::get(2, 0, {b.getAffineDimExpr(1)}, b.getContext())},
+                                  [](OpBuilder &, Location, ValueRange a) { return a[0]; })
+                      : e.filled(rowsType, dynamic, e.scalar(elem, 0.0));
+    Value y = e.matmul2d(cols, wT, init);
+    auto nhwc = RankedTensorType::get({type.getDimSize(0), type.getDimSize(2), type.getDimSize(3), o}, elem);
+    return e.transpose(e.reshape(y, nhwc), {0, 3, 1, 2});
+  }
+
+  /// d(input): grad rows [N*OH*OW, O] @ weight [O, CKK] gives each window's
+  /// share; col2im (a gather over the windows) sums the shares per pixel.
+  static Value conv2dInputGrad(Emitter &e, Value g, Value w, Value x, ArrayRef<int64_t> s,
+                               ArrayRef<int64_t> p) {
+    RankedTensorType wt = e.typeOf(w), gt = e.typeOf(g), xt = e.typeOf(x);
+    Type elem = xt.getElementType();
+    int64_t c = wt.getDimSize(1), kh = wt.getDimSize(2), kw = wt.getDimSize(3);
+    Value shares = e.matmul2d(outputRows(e, g), weightRows(e, w));
+    auto six = RankedTensorType::get({gt.getDimSize(0), gt.getDimSize(2), gt.getDimSize(3), c, kh, kw}, elem);
+    Value perWindow = e.reshape(shares, six);
+    return gatherWindows(e, x, {kh, kw}, s, p,
+                         [&](OpBuilder &nb, Location l, ValueRange lead, Value oh, Value ow,
+                             Value khi, Value kwi) -> Value {
+                           return tensor::ExtractOp::create(
+                               nb, l, perWindow, ValueRange{lead[0], oh, ow, lead[1], khi, kwi});
+                         });
+  }
+
+  /// d(weight) [O, C, KH, KW]: grad rows^T [O, N*OH*OW] @ im2col [N*OH*OW, CKK].
+  static Value conv2dWeightGrad(Emitter &e, Value g, Value x, Value w, ArrayRef<int64_t> s,
+                                ArrayRef<int64_t> p) {
+    RankedTensorType wt = e.typeOf(w), gt = e.typeOf(g);
+    Value cols = im2col(e, x, {wt.getDimSize(2), wt.getDimSize(3)}, s, p);
+    // [N, O, OH, OW] -> [O, N, OH, OW] -> [O, N*OH*OW]: rows in im2col's order.
+    Value gT = e.transpose(g, {1, 0, 2, 3});
+    auto gRowsType = RankedTensorType::get({gt.getDimSize(1), ShapedType::kDynamic}, gt.getElementType());
+    Value gRows = e.reshape(gT, gRowsType);
+    return e.reshape(e.matmul2d(gRows, cols), wt);
+  }
+
+
+  //===--------------------------------------------------------------------===//
+  // Recurrence
+  //===--------------------------------------------------------------------===//
+
+  /// The [N, H] slice of a time-major [T, N, H] tensor at step `t`.
+  static Value stepOf(Emitter &e, Value seq, Value t) {
+    OpBuilder &b = e.b;
+    RankedTensorType st = e.typeOf(seq);
+    auto type = RankedTensorType::get({st.getDimSize(1), st.getDimSize(2)}, st.getElementType());
+    SmallVector<OpFoldResult> offsets{t, b.getIndexAttr(0), b.getIndexAttr(0)};
+    SmallVector<OpFoldResult> sizes{b.getIndexAttr(1), e.dim(seq, 1), b.getIndexAttr(st.getDimSize(2))};
+    SmallVector<OpFoldResult> strides(3, b.getIndexAttr(1));
+    return tensor::ExtractSliceOp::create(b, e.loc, type, seq, offsets, sizes, strides);
+  }
+
+  static Value setStep(Emitter &e, Value seq, Value step, Value t) {
+    OpBuilder &b = e.b;
+    RankedTensorType st = e.typeOf(seq);
+    SmallVector<OpFoldResult> offsets{t, b.getIndexAttr(0), b.getIndexAttr(0)};
+    SmallVector<OpFoldResult> sizes{b.getIndexAttr(1), e.dim(seq, 1), b.getIndexAttr(st.getDimSize(2))};
+    SmallVector<OpFoldResult> strides(3, b.getIndexAttr(1));
+    return tensor::InsertSliceOp::create(b, e.loc, step, seq, offsets, sizes, strides);
+  }
+
+  /// Runs `body(t, carried...) -> carried...` for t = 0 .. steps-1 as an scf.for.
+  static SmallVector<Value> loop(Emitter &e, int64_t steps, ValueRange init,
+                                 function_ref<SmallVector<Value>(Emitter &, Value, ValueRange)> body) {
+    auto op = scf::ForOp::create(e.b, e.loc, e.index(0), e.index(steps), e.index(1), init,
+                                 [&](OpBuilder &nb, Location l, Value t, ValueRange carried) {
+                                   Emitter inner(nb, l);
+                                   scf::YieldOp::create(nb, l, body(inner, t, carried));
+                                 });
+    return SmallVector<Value>(op.getResults());
+  }
+
+  /// Steps [from, from + steps) of a time-major sequence.
+  static Value steps(Emitter &e, Value seq, int64_t from, int64_t count) {
+    OpBuilder &b = e.b;
+    RankedTensorType st = e.typeOf(seq);
+    auto type = RankedTensorType::get({count, st.getDimSize(1), st.getDimSize(2)}, st.getElementType());
+    SmallVector<OpFoldResult> offsets{b.getIndexAttr(from), b.getIndexAttr(0), b.getIndexAttr(0)};
+    SmallVector<OpFoldResult> sizes{b.getIndexAttr(count), e.dim(seq, 1), b.getIndexAttr(st.getDimSize(2))};
+    SmallVector<OpFoldResult> strides(3, b.getIndexAttr(1));
+    return tensor::ExtractSliceOp::create(b, e.loc, type, seq, offsets, sizes, strides);
+  }
+
+  /// h_t = tanh(x_t W_ih^T + b_ih + h_{t-1} W_hh^T + b_hh): the input
+  /// projection of every step is one GEMM; the recurrence is a loop over T of
+  /// [N, H] x [H, H] GEMMs. States live time-major in [T + 1, N, H] with
+  /// h_{-1} = 0 at step 0, so each step is contiguous and the loop carries
+  /// one tensor that it updates in place.
+  static Value rnn(Emitter &e, Value x, Value wih, Value whh, Value bih, Value bhh,
+                   RankedTensorType type) {
+    OpBuilder &b = e.b;
+    RankedTensorType xt = e.typeOf(x);
+    Type elem = type.getElementType();
+    int64_t count = xt.getDimSize(1), features = xt.getDimSize(2), hidden = type.getDimSize(2);
+    int64_t n = xt.getDimSize(0);
+    int64_t rows = ShapedType::isDynamic(n) ? n : n * count;
+    Value timeMajor = e.reshape(e.transpose(x, {1, 0, 2}), RankedTensorType::get({rows, features}, elem));
+    auto rowsType = RankedTensorType::get({rows, hidden}, elem);
+    auto byColumn = AffineMap::get(2, 0, {b.getAffineDimExpr(1)}, b.getContext());
+    auto spread = [&](Emitter &at, Value bias, RankedTensorType t, Value like) {
+      return at.generic(t, at.batchOf(t, like), ValueRange{bias}, {byColumn},
+                        [](OpBuilder &, Location, ValueRange a) { return a[0]; });
+    };
+    Value projected = e.matmul2d(timeMajor, e.transpose(wih, {1, 0}), spread(e, bih, rowsType, timeMajor));
+    Value pre = e.reshape(projected, RankedTensorType::get({count, n, hidden}, elem));
+    Value whhT = e.transpose(whh, {1, 0});
+    auto stateType = RankedTensorType::get({n, hidden}, elem);
+    auto seqType = RankedTensorType::get({count + 1, n, hidden}, elem);
+    SmallVector<Value> batch;
+    if (ShapedType::isDynamic(n))
+      batch.push_back(e.dim(x, 0));
+    Value seq = e.filled(seqType, batch, e.scalar(elem, 0.0));
+    auto result = loop(e, count, {seq}, [&](Emitter &le, Value t, ValueRange carried) {
+      Value previous = stepOf(le, carried[0], t);
+      Value recurrent = le.matmul2d(previous, whhT, spread(le, bhh, stateType, previous));
+      Value h = le.broadcastGeneric(stateType, ValueRange{stepOf(le, pre, t), recurrent},
+                                    [](OpBuilder &nb, Location l, ValueRange a) -> Value {
+                                      return math::TanhOp::create(nb, l, arith::AddFOp::create(nb, l, a[0], a[1]));
+                                    });
+      Value next = arith::AddIOp::create(le.b, le.loc, t, le.index(1));
+      return SmallVector<Value>{setStep(le, carried[0], h, next)};
+    });
+    return e.transpose(steps(e, result[0], 1, count), {1, 0, 2});
+  }
+
+  /// Backprop through time, t = T-1 .. 0: d_t = (g_t + d_{t+1} W_hh) * (1 - h_t^2),
+  /// in a time-major [T + 1, N, H] with d_T = 0.
+  static Value rnnStepGrad(Emitter &e, Value states, Value g, Value whh) {
+    RankedTensorType st = e.typeOf(states);
+    Type elem = st.getElementType();
+    int64_t count = st.getDimSize(1), n = st.getDimSize(0), hidden = st.getDimSize(2);
+    Value hs = e.transpose(states, {1, 0, 2}), gs = e.transpose(g, {1, 0, 2});
+    auto stateType = RankedTensorType::get({n, hidden}, elem);
+    auto seqType = RankedTensorType::get({count + 1, n, hidden}, elem);
+    Value seq = e.filled(seqType, e.batchOf(seqType, states), e.scalar(elem, 0.0));
+    auto result = loop(e, count, {seq}, [&](Emitter &le, Value i, ValueRange carried) {
+      Value t = arith::SubIOp::create(le.b, le.loc, le.index(count - 1), i);
+      Value next = arith::AddIOp::create(le.b, le.loc, t, le.index(1));
+      Value dh = le.matmul2d(stepOf(le, carried[0], next), whh, stepOf(le, gs, t));
+      Value d = le.broadcastGeneric(stateType, ValueRange{dh, stepOf(le, hs, t)},
+                                    [&](OpBuilder &nb, Location l, ValueRange a) -> Value {
+                                      Value one = arith::ConstantOp::create(nb, l, nb.getFloatAttr(elem, 1.0));
+                                      Value sq = arith::MulFOp::create(nb, l, a[1], a[1]);
+                                      return arith::MulFOp::create(nb, l, a[0], arith::SubFOp::create(nb, l, one, sq));
+                                    });
+      return SmallVector<Value>{setStep(le, carried[0], d, t)};
+    });
+    return e.transpose(steps(e, result[0], 0, count), {1, 0, 2});
   }
 
   /// torch.matmul for rank >= 2 with broadcast leading dims.
@@ -875,7 +1421,7 @@ struct LowerToLinalgPass : public kiln::impl::LowerToLinalgBase<LowerToLinalgPas
     target.addIllegalDialect<KilnDialect>();
     target.addLegalOp<ModuleOp, UnrealizedConversionCastOp>();
     target.addLegalDialect<linalg::LinalgDialect, tensor::TensorDialect, arith::ArithDialect,
-                           math::MathDialect>();
+                           math::MathDialect, scf::SCFDialect>();
     target.addDynamicallyLegalOp<func::FuncOp>([&](func::FuncOp f) {
       return converter.isSignatureLegal(f.getFunctionType());
     });

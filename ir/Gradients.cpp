@@ -380,3 +380,83 @@ LogicalResult CrossEntropyOp::buildGradients(OpBuilder &b, Value g, ArrayRef<boo
                              CrossEntropyGradOp::create(b, getLoc(), getInput(), getTarget()), g);
   return success();
 }
+
+//===----------------------------------------------------------------------===//
+// Convolution, pooling, recurrence, dropout
+//===----------------------------------------------------------------------===//
+
+LogicalResult Conv2dOp::buildGradients(OpBuilder &b, Value g, ArrayRef<bool> needed,
+                                       SmallVectorImpl<Value> &grads) {
+  Location loc = getLoc();
+  if (needed[0])
+    grads[0] = Conv2dInputGradOp::create(b, loc, g, getWeight(), getInput(), getStride(),
+                                         getPadding());
+  if (needed[1])
+    grads[1] = Conv2dWeightGradOp::create(b, loc, g, getInput(), getWeight(), getStride(),
+                                          getPadding());
+  if (getBias() && needed[2])
+    grads[2] = SumOp::create(b, loc, g, ArrayRef<int64_t>{0, 2, 3}, false);
+  return success();
+}
+
+LogicalResult MaxPool2dOp::buildGradients(OpBuilder &b, Value g, ArrayRef<bool>,
+                                          SmallVectorImpl<Value> &grads) {
+  grads[0] = MaxPool2dGradOp::create(b, getLoc(), g, getInput(), getKernel(), getStride(),
+                                     getPadding());
+  return success();
+}
+
+LogicalResult AvgPool2dOp::buildGradients(OpBuilder &b, Value g, ArrayRef<bool>,
+                                          SmallVectorImpl<Value> &grads) {
+  grads[0] = AvgPool2dGradOp::create(b, getLoc(), g, getInput(), getKernel(), getStride(),
+                                     getPadding());
+  return success();
+}
+
+LogicalResult RNNOp::buildGradients(OpBuilder &b, Value g, ArrayRef<bool> needed,
+                                    SmallVectorImpl<Value> &grads) {
+  // d [N, T, H]: the gradient at every step's pre-activation. Each weight
+  // then sees all N*T steps at once, as one product: d^T @ x for weight_ih,
+  // d^T @ h_{t-1} for weight_hh (h_{-1} = 0).
+  Location loc = getLoc();
+  Value states = getResult();
+  RankedTensorType st = typeOf(states);
+  int64_t steps = st.getDimSize(1), hidden = st.getDimSize(2);
+  Value d = RNNStepGradOp::create(b, loc, states, g, getWeightHh());
+  Value dRows = rows(b, loc, d);
+  Value dT = TransposeOp::create(b, loc, dRows, ArrayRef<int64_t>{1, 0});
+  if (needed[0]) {
+    Value gx = MatMulOp::create(b, loc, dRows, getWeightIh());
+    grads[0] = ReshapeOp::create(b, loc, getInput().getType(), gx);
+  }
+  if (needed[1])
+    grads[1] = MatMulOp::create(b, loc, dT, rows(b, loc, getInput()));
+  if (needed[2]) {
+    // h_{t-1} for every t: zeros, then the states but the last.
+    SmallVector<Value> batch;
+    if (st.isDynamicDim(0))
+      batch.push_back(tensor::DimOp::create(b, loc, states, 0));
+    auto firstType = RankedTensorType::get({st.getDimSize(0), 1, hidden}, st.getElementType());
+    Value first = FillOp::create(b, loc, firstType, b.getF64FloatAttr(0.0), batch);
+    Value previous = first;
+    if (steps > 1)
+      previous = ConcatOp::create(
+          b, loc, ValueRange{first, SliceOp::create(b, loc, states, 1, 0, steps - 1)}, 1);
+    grads[2] = MatMulOp::create(b, loc, dT, rows(b, loc, previous));
+  }
+  Value biasGrad;
+  if (needed[3] || needed[4])
+    biasGrad = SumOp::create(b, loc, d, ArrayRef<int64_t>{0, 1}, false);
+  if (needed[3])
+    grads[3] = biasGrad;
+  if (needed[4])
+    grads[4] = biasGrad;
+  return success();
+}
+
+LogicalResult DropoutOp::buildGradients(OpBuilder &b, Value g, ArrayRef<bool>,
+                                        SmallVectorImpl<Value> &grads) {
+  // The same seed and salt replay the same mask and scale on the gradient.
+  grads[0] = DropoutOp::create(b, getLoc(), g.getType(), g, getPAttr(), getSeed(), getSaltAttr());
+  return success();
+}

@@ -310,22 +310,28 @@ static LogicalResult checkPair(std::optional<Location> loc, StringRef what,
   return emitOptionalError(loc, what, " must be two integers >= ", least);
 }
 
+static LogicalResult inferConv2d(std::optional<Location> loc, Value input, Value weight,
+                                 Value bias, ArrayRef<int64_t> stride,
+                                 ArrayRef<int64_t> padding, SmallVectorImpl<Type> &results) {
+  if (failed(checkPair(loc, "stride", stride, 1)) ||
+      failed(checkPair(loc, "padding", padding, 0)) ||
+      failed(sameElementType(loc, input, weight)))
+    return failure();
+  shapes::Shape biasShape;
+  if (bias)
+    biasShape = toShape(bias.getType());
+  std::string err;
+  auto shape = shapes::conv2d(toShape(input.getType()), toShape(weight.getType()),
+                              bias ? &biasShape : nullptr, stride[0], stride[1], padding[0],
+                              padding[1], err);
+  return inferred(loc, shape, err, elementOf(input), results);
+}
+
 LogicalResult Conv2dOp::inferReturnTypes(MLIRContext *, std::optional<Location> loc,
                                          Adaptor adaptor,
                                          SmallVectorImpl<Type> &results) {
-  if (failed(checkPair(loc, "stride", adaptor.getStride(), 1)) ||
-      failed(checkPair(loc, "padding", adaptor.getPadding(), 0)) ||
-      failed(sameElementType(loc, adaptor.getInput(), adaptor.getWeight())))
-    return failure();
-  shapes::Shape bias;
-  if (adaptor.getBias())
-    bias = toShape(adaptor.getBias().getType());
-  std::string err;
-  auto shape = shapes::conv2d(
-      toShape(adaptor.getInput().getType()), toShape(adaptor.getWeight().getType()),
-      adaptor.getBias() ? &bias : nullptr, adaptor.getStride()[0],
-      adaptor.getStride()[1], adaptor.getPadding()[0], adaptor.getPadding()[1], err);
-  return inferred(loc, shape, err, elementOf(adaptor.getInput()), results);
+  return inferConv2d(loc, adaptor.getInput(), adaptor.getWeight(), adaptor.getBias(),
+                     adaptor.getStride(), adaptor.getPadding(), results);
 }
 
 template <typename Adaptor>
@@ -484,6 +490,80 @@ LogicalResult SliceOp::inferReturnTypes(MLIRContext *, std::optional<Location> l
                              ") is out of range for size ", shape[dim]);
   shape[dim] = size;
   results.push_back(tensorOf(shape, elementOf(adaptor.getInput())));
+  return success();
+}
+
+LogicalResult Conv2dInputGradOp::inferReturnTypes(MLIRContext *,
+                                                  std::optional<Location> loc,
+                                                  Adaptor adaptor,
+                                                  SmallVectorImpl<Type> &results) {
+  // The forward conv of `input` and `weight` must give `grad`'s type.
+  SmallVector<Type> forward;
+  if (failed(inferConv2d(loc, adaptor.getInput(), adaptor.getWeight(), Value(),
+                         adaptor.getStride(), adaptor.getPadding(), forward)))
+    return failure();
+  if (forward[0] != adaptor.getGrad().getType())
+    return emitOptionalError(loc, "grad ", adaptor.getGrad().getType(),
+                             " is not the conv2d result type ", forward[0]);
+  results.push_back(adaptor.getInput().getType());
+  return success();
+}
+
+LogicalResult Conv2dWeightGradOp::inferReturnTypes(MLIRContext *,
+                                                   std::optional<Location> loc,
+                                                   Adaptor adaptor,
+                                                   SmallVectorImpl<Type> &results) {
+  SmallVector<Type> forward;
+  if (failed(inferConv2d(loc, adaptor.getInput(), adaptor.getWeight(), Value(),
+                         adaptor.getStride(), adaptor.getPadding(), forward)))
+    return failure();
+  if (forward[0] != adaptor.getGrad().getType())
+    return emitOptionalError(loc, "grad ", adaptor.getGrad().getType(),
+                             " is not the conv2d result type ", forward[0]);
+  results.push_back(adaptor.getWeight().getType());
+  return success();
+}
+
+template <typename Adaptor>
+static LogicalResult inferPoolGrad(std::optional<Location> loc, Adaptor adaptor,
+                                   SmallVectorImpl<Type> &results) {
+  SmallVector<Type> forward;
+  if (failed(inferPool(loc, adaptor, forward)))
+    return failure();
+  if (forward[0] != adaptor.getGrad().getType())
+    return emitOptionalError(loc, "grad ", adaptor.getGrad().getType(),
+                             " is not the pool's result type ", forward[0]);
+  results.push_back(adaptor.getInput().getType());
+  return success();
+}
+
+LogicalResult MaxPool2dGradOp::inferReturnTypes(MLIRContext *,
+                                                std::optional<Location> loc,
+                                                Adaptor adaptor,
+                                                SmallVectorImpl<Type> &results) {
+  return inferPoolGrad(loc, adaptor, results);
+}
+
+LogicalResult AvgPool2dGradOp::inferReturnTypes(MLIRContext *,
+                                                std::optional<Location> loc,
+                                                Adaptor adaptor,
+                                                SmallVectorImpl<Type> &results) {
+  return inferPoolGrad(loc, adaptor, results);
+}
+
+LogicalResult RNNStepGradOp::inferReturnTypes(MLIRContext *, std::optional<Location> loc,
+                                              Adaptor adaptor,
+                                              SmallVectorImpl<Type> &results) {
+  auto states = cast<RankedTensorType>(adaptor.getStates().getType());
+  auto w = cast<RankedTensorType>(adaptor.getWeightHh().getType());
+  if (adaptor.getGrad().getType() != states)
+    return emitOptionalError(loc, "grad ", adaptor.getGrad().getType(),
+                             " and states ", states, " differ");
+  if (states.getRank() != 3 || w.getRank() != 2 || w.getDimSize(0) != states.getDimSize(2) ||
+      w.getDimSize(1) != states.getDimSize(2) || w.getElementType() != states.getElementType())
+    return emitOptionalError(loc, "expects states [N, T, H] and weight_hh [H, H], got ",
+                             states, " and ", w);
+  results.push_back(states);
   return success();
 }
 

@@ -86,16 +86,30 @@ def Kiln_CastOp : Kiln_Op<"cast", [Pure, DeclareOpInterfaceMethods<Kiln_Gradient
   let hasFolder = 1;
 }
 
-def Kiln_DropoutOp : Kiln_Op<"dropout", [SameOperandsAndResultType]> {
+// A dropout seed: the train step's 0-d f64 hyperparameter.
+def Kiln_Seed : 0DTensorOf<[F64]>,
+    BuildableType<"::mlir::RankedTensorType::get({}, $_builder.getF64Type())">;
+
+def Kiln_DropoutOp : Kiln_Op<"dropout", [Pure, AllTypesMatch<["input", "result"]>,
+    DeclareOpInterfaceMethods<Kiln_GradientOpInterface>]> {
   let summary = "zeroes each element with probability p in training, else identity";
   let description = [{
-    In training, kept elements are scaled by 1 / (1 - p), as `nn.Dropout`
-    does; in evaluation and prediction the op is the identity. It draws from
-    the run's random stream, so it is not Pure.
+    Without `seed` the op is the identity: evaluation and prediction. With a
+    `seed` (the train step's 0-d f64 hyperparameter) it keeps element i where
+    a counter-based hash of (seed, salt, i) clears p, scaling kept elements by
+    1 / (1 - p) as `nn.Dropout` does. The mask is a pure function of
+    (seed, salt, i), so the gradient, a dropout of the same seed and salt,
+    replays it without storing it. `salt` tells a model's dropouts apart.
+    ```mlir
+    %y = kiln.dropout %x, 5.000000e-01 : tensor<?x8xf32>
+    %z = kiln.dropout %x, 5.000000e-01 seed %s salt 1 : tensor<?x8xf32>
+    ```
   }];
-  let arguments = (ins Kiln_FloatTensor:$input, F64Attr:$p);
+  let arguments = (ins Kiln_FloatTensor:$input, F64Attr:$p,
+                       Optional<Kiln_Seed>:$seed,
+                       DefaultValuedAttr<I64Attr, "0">:$salt);
   let results = (outs Kiln_FloatTensor:$result);
-  let assemblyFormat = "$input `,` $p attr-dict `:` type($input)";
+  let assemblyFormat = "$input `,` $p (`seed` $seed^ `salt` $salt)? attr-dict `:` type($input)";
   let hasVerifier = 1;
 }
 
@@ -192,7 +206,8 @@ def Kiln_ConcatOp : Kiln_Op<"concat", [Pure, InferTypeOpAdaptor, DeclareOpInterf
 // Convolution, pooling, recurrence
 //===----------------------------------------------------------------------===//
 
-def Kiln_Conv2dOp : Kiln_Op<"conv2d", [Pure, InferTypeOpAdaptor]> {
+def Kiln_Conv2dOp : Kiln_Op<"conv2d", [Pure, InferTypeOpAdaptor,
+    DeclareOpInterfaceMethods<Kiln_GradientOpInterface>]> {
   let summary = "2-D convolution over NCHW, as nn.Conv2d (weight [O, C, kh, kw])";
   let arguments = (ins Kiln_FloatTensor:$input, Kiln_FloatTensor:$weight,
                        Optional<Kiln_FloatTensor>:$bias,
@@ -203,7 +218,8 @@ def Kiln_Conv2dOp : Kiln_Op<"conv2d", [Pure, InferTypeOpAdaptor]> {
 }
 
 class Kiln_PoolOp<string mnemonic, string what>
-    : Kiln_Op<mnemonic, [Pure, InferTypeOpAdaptor]> {
+    : Kiln_Op<mnemonic, [Pure, InferTypeOpAdaptor,
+                         DeclareOpInterfaceMethods<Kiln_GradientOpInterface>]> {
   let summary = what # " over windows of H and W (NCHW)";
   let arguments = (ins Kiln_FloatTensor:$input, DenseI64ArrayAttr:$kernel,
                        DenseI64ArrayAttr:$stride, DenseI64ArrayAttr:$padding);
@@ -215,7 +231,8 @@ class Kiln_PoolOp<string mnemonic, string what>
 def Kiln_MaxPool2dOp : Kiln_PoolOp<"max_pool2d", "maximum">;
 def Kiln_AvgPool2dOp : Kiln_PoolOp<"avg_pool2d", "average (padding counted, as PyTorch's default)">;
 
-def Kiln_RNNOp : Kiln_Op<"rnn", [Pure, InferTypeOpAdaptor]> {
+def Kiln_RNNOp : Kiln_Op<"rnn", [Pure, InferTypeOpAdaptor,
+    DeclareOpInterfaceMethods<Kiln_GradientOpInterface>]> {
   let summary = "one tanh RNN layer over [N, T, in], batch first, zero initial state";
   let description = [{
     h_t = tanh(x_t @ weight_ih^T + bias_ih + h_{t-1} @ weight_hh^T + bias_hh),
@@ -295,6 +312,68 @@ def Kiln_SliceOp : Kiln_Op<"slice", [Pure, InferTypeOpAdaptor]> {
   let arguments = (ins Kiln_Tensor:$input, I64Attr:$dim, I64Attr:$start, I64Attr:$size);
   let results = (outs Kiln_Tensor:$result);
   let assemblyFormat = "$input `dim` $dim `start` $start `size` $size attr-dict `:` "
+                       "functional-type(operands, results)";
+}
+
+def Kiln_Conv2dInputGradOp : Kiln_Op<"conv2d_input_grad", [Pure, InferTypeOpAdaptor]> {
+  let summary = "conv2d's gradient for its input (col2im of grad @ weight)";
+  let description = [{
+    `grad` is the gradient of conv2d's result; `input` is read only for its
+    type and (run-time) batch size, since stride makes H and W ambiguous.
+  }];
+  let arguments = (ins Kiln_FloatTensor:$grad, Kiln_FloatTensor:$weight,
+                       Kiln_FloatTensor:$input,
+                       DenseI64ArrayAttr:$stride, DenseI64ArrayAttr:$padding);
+  let results = (outs Kiln_FloatTensor:$result);
+  let assemblyFormat = "$grad `,` $weight `,` $input `stride` $stride `padding` $padding "
+                       "attr-dict `:` functional-type(operands, results)";
+}
+
+def Kiln_Conv2dWeightGradOp : Kiln_Op<"conv2d_weight_grad", [Pure, InferTypeOpAdaptor]> {
+  let summary = "conv2d's gradient for its weight (grad^T @ im2col(input))";
+  let description = [{
+    `weight` is read only for its type: the kernel size.
+  }];
+  let arguments = (ins Kiln_FloatTensor:$grad, Kiln_FloatTensor:$input,
+                       Kiln_FloatTensor:$weight,
+                       DenseI64ArrayAttr:$stride, DenseI64ArrayAttr:$padding);
+  let results = (outs Kiln_FloatTensor:$result);
+  let assemblyFormat = "$grad `,` $input `,` $weight `stride` $stride `padding` $padding "
+                       "attr-dict `:` functional-type(operands, results)";
+}
+
+class Kiln_PoolGradOp<string mnemonic, string what>
+    : Kiln_Op<mnemonic, [Pure, InferTypeOpAdaptor]> {
+  let summary = what;
+  let description = [{
+    `grad` is the gradient of the pool's result, `input` the pool's input;
+    the result has the input's type.
+  }];
+  let arguments = (ins Kiln_FloatTensor:$grad, Kiln_FloatTensor:$input,
+                       DenseI64ArrayAttr:$kernel, DenseI64ArrayAttr:$stride,
+                       DenseI64ArrayAttr:$padding);
+  let results = (outs Kiln_FloatTensor:$result);
+  let assemblyFormat = "$grad `,` $input `kernel` $kernel `stride` $stride `padding` $padding "
+                       "attr-dict `:` functional-type(operands, results)";
+}
+
+def Kiln_MaxPool2dGradOp : Kiln_PoolGradOp<"max_pool2d_grad",
+    "max_pool2d's gradient: each window's grad goes to its first largest input">;
+def Kiln_AvgPool2dGradOp : Kiln_PoolGradOp<"avg_pool2d_grad",
+    "avg_pool2d's gradient: each window's grad spread evenly over it">;
+
+def Kiln_RNNStepGradOp : Kiln_Op<"rnn_step_grad", [Pure, InferTypeOpAdaptor]> {
+  let summary = "backprop through time: the loss's gradient at each step's pre-activation";
+  let description = [{
+    From the rnn's result `states` [N, T, H], its gradient `grad` and
+    `weight_hh`, runs t = T-1 .. 0:
+    d_t = (grad_t + d_{t+1} @ weight_hh) * (1 - h_t^2), and returns every d_t
+    as [N, T, H]; the weight, bias and input gradients are products of it.
+  }];
+  let arguments = (ins Kiln_FloatTensor:$states, Kiln_FloatTensor:$grad,
+                       Kiln_FloatTensor:$weight_hh);
+  let results = (outs Kiln_FloatTensor:$result);
+  let assemblyFormat = "$states `,` $grad `,` $weight_hh attr-dict `:` "
                        "functional-type(operands, results)";
 }
 

@@ -77,6 +77,10 @@ struct AutodiffPass : public kiln::impl::AutodiffBase<AutodiffPass> {
     b.setInsertionPointAfter(loss);
     auto grad = cast<func::FuncOp>(b.clone(*loss));
     grad.setSymName("loss_grad");
+    // Each dropout gets its own salt before the rules run: a dropout's
+    // gradient copies it, so in training the two draw the same mask.
+    int64_t salt = 0;
+    grad.walk([&](DropoutOp d) { d.setSalt(salt++); });
     if (failed(differentiate(grad)))
       return signalPassFailure();
   }

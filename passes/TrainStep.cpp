@@ -146,7 +146,13 @@ struct TrainStepPass : public kiln::impl::TrainStepBase<TrainStepPass> {
         argAttrs.push_back(b.getDictionaryAttr(b.getNamedAttr("kiln.state", b.getStringAttr(name))));
       }
     auto f64 = RankedTensorType::get({}, b.getF64Type());
-    for (StringRef hyper : {"lr", "step"}) {
+    // A model with dropout also takes the step's random seed.
+    bool random = false;
+    grad.walk([&](DropoutOp) { random = true; });
+    SmallVector<StringRef> hypers{"lr", "step"};
+    if (random)
+      hypers.push_back("seed");
+    for (StringRef hyper : hypers) {
       argTypes.push_back(f64);
       argAttrs.push_back(b.getDictionaryAttr(b.getNamedAttr("kiln.hyper", b.getStringAttr(hyper))));
     }
@@ -172,8 +178,14 @@ struct TrainStepPass : public kiln::impl::TrainStepBase<TrainStepPass> {
       returned.push_back(map.lookup(v));
     unsigned numScalars = returned.size() - params.size();
 
+    // Dropout in training: every dropout, forward and gradient, draws from
+    // the step's seed (without one it is the identity).
+    unsigned firstHyper = argTypes.size() - hypers.size();
+    if (random)
+      step.walk([&](DropoutOp d) { d.getSeedMutable().assign(body->getArgument(firstHyper + 2)); });
+
     // The optimizer update of each parameter.
-    Value lr = body->getArgument(argTypes.size() - 2), t = body->getArgument(argTypes.size() - 1);
+    Value lr = body->getArgument(firstHyper), t = body->getArgument(firstHyper + 1);
     for (unsigned i = numGradArgs; i < argTypes.size(); ++i) {
       // State and hyperparameters print under their names.
       DictionaryAttr attrs = argAttrs[i];

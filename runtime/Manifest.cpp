@@ -273,8 +273,9 @@ Manifest parse(const json &j) {
     for (size_t i = 0; i < hyper.size(); ++i) {
       std::string where = "hyper[" + std::to_string(i) + "]";
       if (!hyper[i].is_string() ||
-          (hyper[i].get<std::string>() != "lr" && hyper[i].get<std::string>() != "step"))
-        fail(where, "expected \"lr\" or \"step\"");
+          (hyper[i].get<std::string>() != "lr" && hyper[i].get<std::string>() != "step" &&
+           hyper[i].get<std::string>() != "seed"))
+        fail(where, "expected \"lr\", \"step\" or \"seed\"");
       m.hyper.push_back(hyper[i].get<std::string>());
     }
   }

@@ -21,7 +21,7 @@
 //   "arena": {"fixed_bytes":0,"per_sample_bytes":0},           optional
 //   "entry_points": ["forward","loss"]   subset of forward, loss, train_step
 //   "state": [{"name":"net.0.weight.momentum_buffer","dtype":"f32","shape":[256,784]}],
-//   "hyper": ["lr","step"]      both optional; with train_step
+//   "hyper": ["lr","step","seed"]  each optional; with train_step ("seed": dropout)
 // }
 // Shapes: inputs, targets and outputs start with -1, the batch dimension;
 // every other size is >= 0. Init kinds: zeros, ones, uniform (a = low,

@@ -30,6 +30,9 @@ namespace {
 /// Shuffling draws from its own generator, so the sample order does not
 /// share the stream initParams draws from: Rng(seed ^ kShuffleStream).
 constexpr uint64_t kShuffleStream = 0x53485546464c4521ULL; // "SHUFFLE!"
+/// Dropout's per-step seeds come from a third stream, one draw per step, cut
+/// to 53 bits so the f64 "seed" hyperparameter holds it exactly.
+constexpr uint64_t kDropoutStream = 0x44524f504f555421ULL; // "DROPOUT!"
 
 /// --save's directory must exist and be writable: found out before training,
 /// not after it.
@@ -100,6 +103,7 @@ void runTrain(const Manifest &m, const EntryPoints &ep, const TrainOptions &o) {
   TrainReport report(names, m.scalarDType == DType::F64, o.epochs, ds.samples, cap,
                      o.metrics);
   Rng shuffleRng(o.seed ^ kShuffleStream);
+  Rng dropoutRng(o.seed ^ kDropoutStream);
   std::vector<int64_t> order(size_t(ds.samples));
   std::iota(order.begin(), order.end(), int64_t(0));
   int64_t runStep = 0;
@@ -123,8 +127,11 @@ void runTrain(const Manifest &m, const EntryPoints &ep, const TrainOptions &o) {
       };
       stage(ds.inputs, inBuf);
       stage(ds.targets, tgtBuf);
+      double dropoutSeed = double(dropoutRng.next() >> 11);
       for (size_t i = 0; i < hyper.size(); ++i)
-        hyper[i].as<double>()[0] = m.hyper[i] == "lr" ? o.lr : double(runStep);
+        hyper[i].as<double>()[0] = m.hyper[i] == "lr"     ? o.lr
+                                   : m.hyper[i] == "step" ? double(runStep)
+                                                          : dropoutSeed;
       for (auto *group : {&params, &state, &hyper, &nextParams, &nextState, &scalars})
         for (Tensor &t : *group)
           descs.push_back(MemRef::of(t));

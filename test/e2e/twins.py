@@ -134,6 +134,80 @@ def grads64(t):
     return _grads(t, lambda e: e @ t["fw"] + 0.5)
 
 
+def convs(t):
+    x = t["x"]
+    a = torch.relu(F.conv2d(x, t["c1.weight"], t["c1.bias"], stride=2, padding=1))
+    b = torch.tanh(F.conv2d(x, t["c2.weight"], None, stride=(1, 2), padding=(0, 1)))
+    out = {
+        "conv1": a,
+        "conv2": b,
+        "conv3": F.conv2d(a, t["c3.weight"], t["c3.bias"]),
+        "maxp": F.max_pool2d(b, 3, stride=2),
+        "maxpad": F.max_pool2d(b, 2, stride=2, padding=1),
+        "avgp": F.avg_pool2d(a, 3, stride=2, padding=1),
+        "avg2": F.avg_pool2d(b, 2),
+    }
+    features = torch.cat([torch.flatten(out[k], 1)
+                          for k in ("conv3", "maxp", "maxpad", "avgp", "avg2")], dim=1)
+    # Dropout is the identity outside training (the twin runs in eval mode).
+    logits = F.linear(F.dropout(features, 0.3, training=False), t["fc.weight"], t["fc.bias"])
+    out["logits"] = logits
+    return out, {"loss": F.cross_entropy(logits, t["label"]),
+                 "accuracy": _accuracy(logits, t["label"])}
+
+
+def _rnn(x, t, prefix):
+    """nn.RNN(batch_first=True)'s forward with the given weights: the
+    _VF.rnn_tanh call that nn.RNN.forward makes, zero initial state."""
+    names = ("weight_ih_l0", "weight_hh_l0", "bias_ih_l0", "bias_hh_l0")
+    weights = [t[f"{prefix}.{n}"] for n in names]
+    h0 = torch.zeros(1, x.shape[0], weights[1].shape[0], dtype=x.dtype)
+    states, _ = torch._VF.rnn_tanh(x, h0, weights, True, 1, 0.0, False, False, True)
+    return states
+
+
+def recurrent(t):
+    states = _rnn(t["x"], t, "rnn")
+    logits = F.linear(states[:, -1], t["head.weight"], t["head.bias"])
+    return {"states": states, "logits": logits}, {
+        "loss": F.cross_entropy(logits, t["label"]),
+        "accuracy": _accuracy(logits, t["label"]),
+    }
+
+
+def small_cnn(t):
+    x = F.max_pool2d(torch.relu(F.conv2d(t["x"], t["net.0.weight"], t["net.0.bias"], padding=1)), 2)
+    x = F.avg_pool2d(torch.tanh(F.conv2d(x, t["net.3.weight"], t["net.3.bias"], stride=2)), 2)
+    logits = F.linear(torch.flatten(x, 1), t["net.7.weight"], t["net.7.bias"])
+    return {"logits": logits}, {
+        "loss": F.cross_entropy(logits, t["label"]),
+        "accuracy": _accuracy(logits, t["label"]),
+    }
+
+
+def fashion_cnn(t):
+    x = (t["image"].float() / 255.0).reshape(-1, 1, 28, 28)
+    x = F.max_pool2d(torch.relu(F.conv2d(x, t["net.0.weight"], t["net.0.bias"], padding=2)), 2)
+    x = F.max_pool2d(torch.relu(F.conv2d(x, t["net.3.weight"], t["net.3.bias"])), 2)
+    x = torch.flatten(x, 1)
+    for i in (7, 9):
+        x = torch.relu(F.linear(x, t[f"net.{i}.weight"], t[f"net.{i}.bias"]))
+    logits = F.linear(x, t["net.11.weight"], t["net.11.bias"])
+    return {"logits": logits}, {
+        "loss": F.cross_entropy(logits, t["label"]),
+        "accuracy": _accuracy(logits, t["label"]),
+    }
+
+
+def fashion_rnn(t):
+    states = _rnn(t["image"].float() / 255.0, t, "rnn")
+    logits = F.linear(states[:, -1], t["head.weight"], t["head.bias"])
+    return {"logits": logits}, {
+        "loss": F.cross_entropy(logits, t["label"]),
+        "accuracy": _accuracy(logits, t["label"]),
+    }
+
+
 # model file (relative to the repository) -> (twin, value ranges for integer
 # data: name -> (low, high) for torch.randint; "unit" for floats in [0, 1))
 MODELS = {
@@ -146,6 +220,11 @@ MODELS = {
     "test/e2e/models/binary.kiln": (binary, {"cls": (0, 2), "y": "unit"}),
     "test/e2e/models/mlp.kiln": (mlp, {"label": (0, 5)}),
     "examples/fashion_mlp.kiln": (fashion_mlp, {"label": (0, 10)}),
+    "test/e2e/models/convs.kiln": (convs, {"label": (0, 3)}),
+    "test/e2e/models/rnn.kiln": (recurrent, {"label": (0, 3)}),
+    "test/e2e/models/cnn.kiln": (small_cnn, {"label": (0, 3)}),
+    "examples/fashion_cnn.kiln": (fashion_cnn, {"label": (0, 10)}),
+    "examples/fashion_rnn.kiln": (fashion_rnn, {"label": (0, 10)}),
 }
 
 # Models whose loss is checked on one batch only: some of their terms sum over
