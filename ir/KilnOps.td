@@ -109,7 +109,7 @@ def Kiln_DropoutOp : Kiln_Op<"dropout", [Pure, AllTypesMatch<["input", "result"]
                        Optional<Kiln_Seed>:$seed,
                        DefaultValuedAttr<I64Attr, "0">:$salt);
   let results = (outs Kiln_FloatTensor:$result);
-  let assemblyFormat = "$input `,` $p (`seed` $seed^ `salt` $salt)? attr-dict `:` type($input)";
+  let assemblyFormat = "$input `,` $p (`seed` $seed^)? (`salt` $salt^)? attr-dict `:` type($input)";
   let hasVerifier = 1;
 }
 

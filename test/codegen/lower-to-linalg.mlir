@@ -146,3 +146,117 @@ func.func @reshape(%x: tensor<?x28x28xf32>) -> tensor<?x784xf32> {
   %0 = kiln.reshape %x : tensor<?x28x28xf32> to tensor<?x784xf32>
   return %0 : tensor<?x784xf32>
 }
+
+// -----
+
+// conv2d: pad H (zeros), im2col as a generic reading the padded input at
+// (n, c, oh * 2 + kh, ow + kw), then one 2-D linalg.matmul (the runtime's
+// GEMM) accumulating into the bias, and a transpose back to NCHW.
+// CHECK-DAG: #[[WINDOW:.*]] = affine_map<(d0, d1, d2, d3, d4, d5) -> (d0, d3, d1 * 2 + d4, d2 + d5)>
+// CHECK-LABEL: func.func @conv2d
+// CHECK: linalg.generic {{.*}} outs(%{{.*}} : tensor<?x3x9x6xf32>)
+// CHECK: tensor.extract %arg0
+// CHECK: %[[COLS:.*]] = linalg.generic {indexing_maps = [#[[WINDOW]], {{.*}} outs(%{{.*}} : tensor<?x4x4x3x3x3xf32>)
+// CHECK: %[[ROWS:.*]] = tensor.reshape %[[COLS]]{{.*}} -> tensor<?x27xf32>
+// CHECK: %[[WT:.*]] = linalg.transpose ins(%{{.*}} : tensor<4x27xf32>) outs(%{{.*}} : tensor<27x4xf32>)
+// CHECK: linalg.matmul ins(%[[ROWS]], %[[WT]] : tensor<?x27xf32>, tensor<27x4xf32>)
+// CHECK: linalg.transpose {{.*}} permutation = [0, 3, 1, 2]
+func.func @conv2d(%x: tensor<?x3x7x6xf32>, %w: tensor<4x3x3x3xf32>, %b: tensor<4xf32>) -> tensor<?x4x4x4xf32> {
+  %0 = kiln.conv2d %x, %w, %b stride [2, 1] padding [1, 0] : (tensor<?x3x7x6xf32>, tensor<4x3x3x3xf32>, tensor<4xf32>) -> tensor<?x4x4x4xf32>
+  return %0 : tensor<?x4x4x4xf32>
+}
+
+// -----
+
+// max_pool2d: a reduction over (kh, kw) of the -inf padded input; it also
+// yields where each maximum is, which only the gradient reads.
+// CHECK-LABEL: func.func @max_pool2d
+// CHECK: arith.constant 0xFF800000 : f32
+// CHECK: linalg.generic {{.*}}iterator_types = ["parallel", "parallel", "parallel", "parallel", "reduction", "reduction"]{{.*}} outs(%{{.*}}, %{{.*}} : tensor<?x2x3x4xf32>, tensor<?x2x3x4xi64>)
+// CHECK: arith.cmpf ogt
+func.func @max_pool2d(%x: tensor<?x2x5x7xf32>) -> tensor<?x2x3x4xf32> {
+  %0 = kiln.max_pool2d %x kernel [3, 3] stride [2, 2] padding [1, 1] : (tensor<?x2x5x7xf32>) -> tensor<?x2x3x4xf32>
+  return %0 : tensor<?x2x3x4xf32>
+}
+
+// -----
+
+// max_pool2d_grad: no mask per element; per-window argmax indices (i64),
+// then each input pixel gathers, over the windows that hold it, the grads of
+// those whose argmax it is.
+// CHECK-LABEL: func.func @max_pool2d_grad
+// CHECK: %[[POOL:.*]]:2 = linalg.generic {{.*}} outs(%{{.*}}, %{{.*}} : tensor<?x2x3x4xf32>, tensor<?x2x3x4xi64>)
+// CHECK: linalg.generic {{.*}}iterator_types = ["parallel", "parallel", "parallel", "parallel", "reduction", "reduction"]{{.*}} outs(%{{.*}} : tensor<?x2x5x7xf32>)
+// CHECK: arith.divsi
+// CHECK: arith.remsi
+// CHECK: tensor.extract %arg0
+// CHECK: tensor.extract %[[POOL]]#1
+// CHECK: arith.cmpi eq
+func.func @max_pool2d_grad(%g: tensor<?x2x3x4xf32>, %x: tensor<?x2x5x7xf32>) -> tensor<?x2x5x7xf32> {
+  %0 = kiln.max_pool2d_grad %g, %x kernel [3, 3] stride [2, 2] padding [1, 1] : (tensor<?x2x3x4xf32>, tensor<?x2x5x7xf32>) -> tensor<?x2x5x7xf32>
+  return %0 : tensor<?x2x5x7xf32>
+}
+
+// -----
+
+// avg_pool2d: a window sum of the zero-padded input over kh*kw (padding
+// counted, as PyTorch's default).
+// CHECK-LABEL: func.func @avg_pool2d
+// CHECK: linalg.generic {{.*}}"reduction", "reduction"]
+// CHECK: arith.addf
+// CHECK: arith.constant 9.000000e+00 : f32
+// CHECK: arith.divf
+func.func @avg_pool2d(%x: tensor<?x2x5x7xf32>) -> tensor<?x2x3x4xf32> {
+  %0 = kiln.avg_pool2d %x kernel [3, 3] stride [2, 2] padding [1, 1] : (tensor<?x2x5x7xf32>) -> tensor<?x2x3x4xf32>
+  return %0 : tensor<?x2x3x4xf32>
+}
+
+// -----
+
+// rnn: the input projection of all steps is one matmul [N*T, in] x [in, H];
+// the recurrence an scf.for over T of [N, H] x [H, H] matmuls and tanh,
+// carrying one time-major [T+1, N, H] tensor.
+// CHECK-LABEL: func.func @rnn
+// CHECK: linalg.transpose {{.*}} permutation = [1, 0, 2]
+// CHECK: linalg.matmul ins(%{{.*}}, %{{.*}} : tensor<?x3xf32>, tensor<3x4xf32>)
+// CHECK: scf.for %{{.*}} = %{{.*}} to %{{.*}} step %{{.*}} iter_args(%{{.*}} = %{{.*}}) -> (tensor<6x?x4xf32>)
+// CHECK: linalg.matmul ins(%{{.*}}, %{{.*}} : tensor<?x4xf32>, tensor<4x4xf32>)
+// CHECK: math.tanh
+// CHECK: tensor.insert_slice
+// CHECK: scf.yield
+func.func @rnn(%x: tensor<?x5x3xf32>, %wih: tensor<4x3xf32>, %whh: tensor<4x4xf32>, %bih: tensor<4xf32>, %bhh: tensor<4xf32>) -> tensor<?x5x4xf32> {
+  %0 = kiln.rnn %x, %wih, %whh, %bih, %bhh : (tensor<?x5x3xf32>, tensor<4x3xf32>, tensor<4x4xf32>, tensor<4xf32>, tensor<4xf32>) -> tensor<?x5x4xf32>
+  return %0 : tensor<?x5x4xf32>
+}
+
+// -----
+
+// rnn_step_grad: a reverse loop, t = T-1 - i.
+// CHECK-LABEL: func.func @rnn_step_grad
+// CHECK: scf.for
+// CHECK: arith.subi %c4{{.*}}, %{{.*}} : index
+// CHECK: linalg.matmul
+func.func @rnn_step_grad(%s: tensor<?x5x4xf32>, %g: tensor<?x5x4xf32>, %whh: tensor<4x4xf32>) -> tensor<?x5x4xf32> {
+  %0 = kiln.rnn_step_grad %s, %g, %whh : (tensor<?x5x4xf32>, tensor<?x5x4xf32>, tensor<4x4xf32>) -> tensor<?x5x4xf32>
+  return %0 : tensor<?x5x4xf32>
+}
+
+// -----
+
+// dropout: the identity without a seed; with one, a splitmix64 hash of the
+// seed, salt and row-major index, kept when its top 24 bits reach p * 2^24
+// (2^23 for p = 0.5), scaled by 1 / (1 - p).
+// CHECK-LABEL: func.func @dropout
+// CHECK: arith.fptoui %{{.*}} : f64 to i64
+// CHECK: linalg.generic
+// CHECK: arith.constant -4658895280553007687 : i64
+// CHECK: arith.shrui
+// CHECK: arith.cmpi uge, %{{.*}}, %c8388608_i64
+// CHECK: arith.constant 2.000000e+00 : f32
+// CHECK: arith.select
+// CHECK: return %{{.*}}, %arg0
+func.func @dropout(%x: tensor<?x4xf32>, %seed: tensor<f64>) -> (tensor<?x4xf32>, tensor<?x4xf32>) {
+  %0 = kiln.dropout %x, 0.5 seed %seed salt 3 : tensor<?x4xf32>
+  %1 = kiln.dropout %x, 0.5 : tensor<?x4xf32>
+  return %0, %1 : tensor<?x4xf32>, tensor<?x4xf32>
+}

@@ -242,3 +242,30 @@ func.func @accuracy_count(%x: tensor<8x10xf32>, %t: tensor<9xi64>) {
   %0 = kiln.accuracy %x, %t : (tensor<8x10xf32>, tensor<9xi64>) -> tensor<f32>
   return
 }
+
+// -----
+
+func.func @conv2d_grad_type(%x: tensor<?x1x28x28xf32>, %w: tensor<6x1x5x5xf32>, %g: tensor<?x6x24x24xf32>) {
+  // expected-error@+2 {{grad 'tensor<?x6x24x24xf32>' is not the conv2d result type 'tensor<?x6x28x28xf32>'}}
+  // expected-error@+1 {{failed to infer returned types}}
+  %0 = kiln.conv2d_input_grad %g, %w, %x stride [1, 1] padding [2, 2] : (tensor<?x6x24x24xf32>, tensor<6x1x5x5xf32>, tensor<?x1x28x28xf32>) -> tensor<?x1x28x28xf32>
+  return
+}
+
+// -----
+
+func.func @pool_grad_type(%x: tensor<?x6x28x28xf32>, %g: tensor<?x6x7x7xf32>) {
+  // expected-error@+2 {{grad 'tensor<?x6x7x7xf32>' is not the pool's result type 'tensor<?x6x14x14xf32>'}}
+  // expected-error@+1 {{failed to infer returned types}}
+  %0 = kiln.max_pool2d_grad %g, %x kernel [2, 2] stride [2, 2] padding [0, 0] : (tensor<?x6x7x7xf32>, tensor<?x6x28x28xf32>) -> tensor<?x6x28x28xf32>
+  return
+}
+
+// -----
+
+func.func @rnn_step_grad_sizes(%s: tensor<?x5x8xf32>, %w: tensor<4x4xf32>) {
+  // expected-error@+2 {{expects states [N, T, H] and weight_hh [H, H]}}
+  // expected-error@+1 {{failed to infer returned types}}
+  %0 = kiln.rnn_step_grad %s, %s, %w : (tensor<?x5x8xf32>, tensor<?x5x8xf32>, tensor<4x4xf32>) -> tensor<?x5x8xf32>
+  return
+}

@@ -116,3 +116,24 @@ func.func @losses(%x: tensor<?x10xf32>, %y: tensor<?x10xf32>, %t: tensor<?xi64>,
   %3 = kiln.accuracy %x, %u : (tensor<?x10xf32>, tensor<?xui8>) -> tensor<f32>
   return %0 : tensor<f32>
 }
+
+// CHECK-LABEL: func.func @layer_gradients
+func.func @layer_gradients(%x: tensor<?x1x28x28xf32>, %w: tensor<6x1x5x5xf32>, %g: tensor<?x6x28x28xf32>,
+                           %pg: tensor<?x6x14x14xf32>, %s: tensor<?x5x8xf32>, %whh: tensor<8x8xf32>,
+                           %seed: tensor<f64>) -> tensor<?x6x28x28xf32> {
+  // CHECK: kiln.conv2d_input_grad %{{.*}}, %{{.*}}, %{{.*}} stride [1, 1] padding [2, 2] : (tensor<?x6x28x28xf32>, tensor<6x1x5x5xf32>, tensor<?x1x28x28xf32>) -> tensor<?x1x28x28xf32>
+  %0 = kiln.conv2d_input_grad %g, %w, %x stride [1, 1] padding [2, 2] : (tensor<?x6x28x28xf32>, tensor<6x1x5x5xf32>, tensor<?x1x28x28xf32>) -> tensor<?x1x28x28xf32>
+  // CHECK: kiln.conv2d_weight_grad %{{.*}}, %{{.*}}, %{{.*}} stride [1, 1] padding [2, 2] : (tensor<?x6x28x28xf32>, tensor<?x1x28x28xf32>, tensor<6x1x5x5xf32>) -> tensor<6x1x5x5xf32>
+  %1 = kiln.conv2d_weight_grad %g, %x, %w stride [1, 1] padding [2, 2] : (tensor<?x6x28x28xf32>, tensor<?x1x28x28xf32>, tensor<6x1x5x5xf32>) -> tensor<6x1x5x5xf32>
+  // CHECK: kiln.max_pool2d_grad %{{.*}}, %{{.*}} kernel [2, 2] stride [2, 2] padding [0, 0] : (tensor<?x6x14x14xf32>, tensor<?x6x28x28xf32>) -> tensor<?x6x28x28xf32>
+  %2 = kiln.max_pool2d_grad %pg, %g kernel [2, 2] stride [2, 2] padding [0, 0] : (tensor<?x6x14x14xf32>, tensor<?x6x28x28xf32>) -> tensor<?x6x28x28xf32>
+  // CHECK: kiln.avg_pool2d_grad %{{.*}}, %{{.*}} kernel [3, 3] stride [2, 2] padding [1, 1] : (tensor<?x6x14x14xf32>, tensor<?x6x28x28xf32>) -> tensor<?x6x28x28xf32>
+  %3 = kiln.avg_pool2d_grad %pg, %g kernel [3, 3] stride [2, 2] padding [1, 1] : (tensor<?x6x14x14xf32>, tensor<?x6x28x28xf32>) -> tensor<?x6x28x28xf32>
+  // CHECK: kiln.rnn_step_grad %{{.*}}, %{{.*}}, %{{.*}} : (tensor<?x5x8xf32>, tensor<?x5x8xf32>, tensor<8x8xf32>) -> tensor<?x5x8xf32>
+  %4 = kiln.rnn_step_grad %s, %s, %whh : (tensor<?x5x8xf32>, tensor<?x5x8xf32>, tensor<8x8xf32>) -> tensor<?x5x8xf32>
+  // CHECK: kiln.dropout %{{.*}}, 5.000000e-01 seed %{{.*}} salt 2 : tensor<?x6x28x28xf32>
+  %5 = kiln.dropout %2, 0.5 seed %seed salt 2 : tensor<?x6x28x28xf32>
+  // CHECK: kiln.dropout %{{.*}}, 5.000000e-01 seed %{{.*}} : tensor<?x6x28x28xf32>
+  %6 = kiln.dropout %5, 0.5 seed %seed : tensor<?x6x28x28xf32>
+  return %6 : tensor<?x6x28x28xf32>
+}

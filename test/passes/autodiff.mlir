@@ -385,3 +385,78 @@ func.func @loss(%x: tensor<?x4xf32> {kiln.input = "x"}, %x3: tensor<?x2x3xf32> {
   %0 = kiln.cross_entropy %xp, %t : (tensor<?x4xf32>, tensor<?xi64>) -> tensor<f32>
   return %0 : tensor<f32>
 }
+
+// -----
+
+// conv2d: the weight's gradient is conv2d_weight_grad, the bias's a sum
+// over N, OH, OW; the input's (conv2d_input_grad) is not needed here.
+// CHECK-LABEL: func.func @loss_grad
+// CHECK: %[[G:.*]] = kiln.broadcast_like
+// CHECK-NOT: kiln.conv2d_input_grad
+// CHECK-DAG: %[[GW:.*]] = kiln.conv2d_weight_grad %[[G]], %arg0, %arg1 stride [2, 1] padding [1, 0] : (tensor<?x4x4x4xf32>, tensor<?x3x7x6xf32>, tensor<4x3x3x3xf32>) -> tensor<4x3x3x3xf32>
+// CHECK-DAG: %[[GB:.*]] = kiln.sum %[[G]] [0, 2, 3] : (tensor<?x4x4x4xf32>) -> tensor<4xf32>
+// CHECK: return %{{.*}}, %[[GW]], %[[GB]] :
+func.func @loss(%x: tensor<?x3x7x6xf32> {kiln.input = "x"}, %w: tensor<4x3x3x3xf32> {kiln.param = "w"}, %b: tensor<4xf32> {kiln.param = "b"}) -> (tensor<f32> {kiln.loss}) {
+  %0 = kiln.conv2d %x, %w, %b stride [2, 1] padding [1, 0] : (tensor<?x3x7x6xf32>, tensor<4x3x3x3xf32>, tensor<4xf32>) -> tensor<?x4x4x4xf32>
+  %1 = kiln.sum %0 [] : (tensor<?x4x4x4xf32>) -> tensor<f32>
+  return %1 : tensor<f32>
+}
+
+// -----
+
+// max_pool2d and avg_pool2d: their gradient helpers, given the pool's input;
+// a conv's input gradient (1x1, so the shapes stay).
+// CHECK-LABEL: func.func @loss_grad
+// CHECK: %[[X:.*]] = kiln.conv2d
+// CHECK-DAG: kiln.conv2d_input_grad %{{.*}}, %arg2, %{{.*}} stride [1, 1] padding [0, 0] : (tensor<?x2x5x7xf32>, tensor<2x2x1x1xf32>, tensor<?x2x5x7xf32>) -> tensor<?x2x5x7xf32>
+// CHECK-DAG: kiln.max_pool2d_grad %{{.*}}, %[[X]] kernel [3, 3] stride [2, 2] padding [1, 1] : (tensor<?x2x3x4xf32>, tensor<?x2x5x7xf32>) -> tensor<?x2x5x7xf32>
+// CHECK-DAG: kiln.avg_pool2d_grad %{{.*}}, %[[X]] kernel [2, 2] stride [2, 2] padding [0, 0] : (tensor<?x2x2x3xf32>, tensor<?x2x5x7xf32>) -> tensor<?x2x5x7xf32>
+func.func @loss(%x: tensor<?x2x5x7xf32> {kiln.input = "x"}, %p: tensor<7xf32> {kiln.param = "p"}, %w: tensor<2x2x1x1xf32> {kiln.param = "w"}) -> (tensor<f32> {kiln.loss}) {
+  %m = kiln.mul %x, %p : (tensor<?x2x5x7xf32>, tensor<7xf32>) -> tensor<?x2x5x7xf32>
+  %0 = kiln.conv2d %m, %w stride [1, 1] padding [0, 0] : (tensor<?x2x5x7xf32>, tensor<2x2x1x1xf32>) -> tensor<?x2x5x7xf32>
+  %1 = kiln.max_pool2d %0 kernel [3, 3] stride [2, 2] padding [1, 1] : (tensor<?x2x5x7xf32>) -> tensor<?x2x3x4xf32>
+  %2 = kiln.avg_pool2d %0 kernel [2, 2] stride [2, 2] padding [0, 0] : (tensor<?x2x5x7xf32>) -> tensor<?x2x2x3xf32>
+  %3 = kiln.sum %1 [] : (tensor<?x2x3x4xf32>) -> tensor<f32>
+  %4 = kiln.sum %2 [] : (tensor<?x2x2x3xf32>) -> tensor<f32>
+  %5 = kiln.add %3, %4 : (tensor<f32>, tensor<f32>) -> tensor<f32>
+  return %5 : tensor<f32>
+}
+
+// -----
+
+// rnn: backprop through time gives d at every step; the weights' gradients
+// are products over all N*T rows, weight_hh's with the states shifted by one.
+// CHECK-LABEL: func.func @loss_grad
+// CHECK: %[[STATES:.*]] = kiln.rnn
+// CHECK: %[[D:.*]] = kiln.rnn_step_grad %[[STATES]], %{{.*}}, %arg2 : (tensor<?x5x4xf32>, tensor<?x5x4xf32>, tensor<4x4xf32>) -> tensor<?x5x4xf32>
+// CHECK: %[[DROWS:.*]] = kiln.reshape %[[D]] : tensor<?x5x4xf32> to tensor<?x4xf32>
+// CHECK: %[[DT:.*]] = kiln.transpose %[[DROWS]] [1, 0]
+// CHECK: %[[GIH:.*]] = kiln.matmul %[[DT]], %{{.*}} : (tensor<4x?xf32>, tensor<?x3xf32>) -> tensor<4x3xf32>
+// CHECK: %[[ZERO:.*]] = kiln.fill 0.000000e+00 sizes(%{{.*}}) : tensor<?x1x4xf32>
+// CHECK: %[[EARLIER:.*]] = kiln.slice %[[STATES]] dim 1 start 0 size 4
+// CHECK: %[[PREV:.*]] = kiln.concat %[[ZERO]], %[[EARLIER]] dim 1
+// CHECK: %[[GHH:.*]] = kiln.matmul %[[DT]], %{{.*}} : (tensor<4x?xf32>, tensor<?x4xf32>) -> tensor<4x4xf32>
+// CHECK: %[[GB:.*]] = kiln.sum %[[D]] [0, 1] : (tensor<?x5x4xf32>) -> tensor<4xf32>
+// CHECK: return %{{.*}}, %[[GIH]], %[[GHH]], %[[GB]], %[[GB]] :
+func.func @loss(%x: tensor<?x5x3xf32> {kiln.input = "x"}, %wih: tensor<4x3xf32> {kiln.param = "rnn.weight_ih_l0"}, %whh: tensor<4x4xf32> {kiln.param = "rnn.weight_hh_l0"}, %bih: tensor<4xf32> {kiln.param = "rnn.bias_ih_l0"}, %bhh: tensor<4xf32> {kiln.param = "rnn.bias_hh_l0"}) -> (tensor<f32> {kiln.loss}) {
+  %0 = kiln.rnn %x, %wih, %whh, %bih, %bhh : (tensor<?x5x3xf32>, tensor<4x3xf32>, tensor<4x4xf32>, tensor<4xf32>, tensor<4xf32>) -> tensor<?x5x4xf32>
+  %1 = kiln.sum %0 [] : (tensor<?x5x4xf32>) -> tensor<f32>
+  return %1 : tensor<f32>
+}
+
+// -----
+
+// dropout: each gets its own salt, and its gradient is a dropout with the
+// same salt (identity here, without a seed; the same mask in @train_step).
+// CHECK-LABEL: func.func @loss_grad
+// CHECK: %[[A:.*]] = kiln.dropout %{{.*}}, 5.000000e-01 : tensor<?x4xf32>
+// CHECK: %[[B:.*]] = kiln.dropout %[[A]], 2.500000e-01 salt 1 : tensor<?x4xf32>
+// CHECK: kiln.dropout %{{.*}}, 2.500000e-01 salt 1 : tensor<?x4xf32>
+// CHECK: kiln.dropout %{{.*}}, 5.000000e-01 : tensor<?x4xf32>
+func.func @loss(%x: tensor<?x4xf32> {kiln.input = "x"}, %p: tensor<4xf32> {kiln.param = "p"}) -> (tensor<f32> {kiln.loss}) {
+  %0 = kiln.mul %x, %p : (tensor<?x4xf32>, tensor<4xf32>) -> tensor<?x4xf32>
+  %1 = kiln.dropout %0, 0.5 : tensor<?x4xf32>
+  %2 = kiln.dropout %1, 0.25 : tensor<?x4xf32>
+  %3 = kiln.sum %2 [] : (tensor<?x4xf32>) -> tensor<f32>
+  return %3 : tensor<f32>
+}
