@@ -96,7 +96,54 @@ def fashion_mlp(kiln, workdir, repeat):
         torch_ms(torch_predict, repeat, 1), torch_ms(torch_predict, repeat, os.cpu_count())
 
 
-BENCHMARKS = {"fashion_mlp": fashion_mlp}
+class LeNet(torch.nn.Module):
+    """examples/fashion_cnn.kiln as a PyTorch user writes it."""
+
+    def __init__(self):
+        super().__init__()
+        self.net = torch.nn.Sequential(
+            torch.nn.Conv2d(1, 6, 5, padding=2), torch.nn.ReLU(), torch.nn.MaxPool2d(2),
+            torch.nn.Conv2d(6, 16, 5), torch.nn.ReLU(), torch.nn.MaxPool2d(2),
+            torch.nn.Flatten(),
+            torch.nn.Linear(400, 120), torch.nn.ReLU(),
+            torch.nn.Linear(120, 84), torch.nn.ReLU(),
+            torch.nn.Linear(84, 10))
+
+    def forward(self, image):
+        return self.net((image.float() / 255.0).reshape(-1, 1, 28, 28))
+
+
+def fashion_cnn(kiln, workdir, repeat):
+    """examples/fashion_cnn.kiln: one SGD(momentum) training step at batch 64."""
+    lib = kilnlib.Model(kiln, os.path.join(ROOT, "examples", "fashion_cnn.kiln"), workdir)
+    m = lib.manifest
+    rng = np.random.default_rng(0)
+    images = rng.integers(0, 256, (64, 28, 28), dtype=np.uint8)
+    labels = rng.integers(0, 10, 64).astype(np.int64)
+    net = LeNet()
+    params = [p.detach().numpy().copy() for p in net.parameters()]
+    state = [np.zeros(s["shape"], np.float32) for s in m["state"]]
+    spare = [np.zeros_like(p) for p in params] + [np.zeros_like(s) for s in state]
+    scalars = [np.zeros((), np.float32) for _ in range(1 + len(m["metrics"]))]
+    values = {"lr": np.array(0.05), "step": np.array(1.0), "seed": np.array(1.0)}
+    hyper = [values[h] for h in m["hyper"]]
+
+    def kiln_step():
+        lib.call("train_step", [images, labels] + params + state + hyper, spare + scalars)
+
+    opt = torch.optim.SGD(net.parameters(), lr=0.05, momentum=0.9)
+    x, y = torch.from_numpy(images), torch.from_numpy(labels)
+
+    def torch_step():
+        opt.zero_grad()
+        F.cross_entropy(net(x), y).backward()
+        opt.step()
+
+    yield "fashion_cnn train step, batch 64", median_ms(kiln_step, repeat), \
+        torch_ms(torch_step, repeat, 1), torch_ms(torch_step, repeat, os.cpu_count())
+
+
+BENCHMARKS = {"fashion_mlp": fashion_mlp, "fashion_cnn": fashion_cnn}
 
 
 def main():
