@@ -114,7 +114,8 @@ class LeNet(torch.nn.Module):
 
 
 def fashion_cnn(kiln, workdir, repeat):
-    """examples/fashion_cnn.kiln: one SGD(momentum) training step at batch 64."""
+    """examples/fashion_cnn.kiln: one training step at batch 64 with its
+    optimizer, Adam(lr=0.002)."""
     lib = kilnlib.Model(kiln, os.path.join(ROOT, "examples", "fashion_cnn.kiln"), workdir)
     m = lib.manifest
     rng = np.random.default_rng(0)
@@ -125,13 +126,13 @@ def fashion_cnn(kiln, workdir, repeat):
     state = [np.zeros(s["shape"], np.float32) for s in m["state"]]
     spare = [np.zeros_like(p) for p in params] + [np.zeros_like(s) for s in state]
     scalars = [np.zeros((), np.float32) for _ in range(1 + len(m["metrics"]))]
-    values = {"lr": np.array(0.05), "step": np.array(1.0), "seed": np.array(1.0)}
+    values = {"lr": np.array(0.002), "step": np.array(1.0), "seed": np.array(1.0)}
     hyper = [values[h] for h in m["hyper"]]
 
     def kiln_step():
         lib.call("train_step", [images, labels] + params + state + hyper, spare + scalars)
 
-    opt = torch.optim.SGD(net.parameters(), lr=0.05, momentum=0.9)
+    opt = torch.optim.Adam(net.parameters(), lr=0.002)
     x, y = torch.from_numpy(images), torch.from_numpy(labels)
 
     def torch_step():
