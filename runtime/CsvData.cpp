@@ -4,6 +4,7 @@
 
 #include "runtime/FileUtil.h"
 
+#include <algorithm>
 #include <cctype>
 #include <cerrno>
 #include <cmath>
@@ -127,6 +128,9 @@ Result<Tensor> loadCsv(const std::string &path, DType dtype,
     return R::failure(err);
   uint64_t size = 0;
   fileSize(f.get(), size);
+  if (size > kMaxDataBytes)
+    return R::failure(path + ": holds " + std::to_string(size) +
+                      " bytes, more than the 16 GiB limit");
   std::string text(size, '\0');
   if (!readExactly(f.get(), text.data(), size))
     return R::failure(errnoMessage(path, "read error"));
@@ -157,20 +161,27 @@ Result<Tensor> loadCsv(const std::string &path, DType dtype,
       rows.erase(rows.begin());
   }
 
+  // Every row's value count is checked before the tensor is allocated: its
+  // size is rows times the model's per-sample size, which a file of short
+  // rows must not be able to inflate (say to terabytes).
+  for (const auto &[line, text] : rows) {
+    int64_t values = int64_t(std::count(text.begin(), text.end(), ',')) + 1;
+    if (values != perSample)
+      return R::failure(path + ": line " + std::to_string(line) + " has " +
+                        std::to_string(values) + " values, expected " +
+                        std::to_string(perSample) + " (per-sample shape " +
+                        shapeString(sampleShape) + ")");
+  }
   std::vector<int64_t> shape = {int64_t(rows.size())};
   shape.insert(shape.end(), sampleShape.begin(), sampleShape.end());
   int64_t numel;
-  if (!checkedNumel(shape, numel))
-    return R::failure(path + ": too many values");
+  if (!checkedNumel(shape, numel) || uint64_t(numel) > kMaxDataBytes / dtypeSize(dtype))
+    return R::failure(path + ": " + std::to_string(rows.size()) + " rows of " +
+                      std::to_string(perSample) + " values is more than the 16 GiB limit");
   Tensor t(dtype, shape);
   int64_t index = 0;
   for (const auto &[line, text] : rows) {
     std::vector<std::string_view> cells = splitCells(text);
-    if (int64_t(cells.size()) != perSample)
-      return R::failure(path + ": line " + std::to_string(line) + " has " +
-                        std::to_string(cells.size()) + " values, expected " +
-                        std::to_string(perSample) + " (per-sample shape " +
-                        shapeString(sampleShape) + ")");
     for (size_t c = 0; c < cells.size(); ++c) {
       std::string cell(cells[c]);
       std::string where = path + ": line " + std::to_string(line) + ", column " +
@@ -178,9 +189,9 @@ Result<Tensor> loadCsv(const std::string &path, DType dtype,
       switch (parseCell(cell, t, index++)) {
       case CellError::None: break;
       case CellError::NotANumber:
-        return R::failure(where + "'" + cell + "' is not a number");
+        return R::failure(where + "'" + printable(cell) + "' is not a number");
       case CellError::DoesNotFit:
-        return R::failure(where + cell + " does not fit " + dtypeName(dtype) +
+        return R::failure(where + printable(cell) + " does not fit " + dtypeName(dtype) +
                           " exactly");
       }
     }

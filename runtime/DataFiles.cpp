@@ -309,7 +309,7 @@ public:
           return "shape: expected a tuple of integers";
         haveShape = true;
       } else {
-        return "unexpected key '" + key + "'";
+        return "unexpected key '" + printable(key) + "'";
       }
       if (!eat(',') && peek() != '}')
         return "expected ',' or '}'";
@@ -382,7 +382,7 @@ private:
 
 bool parseDescr(const std::string &d, Stored &s, std::string &error) {
   if (d.size() < 2) {
-    error = "unsupported dtype '" + d + "'";
+    error = "unsupported dtype '" + printable(d) + "'";
     return false;
   }
   char order = d[0];
@@ -404,10 +404,10 @@ bool parseDescr(const std::string &d, Stored &s, std::string &error) {
     }
     error = order == '>' ? "big-endian dtype '" + d + "' is not supported; save "
                            "it little-endian"
-                         : "unsupported dtype '" + d + "'";
+                         : "unsupported dtype '" + printable(d) + "'";
     return false;
   }
-  error = "unsupported dtype '" + d + "' (supported: bool, u1, i1, i2, u2, i4, "
+  error = "unsupported dtype '" + printable(d) + "' (supported: bool, u1, i1, i2, u2, i4, "
           "u4, i8, f4, f8; little-endian)";
   return false;
 }

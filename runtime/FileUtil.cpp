@@ -58,6 +58,28 @@ std::string writeFileAtomically(const std::string &path,
   return error;
 }
 
+std::string printable(std::string_view text, size_t max) {
+  bool cut = text.size() > max;
+  if (cut) {
+    size_t n = max;
+    while (n > 0 && (static_cast<unsigned char>(text[n]) & 0xC0) == 0x80)
+      --n; // do not split a UTF-8 sequence
+    text = text.substr(0, n);
+  }
+  std::string out;
+  for (char c : text) {
+    unsigned char u = static_cast<unsigned char>(c);
+    if (u < 0x20 || u == 0x7F) {
+      char hex[8];
+      std::snprintf(hex, sizeof hex, "\\x%02X", u);
+      out += hex;
+    } else {
+      out += c;
+    }
+  }
+  return cut ? out + "..." : out;
+}
+
 std::string extensionOf(const std::string &path) {
   size_t slash = path.find_last_of('/');
   size_t dot = path.find_last_of('.');

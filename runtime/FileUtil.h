@@ -6,6 +6,7 @@
 #include <functional>
 #include <memory>
 #include <string>
+#include <string_view>
 
 namespace kiln::runtime {
 
@@ -32,6 +33,11 @@ bool readExactly(FILE *f, void *buf, size_t n);
 /// returns "" or its own error message.
 std::string writeFileAtomically(const std::string &path,
                                 const std::function<std::string(FILE *)> &body);
+
+/// Text from a file made fit for a one-line message: control characters
+/// (newlines, escapes) print as \xNN, and more than `max` bytes are cut
+/// (at a UTF-8 boundary) and end in "...".
+std::string printable(std::string_view text, size_t max = 64);
 
 /// The part of a path after its last '.', lowercased ("" if none).
 std::string extensionOf(const std::string &path);

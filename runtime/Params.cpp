@@ -1,5 +1,6 @@
 #include "runtime/Params.h"
 
+#include "runtime/FileUtil.h"
 #include "runtime/Random.h"
 #include "runtime/Safetensors.h"
 
@@ -38,7 +39,7 @@ Result<std::vector<Tensor>> loadParams(const std::string &path,
   }
   for (const SafetensorsEntry &e : index.value.entries)
     if (!expected.count(e.name))
-      return R::failure(path + ": unexpected tensor '" + e.name +
+      return R::failure(path + ": unexpected tensor '" + printable(e.name) +
                         "': the model has no such parameter");
 
   std::vector<Tensor> values;

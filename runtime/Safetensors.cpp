@@ -43,7 +43,7 @@ std::string parseEntry(const std::string &name, const json &v, SafetensorsEntry 
     return "needs dtype, shape and data_offsets";
   uint64_t elemSize;
   if (!dt->is_string() || !dtypeBytes(dt->get<std::string>(), elemSize))
-    return "unknown dtype " + dt->dump();
+    return "unknown dtype " + printable(dt->dump());
   e.dtype = dt->get<std::string>();
   if (!sh->is_array())
     return "shape: expected an array of sizes";
@@ -146,7 +146,7 @@ Result<SafetensorsIndex> readSafetensorsIndex(const std::string &path) {
     }
     SafetensorsEntry e;
     if (std::string what = parseEntry(it.key(), *it, e); !what.empty())
-      return R::failure(path + ": tensor '" + it.key() + "': " + what);
+      return R::failure(path + ": tensor '" + printable(it.key()) + "': " + what);
     index.entries.push_back(std::move(e));
   }
   // The data must tile the buffer: sorted by offset, each starts where the
@@ -158,12 +158,12 @@ Result<SafetensorsIndex> readSafetensorsIndex(const std::string &path) {
   uint64_t bufferBytes = fileBytes - index.dataStart, at = 0;
   for (const SafetensorsEntry &e : index.entries) {
     if (e.begin != at)
-      return R::failure(path + ": tensor '" + e.name + "': data_offsets [" +
+      return R::failure(path + ": tensor '" + printable(e.name) + "': data_offsets [" +
                         std::to_string(e.begin) + ", " + std::to_string(e.end) + "] " +
                         (e.begin < at ? "overlap the previous tensor"
                                       : "leave a gap after the previous tensor"));
     if (e.end > bufferBytes)
-      return R::failure(path + ": tensor '" + e.name + "': data_offsets [" +
+      return R::failure(path + ": tensor '" + printable(e.name) + "': data_offsets [" +
                         std::to_string(e.begin) + ", " + std::to_string(e.end) +
                         "] are out of range: the data buffer holds " +
                         std::to_string(bufferBytes) + " bytes");
@@ -181,7 +181,7 @@ Result<Tensor> readSafetensor(const SafetensorsIndex &index,
   using R = Result<Tensor>;
   DType dtype;
   if (!safetensorsDType(entry.dtype, dtype))
-    return R::failure(index.path + ": tensor '" + entry.name + "' has dtype " +
+    return R::failure(index.path + ": tensor '" + printable(entry.name) + "' has dtype " +
                       entry.dtype + ", which no model uses");
   std::string err;
   FilePtr f = openForReading(index.path, err);
@@ -190,7 +190,7 @@ Result<Tensor> readSafetensor(const SafetensorsIndex &index,
   Tensor t(dtype, entry.shape); // its size was checked against the file
   if (fseeko(f.get(), off_t(index.dataStart + entry.begin), SEEK_SET) != 0 ||
       !readExactly(f.get(), t.data(), t.bytes()))
-    return R::failure(index.path + ": tensor '" + entry.name +
+    return R::failure(index.path + ": tensor '" + printable(entry.name) +
                       "': read failed (was the file changed while reading?)");
   return R::success(std::move(t));
 }

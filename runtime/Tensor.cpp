@@ -10,7 +10,8 @@ static_assert(sizeof(void *) == sizeof(int64_t),
 
 Tensor::Tensor(DType dtype, std::vector<int64_t> shape)
     : dtype_(dtype), shape_(std::move(shape)) {
-  if (!checkedNumel(shape_, numel_))
+  // 2^62 elements of 8 bytes would overflow bytes(): refuse them here too.
+  if (!checkedNumel(shape_, numel_) || size_t(numel_) > SIZE_MAX / 8)
     throw std::bad_alloc();
   // aligned_alloc wants a multiple of the alignment, and never a zero size.
   size_t size = (bytes() + kAlignment - 1) / kAlignment * kAlignment;

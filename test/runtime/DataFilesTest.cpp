@@ -221,6 +221,31 @@ TEST_F(DataFilesTest, CsvErrors) {
   EXPECT_TRUE(contains(csv("a,1\n", DType::F32, {2}), "line 1, column 1"));
 }
 
+TEST_F(DataFilesTest, CsvRowsCannotInflateTheAllocation) {
+  // Three short rows against a per-sample shape of 2^40 values would be 24 TB
+  // of f64: every row's value count is checked before anything is allocated.
+  writeText(path("x.csv"), "1\n2\n3\n");
+  EXPECT_EQ(loadData(path("x.csv"), DType::F64, {1 << 20, 1 << 20}).error,
+            path("x.csv") + ": line 1 has 1 values, expected 1099511627776 "
+                            "(per-sample shape [1048576, 1048576])");
+}
+
+// Found by fuzz-csv and fuzz-npy: bytes of the file quoted in a message could
+// hold a newline or a carriage return and break the one-line error.
+TEST_F(DataFilesTest, MessagesQuoteFileBytesOnOneLine) {
+  writeText(path("x.csv"), "1\n1.\r2\n");
+  EXPECT_EQ(loadData(path("x.csv"), DType::F32, {}).error,
+            path("x.csv") + ": line 2, column 1: '1.\\x0D2' is not a number");
+  writeText(path("y.csv"), "1\n\x1b[2J" + std::string(100, '7') + "x\n");
+  EXPECT_EQ(loadData(path("y.csv"), DType::F32, {}).error,
+            path("y.csv") + ": line 2, column 1: '\\x1B[2J" + std::string(60, '7') +
+                "...' is not a number");
+  writeFile(path("z.npy"),
+            npyBytes("{'descr': '<f4', 'fortran_order': False, 'sha\npe': (2,), }", Bytes(8, 0)));
+  EXPECT_EQ(loadData(path("z.npy"), DType::F32, {}).error,
+            path("z.npy") + ": bad NPY header: unexpected key 'sha\\x0Ape'");
+}
+
 TEST_F(DataFilesTest, MissingUnreadableAndUnknown) {
   Result<Tensor> t = loadData(path("nope.npy"), DType::F32, {});
   EXPECT_EQ(t.error, path("nope.npy") + ": cannot open: No such file or directory");

@@ -89,6 +89,9 @@ TEST_F(SafetensorsTest, HeaderValidation) {
   EXPECT_TRUE(contains(load(R"({"a":{"dtype":"F32","shape":[2],"data_offsets":[8,0]}})", eight),
                        "begin <= end"));
   EXPECT_TRUE(contains(load(R"({"__metadata__":{"x":1}})", {}), "__metadata__"));
+  // A name with a newline (found by fuzz-safetensors' one-line check).
+  EXPECT_TRUE(contains(load("{\"a\\nb\":{\"dtype\":\"F32\",\"shape\":[2]}}", eight),
+                       "tensor 'a\\x0Ab': needs dtype"));
   // Terabytes claimed: caught by arithmetic, nothing allocated.
   EXPECT_TRUE(contains(load(R"({"a":{"dtype":"F64","shape":[1000000,1000000,1000000],)"
                             R"("data_offsets":[0,8000000000000000000]}})",
