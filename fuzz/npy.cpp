@@ -1,0 +1,7 @@
+// Fuzz target: the NPY reader, runtime::loadNpy, on any bytes, with the
+// dtype and per-sample shape that the input's first byte picks (FuzzData.h).
+#include "FuzzData.h"
+
+extern "C" int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
+  return kiln::fuzz::runDataTarget("npy", data, size, kiln::runtime::loadNpy);
+}
