@@ -93,8 +93,16 @@ int link(const std::string &object, const std::string &output, const char *argv0
   auto cxx = llvm::sys::findProgramByName(cxxName);
   if (!cxx)
     return fail("cannot find the C++ compiler '" + cxxName + "' to link with (set KILN_CXX)", 2);
-  std::vector<llvm::StringRef> args = {*cxx, object, runtime, "-lz", "-lm", "-lpthread",
-                                       "-o", output};
+  std::vector<llvm::StringRef> args = {*cxx, object, runtime, "-lz", "-lm", "-lpthread"};
+  // Extra link flags, space-separated: the build's own (a sanitized build's
+  // runtime needs -fsanitize=... at link time), then KILN_LINK_FLAGS.
+  const char *flagsEnv = std::getenv("KILN_LINK_FLAGS");
+  std::string flags = std::string(KILN_DEFAULT_LINK_FLAGS) + " " + (flagsEnv ? flagsEnv : "");
+  llvm::SmallVector<llvm::StringRef> extra;
+  llvm::StringRef(flags).split(extra, ' ', -1, /*KeepEmpty=*/false);
+  args.insert(args.end(), extra.begin(), extra.end());
+  args.push_back("-o");
+  args.push_back(output);
   std::string error;
   int status = llvm::sys::ExecuteAndWait(*cxx, args, std::nullopt, {}, 0, 0, &error);
   if (status != 0)
