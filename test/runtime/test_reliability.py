@@ -1,0 +1,272 @@
+"""Reliability checks of the runtime through real processes (ctest
+kiln-runtime-reliability):
+
+1. Absurd sizes: data and weights files whose headers claim terabytes, or
+   gigabytes a tiny file does not hold, fail with exit 2 and a message naming
+   the file, and nothing is allocated for the claim: the runs happen under an
+   address-space limit (RLIMIT_AS, 512 MiB), where an attempted allocation
+   would fail as "out of memory" (exit 1) instead. Under AddressSanitizer,
+   which reserves terabytes of shadow address space, RLIMIT_AS cannot be
+   used; ASan's own allocation limit (max_allocation_size_mb=512, returning
+   null) plays its part.
+2. Interrupted checkpoints: a process writing weights is SIGKILLed at random
+   points, again and again; the target file is always either the old file,
+   intact, or the new one, complete (byte-identical to an uninterrupted
+   run's). Checked with kiln-safetensors-roundtrip writing a 24 MiB file
+   (killed while its temporary grows, or at a random time) and with the fake
+   model's real `train --save`.
+
+usage: test_reliability.py FAKE_MODEL SAFETENSORS_ROUNDTRIP
+"""
+import os
+import random
+import resource
+import shutil
+import signal
+import struct
+import subprocess
+import sys
+import tempfile
+import time
+
+import numpy as np
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import safetensors_util  # noqa: E402
+
+FAILURES = []
+LIMIT = 512 << 20
+
+
+def check(cond, what):
+    if not cond:
+        FAILURES.append(what)
+        print("FAIL:", what)
+
+
+def sanitized(binary):
+    with open(binary, "rb") as f:
+        return b"__asan_init" in f.read()
+
+
+def limited():
+    resource.setrlimit(resource.RLIMIT_AS, (LIMIT, LIMIT))
+
+
+# --- 1. absurd sizes -------------------------------------------------------
+
+def check_absurd_sizes(model, tmp):
+    P = lambda name: os.path.join(tmp, name)  # noqa: E731
+    use_limit = not sanitized(model)
+    rng = np.random.default_rng(1)
+    n = 8
+    np.save(P("x.npy"), rng.standard_normal((n, 3)).astype(np.float32))
+    np.save(P("y.npy"), rng.integers(0, 2, n).astype(np.int64))
+    safetensors_util.save(P("w.safetensors"), {
+        "fc.weight": np.ones((2, 3), np.float32), "fc.bias": np.zeros(2, np.float32)})
+
+    env = dict(os.environ)
+    if not use_limit:
+        env["ASAN_OPTIONS"] = env.get("ASAN_OPTIONS", "") + \
+            f":allocator_may_return_null=1:max_allocation_size_mb={LIMIT >> 20}"
+
+    def run(args):
+        return subprocess.run([model, *args], capture_output=True, text=True, env=env,
+                              preexec_fn=limited if use_limit else None)
+
+    p = run(["eval", "--weights", P("w.safetensors"), "--x", P("x.npy"), "--y", P("y.npy")])
+    check(p.returncode == 0, f"a good eval under the limit: exit {p.returncode}: {p.stderr!r}")
+
+    def npy(name, shape):
+        header = ("{'descr': '<f4', 'fortran_order': False, 'shape': %s, }" % (shape,))
+        header = header.ljust(117) + "\n"
+        with open(P(name), "wb") as f:
+            f.write(b"\x93NUMPY\x01\x00" + struct.pack("<H", len(header)) + header.encode())
+            f.write(b"\0" * 48)
+
+    def idx(name, dims, gz=False):
+        import gzip
+        data = struct.pack(">BBBB", 0, 0, 0x0D, len(dims)) + struct.pack(">" + "I" * len(dims), *dims)
+        data += b"\0" * 48
+        with (gzip.open if gz else open)(P(name), "wb") as f:
+            f.write(data)
+
+    def safetensors(name, header_text, data=b"\0" * 32, length=None):
+        text = header_text.encode()
+        text += b" " * (-len(text) % 8)
+        with open(P(name), "wb") as f:
+            f.write(struct.pack("<Q", len(text) if length is None else length) + text + data)
+
+    npy("x_tb.npy", (1 << 40, 3))              # 12 TiB of f32
+    npy("x_gb.npy", (500_000_000, 3))          # 6 GB: under the cap, not in the file
+    idx("x_tb.idx", [0xFFFFFFFF, 3])           # 48 GiB
+    idx("x_gb.idx", [400_000_000, 3])          # 4.8 GB
+    idx("x_gb.gz", [400_000_000, 3], gz=True)  # 4.8 GB in a gzip stream
+    cases = [
+        ("x", "x_tb.npy", "16 GiB limit"),
+        ("x", "x_gb.npy", "truncated: header says 500000000 items"),
+        ("x", "x_tb.idx", "16 GiB limit"),
+        ("x", "x_gb.idx", "truncated: header says 400000000 items"),
+        ("x", "x_gb.gz", "truncated: header says 400000000 items"),
+    ]
+    for flag, name, part in cases:
+        args = ["eval", "--weights", P("w.safetensors"), "--x", P("x.npy"), "--y", P("y.npy")]
+        args[args.index("--" + flag) + 1] = P(name)
+        p = run(args)
+        check(p.returncode == 2 and P(name) in p.stderr and part in p.stderr,
+              f"{name}: exit {p.returncode}, wanted 2 and {part!r}: {p.stderr!r}")
+
+    # Weights: 4 TiB claimed by data_offsets, a 2^40-byte header, a 99 MB
+    # header in a small file; for eval --weights and train --init.
+    big = 1 << 20
+    safetensors("w_tb.safetensors",
+                '{"fc.weight":{"dtype":"F32","shape":[%d,%d],"data_offsets":[0,%d]},'
+                '"fc.bias":{"dtype":"F32","shape":[2],"data_offsets":[%d,%d]}}'
+                % (big, big, 4 * big * big, 4 * big * big, 4 * big * big + 8))
+    safetensors("w_hdr.safetensors", "{}", length=1 << 40)
+    safetensors("w_99mb.safetensors", "{}", length=99_000_000)
+    for name, part in [("w_tb.safetensors", "out of range"),
+                       ("w_hdr.safetensors", "past the end of the file"),
+                       ("w_99mb.safetensors", "past the end of the file")]:
+        for args in (["eval", "--weights", P(name), "--x", P("x.npy"), "--y", P("y.npy")],
+                     ["train", "--init", P(name), "--x", P("x.npy"), "--y", P("y.npy"),
+                      "--epochs", "1"]):
+            p = run(args)
+            check(p.returncode == 2 and P(name) in p.stderr and part in p.stderr,
+                  f"{args[0]} {name}: exit {p.returncode}, wanted 2 and {part!r}: {p.stderr!r}")
+    print(f"absurd sizes: {len(cases) + 6} claims refused with exit 2"
+          + (f" under RLIMIT_AS {LIMIT >> 20} MiB" if use_limit
+             else f" (ASan, allocations over {LIMIT >> 20} MiB fail)"))
+
+
+# --- 2. interrupted checkpoints --------------------------------------------
+
+def kill_and_check(argv, out, old, new, tmp_name, mode, duration, rng):
+    """Runs argv (which writes `out`), SIGKILLs it, and checks `out`.
+    Returns whether a partial temporary was seen when it was killed."""
+    shutil.copyfile(old, out)
+    with open(old, "rb") as f:
+        old_bytes = f.read()
+    proc = subprocess.Popen(argv, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    tmp = tmp_name(proc.pid)
+    partial = False
+    if mode == "grow":
+        # Kill once the temporary holds a random fraction of the new file.
+        want = int(rng.uniform(0.0, 1.0) * len(new))
+        deadline = time.monotonic() + 30
+        while proc.poll() is None and time.monotonic() < deadline:
+            try:
+                if os.stat(tmp).st_size >= want:
+                    break
+            except FileNotFoundError:
+                pass
+            time.sleep(0.0002)
+    else:  # mostly near the end of the run, where the save happens
+        time.sleep(rng.uniform(0.3, 1.2) * duration)
+    if proc.poll() is None:
+        try:
+            partial = os.path.exists(tmp) and os.stat(tmp).st_size < len(new)
+        except FileNotFoundError:
+            pass
+        proc.send_signal(signal.SIGKILL)
+    proc.wait()
+    with open(out, "rb") as f:
+        got = f.read()
+    state = "old" if got == old_bytes else "new" if got == new else None
+    check(state is not None,
+          f"{os.path.basename(argv[0])} killed ({mode}): {out} is neither the old file "
+          f"nor the new one ({len(got)} bytes; old {len(old_bytes)}, new {len(new)})")
+    if state == "new":
+        tensors, _ = safetensors_util.load(out)  # and it loads
+        check(len(tensors) > 0, f"{out}: the new file holds no tensors")
+    if os.path.exists(tmp):  # a SIGKILL leaves the temporary behind; that is all
+        os.remove(tmp)
+    return partial, state
+
+
+def timed(argv):
+    start = time.monotonic()
+    p = subprocess.run(argv, capture_output=True, text=True)
+    return p, time.monotonic() - start
+
+
+def check_interrupted_saves(model, roundtrip, tmp):
+    P = lambda name: os.path.join(tmp, name)  # noqa: E731
+    rng = random.Random(20240601)
+    gen = np.random.default_rng(2)
+
+    # (a) kiln-safetensors-roundtrip IN OUT: reads IN, writes it to OUT with
+    # the runtime's writer (24 MiB, so the write takes a while).
+    safetensors_util.save(P("in.safetensors"), {
+        "big": gen.standard_normal((3 << 20, 2)).astype(np.float32),
+        "small": np.arange(10, dtype=np.int64)})
+    safetensors_util.save(P("old.safetensors"), {"old": np.ones(4, np.float32)},
+                          {"format": "pt"})
+    argv = [roundtrip, P("in.safetensors"), P("out.safetensors")]
+    p, duration = timed([roundtrip, P("in.safetensors"), P("ref.safetensors")])
+    check(p.returncode == 0, f"roundtrip: exit {p.returncode}: {p.stderr!r}")
+    with open(P("ref.safetensors"), "rb") as f:
+        new = f.read()
+    outcomes = {"old": 0, "new": 0, None: 0}
+    partials = 0
+    for i in range(30):
+        partial, state = kill_and_check(
+            argv, P("out.safetensors"), P("old.safetensors"), new,
+            lambda pid: P("out.safetensors") + f".tmp.{pid}",
+            "grow" if i % 2 == 0 else "time", duration, rng)
+        partials += partial
+        outcomes[state] += 1
+    check(partials > 0, "no kill landed while the temporary was partly written")
+    print(f"roundtrip ({len(new) >> 20} MiB, {duration:.2f}s uninterrupted), 30 kills: "
+          f"{outcomes['old']} old intact, {outcomes['new']} new complete, "
+          f"{partials} killed mid-write")
+
+    # (b) the fake model's train --save, killed anywhere in the run.
+    n = 200_000
+    np.save(P("tx.npy"), gen.standard_normal((n, 3)).astype(np.float32))
+    np.save(P("ty.npy"), gen.integers(0, 2, n).astype(np.int64))
+    base = [model, "train", "--x", P("tx.npy"), "--y", P("ty.npy"), "--epochs", "3",
+            "--batch", "64"]
+    p, duration = timed(base + ["--seed", "1", "--save", P("train_old.safetensors")])
+    check(p.returncode == 0, f"train: exit {p.returncode}: {p.stderr!r}")
+    p, duration = timed(base + ["--seed", "2", "--save", P("train_ref.safetensors")])
+    check(p.returncode == 0, f"train: exit {p.returncode}: {p.stderr!r}")
+    with open(P("train_ref.safetensors"), "rb") as f:
+        new = f.read()
+    argv = base + ["--seed", "2", "--save", P("train_out.safetensors")]
+    outcomes = {"old": 0, "new": 0, None: 0}
+    for i in range(12):
+        _, state = kill_and_check(
+            argv, P("train_out.safetensors"), P("train_old.safetensors"), new,
+            lambda pid: P("train_out.safetensors") + f".tmp.{pid}", "time", duration, rng)
+        outcomes[state] += 1
+        if state is not None:
+            e = subprocess.run([model, "eval", "--weights", P("train_out.safetensors"),
+                                "--x", P("x.npy"), "--y", P("y.npy")],
+                               capture_output=True, text=True)
+            check(e.returncode == 0, f"eval of a killed train's --save: {e.stderr!r}")
+    print(f"train --save ({duration:.2f}s uninterrupted), 12 kills: "
+          f"{outcomes['old']} old intact, {outcomes['new']} new complete")
+
+
+def main():
+    if len(sys.argv) != 3:
+        print(__doc__)
+        return 2
+    model = shutil.which(sys.argv[1]) or sys.argv[1]
+    roundtrip = shutil.which(sys.argv[2]) or sys.argv[2]
+    tmp = tempfile.mkdtemp(prefix="kiln-reliability-")
+    try:
+        check_absurd_sizes(model, tmp)
+        check_interrupted_saves(model, roundtrip, tmp)
+    finally:
+        shutil.rmtree(tmp)
+    if FAILURES:
+        print(f"{len(FAILURES)} check(s) failed")
+        return 1
+    print("all reliability checks passed")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
