@@ -134,34 +134,43 @@ public:
   /// `extra` inputs are read with the same indexing as `input`.
   Value reduce(Value input, ArrayRef<int64_t> dims, Value init, CombineFn combine,
                ValueRange extra = {}) {
-    RankedTensorType in = typeOf(input);
-    int64_t rank = in.getRank();
-    SmallVector<int64_t> shape;
-    SmallVector<AffineExpr> outExprs;
-    SmallVector<utils::IteratorType> iters;
-    SmallVector<Value> dynamic;
-    for (int64_t d = 0; d < rank; ++d) {
-      bool reduced = llvm::is_contained(dims, d);
-      iters.push_back(reduced ? utils::IteratorType::reduction : utils::IteratorType::parallel);
-      if (reduced)
-        continue;
-      shape.push_back(in.getDimSize(d));
-      outExprs.push_back(b.getAffineDimExpr(d));
-      if (in.isDynamicDim(d))
-        dynamic.push_back(dim(input, d));
-    }
-    auto outType = RankedTensorType::get(shape, init.getType());
-    Value out = filled(outType, dynamic, init);
+    Reduction r = reduction(input, dims);
+    Value out = filled(RankedTensorType::get(r.shape, init.getType()), r.dynamic, init);
     SmallVector<Value> inputs{input};
     inputs.append(extra.begin(), extra.end());
-    SmallVector<AffineMap> maps(inputs.size(), b.getMultiDimIdentityMap(rank));
-    maps.push_back(AffineMap::get(rank, 0, outExprs, b.getContext()));
+    SmallVector<AffineMap> maps(inputs.size(), b.getMultiDimIdentityMap(typeOf(input).getRank()));
+    maps.push_back(r.out);
     auto op = linalg::GenericOp::create(
-        b, loc, TypeRange{outType}, inputs, ValueRange{out}, maps, iters,
+        b, loc, TypeRange{out.getType()}, inputs, ValueRange{out}, maps, r.iters,
         [&](OpBuilder &nb, Location nl, ValueRange args) {
           linalg::YieldOp::create(nb, nl, combine(nb, nl, args.drop_back(), args.back()));
         });
     return op.getResult(0);
+  }
+
+  /// The iteration space of reducing `dims` of `input`: the kept sizes
+  /// (keepdim=false) and their run-time values, the map onto the result,
+  /// and the iterators.
+  struct Reduction {
+    SmallVector<int64_t> shape;
+    SmallVector<Value> dynamic;
+    AffineMap out;
+    SmallVector<utils::IteratorType> iters;
+  };
+  Reduction reduction(Value input, ArrayRef<int64_t> dims) {
+    RankedTensorType in = typeOf(input);
+    Reduction r;
+    r.out = droppedMap(in.getRank(), dims);
+    for (int64_t d = 0; d < in.getRank(); ++d) {
+      bool reduced = llvm::is_contained(dims, d);
+      r.iters.push_back(reduced ? utils::IteratorType::reduction : utils::IteratorType::parallel);
+      if (reduced)
+        continue;
+      r.shape.push_back(in.getDimSize(d));
+      if (in.isDynamicDim(d))
+        r.dynamic.push_back(dim(input, d));
+    }
+    return r;
   }
 
   /// Reads `reduced` (the keepdim=false result of reducing `dims` of a
@@ -396,26 +405,12 @@ Value meanOfAll(Emitter &e, ValueRange inputs, Type elem, BodyFn value) {
 Value argmax(Emitter &e, Value input, int64_t dim, bool isUnsignedInt) {
   RankedTensorType in = e.typeOf(input);
   Type elem = in.getElementType(), i64 = e.b.getI64Type();
-  int64_t rank = in.getRank();
-  SmallVector<int64_t> shape;
-  SmallVector<AffineExpr> outExprs;
-  SmallVector<utils::IteratorType> iters;
-  SmallVector<Value> dynamic;
-  for (int64_t d = 0; d < rank; ++d) {
-    iters.push_back(d == dim ? utils::IteratorType::reduction : utils::IteratorType::parallel);
-    if (d == dim)
-      continue;
-    shape.push_back(in.getDimSize(d));
-    outExprs.push_back(e.b.getAffineDimExpr(d));
-    if (in.isDynamicDim(d))
-      dynamic.push_back(e.dim(input, d));
-  }
-  Value best = e.filled(RankedTensorType::get(shape, elem), dynamic, lowest(e, elem, isUnsignedInt));
-  Value where = e.filled(RankedTensorType::get(shape, i64), dynamic, e.scalar(i64, 0));
-  AffineMap out = AffineMap::get(rank, 0, outExprs, e.b.getContext());
+  Emitter::Reduction r = e.reduction(input, {dim});
+  Value best = e.filled(RankedTensorType::get(r.shape, elem), r.dynamic, lowest(e, elem, isUnsignedInt));
+  Value where = e.filled(RankedTensorType::get(r.shape, i64), r.dynamic, e.scalar(i64, 0));
   auto op = linalg::GenericOp::create(
       e.b, e.loc, TypeRange{best.getType(), where.getType()}, ValueRange{input},
-      ValueRange{best, where}, {e.b.getMultiDimIdentityMap(rank), out, out}, iters,
+      ValueRange{best, where}, {e.b.getMultiDimIdentityMap(in.getRank()), r.out, r.out}, r.iters,
       [&](OpBuilder &b, Location l, ValueRange args) {
         Value x = args[0], bestSoFar = args[1], at = args[2];
         Value i = arith::IndexCastOp::create(b, l, i64, linalg::IndexOp::create(b, l, dim));
@@ -848,7 +843,6 @@ struct LowerKilnOp : public ConversionPattern {
   static Value pad(Emitter &e, Value x, int64_t ph, int64_t pw, Value fill) {
     if (ph == 0 && pw == 0)
       return x;
-    OpBuilder &b = e.b;
     RankedTensorType t = e.typeOf(x);
     int64_t rank = t.getRank(), h = t.getDimSize(rank - 2), w = t.getDimSize(rank - 1);
     SmallVector<int64_t> shape(t.getShape());
