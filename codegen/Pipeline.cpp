@@ -9,7 +9,13 @@
 #include "mlir/Interfaces/FunctionInterfaces.h"
 #include "mlir/InitAllDialects.h"
 #include "mlir/InitAllExtensions.h"
-#include "mlir/InitAllPasses.h"
+#include "mlir/Conversion/Passes.h"
+#include "mlir/Dialect/Bufferization/Pipelines/Passes.h"
+#include "mlir/Dialect/Bufferization/Transforms/Passes.h"
+#include "mlir/Dialect/LLVMIR/Transforms/Passes.h"
+#include "mlir/Dialect/Linalg/Passes.h"
+#include "mlir/Dialect/MemRef/Transforms/Passes.h"
+#include "mlir/Transforms/Passes.h"
 #include "mlir/Pass/PassRegistry.h"
 #include "mlir/Target/LLVMIR/Dialect/Builtin/BuiltinToLLVMIRTranslation.h"
 #include "mlir/Target/LLVMIR/Dialect/LLVMIR/LLVMToLLVMIRTranslation.h"
@@ -30,11 +36,27 @@ using namespace mlir;
 namespace kiln {
 
 void registerPipelinePasses() {
-  static bool done = false; // registering a pass twice is an error
-  if (done)
-    return;
-  done = true;
-  registerAllPasses();
+  // Only the upstream passes the pipelines below name, so that `kiln build
+  // --help` stays short; kiln-opt registers every pass.
+  registerCanonicalizerPass();
+  registerCSEPass();
+  registerLinalgElementwiseOpFusionPass();
+  registerConvertLinalgToLoopsPass();
+  bufferization::registerOneShotBufferizePass();
+  bufferization::registerBufferResultsToOutParamsPass();
+  bufferization::registerBufferizationPipelines();
+  memref::registerExpandStridedMetadataPass();
+  LLVM::registerLLVMRequestCWrappersPass();
+  registerLowerAffinePass();
+  registerSCFToControlFlowPass();
+  registerFinalizeMemRefToLLVMConversionPass();
+  registerConvertMathToLLVMPass();
+  registerConvertMathToLibmPass();
+  registerArithToLLVMConversionPass();
+  registerConvertIndexToLLVMPass();
+  registerConvertFuncToLLVMPass();
+  registerConvertControlFlowToLLVMPass();
+  registerReconcileUnrealizedCastsPass();
   registerCodegenPasses();
   registerKilnPasses();
 }

@@ -14,7 +14,8 @@
 namespace kiln {
 
 /// Registers the passes the pipelines below use (upstream and Kiln's), so
-/// that pass options like --mlir-print-ir-after=PASS can name them.
+/// that pass options like --mlir-print-ir-after=PASS can name them. Calling
+/// it twice is harmless.
 void registerPipelinePasses();
 
 /// Registers those passes, and their dialects and translations in `registry`.

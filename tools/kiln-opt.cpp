@@ -1,9 +1,11 @@
 // kiln-opt: mlir-opt with Kiln's dialect and passes; the tool lit tests run.
 #include "codegen/Pipeline.h"
 
+#include "mlir/InitAllPasses.h"
 #include "mlir/Tools/mlir-opt/MlirOptMain.h"
 
 int main(int argc, char **argv) {
+  mlir::registerAllPasses();
   mlir::DialectRegistry registry;
   kiln::registerCodegen(registry);
   return mlir::asMainReturnCode(

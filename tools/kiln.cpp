@@ -158,6 +158,7 @@ int build(const char *argv0) {
   mlir::DialectRegistry registry;
   kiln::registerCodegen(registry);
   mlir::MLIRContext context(registry);
+  context.printOpOnDiagnostic(false); // errors point at the model file, not at IR
   llvm::SourceMgr sourceMgr;
   sourceMgr.AddNewSourceBuffer(std::move(*buffer), llvm::SMLoc());
   mlir::SourceMgrDiagnosticHandler handler(sourceMgr, &context);
@@ -248,6 +249,12 @@ int main(int argc, char **argv) {
   mlir::registerMLIRContextCLOptions();
   mlir::registerPassManagerCLOptions();
   mlir::registerDefaultTimingManagerCLOptions();
+  // --help shows Kiln's options and MLIR's (--mlir-*), not the hundreds
+  // every LLVM backend registers; --help-hidden still lists them all.
+  for (auto &[optionName, option] : cl::getRegisteredOptions())
+    if (!optionName.starts_with("mlir-") && optionName != "o" && optionName != "emit" &&
+        !optionName.starts_with("help") && optionName != "version")
+      option->setHiddenFlag(cl::ReallyHidden);
   // The arguments after the command parse under the name "kiln COMMAND".
   std::string name = "kiln " + command;
   argv[1] = name.data();
