@@ -129,11 +129,9 @@ void runEval(const Manifest &m, const EntryPoints &ep, const EvalOptions &o) {
   std::vector<Tensor> params = loadWeights(m, o.weights);
 
   int64_t cap = std::min(o.batch, ds.samples);
-  std::vector<Tensor> inBuf, tgtBuf, scalars;
-  for (const TensorSpec &s : m.inputs)
-    inBuf.push_back(batchBuffer(s, cap));
-  for (const TensorSpec &s : m.targets)
-    tgtBuf.push_back(batchBuffer(s, cap));
+  std::vector<Tensor> inBuf = batchBuffers(m.inputs, cap);
+  std::vector<Tensor> tgtBuf = batchBuffers(m.targets, cap);
+  std::vector<Tensor> scalars;
   std::vector<std::string> names = scalarNames(m);
   for (size_t i = 0; i < names.size(); ++i)
     scalars.emplace_back(m.scalarDType, std::vector<int64_t>{});
@@ -182,13 +180,9 @@ void runPredict(const Manifest &m, const EntryPoints &ep, const PredictOptions &
   std::vector<Tensor> params = loadWeights(m, o.weights);
 
   int64_t cap = std::min(o.batch, ds.samples);
-  std::vector<Tensor> inBuf, outBuf, outputs;
-  for (const TensorSpec &s : m.inputs)
-    inBuf.push_back(batchBuffer(s, cap));
-  for (const TensorSpec &s : m.outputs) {
-    outBuf.push_back(batchBuffer(s, cap));
-    outputs.push_back(batchBuffer(s, ds.samples));
-  }
+  std::vector<Tensor> inBuf = batchBuffers(m.inputs, cap);
+  std::vector<Tensor> outBuf = batchBuffers(m.outputs, cap);
+  std::vector<Tensor> outputs = batchBuffers(m.outputs, ds.samples);
 
   for (int64_t begin = 0; begin < ds.samples; begin += cap) {
     int64_t rows = std::min(cap, ds.samples - begin);

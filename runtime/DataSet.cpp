@@ -46,6 +46,13 @@ Tensor batchBuffer(const TensorSpec &spec, int64_t rows) {
   return Tensor(spec.dtype, shape);
 }
 
+std::vector<Tensor> batchBuffers(const std::vector<TensorSpec> &specs, int64_t rows) {
+  std::vector<Tensor> buffers;
+  for (const TensorSpec &s : specs)
+    buffers.push_back(batchBuffer(s, rows));
+  return buffers;
+}
+
 double scalarValue(const Tensor &t) {
   return t.dtype() == DType::F64 ? t.as<double>()[0] : double(t.as<float>()[0]);
 }

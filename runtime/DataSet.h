@@ -28,6 +28,9 @@ std::vector<Tensor> loadWeights(const Manifest &m, const std::string &path);
 /// A buffer of `rows` samples shaped like `spec` (the batch staging area).
 Tensor batchBuffer(const TensorSpec &spec, int64_t rows);
 
+/// One such buffer per spec.
+std::vector<Tensor> batchBuffers(const std::vector<TensorSpec> &specs, int64_t rows);
+
 /// The value of a rank-0 f32 or f64 tensor.
 double scalarValue(const Tensor &t);
 

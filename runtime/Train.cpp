@@ -90,11 +90,9 @@ void runTrain(const Manifest &m, const EntryPoints &ep, const TrainOptions &o) {
 
   int64_t cap = std::min(o.batch, ds.samples);
   int64_t stepsPerEpoch = (ds.samples + cap - 1) / cap;
-  std::vector<Tensor> inBuf, tgtBuf, scalars;
-  for (const TensorSpec &s : m.inputs)
-    inBuf.push_back(batchBuffer(s, cap));
-  for (const TensorSpec &s : m.targets)
-    tgtBuf.push_back(batchBuffer(s, cap));
+  std::vector<Tensor> inBuf = batchBuffers(m.inputs, cap);
+  std::vector<Tensor> tgtBuf = batchBuffers(m.targets, cap);
+  std::vector<Tensor> scalars;
   std::vector<std::string> names = scalarNames(m); // "loss" first
   for (size_t i = 0; i < names.size(); ++i)
     scalars.emplace_back(m.scalarDType, std::vector<int64_t>{});
