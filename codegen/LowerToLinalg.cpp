@@ -1026,24 +1026,59 @@ struct LowerKilnOp : public ConversionPattern {
     return op.getResult(0);
   }
 
-  /// im2col: [N*OH*OW, C*KH*KW], row (n, oh, ow) holding the zero-padded
-  /// window under output pixel (oh, ow) for every channel.
-  static Value im2col(Emitter &e, Value x, ArrayRef<int64_t> k, ArrayRef<int64_t> s,
-                      ArrayRef<int64_t> p) {
+  /// A window sweep's copy of `x` [N, C, H, W], zero-padded: element
+  /// (n, oh, ow, c, kh, kw) of the iteration space reads padded x at
+  /// (n, c, oh*sh + kh, ow*sw + kw); `order` places those six dims in the
+  /// result, which is then read as a matrix (rows, columns) of `matrix`.
+  static Value windowCopy(Emitter &e, Value x, ArrayRef<int64_t> k, ArrayRef<int64_t> s,
+                          ArrayRef<int64_t> p, ArrayRef<int64_t> order, int64_t batchDim,
+                          ArrayRef<int64_t> matrix) {
     OpBuilder &b = e.b;
     RankedTensorType t = e.typeOf(x);
     Type elem = t.getElementType();
-    int64_t c = t.getDimSize(1);
     int64_t oh = windows(t.getDimSize(2), k[0], s[0], p[0]), ow = windows(t.getDimSize(3), k[1], s[1], p[1]);
     Value padded = pad(e, x, p[0], p[1], e.scalar(elem, 0.0));
-    // Iteration space (n, oh, ow, c, kh, kw); padded is read at (n, c, oh*sh + kh, ow*sw + kw).
-    auto type = RankedTensorType::get({t.getDimSize(0), oh, ow, c, k[0], k[1]}, elem);
-    auto d = [&](int64_t i) { return b.getAffineDimExpr(i); };
-    auto read = AffineMap::get(6, 0, {d(0), d(3), d(1) * s[0] + d(4), d(2) * s[1] + d(5)}, b.getContext());
-    Value cols = e.generic(type, e.batchOf(type, x), ValueRange{padded}, {read},
+    int64_t natural[6] = {t.getDimSize(0), oh, ow, t.getDimSize(1), k[0], k[1]};
+    SmallVector<int64_t> shape;
+    SmallVector<AffineExpr> at(6);
+    for (int64_t i = 0; i < 6; ++i) {
+      shape.push_back(natural[order[i]]);
+      at[order[i]] = b.getAffineDimExpr(i);
+    }
+    auto type = RankedTensorType::get(shape, elem);
+    auto read = AffineMap::get(6, 0, {at[0], at[3], at[1] * s[0] + at[4], at[2] * s[1] + at[5]},
+                               b.getContext());
+    SmallVector<Value> dynamic;
+    if (type.isDynamicDim(batchDim))
+      dynamic.push_back(e.dim(x, 0));
+    Value copy = e.generic(type, dynamic, ValueRange{padded}, {read},
                            [](OpBuilder &, Location, ValueRange a) { return a[0]; });
-    int64_t rows = ShapedType::isDynamic(t.getDimSize(0)) ? ShapedType::kDynamic : t.getDimSize(0) * oh * ow;
-    return e.reshape(cols, RankedTensorType::get({rows, c * k[0] * k[1]}, elem));
+    return e.reshape(copy, RankedTensorType::get(matrix, elem));
+  }
+
+  static int64_t product(int64_t a, int64_t b) {
+    return ShapedType::isDynamic(a) || ShapedType::isDynamic(b) ? ShapedType::kDynamic : a * b;
+  }
+
+  /// im2col: [N*OH*OW, C*KH*KW], row (n, oh, ow) holding the zero-padded
+  /// window under output pixel (oh, ow) for every channel.
+  static Value windowRows(Emitter &e, Value x, ArrayRef<int64_t> k, ArrayRef<int64_t> s,
+                          ArrayRef<int64_t> p) {
+    RankedTensorType t = e.typeOf(x);
+    int64_t pixels = windows(t.getDimSize(2), k[0], s[0], p[0]) * windows(t.getDimSize(3), k[1], s[1], p[1]);
+    return windowCopy(e, x, k, s, p, {0, 1, 2, 3, 4, 5}, 0,
+                      {product(t.getDimSize(0), pixels), t.getDimSize(1) * k[0] * k[1]});
+  }
+
+  /// The same windows as columns, [C*KH*KW, N*OH*OW] (Caffe's layout): the
+  /// GEMM's wide operand is then contiguous rows, and its result is
+  /// channel-major, so few output channels cost no padding.
+  static Value windowColumns(Emitter &e, Value x, ArrayRef<int64_t> k, ArrayRef<int64_t> s,
+                             ArrayRef<int64_t> p) {
+    RankedTensorType t = e.typeOf(x);
+    int64_t pixels = windows(t.getDimSize(2), k[0], s[0], p[0]) * windows(t.getDimSize(3), k[1], s[1], p[1]);
+    return windowCopy(e, x, k, s, p, {3, 4, 5, 0, 1, 2}, 3,
+                      {t.getDimSize(1) * k[0] * k[1], product(t.getDimSize(0), pixels)});
   }
 
   /// weight [O, C, KH, KW] as [O, C*KH*KW].
@@ -1053,66 +1088,62 @@ struct LowerKilnOp : public ConversionPattern {
                                               t.getElementType()));
   }
 
-  /// A conv result or its gradient [N, O, OH, OW] as rows [N*OH*OW, O].
-  static Value outputRows(Emitter &e, Value y) {
+  /// A conv result or its gradient [N, O, OH, OW] as channel rows
+  /// [O, N*OH*OW]: a transpose that moves whole OH*OW planes.
+  static Value channelRows(Emitter &e, Value y) {
     RankedTensorType t = e.typeOf(y);
-    Value nhwc = e.transpose(y, {0, 2, 3, 1});
-    int64_t pixels = t.getDimSize(2) * t.getDimSize(3);
-    int64_t rows = ShapedType::isDynamic(t.getDimSize(0)) ? ShapedType::kDynamic : t.getDimSize(0) * pixels;
-    return e.reshape(nhwc, RankedTensorType::get({rows, t.getDimSize(1)}, t.getElementType()));
+    Value onhw = e.transpose(y, {1, 0, 2, 3});
+    return e.reshape(onhw, RankedTensorType::get({t.getDimSize(1), product(t.getDimSize(0), t.getDimSize(2) * t.getDimSize(3))},
+                                                 t.getElementType()));
   }
 
-  /// conv2d as im2col + one GEMM: [N*OH*OW, CKK] @ [CKK, O], accumulating
-  /// into the bias, then back to NCHW.
+  /// conv2d as im2col + one GEMM: [O, CKK] @ [CKK, N*OH*OW], accumulating
+  /// into the bias, then the channel planes back to NCHW.
   static Value conv2d(Emitter &e, Value x, Value w, Value bias, ArrayRef<int64_t> s,
                       ArrayRef<int64_t> p, RankedTensorType type) {
     OpBuilder &b = e.b;
     RankedTensorType wt = e.typeOf(w);
     Type elem = type.getElementType();
     int64_t o = wt.getDimSize(0);
-    Value cols = im2col(e, x, {wt.getDimSize(2), wt.getDimSize(3)}, s, p);
-    Value wT = e.transpose(weightRows(e, w), {1, 0});
-    auto rowsType = RankedTensorType::get({e.typeOf(cols).getDimSize(0), o}, elem);
+    Value cols = windowColumns(e, x, {wt.getDimSize(2), wt.getDimSize(3)}, s, p);
+    auto rowsType = RankedTensorType::get({o, e.typeOf(cols).getDimSize(1)}, elem);
     SmallVector<Value> dynamic;
-    if (rowsType.isDynamicDim(0))
-      dynamic.push_back(e.dim(cols, 0));
+    if (rowsType.isDynamicDim(1))
+      dynamic.push_back(e.dim(cols, 1));
     Value init = bias ? e.generic(rowsType, dynamic, ValueRange{bias},
-                                  {AffineMap::get(2, 0, {b.getAffineDimExpr(1)}, b.getContext())},
+                                  {AffineMap::get(2, 0, {b.getAffineDimExpr(0)}, b.getContext())},
                                   [](OpBuilder &, Location, ValueRange a) { return a[0]; })
                       : e.filled(rowsType, dynamic, e.scalar(elem, 0.0));
-    Value y = e.matmul2d(cols, wT, init);
-    auto nhwc = RankedTensorType::get({type.getDimSize(0), type.getDimSize(2), type.getDimSize(3), o}, elem);
-    return e.transpose(e.reshape(y, nhwc), {0, 3, 1, 2});
+    Value y = e.matmul2d(weightRows(e, w), cols, init);
+    auto onhw = RankedTensorType::get({o, type.getDimSize(0), type.getDimSize(2), type.getDimSize(3)}, elem);
+    return e.transpose(e.reshape(y, onhw), {1, 0, 2, 3});
   }
 
-  /// d(input): grad rows [N*OH*OW, O] @ weight [O, CKK] gives each window's
-  /// share; col2im (a gather over the windows) sums the shares per pixel.
+  /// d(input): weight^T [CKK, O] @ grad rows [O, N*OH*OW] gives each
+  /// window's share; col2im (a gather over the windows) sums the shares per
+  /// pixel.
   static Value conv2dInputGrad(Emitter &e, Value g, Value w, Value x, ArrayRef<int64_t> s,
                                ArrayRef<int64_t> p) {
     RankedTensorType wt = e.typeOf(w), gt = e.typeOf(g), xt = e.typeOf(x);
     Type elem = xt.getElementType();
     int64_t c = wt.getDimSize(1), kh = wt.getDimSize(2), kw = wt.getDimSize(3);
-    Value shares = e.matmul2d(outputRows(e, g), weightRows(e, w));
-    auto six = RankedTensorType::get({gt.getDimSize(0), gt.getDimSize(2), gt.getDimSize(3), c, kh, kw}, elem);
+    Value shares = e.matmul2d(e.transpose(weightRows(e, w), {1, 0}), channelRows(e, g));
+    auto six = RankedTensorType::get({c, kh, kw, gt.getDimSize(0), gt.getDimSize(2), gt.getDimSize(3)}, elem);
     Value perWindow = e.reshape(shares, six);
     return gatherWindows(e, x, {kh, kw}, s, p,
                          [&](OpBuilder &nb, Location l, ValueRange lead, Value oh, Value ow,
                              Value khi, Value kwi) -> Value {
                            return tensor::ExtractOp::create(
-                               nb, l, perWindow, ValueRange{lead[0], oh, ow, lead[1], khi, kwi});
+                               nb, l, perWindow, ValueRange{lead[1], khi, kwi, lead[0], oh, ow});
                          });
   }
 
-  /// d(weight) [O, C, KH, KW]: grad rows^T [O, N*OH*OW] @ im2col [N*OH*OW, CKK].
+  /// d(weight) [O, C, KH, KW]: grad rows [O, N*OH*OW] @ im2col [N*OH*OW, CKK].
   static Value conv2dWeightGrad(Emitter &e, Value g, Value x, Value w, ArrayRef<int64_t> s,
                                 ArrayRef<int64_t> p) {
-    RankedTensorType wt = e.typeOf(w), gt = e.typeOf(g);
-    Value cols = im2col(e, x, {wt.getDimSize(2), wt.getDimSize(3)}, s, p);
-    // [N, O, OH, OW] -> [O, N, OH, OW] -> [O, N*OH*OW]: rows in im2col's order.
-    Value gT = e.transpose(g, {1, 0, 2, 3});
-    auto gRowsType = RankedTensorType::get({gt.getDimSize(1), ShapedType::kDynamic}, gt.getElementType());
-    Value gRows = e.reshape(gT, gRowsType);
-    return e.reshape(e.matmul2d(gRows, cols), wt);
+    RankedTensorType wt = e.typeOf(w);
+    Value rows = windowRows(e, x, {wt.getDimSize(2), wt.getDimSize(3)}, s, p);
+    return e.reshape(e.matmul2d(channelRows(e, g), rows), wt);
   }
 
 

@@ -94,7 +94,7 @@ void addLowerToLLVMPasses(OpPassManager &pm) {
               "buffer-results-to-out-params{modify-public-functions},canonicalize,"
               "buffer-deallocation-pipeline,kiln-matmul-to-call,"
               "func.func(convert-linalg-to-loops),lower-affine,convert-scf-to-cf,"
-              "expand-strided-metadata,lower-affine,finalize-memref-to-llvm,"
+              "expand-strided-metadata,lower-affine,finalize-memref-to-llvm{use-generic-functions},"
               "convert-math-to-llvm,convert-math-to-libm,convert-arith-to-llvm,"
               "convert-index-to-llvm,func.func(llvm-request-c-wrappers),"
               "convert-func-to-llvm,convert-cf-to-llvm,reconcile-unrealized-casts");

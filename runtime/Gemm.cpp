@@ -51,7 +51,9 @@ void packB(const MemRef2D<T> &b, int64_t p0, int64_t kc, int64_t j0, int64_t nc,
     for (int64_t p = 0; p < kc; ++p) {
       const T *row = b.at(p0 + p, j0 + jr);
       int64_t n = std::min(NR, nc - jr);
-      if (b.strides[1] == 1) {
+      if (b.strides[1] == 1 && n == NR) {
+        std::memcpy(out, row, NR * sizeof(T)); // a constant size: inlined
+      } else if (b.strides[1] == 1) {
         std::memcpy(out, row, n * sizeof(T));
       } else {
         for (int64_t j = 0; j < n; ++j)
@@ -222,6 +224,14 @@ void gemmSerial(const MemRef2D<T> &a, const MemRef2D<T> &b, const MemRef2D<T> &c
           for (int64_t ir = 0; ir < mc; ir += MR) {
             kernel(kc, packedA.data() + ir * kc, packedB.data() + jr * kc, acc);
             int64_t rows = std::min(MR, mc - ir), cols = std::min(NR, nc - jr);
+            if (cols == NR && c.strides[1] == 1) { // contiguous rows: vectorized
+              for (int64_t i = 0; i < rows; ++i) {
+                T *row = c.at(i0 + ir + i, j0 + jr);
+                for (int64_t j = 0; j < NR; ++j)
+                  row[j] += acc[i * NR + j];
+              }
+              continue;
+            }
             for (int64_t i = 0; i < rows; ++i)
               for (int64_t j = 0; j < cols; ++j)
                 *c.at(i0 + ir + i, j0 + jr + j) += acc[i * NR + j];

@@ -149,21 +149,64 @@ func.func @reshape(%x: tensor<?x28x28xf32>) -> tensor<?x784xf32> {
 
 // -----
 
-// conv2d: pad H (zeros), im2col as a generic reading the padded input at
-// (n, c, oh * 2 + kh, ow + kw), then one 2-D linalg.matmul (the runtime's
-// GEMM) accumulating into the bias, and a transpose back to NCHW.
-// CHECK-DAG: #[[WINDOW:.*]] = affine_map<(d0, d1, d2, d3, d4, d5) -> (d0, d3, d1 * 2 + d4, d2 + d5)>
+// conv2d: pad H (zeros), im2col in columns [C*KH*KW, N*OH*OW] as a generic
+// reading the padded input at (n, c, oh * 2 + kh, ow + kw) with (c, kh, kw)
+// outermost, then one 2-D linalg.matmul (the runtime's GEMM) of the weight
+// rows [O, CKK] by the columns, accumulating into the bias broadcast along
+// rows, and a transpose of the channel planes back to NCHW.
+// CHECK-DAG: #[[WINDOW:.*]] = affine_map<(d0, d1, d2, d3, d4, d5) -> (d3, d0, d4 * 2 + d1, d2 + d5)>
+// CHECK-DAG: #[[BY_ROW:.*]] = affine_map<(d0, d1) -> (d0)>
 // CHECK-LABEL: func.func @conv2d
 // CHECK: linalg.generic {{.*}} outs(%{{.*}} : tensor<?x3x9x6xf32>)
 // CHECK: tensor.extract %arg0
-// CHECK: %[[COLS:.*]] = linalg.generic {indexing_maps = [#[[WINDOW]], {{.*}} outs(%{{.*}} : tensor<?x4x4x3x3x3xf32>)
-// CHECK: %[[ROWS:.*]] = tensor.reshape %[[COLS]]{{.*}} -> tensor<?x27xf32>
-// CHECK: %[[WT:.*]] = linalg.transpose ins(%{{.*}} : tensor<4x27xf32>) outs(%{{.*}} : tensor<27x4xf32>)
-// CHECK: linalg.matmul ins(%[[ROWS]], %[[WT]] : tensor<?x27xf32>, tensor<27x4xf32>)
-// CHECK: linalg.transpose {{.*}} permutation = [0, 3, 1, 2]
+// CHECK: %[[COLS:.*]] = linalg.generic {indexing_maps = [#[[WINDOW]], {{.*}} outs(%{{.*}} : tensor<3x3x3x?x4x4xf32>)
+// CHECK: %[[COLS2D:.*]] = tensor.reshape %[[COLS]]{{.*}} -> tensor<27x?xf32>
+// CHECK: %[[BIAS:.*]] = linalg.generic {indexing_maps = [#[[BY_ROW]], {{.*}} ins(%arg2 : tensor<4xf32>) outs(%{{.*}} : tensor<4x?xf32>)
+// CHECK: %[[W:.*]] = tensor.reshape %arg1{{.*}} -> tensor<4x27xf32>
+// CHECK: %[[Y:.*]] = linalg.matmul ins(%[[W]], %[[COLS2D]] : tensor<4x27xf32>, tensor<27x?xf32>) outs(%[[BIAS]] : tensor<4x?xf32>)
+// CHECK: %[[PLANES:.*]] = tensor.reshape %[[Y]]{{.*}} -> tensor<4x?x4x4xf32>
+// CHECK: linalg.transpose ins(%[[PLANES]] : tensor<4x?x4x4xf32>) {{.*}} permutation = [1, 0, 2, 3]
 func.func @conv2d(%x: tensor<?x3x7x6xf32>, %w: tensor<4x3x3x3xf32>, %b: tensor<4xf32>) -> tensor<?x4x4x4xf32> {
   %0 = kiln.conv2d %x, %w, %b stride [2, 1] padding [1, 0] : (tensor<?x3x7x6xf32>, tensor<4x3x3x3xf32>, tensor<4xf32>) -> tensor<?x4x4x4xf32>
   return %0 : tensor<?x4x4x4xf32>
+}
+
+// -----
+
+// conv2d_input_grad: weight^T [CKK, O] @ the gradient's channel rows
+// [O, N*OH*OW] (a transpose of whole planes) gives each window's share in
+// [C, KH, KW, N, OH, OW]; col2im gathers them per input pixel, reducing over
+// (kh, kw), so no two iterations write one element.
+// CHECK-LABEL: func.func @conv2d_input_grad
+// CHECK: %[[W:.*]] = tensor.reshape %arg1{{.*}} -> tensor<4x27xf32>
+// CHECK: %[[WT:.*]] = linalg.transpose ins(%[[W]] : tensor<4x27xf32>) outs(%{{.*}} : tensor<27x4xf32>) permutation = [1, 0]
+// CHECK: %[[GT:.*]] = linalg.transpose ins(%arg0 : tensor<?x4x4x4xf32>) outs(%{{.*}} : tensor<4x?x4x4xf32>) permutation = [1, 0, 2, 3]
+// CHECK: %[[G:.*]] = tensor.reshape %[[GT]]{{.*}} -> tensor<4x?xf32>
+// CHECK: %[[SHARES:.*]] = linalg.matmul ins(%[[WT]], %[[G]] : tensor<27x4xf32>, tensor<4x?xf32>)
+// CHECK: %[[SIX:.*]] = tensor.reshape %[[SHARES]]{{.*}} -> tensor<3x3x3x?x4x4xf32>
+// CHECK: linalg.generic {{.*}}iterator_types = ["parallel", "parallel", "parallel", "parallel", "reduction", "reduction"]{{.*}} outs(%{{.*}} : tensor<?x3x7x6xf32>)
+// CHECK: tensor.extract %[[SIX]]
+func.func @conv2d_input_grad(%g: tensor<?x4x4x4xf32>, %w: tensor<4x3x3x3xf32>, %x: tensor<?x3x7x6xf32>) -> tensor<?x3x7x6xf32> {
+  %0 = kiln.conv2d_input_grad %g, %w, %x stride [2, 1] padding [1, 0] : (tensor<?x4x4x4xf32>, tensor<4x3x3x3xf32>, tensor<?x3x7x6xf32>) -> tensor<?x3x7x6xf32>
+  return %0 : tensor<?x3x7x6xf32>
+}
+
+// -----
+
+// conv2d_weight_grad: the gradient's channel rows [O, N*OH*OW] @ im2col in
+// rows [N*OH*OW, CKK] (read at (n, c, oh * 2 + kh, ow + kw), (n, oh, ow)
+// outermost), reshaped to the weight.
+// CHECK-DAG: #[[WINDOW:.*]] = affine_map<(d0, d1, d2, d3, d4, d5) -> (d0, d3, d1 * 2 + d4, d2 + d5)>
+// CHECK-LABEL: func.func @conv2d_weight_grad
+// CHECK: %[[COLS:.*]] = linalg.generic {indexing_maps = [#[[WINDOW]], {{.*}} outs(%{{.*}} : tensor<?x4x4x3x3x3xf32>)
+// CHECK: %[[ROWS:.*]] = tensor.reshape %[[COLS]]{{.*}} -> tensor<?x27xf32>
+// CHECK: %[[GT:.*]] = linalg.transpose ins(%arg0 : tensor<?x4x4x4xf32>) {{.*}} permutation = [1, 0, 2, 3]
+// CHECK: %[[G:.*]] = tensor.reshape %[[GT]]{{.*}} -> tensor<4x?xf32>
+// CHECK: %[[DW:.*]] = linalg.matmul ins(%[[G]], %[[ROWS]] : tensor<4x?xf32>, tensor<?x27xf32>) outs(%{{.*}} : tensor<4x27xf32>)
+// CHECK: tensor.reshape %[[DW]]{{.*}} -> tensor<4x3x3x3xf32>
+func.func @conv2d_weight_grad(%g: tensor<?x4x4x4xf32>, %x: tensor<?x3x7x6xf32>, %w: tensor<4x3x3x3xf32>) -> tensor<4x3x3x3xf32> {
+  %0 = kiln.conv2d_weight_grad %g, %x, %w stride [2, 1] padding [1, 0] : (tensor<?x4x4x4xf32>, tensor<?x3x7x6xf32>, tensor<4x3x3x3xf32>) -> tensor<4x3x3x3xf32>
+  return %0 : tensor<4x3x3x3xf32>
 }
 
 // -----
