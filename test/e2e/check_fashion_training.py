@@ -1,19 +1,24 @@
 #!/usr/bin/python3
-"""DSL.md's Fashion-MNIST example trained by its own executable.
+"""A Fashion-MNIST example trained by its own executable.
 
-Builds examples/fashion_mlp.kiln, trains it with the train block's settings
-(SGD lr 0.1, batch 64, 3 epochs, seed 42) on Debian's Fashion-MNIST, and
-evaluates it on the test set. Also checks that training is deterministic:
+Builds examples/EXAMPLE.kiln, trains it with its train block's settings on
+Debian's Fashion-MNIST, evaluates it on the test set and compares the
+accuracy with the example's bar. Also checks that training is deterministic:
 a second run with the same seed, on one thread instead of one per core,
-saves byte-identical weights.
+saves byte-identical weights (fashion_mlp only, the cheapest to train twice).
 
-The accuracy bar is 0.84. The issue asks for 0.85, which is where PyTorch's
-twin lands on average, not always: over seeds it measured 0.8503, 0.8508 and
-0.7885 on this machine (SGD at lr 0.1 is noisy in the last steps), and Kiln,
-whose train step matches torch.optim step for step (check_training.py),
-measured 0.8475 (seed 42), 0.8459, 0.8536 and 0.8432.
+Bars (test accuracy after the train block's 3 epochs):
+- fashion_mlp (DSL.md's example: SGD lr 0.1, seed 42): 0.84. The issue asks
+  for 0.85, which is where PyTorch's twin lands on average, not always: the
+  same loop in PyTorch over seeds 0-9 gave 0.8399 0.8508 0.7885 0.8463 0.8524
+  0.7988 0.8555 0.8439 0.8359 0.8488 (SGD at lr 0.1 is noisy in the last
+  steps), and Kiln, whose train step matches torch.optim step for step
+  (check_training.py), gave 0.8534 0.8459 0.8536 0.8432 0.8550 0.8494 0.8466
+  0.8308 0.8473 0.8454, and 0.8475 with the example's seed 42.
+- fashion_cnn: 0.89, the issue's bar.
+- fashion_rnn: 0.80, the issue's bar.
 
-usage: check_fashion_training.py KILN WORKDIR
+usage: check_fashion_training.py KILN WORKDIR EXAMPLE
 """
 import filecmp
 import os
@@ -23,21 +28,23 @@ import sys
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(os.path.dirname(HERE))
 DATA = "/usr/share/datasets/fashion-mnist"
-BAR = 0.84
+BARS = {"fashion_mlp": 0.84, "fashion_cnn": 0.89, "fashion_rnn": 0.80}
 
 
 def main():
-    if len(sys.argv) != 3:
+    if len(sys.argv) != 4 or sys.argv[3] not in BARS:
         sys.exit(__doc__)
-    kiln, workdir = sys.argv[1:]
+    kiln, workdir, example = sys.argv[1:]
+    bar = BARS[example]
     os.makedirs(workdir, exist_ok=True)
-    exe = os.path.join(workdir, "fashion_mlp")
-    subprocess.run([kiln, "build", os.path.join(ROOT, "examples", "fashion_mlp.kiln"), "-o", exe],
+    exe = os.path.join(workdir, example)
+    subprocess.run([kiln, "build", os.path.join(ROOT, "examples", example + ".kiln"), "-o", exe],
                    check=True)
     train = ["--image", os.path.join(DATA, "train-images-idx3-ubyte.gz"),
              "--label", os.path.join(DATA, "train-labels-idx1-ubyte.gz")]
-    saved = [os.path.join(workdir, f"run{i}.safetensors") for i in (1, 2)]
-    for path, threads in zip(saved, ([], ["--threads", "1"])):
+    runs = [[]] + ([["--threads", "1"]] if example == "fashion_mlp" else [])
+    saved = [os.path.join(workdir, f"{example}-run{i}.safetensors") for i in range(len(runs))]
+    for path, threads in zip(saved, runs):
         subprocess.run([exe, "train", *train, "--save", path, *threads], check=True)
     line = subprocess.run([exe, "eval", "--weights", saved[0],
                            "--image", os.path.join(DATA, "t10k-images-idx3-ubyte.gz"),
@@ -46,9 +53,12 @@ def main():
     print("test set:", line.strip())
     words = line.split()
     accuracy = float(words[words.index("accuracy") + 1])
-    same = filecmp.cmp(saved[0], saved[1], shallow=False)
-    print(f"accuracy {accuracy:.4f} (bar {BAR}); same seed (1 thread and all) gives identical weights: {same}")
-    ok = accuracy >= BAR and same
+    ok = accuracy >= bar
+    print(f"{example}: accuracy {accuracy:.4f} (bar {bar})")
+    if len(saved) == 2:
+        same = filecmp.cmp(saved[0], saved[1], shallow=False)
+        print(f"same seed (1 thread and all) gives identical weights: {same}")
+        ok = ok and same
     print("1 passed, 0 failed" if ok else "0 passed, 1 failed")
     sys.exit(0 if ok else 1)
 
