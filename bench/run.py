@@ -113,26 +113,25 @@ class LeNet(torch.nn.Module):
         return self.net(((image.float() / 255.0 - 0.286) / 0.353).reshape(-1, 1, 28, 28))
 
 
-def fashion_cnn(kiln, workdir, repeat):
-    """examples/fashion_cnn.kiln: one training step at batch 64 with its
-    optimizer, Adam(lr=0.002)."""
-    lib = kilnlib.Model(kiln, os.path.join(ROOT, "examples", "fashion_cnn.kiln"), workdir)
+def adam_train_step(kiln, workdir, repeat, example, net, lr):
+    """One training step at batch 64 of examples/EXAMPLE.kiln with Adam(lr),
+    next to `net`, its PyTorch twin, starting from the twin's weights."""
+    lib = kilnlib.Model(kiln, os.path.join(ROOT, "examples", example + ".kiln"), workdir)
     m = lib.manifest
     rng = np.random.default_rng(0)
     images = rng.integers(0, 256, (64, 28, 28), dtype=np.uint8)
     labels = rng.integers(0, 10, 64).astype(np.int64)
-    net = LeNet()
     params = [p.detach().numpy().copy() for p in net.parameters()]
     state = [np.zeros(s["shape"], np.float32) for s in m["state"]]
     spare = [np.zeros_like(p) for p in params] + [np.zeros_like(s) for s in state]
     scalars = [np.zeros((), np.float32) for _ in range(1 + len(m["metrics"]))]
-    values = {"lr": np.array(0.002), "step": np.array(1.0), "seed": np.array(1.0)}
+    values = {"lr": np.array(lr), "step": np.array(1.0), "seed": np.array(1.0)}
     hyper = [values[h] for h in m["hyper"]]
 
     def kiln_step():
         lib.call("train_step", [images, labels] + params + state + hyper, spare + scalars)
 
-    opt = torch.optim.Adam(net.parameters(), lr=0.002)
+    opt = torch.optim.Adam(net.parameters(), lr=lr)
     x, y = torch.from_numpy(images), torch.from_numpy(labels)
 
     def torch_step():
@@ -140,8 +139,13 @@ def fashion_cnn(kiln, workdir, repeat):
         F.cross_entropy(net(x), y).backward()
         opt.step()
 
-    yield "fashion_cnn train step, batch 64", median_ms(kiln_step, repeat), \
+    yield f"{example} train step, batch 64", median_ms(kiln_step, repeat), \
         torch_ms(torch_step, repeat, 1), torch_ms(torch_step, repeat, os.cpu_count())
+
+
+def fashion_cnn(kiln, workdir, repeat):
+    """examples/fashion_cnn.kiln with its optimizer, Adam(lr=0.002)."""
+    return adam_train_step(kiln, workdir, repeat, "fashion_cnn", LeNet(), 0.002)
 
 
 class FashionRNN(torch.nn.Module):
@@ -158,34 +162,8 @@ class FashionRNN(torch.nn.Module):
 
 
 def fashion_rnn(kiln, workdir, repeat):
-    """examples/fashion_rnn.kiln: one training step at batch 64 with its
-    optimizer, Adam(lr=0.001)."""
-    lib = kilnlib.Model(kiln, os.path.join(ROOT, "examples", "fashion_rnn.kiln"), workdir)
-    m = lib.manifest
-    rng = np.random.default_rng(0)
-    images = rng.integers(0, 256, (64, 28, 28), dtype=np.uint8)
-    labels = rng.integers(0, 10, 64).astype(np.int64)
-    net = FashionRNN()
-    params = [p.detach().numpy().copy() for p in net.parameters()]
-    state = [np.zeros(s["shape"], np.float32) for s in m["state"]]
-    spare = [np.zeros_like(p) for p in params] + [np.zeros_like(s) for s in state]
-    scalars = [np.zeros((), np.float32) for _ in range(1 + len(m["metrics"]))]
-    values = {"lr": np.array(0.001), "step": np.array(1.0)}
-    hyper = [values[h] for h in m["hyper"]]
-
-    def kiln_step():
-        lib.call("train_step", [images, labels] + params + state + hyper, spare + scalars)
-
-    opt = torch.optim.Adam(net.parameters(), lr=0.001)
-    x, y = torch.from_numpy(images), torch.from_numpy(labels)
-
-    def torch_step():
-        opt.zero_grad()
-        F.cross_entropy(net(x), y).backward()
-        opt.step()
-
-    yield "fashion_rnn train step, batch 64", median_ms(kiln_step, repeat), \
-        torch_ms(torch_step, repeat, 1), torch_ms(torch_step, repeat, os.cpu_count())
+    """examples/fashion_rnn.kiln with its optimizer, Adam(lr=0.001)."""
+    return adam_train_step(kiln, workdir, repeat, "fashion_rnn", FashionRNN(), 0.001)
 
 
 BENCHMARKS = {"fashion_mlp": fashion_mlp, "fashion_cnn": fashion_cnn, "fashion_rnn": fashion_rnn}
