@@ -1031,8 +1031,7 @@ struct LowerKilnOp : public ConversionPattern {
   /// (n, c, oh*sh + kh, ow*sw + kw); `order` places those six dims in the
   /// result, which is then read as a matrix (rows, columns) of `matrix`.
   static Value windowCopy(Emitter &e, Value x, ArrayRef<int64_t> k, ArrayRef<int64_t> s,
-                          ArrayRef<int64_t> p, ArrayRef<int64_t> order, int64_t batchDim,
-                          ArrayRef<int64_t> matrix) {
+                          ArrayRef<int64_t> p, ArrayRef<int64_t> order, ArrayRef<int64_t> matrix) {
     OpBuilder &b = e.b;
     RankedTensorType t = e.typeOf(x);
     Type elem = t.getElementType();
@@ -1048,9 +1047,10 @@ struct LowerKilnOp : public ConversionPattern {
     auto type = RankedTensorType::get(shape, elem);
     auto read = AffineMap::get(6, 0, {at[0], at[3], at[1] * s[0] + at[4], at[2] * s[1] + at[5]},
                                b.getContext());
-    SmallVector<Value> dynamic;
-    if (type.isDynamicDim(batchDim))
-      dynamic.push_back(e.dim(x, 0));
+    SmallVector<Value> dynamic; // the batch, where order puts it
+    for (int64_t i = 0; i < 6; ++i)
+      if (order[i] == 0 && type.isDynamicDim(i))
+        dynamic.push_back(e.dim(x, 0));
     Value copy = e.generic(type, dynamic, ValueRange{padded}, {read},
                            [](OpBuilder &, Location, ValueRange a) { return a[0]; });
     return e.reshape(copy, RankedTensorType::get(matrix, elem));
@@ -1066,7 +1066,7 @@ struct LowerKilnOp : public ConversionPattern {
                           ArrayRef<int64_t> p) {
     RankedTensorType t = e.typeOf(x);
     int64_t pixels = windows(t.getDimSize(2), k[0], s[0], p[0]) * windows(t.getDimSize(3), k[1], s[1], p[1]);
-    return windowCopy(e, x, k, s, p, {0, 1, 2, 3, 4, 5}, 0,
+    return windowCopy(e, x, k, s, p, {0, 1, 2, 3, 4, 5},
                       {product(t.getDimSize(0), pixels), t.getDimSize(1) * k[0] * k[1]});
   }
 
@@ -1077,7 +1077,7 @@ struct LowerKilnOp : public ConversionPattern {
                              ArrayRef<int64_t> p) {
     RankedTensorType t = e.typeOf(x);
     int64_t pixels = windows(t.getDimSize(2), k[0], s[0], p[0]) * windows(t.getDimSize(3), k[1], s[1], p[1]);
-    return windowCopy(e, x, k, s, p, {3, 4, 5, 0, 1, 2}, 3,
+    return windowCopy(e, x, k, s, p, {3, 4, 5, 0, 1, 2},
                       {t.getDimSize(1) * k[0] * k[1], product(t.getDimSize(0), pixels)});
   }
 
@@ -1093,8 +1093,8 @@ struct LowerKilnOp : public ConversionPattern {
   static Value channelRows(Emitter &e, Value y) {
     RankedTensorType t = e.typeOf(y);
     Value onhw = e.transpose(y, {1, 0, 2, 3});
-    return e.reshape(onhw, RankedTensorType::get({t.getDimSize(1), product(t.getDimSize(0), t.getDimSize(2) * t.getDimSize(3))},
-                                                 t.getElementType()));
+    int64_t columns = product(t.getDimSize(0), t.getDimSize(2) * t.getDimSize(3));
+    return e.reshape(onhw, RankedTensorType::get({t.getDimSize(1), columns}, t.getElementType()));
   }
 
   /// conv2d as im2col + one GEMM: [O, CKK] @ [CKK, N*OH*OW], accumulating
