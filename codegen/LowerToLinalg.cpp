@@ -1026,12 +1026,17 @@ struct LowerKilnOp : public ConversionPattern {
     return op.getResult(0);
   }
 
+  static int64_t product(int64_t a, int64_t b) {
+    return ShapedType::isDynamic(a) || ShapedType::isDynamic(b) ? ShapedType::kDynamic : a * b;
+  }
+
   /// A window sweep's copy of `x` [N, C, H, W], zero-padded: element
   /// (n, oh, ow, c, kh, kw) of the iteration space reads padded x at
   /// (n, c, oh*sh + kh, ow*sw + kw); `order` places those six dims in the
-  /// result, which is then read as a matrix (rows, columns) of `matrix`.
+  /// result, read as a matrix: its first three dims are the rows, the last
+  /// three the columns.
   static Value windowCopy(Emitter &e, Value x, ArrayRef<int64_t> k, ArrayRef<int64_t> s,
-                          ArrayRef<int64_t> p, ArrayRef<int64_t> order, ArrayRef<int64_t> matrix) {
+                          ArrayRef<int64_t> p, ArrayRef<int64_t> order) {
     OpBuilder &b = e.b;
     RankedTensorType t = e.typeOf(x);
     Type elem = t.getElementType();
@@ -1053,21 +1058,16 @@ struct LowerKilnOp : public ConversionPattern {
         dynamic.push_back(e.dim(x, 0));
     Value copy = e.generic(type, dynamic, ValueRange{padded}, {read},
                            [](OpBuilder &, Location, ValueRange a) { return a[0]; });
-    return e.reshape(copy, RankedTensorType::get(matrix, elem));
-  }
-
-  static int64_t product(int64_t a, int64_t b) {
-    return ShapedType::isDynamic(a) || ShapedType::isDynamic(b) ? ShapedType::kDynamic : a * b;
+    int64_t rows = product(product(shape[0], shape[1]), shape[2]);
+    int64_t columns = product(product(shape[3], shape[4]), shape[5]);
+    return e.reshape(copy, RankedTensorType::get({rows, columns}, elem));
   }
 
   /// im2col: [N*OH*OW, C*KH*KW], row (n, oh, ow) holding the zero-padded
   /// window under output pixel (oh, ow) for every channel.
   static Value windowRows(Emitter &e, Value x, ArrayRef<int64_t> k, ArrayRef<int64_t> s,
                           ArrayRef<int64_t> p) {
-    RankedTensorType t = e.typeOf(x);
-    int64_t pixels = windows(t.getDimSize(2), k[0], s[0], p[0]) * windows(t.getDimSize(3), k[1], s[1], p[1]);
-    return windowCopy(e, x, k, s, p, {0, 1, 2, 3, 4, 5},
-                      {product(t.getDimSize(0), pixels), t.getDimSize(1) * k[0] * k[1]});
+    return windowCopy(e, x, k, s, p, {0, 1, 2, 3, 4, 5});
   }
 
   /// The same windows as columns, [C*KH*KW, N*OH*OW] (Caffe's layout): the
@@ -1075,10 +1075,7 @@ struct LowerKilnOp : public ConversionPattern {
   /// channel-major, so few output channels cost no padding.
   static Value windowColumns(Emitter &e, Value x, ArrayRef<int64_t> k, ArrayRef<int64_t> s,
                              ArrayRef<int64_t> p) {
-    RankedTensorType t = e.typeOf(x);
-    int64_t pixels = windows(t.getDimSize(2), k[0], s[0], p[0]) * windows(t.getDimSize(3), k[1], s[1], p[1]);
-    return windowCopy(e, x, k, s, p, {3, 4, 5, 0, 1, 2},
-                      {t.getDimSize(1) * k[0] * k[1], product(t.getDimSize(0), pixels)});
+    return windowCopy(e, x, k, s, p, {3, 4, 5, 0, 1, 2});
   }
 
   /// weight [O, C, KH, KW] as [O, C*KH*KW].
@@ -1205,7 +1202,7 @@ struct LowerKilnOp : public ConversionPattern {
     Type elem = type.getElementType();
     int64_t count = xt.getDimSize(1), features = xt.getDimSize(2), hidden = type.getDimSize(2);
     int64_t n = xt.getDimSize(0);
-    int64_t rows = ShapedType::isDynamic(n) ? n : n * count;
+    int64_t rows = product(n, count);
     Value timeMajor = e.reshape(e.transpose(x, {1, 0, 2}), RankedTensorType::get({rows, features}, elem));
     auto rowsType = RankedTensorType::get({rows, hidden}, elem);
     auto byColumn = AffineMap::get(2, 0, {b.getAffineDimExpr(1)}, b.getContext());
