@@ -2,6 +2,7 @@
 
 #include "codegen/Passes.h"
 #include "passes/Passes.h"
+#include "ir/DTypes.h"
 #include "ir/KilnDialect.h"
 #include "runtime/Manifest.h"
 
@@ -104,16 +105,12 @@ void addLowerToLLVMPasses(OpPassManager &pm) {
 // The manifest
 //===----------------------------------------------------------------------===//
 
-static runtime::DType manifestDType(Type element) {
-  if (element.isF64())
-    return runtime::DType::F64;
-  if (element.isF32())
-    return runtime::DType::F32;
-  if (element.isInteger(64))
-    return runtime::DType::I64;
-  if (element.isInteger(32))
-    return runtime::DType::I32;
-  return runtime::DType::U8;
+static DType manifestDType(Type element) {
+  // The dialect's verifiers admit only the language's element types.
+  std::optional<DType> dtype = ir::dtypeOf(element);
+  if (!dtype)
+    llvm::report_fatal_error("kiln: the manifest met an element type no model file can name");
+  return *dtype;
 }
 
 static std::vector<int64_t> manifestShape(RankedTensorType type) {

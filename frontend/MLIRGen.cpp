@@ -1,5 +1,6 @@
 #include "frontend/MLIRGen.h"
 
+#include "ir/DTypes.h"
 #include "ir/KilnDialect.h"
 
 #include "mlir/Dialect/Func/IR/FuncOps.h"
@@ -71,22 +72,11 @@ private:
     return NameLoc::get(builder.getStringAttr(node.name), loc);
   }
 
-  Type elementType(DType dtype) {
-    switch (dtype) {
-    case DType::F32: return builder.getF32Type();
-    case DType::F64: return builder.getF64Type();
-    case DType::I32: return builder.getI32Type();
-    case DType::I64: return builder.getI64Type();
-    case DType::U8: return IntegerType::get(&context, 8, IntegerType::Unsigned);
-    }
-    return {};
-  }
-
   RankedTensorType tensorType(const TensorType &type) {
     SmallVector<int64_t> shape;
     for (int64_t size : type.shape)
       shape.push_back(size == kBatch ? ShapedType::kDynamic : size);
-    return RankedTensorType::get(shape, elementType(type.dtype));
+    return RankedTensorType::get(shape, ir::elementType(&context, type.dtype));
   }
 
   static std::string initText(const Init &init) {

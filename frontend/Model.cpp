@@ -1,22 +1,9 @@
-// Names of dtypes and operations, and the printed form of tensor types.
+// Names of operations, and the printed form of tensor types.
 #include "frontend/Model.h"
 
-#include "frontend/Shapes.h"
+#include "common/Shapes.h"
 
 namespace kiln {
-
-const char *dtypeName(DType dtype) {
-  switch (dtype) {
-  case DType::F32: return "f32";
-  case DType::F64: return "f64";
-  case DType::I32: return "i32";
-  case DType::I64: return "i64";
-  case DType::U8: return "u8";
-  }
-  return "?";
-}
-
-bool isFloat(DType dtype) { return dtype == DType::F32 || dtype == DType::F64; }
 
 std::string TensorType::str() const { return dtypeName(dtype) + shapes::str(shape); }
 

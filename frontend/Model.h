@@ -9,17 +9,13 @@
 // This header knows nothing of MLIR.
 #pragma once
 
+#include "common/DType.h"
+
 #include <cstdint>
 #include <string>
 #include <vector>
 
 namespace kiln {
-
-enum class DType { F32, F64, I32, I64, U8 };
-
-/// "f32", "f64", "i32", "i64", "u8".
-const char *dtypeName(DType dtype);
-bool isFloat(DType dtype);
 
 /// The batch symbol (`N`) inside a shape: a size bound at run time.
 constexpr int64_t kBatch = -1;

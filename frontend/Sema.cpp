@@ -5,7 +5,7 @@
 #include "frontend/Sema.h"
 
 #include "frontend/Parser.h"
-#include "frontend/Shapes.h"
+#include "common/Shapes.h"
 
 #include <algorithm>
 #include <cctype>
@@ -61,15 +61,6 @@ std::string suggest(const std::string &name, const std::vector<std::string> &can
     }
   }
   return best.empty() ? "" : "; did you mean '" + best + "'?";
-}
-
-std::optional<DType> parseDType(const std::string &s) {
-  if (s == "f32") return DType::F32;
-  if (s == "f64") return DType::F64;
-  if (s == "i32") return DType::I32;
-  if (s == "i64") return DType::I64;
-  if (s == "u8") return DType::U8;
-  return std::nullopt;
 }
 
 //===--------------------------------------------------------------------===//

@@ -1,10 +1,10 @@
 // Type inference, verifiers and folders of the kiln dialect's operations.
 //
-// The shape arithmetic lives in frontend/Shapes.h, shared with semantic
+// The shape arithmetic lives in common/Shapes.h, shared with semantic
 // analysis; this file converts between MLIR types and those plain shapes.
 #include "ir/KilnDialect.h"
 
-#include "frontend/Shapes.h"
+#include "common/Shapes.h"
 
 #include "mlir/IR/Builders.h"
 #include "mlir/IR/BuiltinAttributes.h"

@@ -1,7 +1,7 @@
 //===- KilnOps.td - kiln dialect operations ---------------*- tablegen -*-===//
 //
 // Most ops infer their result type (InferTypeOpAdaptor): the inference is
-// also the verifier, and both call the shape rules in frontend/Shapes.h that
+// also the verifier, and both call the shape rules in common/Shapes.h that
 // semantic analysis uses, so the frontend and the IR never disagree.
 //
 //===----------------------------------------------------------------------===//

@@ -150,10 +150,10 @@ const json &getArray(const json &obj, const char *key, const std::string &where)
 
 DType getDType(const json &obj, const std::string &where) {
   std::string s = getString(obj, "dtype", where);
-  DType t;
-  if (!parseDType(s, t))
+  std::optional<DType> t = parseDType(s);
+  if (!t)
     fail(where + ".dtype", "unknown dtype \"" + s + "\" (f32, f64, i32, i64, u8)");
-  return t;
+  return *t;
 }
 
 // A shape; `batched` shapes must start with -1 (the batch dimension).
@@ -292,9 +292,10 @@ Manifest parse(const json &j) {
   }
   if (j.contains("scalar_dtype")) {
     const json &v = j["scalar_dtype"];
-    if (!v.is_string() || !parseDType(v.get<std::string>(), m.scalarDType) ||
-        !isFloat(m.scalarDType))
+    std::optional<DType> t = v.is_string() ? parseDType(v.get<std::string>()) : std::nullopt;
+    if (!t || !isFloat(*t))
       fail("scalar_dtype", "expected \"f32\" or \"f64\"");
+    m.scalarDType = *t;
   }
 
   if (j.contains("train")) {

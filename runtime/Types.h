@@ -2,6 +2,8 @@
 // Header-only so that the compiler can use Manifest.h without the runtime.
 #pragma once
 
+#include "common/DType.h"
+
 #include <cstddef>
 #include <cstdint>
 #include <string>
@@ -10,43 +12,12 @@
 
 namespace kiln::runtime {
 
-/// The element types a model's tensors may have.
-enum class DType : uint8_t { F32, F64, I32, I64, U8 };
-
-inline size_t dtypeSize(DType t) {
-  switch (t) {
-  case DType::F32: return 4;
-  case DType::F64: return 8;
-  case DType::I32: return 4;
-  case DType::I64: return 8;
-  case DType::U8: return 1;
-  }
-  return 0;
-}
-
-inline const char *dtypeName(DType t) {
-  switch (t) {
-  case DType::F32: return "f32";
-  case DType::F64: return "f64";
-  case DType::I32: return "i32";
-  case DType::I64: return "i64";
-  case DType::U8: return "u8";
-  }
-  return "?";
-}
-
-inline bool isFloat(DType t) { return t == DType::F32 || t == DType::F64; }
-
-inline bool parseDType(std::string_view s, DType &out) {
-  static const DType all[] = {DType::F32, DType::F64, DType::I32, DType::I64,
-                              DType::U8};
-  for (DType t : all)
-    if (s == dtypeName(t)) {
-      out = t;
-      return true;
-    }
-  return false;
-}
+// The one DType, shared with the compiler (common/DType.h).
+using kiln::DType;
+using kiln::dtypeName;
+using kiln::dtypeSize;
+using kiln::isFloat;
+using kiln::parseDType;
 
 /// "[28, 28]"; a dimension of -1 (the batch) prints as N.
 inline std::string shapeString(const std::vector<int64_t> &shape) {

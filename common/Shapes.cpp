@@ -2,7 +2,7 @@
 //
 // Every rule checks its own preconditions (ranks, sizes, overflow) so that a
 // caller may pass any shapes without undefined behaviour.
-#include "frontend/Shapes.h"
+#include "common/Shapes.h"
 
 #include <limits>
 
