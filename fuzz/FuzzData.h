@@ -5,8 +5,8 @@
 // that matches their file, so the fuzzer starts on the paths that succeed.
 #pragma once
 
-#include "runtime/DataFiles.h"
-#include "runtime/FileUtil.h"
+#include "runtime/data/DataFiles.h"
+#include "runtime/data/FileUtil.h"
 
 #include <cstdio>
 #include <cstdlib>
@@ -57,7 +57,7 @@ inline void die(const char *what, const std::string &detail) {
   std::abort();
 }
 
-/// The readers' contract (runtime/DataFiles.h, docs/runtime.md): on success
+/// The readers' contract (runtime/data/DataFiles.h, docs/runtime.md): on success
 /// a tensor of the declared dtype and shape [samples] + sampleShape; on
 /// failure one line starting with the path.
 inline void checkResult(const std::string &path, const Declared &d,

@@ -4,8 +4,8 @@
 // `--weights`/`--init` do (loadParams: fc.weight f32[2, 3], fc.bias f32[2]).
 #include "FuzzData.h"
 
-#include "runtime/Params.h"
-#include "runtime/Safetensors.h"
+#include "runtime/weights/Params.h"
+#include "runtime/weights/Safetensors.h"
 
 using namespace kiln::runtime;
 using kiln::fuzz::die;

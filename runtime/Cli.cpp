@@ -3,9 +3,9 @@
 
 #include "runtime/Args.h"
 #include "runtime/Commands.h"
-#include "runtime/DataWriters.h"
-#include "runtime/Gemm.h"
 #include "runtime/Manifest.h"
+#include "runtime/data/DataWriters.h"
+#include "runtime/kernels/ThreadPool.h"
 
 #include <algorithm>
 #include <cstdio>
@@ -152,7 +152,7 @@ int dispatch(const std::string &prog, const Manifest &m, const EntryPoints &ep,
   }
 
   try {
-    setMatmulThreads(0); // every core, unless train's --threads says otherwise
+    threadPool().setThreads(0); // every core, unless train's --threads says otherwise
     if (cmd == "info") {
       runInfo(m, flags.has("json"));
     } else if (cmd == "eval") {
@@ -179,7 +179,7 @@ int dispatch(const std::string &prog, const Manifest &m, const EntryPoints &ep,
       o.lr = flags.has("lr") ? parseRealFlag("lr", flags.get("lr"), 0) : m.train.lr;
       o.seed = flags.has("seed") ? parseSeedFlag("seed", flags.get("seed")) : m.train.seed;
       o.threads = flags.has("threads") ? parseIntFlag("threads", flags.get("threads"), 1) : 0;
-      setMatmulThreads(static_cast<int>(o.threads));
+      threadPool().setThreads(static_cast<int>(o.threads));
       if (flags.has("init"))
         o.init = flags.get("init");
       if (flags.has("save"))

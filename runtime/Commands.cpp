@@ -1,11 +1,11 @@
 // info, eval and predict: load what a command needs, run the generated code
-// over batches, report. (train lives in Train.cpp.)
+// over batches, report. (train lives in train/Train.cpp.)
 #include "runtime/Commands.h"
 
 #include "runtime/Args.h"
-#include "runtime/DataSet.h"
-#include "runtime/DataWriters.h"
 #include "runtime/Tensor.h"
+#include "runtime/data/DataSet.h"
+#include "runtime/data/DataWriters.h"
 
 #include <algorithm>
 #include <cmath>

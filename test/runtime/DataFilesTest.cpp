@@ -1,5 +1,5 @@
 // Readers: IDX (plain and gzip), NPY, CSV, format detection, every bad input.
-#include "runtime/DataFiles.h"
+#include "runtime/data/DataFiles.h"
 
 #include "TestUtil.h"
 

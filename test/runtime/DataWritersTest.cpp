@@ -1,6 +1,6 @@
 // Writers: NPY and CSV round-trip through the readers, exactly.
-#include "runtime/DataWriters.h"
-#include "runtime/DataFiles.h"
+#include "runtime/data/DataWriters.h"
+#include "runtime/data/DataFiles.h"
 
 #include "TestUtil.h"
 

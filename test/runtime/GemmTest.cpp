@@ -1,7 +1,8 @@
 // The runtime's matrix product against a plain triple loop: edge sizes that
 // are not multiples of the blocking, strided (transposed) operands, f64, and
 // the same bits whatever the thread count.
-#include "runtime/Gemm.h"
+#include "runtime/kernels/Gemm.h"
+#include "runtime/kernels/ThreadPool.h"
 
 #include <gtest/gtest.h>
 
@@ -11,27 +12,16 @@
 
 namespace {
 
-template <typename T> struct MemRef2D {
-  T *allocated;
-  T *aligned;
-  int64_t offset;
-  int64_t sizes[2];
-  int64_t strides[2];
-};
+using Descriptor = kiln::MemRefDescriptor<2>;
 
-template <typename T> MemRef2D<T> view(std::vector<T> &data, int64_t rows, int64_t cols,
-                                       int64_t rowStride, int64_t colStride) {
+template <typename T> Descriptor view(std::vector<T> &data, int64_t rows, int64_t cols,
+                                     int64_t rowStride, int64_t colStride) {
   return {data.data(), data.data(), 0, {rows, cols}, {rowStride, colStride}};
 }
 
 } // namespace
 
-extern "C" void _mlir_ciface_kiln_matmul_f32(MemRef2D<float> *, MemRef2D<float> *,
-                                             MemRef2D<float> *);
-extern "C" void _mlir_ciface_kiln_matmul_f64(MemRef2D<double> *, MemRef2D<double> *,
-                                             MemRef2D<double> *);
-
-template <typename T> void call(MemRef2D<T> a, MemRef2D<T> b, MemRef2D<T> c) {
+template <typename T> void call(Descriptor a, Descriptor b, Descriptor c) {
   if constexpr (sizeof(T) == 4)
     _mlir_ciface_kiln_matmul_f32(&a, &b, &c);
   else
@@ -54,7 +44,7 @@ template <typename T> void check(int64_t m, int64_t n, int64_t k, bool transpose
         sum += double(at(i, p)) * double(b[p * n + j]);
       want[i * n + j] = static_cast<T>(c[i * n + j] + sum);
     }
-  kiln::runtime::setMatmulThreads(threads);
+  kiln::runtime::threadPool().setThreads(threads);
   call<T>(transposeA ? view(a, m, k, 1, m) : view(a, m, k, k, 1), view(b, k, n, n, 1),
           view(c, m, n, n, 1));
   double tolerance = sizeof(T) == 4 ? 1e-4 : 1e-12;
@@ -74,16 +64,31 @@ TEST(GemmTest, TransposedOperandAndDouble) {
 }
 
 TEST(GemmTest, ThreadsGiveTheSameBits) {
-  std::vector<float> a(96 * 700), b(700 * 300), one(96 * 300, 0.5f), two(96 * 300, 0.5f);
+  std::vector<float> a(96 * 700), b(700 * 300), one(96 * 300, 0.5f);
   std::mt19937 rng(1);
   std::uniform_real_distribution<float> u(-1, 1);
   for (auto *v : {&a, &b})
     for (float &x : *v)
       x = u(rng);
-  kiln::runtime::setMatmulThreads(1);
+  kiln::runtime::threadPool().setThreads(1);
   call<float>(view(a, 96, 700, 700, 1), view(b, 700, 300, 300, 1), view(one, 96, 300, 300, 1));
-  kiln::runtime::setMatmulThreads(3);
-  call<float>(view(a, 96, 700, 700, 1), view(b, 700, 300, 300, 1), view(two, 96, 300, 300, 1));
-  EXPECT_EQ(one, two);
+  // 300 columns are 19 panels: fewer threads, as many, and more than panels.
+  for (int threads : {2, 3, 4, 7, 19, 64}) {
+    std::vector<float> two(96 * 300, 0.5f);
+    kiln::runtime::threadPool().setThreads(threads);
+    call<float>(view(a, 96, 700, 700, 1), view(b, 700, 300, 300, 1), view(two, 96, 300, 300, 1));
+    EXPECT_EQ(one, two) << threads << " threads";
+  }
+  // Called from inside a task of the pool (a kernel parallel over something
+  // else), the product runs on that thread, with the same bits.
+  kiln::runtime::threadPool().setThreads(4);
+  std::vector<std::vector<float>> inside(3, std::vector<float>(96 * 300, 0.5f));
+  kiln::runtime::parallelFor(3, [&](int64_t t) {
+    call<float>(view(a, 96, 700, 700, 1), view(b, 700, 300, 300, 1),
+                view(inside[t], 96, 300, 300, 1));
+  });
+  for (const std::vector<float> &c : inside)
+    EXPECT_EQ(one, c);
   check<float>(50, 500, 200, false, 4);
+  kiln::runtime::threadPool().setThreads(1);
 }

@@ -1,6 +1,6 @@
 // The seeded generator: fixed streams, ranges, moments, permutations.
-#include "runtime/Params.h"
-#include "runtime/Random.h"
+#include "runtime/weights/Params.h"
+#include "runtime/weights/Random.h"
 
 #include <gtest/gtest.h>
 

@@ -1,6 +1,6 @@
 // safetensors: round trip, validation of every header field, strict loading.
-#include "runtime/Params.h"
-#include "runtime/Safetensors.h"
+#include "runtime/weights/Params.h"
+#include "runtime/weights/Safetensors.h"
 
 #include "TestUtil.h"
 

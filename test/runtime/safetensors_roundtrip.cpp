@@ -1,7 +1,7 @@
 // Test tool: reads every tensor of a safetensors file with the runtime's
 // reader and writes them back with its writer (kiln-safetensors-roundtrip
 // IN OUT), so that Python can check that PyTorch loads what Kiln writes.
-#include "runtime/Safetensors.h"
+#include "runtime/weights/Safetensors.h"
 
 #include <cstdio>
 

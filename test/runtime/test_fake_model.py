@@ -74,12 +74,12 @@ def parse_eval(stdout):
 # --- train ------------------------------------------------------------------
 
 NO_SHUFFLE = None
-SHUFFLE_STREAM = 0x53485546464C4521  # Train.cpp: shuffling uses Rng(seed ^ this)
+SHUFFLE_STREAM = 0x53485546464C4521  # runtime/train/Train.cpp: shuffling uses Rng(seed ^ this)
 M64 = (1 << 64) - 1
 
 
 class Rng:
-    """runtime/Random.cpp: xoshiro256** seeded through splitmix64."""
+    """runtime/weights/Random.cpp: xoshiro256** seeded through splitmix64."""
 
     def __init__(self, seed):
         self.s = []

@@ -1,8 +1,8 @@
 // The CSV reader: one sample a row, values checked one by one against the
 // declared dtype.
-#include "runtime/DataFiles.h"
+#include "runtime/data/DataFiles.h"
 
-#include "runtime/FileUtil.h"
+#include "runtime/data/FileUtil.h"
 
 #include <algorithm>
 #include <cctype>

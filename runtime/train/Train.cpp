@@ -9,11 +9,11 @@
 #include "runtime/Commands.h"
 
 #include "runtime/Args.h"
-#include "runtime/DataSet.h"
-#include "runtime/Params.h"
-#include "runtime/Random.h"
 #include "runtime/Tensor.h"
-#include "runtime/TrainReport.h"
+#include "runtime/data/DataSet.h"
+#include "runtime/train/TrainReport.h"
+#include "runtime/weights/Params.h"
+#include "runtime/weights/Random.h"
 
 #include <algorithm>
 #include <cerrno>

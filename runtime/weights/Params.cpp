@@ -1,8 +1,8 @@
-#include "runtime/Params.h"
+#include "runtime/weights/Params.h"
 
-#include "runtime/FileUtil.h"
-#include "runtime/Random.h"
-#include "runtime/Safetensors.h"
+#include "runtime/data/FileUtil.h"
+#include "runtime/weights/Random.h"
+#include "runtime/weights/Safetensors.h"
 
 #include <set>
 

@@ -1,6 +1,6 @@
-#include "runtime/DataWriters.h"
+#include "runtime/data/DataWriters.h"
 
-#include "runtime/FileUtil.h"
+#include "runtime/data/FileUtil.h"
 
 #include <cinttypes>
 

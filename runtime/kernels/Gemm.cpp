@@ -4,16 +4,15 @@
 // (MR rows) and B (NR columns) are copied into contiguous buffers that the
 // register-blocked micro-kernel streams through; an AVX2/FMA kernel is used
 // where the CPU has it, a plain one (auto-vectorized) elsewhere. Large
-// products split C's columns between threads.
-#include "runtime/Gemm.h"
+// products split C's columns between the threads of the kernels' pool
+// (ThreadPool.h).
+#include "runtime/kernels/Gemm.h"
+
+#include "runtime/kernels/ThreadPool.h"
 
 #include <algorithm>
-#include <condition_variable>
 #include <cstdint>
 #include <cstring>
-#include <functional>
-#include <mutex>
-#include <thread>
 #include <vector>
 
 #if defined(__x86_64__)
@@ -31,6 +30,13 @@ template <typename T> struct MemRef2D {
 
   T *at(int64_t i, int64_t j) const { return aligned + offset + i * strides[0] + j * strides[1]; }
 };
+
+using Descriptor = kiln::MemRefDescriptor<2>;
+
+template <typename T> MemRef2D<T> typed(const Descriptor &d) {
+  return {static_cast<T *>(d.allocated), static_cast<T *>(d.aligned), d.offset,
+          {d.sizes[0], d.sizes[1]}, {d.strides[0], d.strides[1]}};
+}
 
 constexpr int64_t MR = 6, NR = 16;           // micro-tile: 12 ymm accumulators
 constexpr int64_t MC = 72, KC = 256, NC = 1024; // cache blocks: A in L2, B panel in L3
@@ -124,80 +130,16 @@ void gemmColumns(const MemRef2D<T> &a, const MemRef2D<T> &b, const MemRef2D<T> &
   gemmSerial(a, bPart, cPart);
 }
 
-/// Workers that sit waiting for the next product; the calling thread takes
-/// a share too.
-class Pool {
-public:
-  void setSize(int threads) {
-    std::unique_lock<std::mutex> lock(mutex);
-    wanted = std::max(1, threads);
-  }
-
-  /// Runs task(0) ... task(count - 1), one per thread, and waits for all.
-  void run(int count, const std::function<void(int)> &task) {
-    {
-      std::unique_lock<std::mutex> lock(mutex);
-      while (static_cast<int>(workers.size()) < count - 1)
-        workers.emplace_back([this, id = static_cast<int>(workers.size()) + 1] { work(id); });
-      current = &task;
-      active = count;
-      remaining = count - 1;
-      ++generation;
-    }
-    wake.notify_all();
-    task(0);
-    std::unique_lock<std::mutex> lock(mutex);
-    done.wait(lock, [&] { return remaining == 0; });
-  }
-
-  int size() {
-    std::unique_lock<std::mutex> lock(mutex);
-    return wanted;
-  }
-
-private:
-  void work(int id) {
-    uint64_t seen = 0;
-    while (true) {
-      const std::function<void(int)> *task;
-      {
-        std::unique_lock<std::mutex> lock(mutex);
-        wake.wait(lock, [&] { return generation != seen; });
-        seen = generation;
-        if (id >= active)
-          continue;
-        task = current;
-      }
-      (*task)(id);
-      std::unique_lock<std::mutex> lock(mutex);
-      if (--remaining == 0)
-        done.notify_one();
-    }
-  }
-
-  std::mutex mutex;
-  std::condition_variable wake, done;
-  std::vector<std::thread> workers; // detached at exit with the process
-  const std::function<void(int)> *current = nullptr;
-  uint64_t generation = 0;
-  int active = 0, remaining = 0, wanted = 1;
-};
-
-Pool &pool() {
-  // Never destroyed: workers block on it until the process exits.
-  static Pool *p = new Pool;
-  return *p;
-}
-
 template <typename T> void gemm(const MemRef2D<T> &a, const MemRef2D<T> &b, const MemRef2D<T> &c) {
   int64_t m = c.sizes[0], n = c.sizes[1], k = a.sizes[1];
-  // Threads pay off only on products of a few million multiply-adds; each
-  // takes whole NR-wide column panels.
-  int threads = static_cast<int>(std::min<int64_t>(pool().size(), (n + NR - 1) / NR));
+  // Threads pay off only on products of a few million multiply-adds. Task t
+  // of `threads` takes whole NR-wide column panels, fixed by t and `threads`
+  // alone, whichever thread of the pool runs it.
+  int64_t panels = (n + NR - 1) / NR;
+  int64_t threads = std::min<int64_t>(kiln::runtime::threadPool().threads(), panels);
   if (threads <= 1 || m * n * k < (int64_t(1) << 21))
     return gemmSerial(a, b, c);
-  int64_t panels = (n + NR - 1) / NR;
-  pool().run(threads, [&](int t) {
+  kiln::runtime::parallelFor(threads, [&](int64_t t) {
     int64_t j0 = std::min(n, panels * t / threads * NR);
     int64_t j1 = std::min(n, panels * (t + 1) / threads * NR);
     if (j0 < j1)
@@ -243,20 +185,10 @@ void gemmSerial(const MemRef2D<T> &a, const MemRef2D<T> &b, const MemRef2D<T> &c
 
 } // namespace
 
-void kiln::runtime::setMatmulThreads(int threads) {
-  if (threads <= 0)
-    threads = static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
-  pool().setSize(threads);
+extern "C" void _mlir_ciface_kiln_matmul_f32(Descriptor *a, Descriptor *b, Descriptor *c) {
+  gemm(typed<float>(*a), typed<float>(*b), typed<float>(*c));
 }
 
-// The C interface of `func.func @kiln_matmul_f32(memref, memref, memref)
-// attributes {llvm.emit_c_interface}`, which codegen declares and calls.
-extern "C" void _mlir_ciface_kiln_matmul_f32(MemRef2D<float> *a, MemRef2D<float> *b,
-                                             MemRef2D<float> *c) {
-  gemm(*a, *b, *c);
-}
-
-extern "C" void _mlir_ciface_kiln_matmul_f64(MemRef2D<double> *a, MemRef2D<double> *b,
-                                             MemRef2D<double> *c) {
-  gemm(*a, *b, *c);
+extern "C" void _mlir_ciface_kiln_matmul_f64(Descriptor *a, Descriptor *b, Descriptor *c) {
+  gemm(typed<double>(*a), typed<double>(*b), typed<double>(*c));
 }

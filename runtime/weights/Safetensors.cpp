@@ -1,6 +1,6 @@
-#include "runtime/Safetensors.h"
+#include "runtime/weights/Safetensors.h"
 
-#include "runtime/FileUtil.h"
+#include "runtime/data/FileUtil.h"
 
 #include <nlohmann/json.hpp>
 

@@ -1,4 +1,4 @@
-#include "runtime/Random.h"
+#include "runtime/weights/Random.h"
 
 #include <cmath>
 

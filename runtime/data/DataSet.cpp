@@ -1,8 +1,8 @@
-#include "runtime/DataSet.h"
+#include "runtime/data/DataSet.h"
 
 #include "runtime/Args.h"
-#include "runtime/DataFiles.h"
-#include "runtime/Params.h"
+#include "runtime/data/DataFiles.h"
+#include "runtime/weights/Params.h"
 
 namespace kiln::runtime {
 

@@ -1,4 +1,4 @@
-#include "runtime/TrainReport.h"
+#include "runtime/train/TrainReport.h"
 
 #include "runtime/Args.h"
 

@@ -3,7 +3,7 @@
 // --metrics. Formats are in docs/runtime.md.
 #pragma once
 
-#include "runtime/FileUtil.h"
+#include "runtime/data/FileUtil.h"
 
 #include <chrono>
 #include <cstdint>

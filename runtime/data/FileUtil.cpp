@@ -1,4 +1,4 @@
-#include "runtime/FileUtil.h"
+#include "runtime/data/FileUtil.h"
 
 #include <cctype>
 #include <cerrno>

@@ -1,7 +1,7 @@
 // IDX and NPY readers, the lossless-conversion rule and format detection.
-#include "runtime/DataFiles.h"
+#include "runtime/data/DataFiles.h"
 
-#include "runtime/FileUtil.h"
+#include "runtime/data/FileUtil.h"
 
 #include <zlib.h>
 
