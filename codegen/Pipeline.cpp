@@ -84,6 +84,7 @@ void addGradPasses(OpPassManager &pm) {
 }
 
 void addLowerToLinalgPasses(OpPassManager &pm) {
+  pm.addPass(createDecompose());
   pm.addPass(createLowerToLinalg());
   addPipeline(pm, "canonicalize,linalg-fuse-elementwise-ops,cse,canonicalize");
 }

@@ -2,7 +2,7 @@
 // the style of tinygrad's gradient.py. Each rule writes its operands'
 // gradients with kiln ops, following ATen's backward formulas (same
 // operations in the same order) so the numbers track PyTorch's.
-#include "ir/KilnDialect.h"
+#include "ir/KilnBuilders.h"
 
 #include "mlir/Dialect/Arith/IR/Arith.h"
 #include "mlir/Dialect/Tensor/IR/Tensor.h"
@@ -14,34 +14,6 @@ using namespace kiln::ir;
 namespace {
 
 RankedTensorType typeOf(Value v) { return cast<RankedTensorType>(v.getType()); }
-
-/// A 0-d constant of `like`'s element type.
-Value scalar(OpBuilder &b, Location loc, Value like, double value) {
-  auto type = RankedTensorType::get({}, typeOf(like).getElementType());
-  Attribute attr = isa<FloatType>(type.getElementType())
-                       ? Attribute(b.getFloatAttr(type.getElementType(), value))
-                       : Attribute(b.getIntegerAttr(type.getElementType(), int64_t(value)));
-  return ConstantOp::create(b, loc, type, DenseElementsAttr::get(type, attr));
-}
-
-/// The number of elements of `x` over `dims` (all when empty), as a 0-d
-/// tensor of x's element type; the batch size is read at run time.
-Value countOf(OpBuilder &b, Location loc, Value x, ArrayRef<int64_t> dims) {
-  RankedTensorType type = typeOf(x);
-  Value count = arith::ConstantIndexOp::create(b, loc, 1);
-  for (int64_t d = 0; d < type.getRank(); ++d) {
-    if (!dims.empty() && !llvm::is_contained(dims, d))
-      continue;
-    Value size = type.isDynamicDim(d)
-                     ? tensor::DimOp::create(b, loc, x, d).getResult()
-                     : arith::ConstantIndexOp::create(b, loc, type.getDimSize(d)).getResult();
-    count = arith::MulIOp::create(b, loc, count, size);
-  }
-  Type elem = type.getElementType();
-  Value i64 = arith::IndexCastOp::create(b, loc, b.getI64Type(), count);
-  Value f = arith::SIToFPOp::create(b, loc, elem, i64);
-  return tensor::FromElementsOp::create(b, loc, RankedTensorType::get({}, elem), ValueRange{f});
-}
 
 /// Sums a broadcast gradient `g` back down to the shape of `target`: over the
 /// leading dims `target` lacks and the dims where it has size 1.
@@ -163,7 +135,7 @@ LogicalResult SigmoidOp::buildGradients(OpBuilder &b, Value g, ArrayRef<bool>,
   // g * (1 - y) * y
   Location loc = getLoc();
   Value y = getResult();
-  Value oneMinus = SubOp::create(b, loc, scalar(b, loc, y, 1.0), y);
+  Value oneMinus = SubOp::create(b, loc, scalarLike(b, loc, y, 1.0), y);
   grads[0] = MulOp::create(b, loc, MulOp::create(b, loc, g, oneMinus), y);
   return success();
 }
@@ -173,7 +145,7 @@ LogicalResult TanhOp::buildGradients(OpBuilder &b, Value g, ArrayRef<bool>,
   // g * (1 - y * y)
   Location loc = getLoc();
   Value y = getResult();
-  Value oneMinus = SubOp::create(b, loc, scalar(b, loc, y, 1.0), MulOp::create(b, loc, y, y));
+  Value oneMinus = SubOp::create(b, loc, scalarLike(b, loc, y, 1.0), MulOp::create(b, loc, y, y));
   grads[0] = MulOp::create(b, loc, g, oneMinus);
   return success();
 }
@@ -190,11 +162,20 @@ LogicalResult LogOp::buildGradients(OpBuilder &b, Value g, ArrayRef<bool>,
   return success();
 }
 
+LogicalResult Log1pOp::buildGradients(OpBuilder &b, Value g, ArrayRef<bool>,
+                                      SmallVectorImpl<Value> &grads) {
+  // g / (1 + x)
+  Location loc = getLoc();
+  Value onePlus = AddOp::create(b, loc, scalarLike(b, loc, getInput(), 1.0), getInput());
+  grads[0] = DivOp::create(b, loc, g, onePlus);
+  return success();
+}
+
 LogicalResult SqrtOp::buildGradients(OpBuilder &b, Value g, ArrayRef<bool>,
                                      SmallVectorImpl<Value> &grads) {
   // g / (2 * y)
   Location loc = getLoc();
-  Value twice = MulOp::create(b, loc, scalar(b, loc, getResult(), 2.0), getResult());
+  Value twice = MulOp::create(b, loc, scalarLike(b, loc, getResult(), 2.0), getResult());
   grads[0] = DivOp::create(b, loc, g, twice);
   return success();
 }
@@ -348,7 +329,7 @@ LogicalResult MseOp::buildGradients(OpBuilder &b, Value g, ArrayRef<bool> needed
   // 2 * (a - b) * g / numel, as mse_loss_backward
   Location loc = getLoc();
   Value diff = SubOp::create(b, loc, getInput(), getTarget());
-  Value scaled = MulOp::create(b, loc, MulOp::create(b, loc, scalar(b, loc, g, 2.0), diff), g);
+  Value scaled = MulOp::create(b, loc, MulOp::create(b, loc, scalarLike(b, loc, g, 2.0), diff), g);
   Value ga = DivOp::create(b, loc, scaled, countOf(b, loc, getInput(), {}));
   if (needed[0])
     grads[0] = ga;
@@ -378,6 +359,19 @@ LogicalResult CrossEntropyOp::buildGradients(OpBuilder &b, Value g, ArrayRef<boo
   if (needed[0])
     grads[0] = MulOp::create(b, getLoc(),
                              CrossEntropyGradOp::create(b, getLoc(), getInput(), getTarget()), g);
+  return success();
+}
+
+LogicalResult NllLossOp::buildGradients(OpBuilder &b, Value g, ArrayRef<bool> needed,
+                                        SmallVectorImpl<Value> &grads) {
+  // -g / N at each sample's class, as nll_loss_backward with reduction='mean'.
+  if (!needed[0])
+    return success();
+  Location loc = getLoc();
+  Value scale = DivOp::create(b, loc, NegOp::create(b, loc, g),
+                              countOf(b, loc, getInput(), ArrayRef<int64_t>{0}));
+  Value hot = OneHotOp::create(b, loc, getInput().getType(), getTarget());
+  grads[0] = MulOp::create(b, loc, hot, scale);
   return success();
 }
 

@@ -432,6 +432,12 @@ LogicalResult CrossEntropyOp::inferReturnTypes(MLIRContext *,
   return inferClassLoss(loc, adaptor.getInput(), adaptor.getTarget(), results);
 }
 
+LogicalResult NllLossOp::inferReturnTypes(MLIRContext *, std::optional<Location> loc,
+                                          Adaptor adaptor,
+                                          SmallVectorImpl<Type> &results) {
+  return inferClassLoss(loc, adaptor.getInput(), adaptor.getTarget(), results);
+}
+
 LogicalResult AccuracyOp::inferReturnTypes(MLIRContext *,
                                            std::optional<Location> loc,
                                            Adaptor adaptor,
@@ -473,6 +479,15 @@ LogicalResult CrossEntropyGradOp::inferReturnTypes(MLIRContext *,
   if (failed(inferClassLoss(loc, adaptor.getInput(), adaptor.getTarget(), scalar)))
     return failure();
   results.push_back(adaptor.getInput().getType());
+  return success();
+}
+
+LogicalResult OneHotOp::verify() {
+  RankedTensorType target = getTarget().getType(), result = getType();
+  if (target.getRank() != 1 || result.getRank() != 2 ||
+      target.getDimSize(0) != result.getDimSize(0) || result.isDynamicDim(1))
+    return emitOpError("expects class indices [N] and a result [N, C], got ")
+           << target << " and " << result;
   return success();
 }
 
@@ -521,6 +536,54 @@ LogicalResult Conv2dWeightGradOp::inferReturnTypes(MLIRContext *,
     return emitOptionalError(loc, "grad ", adaptor.getGrad().getType(),
                              " is not the conv2d result type ", forward[0]);
   results.push_back(adaptor.getWeight().getType());
+  return success();
+}
+
+/// im2col's result: [C*KH*KW, N*OH*OW], or its transpose with `rows`.
+static LogicalResult inferIm2col(std::optional<Location> loc, Value input,
+                                 ArrayRef<int64_t> kernel, ArrayRef<int64_t> stride,
+                                 ArrayRef<int64_t> padding, bool rows,
+                                 SmallVectorImpl<Type> &results) {
+  if (failed(checkPair(loc, "kernel", kernel, 1)) ||
+      failed(checkPair(loc, "stride", stride, 1)) ||
+      failed(checkPair(loc, "padding", padding, 0)))
+    return failure();
+  shapes::Shape x = toShape(input.getType());
+  if (x.size() != 4)
+    return emitOptionalError(loc, "expects an input [N, C, H, W], got ", input.getType());
+  // The windows of a convolution with one output channel and this kernel.
+  shapes::Shape weight = {1, x[1], kernel[0], kernel[1]};
+  std::string err;
+  auto out = shapes::conv2d(x, weight, nullptr, stride[0], stride[1], padding[0], padding[1], err);
+  if (!out)
+    return emitOptionalError(loc, err);
+  int64_t windows = (*out)[0] == shapes::kDynamic ? shapes::kDynamic
+                                                   : (*out)[0] * (*out)[2] * (*out)[3];
+  int64_t patch = x[1] * kernel[0] * kernel[1];
+  shapes::Shape shape = rows ? shapes::Shape{windows, patch} : shapes::Shape{patch, windows};
+  results.push_back(tensorOf(shape, elementOf(input)));
+  return success();
+}
+
+LogicalResult Im2colOp::inferReturnTypes(MLIRContext *, std::optional<Location> loc,
+                                         Adaptor adaptor,
+                                         SmallVectorImpl<Type> &results) {
+  return inferIm2col(loc, adaptor.getInput(), adaptor.getKernel(), adaptor.getStride(),
+                     adaptor.getPadding(), adaptor.getRows(), results);
+}
+
+LogicalResult Col2imOp::inferReturnTypes(MLIRContext *, std::optional<Location> loc,
+                                         Adaptor adaptor,
+                                         SmallVectorImpl<Type> &results) {
+  SmallVector<Type> columns;
+  if (failed(inferIm2col(loc, adaptor.getLike(), adaptor.getKernel(), adaptor.getStride(),
+                         adaptor.getPadding(), false, columns)))
+    return failure();
+  if (columns[0] != adaptor.getColumns().getType())
+    return emitOptionalError(loc, "columns ", adaptor.getColumns().getType(),
+                             " are not im2col's columns ", columns[0], " of ",
+                             adaptor.getLike().getType());
+  results.push_back(adaptor.getLike().getType());
   return success();
 }
 

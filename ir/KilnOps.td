@@ -76,6 +76,7 @@ def Kiln_TanhOp : Kiln_UnaryOp<"tanh", "hyperbolic tangent", Kiln_FloatTensor, [
 def Kiln_ExpOp : Kiln_UnaryOp<"exp", "e to the x", Kiln_FloatTensor, [DeclareOpInterfaceMethods<Kiln_GradientOpInterface>]>;
 def Kiln_LogOp : Kiln_UnaryOp<"log", "natural logarithm", Kiln_FloatTensor, [DeclareOpInterfaceMethods<Kiln_GradientOpInterface>]>;
 def Kiln_SqrtOp : Kiln_UnaryOp<"sqrt", "square root", Kiln_FloatTensor, [DeclareOpInterfaceMethods<Kiln_GradientOpInterface>]>;
+def Kiln_Log1pOp : Kiln_UnaryOp<"log1p", "log(1 + x), exact near 0", Kiln_FloatTensor, [DeclareOpInterfaceMethods<Kiln_GradientOpInterface>]>;
 
 def Kiln_CastOp : Kiln_Op<"cast", [Pure, DeclareOpInterfaceMethods<Kiln_GradientOpInterface>]> {
   let summary = "converts the element type (u8 -> f32 as uitofp, like torch)";
@@ -266,6 +267,9 @@ def Kiln_BceWithLogitsOp : Kiln_LossOp<"bce_with_logits",
 def Kiln_CrossEntropyOp : Kiln_LossOp<"cross_entropy",
     "mean over samples of -log_softmax(input)[class]; input [N, C], target [N]",
     Kiln_IndexTensor>;
+def Kiln_NllLossOp : Kiln_LossOp<"nll_loss",
+    "mean over samples of -input[n, target[n]]; input [N, C] (log-probabilities), target [N]",
+    Kiln_IndexTensor>;
 def Kiln_AccuracyOp : Kiln_LossOp<"accuracy",
     "fraction of samples whose argmax equals the class index", Kiln_IndexTensor, []>;
 
@@ -307,6 +311,22 @@ def Kiln_CrossEntropyGradOp : Kiln_Op<"cross_entropy_grad", [Pure, InferTypeOpAd
   let assemblyFormat = "$input `,` $target attr-dict `:` functional-type(operands, results)";
 }
 
+def Kiln_OneHotOp : Kiln_Op<"one_hot", [Pure]> {
+  let summary = "1 at each sample's class index, 0 elsewhere (nll_loss's gradient)";
+  let description = [{
+    The result is [N, C] with C from the result type. A class index outside
+    [0, C) gives its sample a row of NaN: a bad label poisons the loss and
+    its gradient instead of reading or writing out of bounds.
+    ```mlir
+    %h = kiln.one_hot %label : tensor<?xi64> to tensor<?x10xf32>
+    ```
+  }];
+  let arguments = (ins Kiln_IndexTensor:$target);
+  let results = (outs Kiln_FloatTensor:$result);
+  let assemblyFormat = "$target attr-dict `:` type($target) `to` type($result)";
+  let hasVerifier = 1;
+}
+
 def Kiln_SliceOp : Kiln_Op<"slice", [Pure, InferTypeOpAdaptor]> {
   let summary = "elements [start, start + size) along `dim` (concat's gradient)";
   let arguments = (ins Kiln_Tensor:$input, I64Attr:$dim, I64Attr:$start, I64Attr:$size);
@@ -339,6 +359,48 @@ def Kiln_Conv2dWeightGradOp : Kiln_Op<"conv2d_weight_grad", [Pure, InferTypeOpAd
                        DenseI64ArrayAttr:$stride, DenseI64ArrayAttr:$padding);
   let results = (outs Kiln_FloatTensor:$result);
   let assemblyFormat = "$grad `,` $input `,` $weight `stride` $stride `padding` $padding "
+                       "attr-dict `:` functional-type(operands, results)";
+}
+
+def Kiln_Im2colOp : Kiln_Op<"im2col", [Pure, InferTypeOpAdaptor]> {
+  let summary = "a convolution's zero-padded windows as a matrix (im2col)";
+  let description = [{
+    For `input` [N, C, H, W], column (n, oh, ow) and row (c, kh, kw) of the
+    result [C*KH*KW, N*OH*OW] hold input[n, c, oh*sh + kh - ph,
+    ow*sw + kw - pw], or 0 in the padding: Caffe's layout, where conv2d is
+    the weight's rows [O, C*KH*KW] times these columns. With `rows` the
+    result is the transpose, [N*OH*OW, C*KH*KW]: conv2d's weight gradient
+    is the gradient's channel rows times it.
+    ```mlir
+    %cols = kiln.im2col %x kernel [5, 5] stride [1, 1] padding [2, 2]
+        : (tensor<?x1x28x28xf32>) -> tensor<25x?xf32>
+    ```
+  }];
+  let arguments = (ins Kiln_FloatTensor:$input, DenseI64ArrayAttr:$kernel,
+                       DenseI64ArrayAttr:$stride, DenseI64ArrayAttr:$padding,
+                       UnitAttr:$rows);
+  let results = (outs Kiln_FloatTensor:$result);
+  let assemblyFormat = "$input `kernel` $kernel `stride` $stride `padding` $padding "
+                       "(`rows` $rows^)? attr-dict `:` functional-type(operands, results)";
+}
+
+def Kiln_Col2imOp : Kiln_Op<"col2im", [Pure, InferTypeOpAdaptor]> {
+  let summary = "adds window columns back onto the pixels they came from (im2col's adjoint)";
+  let description = [{
+    `columns` has im2col's column layout [C*KH*KW, N*OH*OW] for an input of
+    `like`'s type; each pixel of the result (`like`'s type) is the sum of
+    the entries im2col would have copied it to. conv2d's input gradient is
+    col2im of the weight's transpose times the gradient's channel rows.
+    ```mlir
+    %dx = kiln.col2im %shares, %x kernel [5, 5] stride [1, 1] padding [2, 2]
+        : (tensor<25x?xf32>, tensor<?x1x28x28xf32>) -> tensor<?x1x28x28xf32>
+    ```
+  }];
+  let arguments = (ins Kiln_FloatTensor:$columns, Kiln_FloatTensor:$like,
+                       DenseI64ArrayAttr:$kernel, DenseI64ArrayAttr:$stride,
+                       DenseI64ArrayAttr:$padding);
+  let results = (outs Kiln_FloatTensor:$result);
+  let assemblyFormat = "$columns `,` $like `kernel` $kernel `stride` $stride `padding` $padding "
                        "attr-dict `:` functional-type(operands, results)";
 }
 

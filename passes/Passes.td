@@ -31,4 +31,19 @@ def TrainStep : Pass<"kiln-train-step", "mlir::ModuleOp"> {
   let dependentDialects = ["mlir::func::FuncDialect"];
 }
 
+def Decompose : Pass<"kiln-decompose", "mlir::ModuleOp"> {
+  let summary = "Express composite kiln ops through primitive kiln ops";
+  let description = [{
+    Runs after the train step and before lowering, so autodiff still sees the
+    composite ops and their own gradient rules, and lowering sees only
+    primitives. `linear` becomes a transpose, a matrix product and a bias
+    add; `softmax` and `log_softmax` the max-shifted exponentials and sums;
+    `mse` and `bce_with_logits` element-wise ops and a mean;
+    `cross_entropy` is `nll_loss` of `log_softmax`, and its gradient helper
+    `(softmax - one_hot) / N`. The order of operations is the one the
+    lowering used before, so the numbers do not move.
+  }];
+  let dependentDialects = ["mlir::arith::ArithDialect", "mlir::tensor::TensorDialect"];
+}
+
 #endif // KILN_PASSES

@@ -1,0 +1,19 @@
+// Small builders of kiln IR that the gradient rules and the decomposition
+// pass share.
+#pragma once
+
+#include "ir/KilnDialect.h"
+
+#include "mlir/IR/Builders.h"
+
+namespace kiln::ir {
+
+/// A 0-d constant of `like`'s element type.
+mlir::Value scalarLike(mlir::OpBuilder &b, mlir::Location loc, mlir::Value like, double value);
+
+/// The number of elements of `x` over `dims` (all when empty), as a 0-d
+/// tensor of x's element type; the batch size is read at run time.
+mlir::Value countOf(mlir::OpBuilder &b, mlir::Location loc, mlir::Value x,
+                    llvm::ArrayRef<int64_t> dims);
+
+} // namespace kiln::ir

@@ -1,0 +1,218 @@
+// kiln-decompose: composite kiln ops become primitive kiln ops, so that
+// lowering has one pattern per primitive and the IR shows what runs.
+#include "ir/KilnBuilders.h"
+#include "passes/Passes.h"
+
+#include "mlir/IR/PatternMatch.h"
+#include "mlir/Transforms/GreedyPatternRewriteDriver.h"
+
+namespace kiln {
+#define GEN_PASS_DEF_DECOMPOSE
+#include "passes/Passes.h.inc"
+} // namespace kiln
+
+using namespace mlir;
+using namespace kiln::ir;
+
+namespace {
+
+RankedTensorType typeOf(Value v) { return cast<RankedTensorType>(v.getType()); }
+
+/// Where the pieces of a decomposed op are built: the op's file location,
+/// without its name, which only the op's final value keeps.
+Location pieceLoc(Location loc) {
+  if (auto named = dyn_cast<NameLoc>(loc))
+    return named.getChildLoc();
+  return loc;
+}
+
+/// A pattern that replaces `Op` with the value `build` makes from primitives.
+template <typename Op>
+struct Decomposition : OpRewritePattern<Op> {
+  using OpRewritePattern<Op>::OpRewritePattern;
+  virtual Value build(Op op, PatternRewriter &b, Location loc) const = 0;
+  LogicalResult matchAndRewrite(Op op, PatternRewriter &rewriter) const final {
+    Value result = build(op, rewriter, pieceLoc(op.getLoc()));
+    if (Operation *def = result.getDefiningOp())
+      def->setLoc(op.getLoc());
+    rewriter.replaceOp(op, result);
+    return success();
+  }
+};
+
+/// x [..., in] @ weight^T + bias: a 2-D product on rows [M, in].
+struct DecomposeLinear : Decomposition<LinearOp> {
+  using Decomposition::Decomposition;
+  Value build(LinearOp op, PatternRewriter &b, Location loc) const override {
+    RankedTensorType xt = typeOf(op.getInput()), wt = op.getWeight().getType();
+    Type elem = xt.getElementType();
+    int64_t in = wt.getDimSize(1);
+    Value x = op.getInput();
+    if (xt.getRank() != 2) {
+      int64_t rows = xt.hasStaticShape() ? xt.getNumElements() / in : ShapedType::kDynamic;
+      x = ReshapeOp::create(b, loc, RankedTensorType::get({rows, in}, elem), x);
+    }
+    Value wT = TransposeOp::create(b, loc, op.getWeight(), ArrayRef<int64_t>{1, 0});
+    Value y = MatMulOp::create(b, loc, x, wT);
+    if (op.getBias())
+      y = AddOp::create(b, loc, y, op.getBias());
+    if (typeOf(y) != op.getType())
+      y = ReshapeOp::create(b, loc, op.getType(), y);
+    return y;
+  }
+};
+
+/// x - max(x, dim, keepdim): the shift that keeps exp finite.
+Value shifted(PatternRewriter &b, Location loc, Value x, int64_t dim) {
+  Value m = MaxOp::create(b, loc, x, dim, /*keepdim=*/true);
+  return SubOp::create(b, loc, x, m);
+}
+
+/// exp(s) / sum(exp(s), dim, keepdim) with s the shifted input.
+struct DecomposeSoftmax : Decomposition<SoftmaxOp> {
+  using Decomposition::Decomposition;
+  Value build(SoftmaxOp op, PatternRewriter &b, Location loc) const override {
+    int64_t dim = op.getDim();
+    Value e = ExpOp::create(b, loc, shifted(b, loc, op.getInput(), dim));
+    return DivOp::create(b, loc, e, SumOp::create(b, loc, e, ArrayRef<int64_t>{dim}, true));
+  }
+};
+
+/// s - log(sum(exp(s), dim, keepdim)) with s the shifted input.
+struct DecomposeLogSoftmax : Decomposition<LogSoftmaxOp> {
+  using Decomposition::Decomposition;
+  Value build(LogSoftmaxOp op, PatternRewriter &b, Location loc) const override {
+    int64_t dim = op.getDim();
+    Value s = shifted(b, loc, op.getInput(), dim);
+    Value total = SumOp::create(b, loc, ExpOp::create(b, loc, s), ArrayRef<int64_t>{dim}, true);
+    return SubOp::create(b, loc, s, LogOp::create(b, loc, total));
+  }
+};
+
+/// mean((x - y)^2) over every element.
+struct DecomposeMse : Decomposition<MseOp> {
+  using Decomposition::Decomposition;
+  Value build(MseOp op, PatternRewriter &b, Location loc) const override {
+    Value d = SubOp::create(b, loc, op.getInput(), op.getTarget());
+    return MeanOp::create(b, loc, MulOp::create(b, loc, d, d), ArrayRef<int64_t>{}, false);
+  }
+};
+
+/// mean(max(x, 0) - x * y + log1p(exp(-|x|))): PyTorch's stable form.
+struct DecomposeBceWithLogits : Decomposition<BceWithLogitsOp> {
+  using Decomposition::Decomposition;
+  Value build(BceWithLogitsOp op, PatternRewriter &b, Location loc) const override {
+    Value x = op.getInput();
+    Value soft = Log1pOp::create(
+        b, loc, ExpOp::create(b, loc, NegOp::create(b, loc, AbsOp::create(b, loc, x))));
+    Value margin = SubOp::create(b, loc, ReluOp::create(b, loc, x),
+                                 MulOp::create(b, loc, x, op.getTarget()));
+    return MeanOp::create(b, loc, AddOp::create(b, loc, margin, soft), ArrayRef<int64_t>{},
+                          false);
+  }
+};
+
+/// nll_loss(log_softmax(x, 1), t), as torch.nn.functional.cross_entropy.
+struct DecomposeCrossEntropy : Decomposition<CrossEntropyOp> {
+  using Decomposition::Decomposition;
+  Value build(CrossEntropyOp op, PatternRewriter &b, Location loc) const override {
+    Value logProbs = LogSoftmaxOp::create(b, loc, op.getInput(), 1);
+    return NllLossOp::create(b, loc, logProbs, op.getTarget());
+  }
+};
+
+/// (softmax(x, 1) - one_hot(t)) / N.
+struct DecomposeCrossEntropyGrad : Decomposition<CrossEntropyGradOp> {
+  using Decomposition::Decomposition;
+  Value build(CrossEntropyGradOp op, PatternRewriter &b, Location loc) const override {
+    Value x = op.getInput();
+    Value hot = OneHotOp::create(b, loc, x.getType(), op.getTarget());
+    Value diff = SubOp::create(b, loc, SoftmaxOp::create(b, loc, x, 1), hot);
+    return DivOp::create(b, loc, diff, countOf(b, loc, x, ArrayRef<int64_t>{0}));
+  }
+};
+
+/// weight [O, C, KH, KW] as rows [O, C*KH*KW].
+Value weightRows(PatternRewriter &b, Location loc, Value w) {
+  RankedTensorType t = typeOf(w);
+  int64_t o = t.getDimSize(0);
+  return ReshapeOp::create(b, loc, RankedTensorType::get({o, t.getNumElements() / o},
+                                                         t.getElementType()), w);
+}
+
+/// A conv result or its gradient [N, O, OH, OW] as channel rows
+/// [O, N*OH*OW]: a transpose that moves whole OH*OW planes.
+Value channelRows(PatternRewriter &b, Location loc, Value y) {
+  RankedTensorType t = typeOf(y);
+  Value onhw = TransposeOp::create(b, loc, y, ArrayRef<int64_t>{1, 0, 2, 3});
+  int64_t n = t.getDimSize(0), plane = t.getDimSize(2) * t.getDimSize(3);
+  int64_t columns = ShapedType::isDynamic(n) ? ShapedType::kDynamic : n * plane;
+  return ReshapeOp::create(b, loc, RankedTensorType::get({t.getDimSize(1), columns},
+                                                         t.getElementType()), onhw);
+}
+
+SmallVector<int64_t> kernelOf(Value weight) {
+  RankedTensorType w = typeOf(weight);
+  return {w.getDimSize(2), w.getDimSize(3)};
+}
+
+/// im2col + one GEMM, Caffe's way: weight rows [O, CKK] @ columns
+/// [CKK, N*OH*OW] plus the bias per row, then the channel planes back to
+/// NCHW. Few output channels are the GEMM's short side: no padding.
+struct DecomposeConv2d : Decomposition<Conv2dOp> {
+  using Decomposition::Decomposition;
+  Value build(Conv2dOp op, PatternRewriter &b, Location loc) const override {
+    RankedTensorType type = op.getType();
+    Value cols = Im2colOp::create(b, loc, op.getInput(), kernelOf(op.getWeight()),
+                                  op.getStride(), op.getPadding(), /*rows=*/false);
+    Value y = MatMulOp::create(b, loc, weightRows(b, loc, op.getWeight()), cols);
+    int64_t o = type.getDimSize(1);
+    if (Value bias = op.getBias())
+      y = AddOp::create(b, loc, y, ReshapeOp::create(b, loc, RankedTensorType::get({o, 1},
+                                                      type.getElementType()), bias));
+    auto onhw = RankedTensorType::get(
+        {o, type.getDimSize(0), type.getDimSize(2), type.getDimSize(3)}, type.getElementType());
+    return TransposeOp::create(b, loc, ReshapeOp::create(b, loc, onhw, y),
+                               ArrayRef<int64_t>{1, 0, 2, 3});
+  }
+};
+
+/// d(input): weight^T [CKK, O] @ grad rows [O, N*OH*OW] is each window's
+/// share of the gradient; col2im adds the shares onto the pixels.
+struct DecomposeConv2dInputGrad : Decomposition<Conv2dInputGradOp> {
+  using Decomposition::Decomposition;
+  Value build(Conv2dInputGradOp op, PatternRewriter &b, Location loc) const override {
+    Value wT = TransposeOp::create(b, loc, weightRows(b, loc, op.getWeight()),
+                                   ArrayRef<int64_t>{1, 0});
+    Value shares = MatMulOp::create(b, loc, wT, channelRows(b, loc, op.getGrad()));
+    return Col2imOp::create(b, loc, shares, op.getInput(), kernelOf(op.getWeight()),
+                            op.getStride(), op.getPadding());
+  }
+};
+
+/// d(weight): grad rows [O, N*OH*OW] @ im2col rows [N*OH*OW, CKK].
+struct DecomposeConv2dWeightGrad : Decomposition<Conv2dWeightGradOp> {
+  using Decomposition::Decomposition;
+  Value build(Conv2dWeightGradOp op, PatternRewriter &b, Location loc) const override {
+    Value rows = Im2colOp::create(b, loc, op.getInput(), kernelOf(op.getWeight()),
+                                  op.getStride(), op.getPadding(), /*rows=*/true);
+    Value dw = MatMulOp::create(b, loc, channelRows(b, loc, op.getGrad()), rows);
+    return ReshapeOp::create(b, loc, op.getWeight().getType(), dw);
+  }
+};
+
+struct DecomposePass : public kiln::impl::DecomposeBase<DecomposePass> {
+  void runOnOperation() override {
+    RewritePatternSet patterns(&getContext());
+    patterns.add<DecomposeLinear, DecomposeSoftmax, DecomposeLogSoftmax, DecomposeMse,
+                 DecomposeBceWithLogits, DecomposeCrossEntropy, DecomposeCrossEntropyGrad,
+                 DecomposeConv2d, DecomposeConv2dInputGrad, DecomposeConv2dWeightGrad>(
+        &getContext());
+    GreedyRewriteConfig config;
+    config.enableFolding(false); // decompose only: canonicalization comes later
+    if (failed(applyPatternsGreedily(getOperation(), std::move(patterns), config)))
+      signalPassFailure();
+  }
+};
+
+} // namespace

@@ -1,0 +1,123 @@
+// kiln-decompose: composite ops become primitive kiln ops, in the order of
+// operations that keeps PyTorch's numbers.
+// RUN: kiln-opt %s --kiln-decompose --split-input-file | FileCheck %s
+
+// linear on rows: the weight transposed, one 2-D product, the bias added
+// (lowering then starts the product's accumulator at the bias). A rank-3
+// input is folded into rows and back.
+// CHECK-LABEL: func.func @linear
+// CHECK: %[[X:.*]] = kiln.reshape %arg0 : tensor<?x5x4xf32> to tensor<?x4xf32>
+// CHECK: %[[WT:.*]] = kiln.transpose %arg1 [1, 0] : (tensor<3x4xf32>) -> tensor<4x3xf32>
+// CHECK: %[[Y:.*]] = kiln.matmul %[[X]], %[[WT]] : (tensor<?x4xf32>, tensor<4x3xf32>) -> tensor<?x3xf32>
+// CHECK: %[[B:.*]] = kiln.add %[[Y]], %arg2
+// CHECK: kiln.reshape %[[B]] : tensor<?x3xf32> to tensor<?x5x3xf32>
+// CHECK-NOT: kiln.linear
+func.func @linear(%x: tensor<?x5x4xf32>, %w: tensor<3x4xf32>, %b: tensor<3xf32>) -> tensor<?x5x3xf32> {
+  %0 = kiln.linear %x, %w, %b : (tensor<?x5x4xf32>, tensor<3x4xf32>, tensor<3xf32>) -> tensor<?x5x3xf32>
+  return %0 : tensor<?x5x3xf32>
+}
+
+// -----
+
+// softmax: exp of the input less its max, over its sum; log_softmax: the
+// shifted input less the log of that sum. Both keep the reduced dim.
+// CHECK-LABEL: func.func @softmax
+// CHECK: %[[M:.*]] = kiln.max %arg0, 1 {keepdim = true}
+// CHECK: %[[S:.*]] = kiln.sub %arg0, %[[M]]
+// CHECK: %[[E:.*]] = kiln.exp %[[S]]
+// CHECK: %[[T:.*]] = kiln.sum %[[E]] [1] {keepdim = true}
+// CHECK: kiln.div %[[E]], %[[T]]
+// CHECK: %[[M2:.*]] = kiln.max %arg0, 1 {keepdim = true}
+// CHECK: %[[S2:.*]] = kiln.sub %arg0, %[[M2]]
+// CHECK: %[[E2:.*]] = kiln.exp %[[S2]]
+// CHECK: %[[T2:.*]] = kiln.sum %[[E2]] [1] {keepdim = true}
+// CHECK: %[[L:.*]] = kiln.log %[[T2]]
+// CHECK: kiln.sub %[[S2]], %[[L]]
+func.func @softmax(%x: tensor<?x10xf32>) -> (tensor<?x10xf32>, tensor<?x10xf32>) {
+  %0 = kiln.softmax %x, 1 : tensor<?x10xf32>
+  %1 = kiln.log_softmax %x, 1 : tensor<?x10xf32>
+  return %0, %1 : tensor<?x10xf32>, tensor<?x10xf32>
+}
+
+// -----
+
+// mse is the mean of the squared difference; bce_with_logits PyTorch's
+// stable max(x, 0) - x*y + log1p(exp(-|x|)), averaged.
+// CHECK-LABEL: func.func @losses
+// CHECK: %[[D:.*]] = kiln.sub %arg0, %arg1
+// CHECK: %[[SQ:.*]] = kiln.mul %[[D]], %[[D]]
+// CHECK: kiln.mean %[[SQ]] []
+// CHECK: %[[A:.*]] = kiln.abs %arg0
+// CHECK: %[[N:.*]] = kiln.neg %[[A]]
+// CHECK: %[[EX:.*]] = kiln.exp %[[N]]
+// CHECK: %[[SOFT:.*]] = kiln.log1p %[[EX]]
+// CHECK: %[[R:.*]] = kiln.relu %arg0
+// CHECK: %[[XY:.*]] = kiln.mul %arg0, %arg1
+// CHECK: %[[MARGIN:.*]] = kiln.sub %[[R]], %[[XY]]
+// CHECK: %[[SUM:.*]] = kiln.add %[[MARGIN]], %[[SOFT]]
+// CHECK: kiln.mean %[[SUM]] []
+func.func @losses(%x: tensor<?x3xf32>, %y: tensor<?x3xf32>) -> (tensor<f32>, tensor<f32>) {
+  %0 = kiln.mse %x, %y : (tensor<?x3xf32>, tensor<?x3xf32>) -> tensor<f32>
+  %1 = kiln.bce_with_logits %x, %y : (tensor<?x3xf32>, tensor<?x3xf32>) -> tensor<f32>
+  return %0, %1 : tensor<f32>, tensor<f32>
+}
+
+// -----
+
+// cross_entropy is nll_loss of log_softmax (itself decomposed); its
+// gradient helper (softmax - one_hot) / N, with N read at run time.
+// CHECK-LABEL: func.func @cross_entropy
+// CHECK-NOT: softmax
+// CHECK-NOT: cross_entropy
+// CHECK: kiln.log
+// CHECK: %[[LOGP:.*]] = kiln.sub
+// CHECK: kiln.nll_loss %[[LOGP]], %arg1 : (tensor<?x10xf32>, tensor<?xi64>) -> tensor<f32>
+// CHECK: %[[HOT:.*]] = kiln.one_hot %arg1 : tensor<?xi64> to tensor<?x10xf32>
+// CHECK: %[[P:.*]] = kiln.div
+// CHECK: %[[D:.*]] = kiln.sub %[[P]], %[[HOT]]
+// CHECK: %[[N:.*]] = tensor.dim %arg0, %c0
+// CHECK: %[[COUNT:.*]] = tensor.from_elements
+// CHECK: kiln.div %[[D]], %[[COUNT]]
+func.func @cross_entropy(%x: tensor<?x10xf32>, %t: tensor<?xi64>) -> (tensor<f32>, tensor<?x10xf32>) {
+  %0 = kiln.cross_entropy %x, %t : (tensor<?x10xf32>, tensor<?xi64>) -> tensor<f32>
+  %1 = kiln.cross_entropy_grad %x, %t : (tensor<?x10xf32>, tensor<?xi64>) -> tensor<?x10xf32>
+  return %0, %1 : tensor<f32>, tensor<?x10xf32>
+}
+
+// -----
+
+// conv2d, Caffe's way: im2col columns [C*KH*KW, N*OH*OW], the weight rows
+// [O, CKK] times them, the bias per row, and the channel planes back to NCHW.
+// CHECK-LABEL: func.func @conv2d
+// CHECK: %[[COLS:.*]] = kiln.im2col %arg0 kernel [3, 3] stride [2, 1] padding [1, 0] : (tensor<?x3x7x6xf32>) -> tensor<27x?xf32>
+// CHECK: %[[W:.*]] = kiln.reshape %arg1 : tensor<4x3x3x3xf32> to tensor<4x27xf32>
+// CHECK: %[[Y:.*]] = kiln.matmul %[[W]], %[[COLS]] : (tensor<4x27xf32>, tensor<27x?xf32>) -> tensor<4x?xf32>
+// CHECK: %[[B:.*]] = kiln.reshape %arg2 : tensor<4xf32> to tensor<4x1xf32>
+// CHECK: %[[YB:.*]] = kiln.add %[[Y]], %[[B]]
+// CHECK: %[[PLANES:.*]] = kiln.reshape %[[YB]] : tensor<4x?xf32> to tensor<4x?x4x4xf32>
+// CHECK: kiln.transpose %[[PLANES]] [1, 0, 2, 3] : (tensor<4x?x4x4xf32>) -> tensor<?x4x4x4xf32>
+func.func @conv2d(%x: tensor<?x3x7x6xf32>, %w: tensor<4x3x3x3xf32>, %b: tensor<4xf32>) -> tensor<?x4x4x4xf32> {
+  %0 = kiln.conv2d %x, %w, %b stride [2, 1] padding [1, 0] : (tensor<?x3x7x6xf32>, tensor<4x3x3x3xf32>, tensor<4xf32>) -> tensor<?x4x4x4xf32>
+  return %0 : tensor<?x4x4x4xf32>
+}
+
+// -----
+
+// conv2d's gradients: for the input, weight^T [CKK, O] times the gradient's
+// channel rows [O, N*OH*OW], added back onto the pixels by col2im; for the
+// weight, the channel rows times im2col's rows [N*OH*OW, CKK].
+// CHECK-LABEL: func.func @conv2d_grads
+// CHECK: %[[W:.*]] = kiln.reshape %arg1 : tensor<4x3x3x3xf32> to tensor<4x27xf32>
+// CHECK: %[[WT:.*]] = kiln.transpose %[[W]] [1, 0]
+// CHECK: %[[GT:.*]] = kiln.transpose %arg0 [1, 0, 2, 3]
+// CHECK: %[[G:.*]] = kiln.reshape %[[GT]] : tensor<4x?x4x4xf32> to tensor<4x?xf32>
+// CHECK: %[[SHARES:.*]] = kiln.matmul %[[WT]], %[[G]] : (tensor<27x4xf32>, tensor<4x?xf32>) -> tensor<27x?xf32>
+// CHECK: kiln.col2im %[[SHARES]], %arg2 kernel [3, 3] stride [2, 1] padding [1, 0]
+// CHECK: %[[ROWS:.*]] = kiln.im2col %arg2 kernel [3, 3] stride [2, 1] padding [1, 0] rows : (tensor<?x3x7x6xf32>) -> tensor<?x27xf32>
+// CHECK: %[[DW:.*]] = kiln.matmul %{{.*}}, %[[ROWS]] : (tensor<4x?xf32>, tensor<?x27xf32>) -> tensor<4x27xf32>
+// CHECK: kiln.reshape %[[DW]] : tensor<4x27xf32> to tensor<4x3x3x3xf32>
+func.func @conv2d_grads(%g: tensor<?x4x4x4xf32>, %w: tensor<4x3x3x3xf32>, %x: tensor<?x3x7x6xf32>) -> (tensor<?x3x7x6xf32>, tensor<4x3x3x3xf32>) {
+  %0 = kiln.conv2d_input_grad %g, %w, %x stride [2, 1] padding [1, 0] : (tensor<?x4x4x4xf32>, tensor<4x3x3x3xf32>, tensor<?x3x7x6xf32>) -> tensor<?x3x7x6xf32>
+  %1 = kiln.conv2d_weight_grad %g, %x, %w stride [2, 1] padding [1, 0] : (tensor<?x4x4x4xf32>, tensor<?x3x7x6xf32>, tensor<4x3x3x3xf32>) -> tensor<4x3x3x3xf32>
+  return %0, %1 : tensor<?x3x7x6xf32>, tensor<4x3x3x3xf32>
+}
