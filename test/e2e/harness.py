@@ -36,7 +36,8 @@ def draw(spec, ranges, gen, samples=None):
 
 def run_checks(labels, check):
     """Runs check(label) -> list of problems (None: skipped) for each label,
-    prints `ok`/`FAIL` lines and the totals, and exits 1 on any failure."""
+    prints `ok`/`FAIL` lines and the totals, and exits 1 on any failure or
+    when nothing ran (a check that skips everything proves nothing)."""
     passed = failed = 0
     for label in labels:
         try:
@@ -54,4 +55,7 @@ def run_checks(labels, check):
             passed += 1
             print(f"ok   {label}")
     print(f"{passed} passed, {failed} failed")
+    if passed + failed == 0:
+        print("FAIL no check ran: every label was skipped")
+        sys.exit(1)
     sys.exit(1 if failed else 0)
