@@ -3,6 +3,7 @@
 #include "ir/KilnBuilders.h"
 #include "passes/Passes.h"
 
+#include "mlir/Dialect/SCF/IR/SCF.h"
 #include "mlir/IR/PatternMatch.h"
 #include "mlir/Transforms/GreedyPatternRewriteDriver.h"
 
@@ -201,12 +202,139 @@ struct DecomposeConv2dWeightGrad : Decomposition<Conv2dWeightGradOp> {
   }
 };
 
+//===----------------------------------------------------------------------===//
+// Recurrence: loops over time-major [T, N, H] sequences
+//===----------------------------------------------------------------------===//
+
+/// The batch size of `x` as an index (static or read at run time).
+Value sizeOf(PatternRewriter &b, Location loc, Value x, int64_t d) {
+  int64_t size = typeOf(x).getDimSize(d);
+  if (!ShapedType::isDynamic(size))
+    return arith::ConstantIndexOp::create(b, loc, size);
+  return tensor::DimOp::create(b, loc, x, d);
+}
+
+/// Steps [from, from + count) of a time-major [T, N, H] sequence, as
+/// [count, N, H], or as [N, H] when `dropTime` (one step, from may be a
+/// loop index).
+Value stepsOf(PatternRewriter &b, Location loc, Value seq, OpFoldResult from, int64_t count,
+              bool dropTime) {
+  RankedTensorType st = typeOf(seq);
+  SmallVector<int64_t> shape{st.getDimSize(1), st.getDimSize(2)};
+  if (!dropTime)
+    shape.insert(shape.begin(), count);
+  auto type = RankedTensorType::get(shape, st.getElementType());
+  SmallVector<OpFoldResult> offsets{from, b.getIndexAttr(0), b.getIndexAttr(0)};
+  SmallVector<OpFoldResult> sizes{b.getIndexAttr(count), sizeOf(b, loc, seq, 1),
+                                  b.getIndexAttr(st.getDimSize(2))};
+  SmallVector<OpFoldResult> strides(3, b.getIndexAttr(1));
+  return tensor::ExtractSliceOp::create(b, loc, type, seq, offsets, sizes, strides);
+}
+
+/// `seq` with step `t` replaced by `step` [N, H].
+Value withStep(PatternRewriter &b, Location loc, Value seq, Value step, Value t) {
+  RankedTensorType st = typeOf(seq);
+  SmallVector<OpFoldResult> offsets{t, b.getIndexAttr(0), b.getIndexAttr(0)};
+  SmallVector<OpFoldResult> sizes{b.getIndexAttr(1), sizeOf(b, loc, seq, 1),
+                                  b.getIndexAttr(st.getDimSize(2))};
+  SmallVector<OpFoldResult> strides(3, b.getIndexAttr(1));
+  return tensor::InsertSliceOp::create(b, loc, step, seq, offsets, sizes, strides);
+}
+
+/// Zeros [T + 1, N, H]: the sequence a recurrence carries, with one step
+/// more than `like` [N, T, H] (the state before the first or after the last).
+Value zeroSequence(PatternRewriter &b, Location loc, Value like, int64_t hidden) {
+  RankedTensorType t = typeOf(like);
+  auto type = RankedTensorType::get({t.getDimSize(1) + 1, t.getDimSize(0), hidden},
+                                    t.getElementType());
+  SmallVector<Value> batch;
+  if (t.isDynamicDim(0))
+    batch.push_back(sizeOf(b, loc, like, 0));
+  return FillOp::create(b, loc, type, b.getF64FloatAttr(0.0), batch);
+}
+
+/// An scf.for over t = 0 .. steps-1 carrying one sequence; `body(t, seq)`
+/// returns the next sequence.
+Value timeLoop(PatternRewriter &b, Location loc, int64_t steps, Value init,
+               function_ref<Value(Value t, Value seq)> body) {
+  auto index = [&](int64_t v) { return arith::ConstantIndexOp::create(b, loc, v); };
+  auto loop = scf::ForOp::create(b, loc, index(0), index(steps), index(1), ValueRange{init},
+                                 [&](OpBuilder &, Location, Value t, ValueRange carried) {
+                                   scf::YieldOp::create(b, loc, body(t, carried[0]));
+                                 });
+  return loop.getResult(0);
+}
+
+/// h_t = tanh(x_t W_ih^T + b_ih + (h_{t-1} W_hh^T + b_hh)): the input
+/// projection of every step is one product on time-major rows [T*N, in];
+/// the recurrence a loop over T of [N, H] x [H, H] products. The states
+/// live time-major in [T + 1, N, H] with h_{-1} = 0 at step 0, so each
+/// step is contiguous and the loop updates one tensor in place.
+struct DecomposeRNN : Decomposition<RNNOp> {
+  using Decomposition::Decomposition;
+  Value build(RNNOp op, PatternRewriter &b, Location loc) const override {
+    RankedTensorType xt = typeOf(op.getInput()), type = op.getType();
+    Type elem = type.getElementType();
+    int64_t n = xt.getDimSize(0), count = xt.getDimSize(1), hidden = type.getDimSize(2);
+    int64_t rows = ShapedType::isDynamic(n) ? ShapedType::kDynamic : n * count;
+    Value timeMajor = TransposeOp::create(b, loc, op.getInput(), ArrayRef<int64_t>{1, 0, 2});
+    Value x = ReshapeOp::create(b, loc, RankedTensorType::get({rows, xt.getDimSize(2)}, elem),
+                                timeMajor);
+    Value wihT = TransposeOp::create(b, loc, op.getWeightIh(), ArrayRef<int64_t>{1, 0});
+    Value projected = AddOp::create(b, loc, MatMulOp::create(b, loc, x, wihT), op.getBiasIh());
+    Value pre = ReshapeOp::create(b, loc, RankedTensorType::get({count, n, hidden}, elem),
+                                  projected);
+    Value whhT = TransposeOp::create(b, loc, op.getWeightHh(), ArrayRef<int64_t>{1, 0});
+    Value states = timeLoop(b, loc, count, zeroSequence(b, loc, op.getInput(), hidden),
+                            [&](Value t, Value seq) {
+      Value previous = stepsOf(b, loc, seq, t, 1, true);
+      Value recurrent = AddOp::create(b, loc, MatMulOp::create(b, loc, previous, whhT),
+                                      op.getBiasHh());
+      Value h = TanhOp::create(b, loc, AddOp::create(b, loc, stepsOf(b, loc, pre, t, 1, true),
+                                                    recurrent));
+      Value next = arith::AddIOp::create(b, loc, t, arith::ConstantIndexOp::create(b, loc, 1));
+      return withStep(b, loc, seq, h, next);
+    });
+    return TransposeOp::create(b, loc, stepsOf(b, loc, states, b.getIndexAttr(1), count, false),
+                               ArrayRef<int64_t>{1, 0, 2});
+  }
+};
+
+/// Backprop through time, t = T-1 .. 0: d_t = (g_t + d_{t+1} W_hh) *
+/// (1 - h_t^2), in a time-major [T + 1, N, H] with d_T = 0.
+struct DecomposeRNNStepGrad : Decomposition<RNNStepGradOp> {
+  using Decomposition::Decomposition;
+  Value build(RNNStepGradOp op, PatternRewriter &b, Location loc) const override {
+    RankedTensorType st = op.getStates().getType();
+    int64_t count = st.getDimSize(1);
+    Value hs = TransposeOp::create(b, loc, op.getStates(), ArrayRef<int64_t>{1, 0, 2});
+    Value gs = TransposeOp::create(b, loc, op.getGrad(), ArrayRef<int64_t>{1, 0, 2});
+    Value one = scalarLike(b, loc, op.getStates(), 1.0);
+    Value ds = timeLoop(b, loc, count, zeroSequence(b, loc, op.getStates(), st.getDimSize(2)),
+                        [&](Value i, Value seq) {
+      Value last = arith::ConstantIndexOp::create(b, loc, count - 1);
+      Value t = arith::SubIOp::create(b, loc, last, i);
+      Value next = arith::AddIOp::create(b, loc, t, arith::ConstantIndexOp::create(b, loc, 1));
+      Value dh = AddOp::create(b, loc,
+                               MatMulOp::create(b, loc, stepsOf(b, loc, seq, next, 1, true),
+                                                op.getWeightHh()),
+                               stepsOf(b, loc, gs, t, 1, true));
+      Value h = stepsOf(b, loc, hs, t, 1, true);
+      Value d = MulOp::create(b, loc, dh, SubOp::create(b, loc, one, MulOp::create(b, loc, h, h)));
+      return withStep(b, loc, seq, d, t);
+    });
+    return TransposeOp::create(b, loc, stepsOf(b, loc, ds, b.getIndexAttr(0), count, false),
+                               ArrayRef<int64_t>{1, 0, 2});
+  }
+};
+
 struct DecomposePass : public kiln::impl::DecomposeBase<DecomposePass> {
   void runOnOperation() override {
     RewritePatternSet patterns(&getContext());
     patterns.add<DecomposeLinear, DecomposeSoftmax, DecomposeLogSoftmax, DecomposeMse,
                  DecomposeBceWithLogits, DecomposeCrossEntropy, DecomposeCrossEntropyGrad,
-                 DecomposeConv2d, DecomposeConv2dInputGrad, DecomposeConv2dWeightGrad>(
+                 DecomposeConv2d, DecomposeConv2dInputGrad, DecomposeConv2dWeightGrad,
+                 DecomposeRNN, DecomposeRNNStepGrad>(
         &getContext());
     GreedyRewriteConfig config;
     config.enableFolding(false); // decompose only: canonicalization comes later

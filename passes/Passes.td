@@ -40,10 +40,14 @@ def Decompose : Pass<"kiln-decompose", "mlir::ModuleOp"> {
     add; `softmax` and `log_softmax` the max-shifted exponentials and sums;
     `mse` and `bce_with_logits` element-wise ops and a mean;
     `cross_entropy` is `nll_loss` of `log_softmax`, and its gradient helper
-    `(softmax - one_hot) / N`. The order of operations is the one the
+    `(softmax - one_hot) / N`; `conv2d` and its gradients `im2col`/`col2im`
+    and products; `rnn` and its backprop through time an `scf.for` over the
+    steps of a time-major sequence (products, element-wise ops, tensor
+    slices). The order of operations is the one the
     lowering used before, so the numbers do not move.
   }];
-  let dependentDialects = ["mlir::arith::ArithDialect", "mlir::tensor::TensorDialect"];
+  let dependentDialects = ["mlir::arith::ArithDialect", "mlir::tensor::TensorDialect",
+                           "mlir::scf::SCFDialect"];
 }
 
 #endif // KILN_PASSES

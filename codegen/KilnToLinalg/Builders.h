@@ -163,8 +163,6 @@ void populateLinearAlgebraPatterns(const mlir::TypeConverter &converter,
                                    mlir::RewritePatternSet &patterns);
 void populateConvolutionPoolingPatterns(const mlir::TypeConverter &converter,
                                         mlir::RewritePatternSet &patterns);
-void populateRecurrencePatterns(const mlir::TypeConverter &converter,
-                                mlir::RewritePatternSet &patterns);
 void populateDataMovementPatterns(const mlir::TypeConverter &converter,
                                   mlir::RewritePatternSet &patterns);
 

@@ -50,7 +50,6 @@ void populateKilnToLinalgPatterns(const TypeConverter &converter, RewritePattern
   populateLossPatterns(converter, patterns);
   populateLinearAlgebraPatterns(converter, patterns);
   populateConvolutionPoolingPatterns(converter, patterns);
-  populateRecurrencePatterns(converter, patterns);
   populateDataMovementPatterns(converter, patterns);
 }
 

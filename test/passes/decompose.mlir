@@ -121,3 +121,59 @@ func.func @conv2d_grads(%g: tensor<?x4x4x4xf32>, %w: tensor<4x3x3x3xf32>, %x: te
   %1 = kiln.conv2d_weight_grad %g, %x, %w stride [2, 1] padding [1, 0] : (tensor<?x4x4x4xf32>, tensor<?x3x7x6xf32>, tensor<4x3x3x3xf32>) -> tensor<4x3x3x3xf32>
   return %0, %1 : tensor<?x3x7x6xf32>, tensor<4x3x3x3xf32>
 }
+
+// -----
+
+// rnn: one product projects every step (time-major rows [T*N, in]) plus
+// b_ih; an scf.for over T carries the states [T + 1, N, H] (h_{-1} = 0 at
+// step 0) and writes h_t = tanh(pre_t + (h_{t-1} W_hh^T + b_hh)) at t + 1.
+// CHECK-LABEL: func.func @rnn
+// CHECK: %[[TM:.*]] = kiln.transpose %arg0 [1, 0, 2]
+// CHECK: %[[ROWS:.*]] = kiln.reshape %[[TM]] : tensor<5x?x3xf32> to tensor<?x3xf32>
+// CHECK: %[[WIH:.*]] = kiln.transpose %arg1 [1, 0]
+// CHECK: %[[P:.*]] = kiln.matmul %[[ROWS]], %[[WIH]]
+// CHECK: %[[PB:.*]] = kiln.add %[[P]], %arg3
+// CHECK: %[[PRE:.*]] = kiln.reshape %[[PB]] : tensor<?x4xf32> to tensor<5x?x4xf32>
+// CHECK: %[[WHH:.*]] = kiln.transpose %arg2 [1, 0]
+// CHECK: %[[ZERO:.*]] = kiln.fill 0.000000e+00 sizes(%{{.*}}) : tensor<6x?x4xf32>
+// CHECK: %[[STATES:.*]] = scf.for %[[T:.*]] = %c0 to %c5 step %c1 iter_args(%[[SEQ:.*]] = %[[ZERO]]) -> (tensor<6x?x4xf32>)
+// CHECK: %[[PREV:.*]] = tensor.extract_slice %[[SEQ]][%[[T]], 0, 0] [1, %{{.*}}, 4] [1, 1, 1] : tensor<6x?x4xf32> to tensor<?x4xf32>
+// CHECK: %[[R:.*]] = kiln.matmul %[[PREV]], %[[WHH]]
+// CHECK: %[[RB:.*]] = kiln.add %[[R]], %arg4
+// CHECK: %[[PRET:.*]] = tensor.extract_slice %[[PRE]][%[[T]], 0, 0]
+// CHECK: %[[SUM:.*]] = kiln.add %[[PRET]], %[[RB]]
+// CHECK: %[[H:.*]] = kiln.tanh %[[SUM]]
+// CHECK: %[[NEXT:.*]] = arith.addi %[[T]], %c1
+// CHECK: %[[W:.*]] = tensor.insert_slice %[[H]] into %[[SEQ]][%[[NEXT]], 0, 0]
+// CHECK: scf.yield %[[W]]
+// CHECK: %[[HS:.*]] = tensor.extract_slice %[[STATES]][1, 0, 0] [5, %{{.*}}, 4]
+// CHECK: kiln.transpose %[[HS]] [1, 0, 2] : (tensor<5x?x4xf32>) -> tensor<?x5x4xf32>
+func.func @rnn(%x: tensor<?x5x3xf32>, %wih: tensor<4x3xf32>, %whh: tensor<4x4xf32>, %bih: tensor<4xf32>, %bhh: tensor<4xf32>) -> tensor<?x5x4xf32> {
+  %0 = kiln.rnn %x, %wih, %whh, %bih, %bhh : (tensor<?x5x3xf32>, tensor<4x3xf32>, tensor<4x4xf32>, tensor<4xf32>, tensor<4xf32>) -> tensor<?x5x4xf32>
+  return %0 : tensor<?x5x4xf32>
+}
+
+// -----
+
+// rnn_step_grad: the reverse loop t = T-1-i, d_t = (d_{t+1} W_hh + g_t) *
+// (1 - h_t^2), with d_T = 0 at step T of the carried [T + 1, N, H].
+// CHECK-LABEL: func.func @rnn_step_grad
+// CHECK: %[[ONE:.*]] = kiln.constant dense<1.000000e+00> : tensor<f32>
+// CHECK: %[[HS:.*]] = kiln.transpose %arg0 [1, 0, 2]
+// CHECK: %[[GS:.*]] = kiln.transpose %arg1 [1, 0, 2]
+// CHECK: scf.for %[[I:.*]] = %c0 to %c5 step %c1 iter_args(%[[SEQ:.*]] = %{{.*}})
+// CHECK: %[[T:.*]] = arith.subi %c4, %[[I]]
+// CHECK: %[[NEXT:.*]] = arith.addi %[[T]], %c1
+// CHECK: %[[DN:.*]] = tensor.extract_slice %[[SEQ]][%[[NEXT]], 0, 0]
+// CHECK: %[[P:.*]] = kiln.matmul %[[DN]], %arg2
+// CHECK: %[[G:.*]] = tensor.extract_slice %[[GS]][%[[T]], 0, 0]
+// CHECK: %[[DH:.*]] = kiln.add %[[P]], %[[G]]
+// CHECK: %[[H:.*]] = tensor.extract_slice %[[HS]][%[[T]], 0, 0]
+// CHECK: %[[SQ:.*]] = kiln.mul %[[H]], %[[H]]
+// CHECK: %[[D1:.*]] = kiln.sub %[[ONE]], %[[SQ]]
+// CHECK: %[[D:.*]] = kiln.mul %[[DH]], %[[D1]]
+// CHECK: tensor.insert_slice %[[D]] into %[[SEQ]][%[[T]], 0, 0]
+func.func @rnn_step_grad(%s: tensor<?x5x4xf32>, %g: tensor<?x5x4xf32>, %whh: tensor<4x4xf32>) -> tensor<?x5x4xf32> {
+  %0 = kiln.rnn_step_grad %s, %g, %whh : (tensor<?x5x4xf32>, tensor<?x5x4xf32>, tensor<4x4xf32>) -> tensor<?x5x4xf32>
+  return %0 : tensor<?x5x4xf32>
+}

@@ -1,5 +1,6 @@
-// Recurrence: an scf.for over the time steps of matrix products and tanh.
-// RUN: kiln-opt %s --kiln-lower-to-linalg --split-input-file | FileCheck %s
+// Kiln ops inside an scf.for (what kiln-decompose makes of rnn and its
+// gradient) lower in place; the loop and its tensor slices stay.
+// RUN: kiln-opt %s --kiln-decompose --kiln-lower-to-linalg --split-input-file | FileCheck %s
 
 // rnn: the input projection of all steps is one matmul [N*T, in] x [in, H];
 // the recurrence an scf.for over T of [N, H] x [H, H] matmuls and tanh,
