@@ -5,14 +5,18 @@
 include "mlir/Pass/PassBase.td"
 
 def LowerToLinalg : Pass<"kiln-lower-to-linalg", "mlir::ModuleOp"> {
-  let summary = "Lower the kiln dialect to linalg, tensor, arith and math";
+  let summary = "Lower primitive kiln ops to linalg, tensor, arith, math and scf";
   let description = [{
-    Each kiln op becomes linalg.generic ops (or named linalg ops) on tensors:
-    broadcasting becomes indexing maps, reductions reduction iterators, and
-    losses a handful of reductions. Unsigned element types (u8) become
-    signless integers; the ops that care (casts, max, argmax) read the
-    signedness off the original op. `dropout` lowers to the identity: this
-    pipeline serves evaluation and prediction.
+    One conversion pattern per op (codegen/KilnToLinalg/, a file per family
+    of ops): element-wise ops become linalg.generic ops with broadcasting as
+    indexing maps, reductions use reduction iterators, 2-D products
+    linalg.matmul (a product's addend becomes its accumulator), windows and
+    pools generics over (kh, kw). Composite ops (linear, the losses,
+    softmax, conv2d, rnn) must have been expanded by kiln-decompose: an op
+    without a pattern fails the conversion, naming the op. Unsigned element
+    types (u8) become signless integers; the patterns that care (casts, max,
+    argmax, class indices) read the signedness off the original op. A
+    dropout without a seed is the identity (evaluation and prediction).
   }];
   let dependentDialects = [
     "mlir::linalg::LinalgDialect", "mlir::tensor::TensorDialect",
@@ -27,7 +31,7 @@ def MatmulToCall : Pass<"kiln-matmul-to-call", "mlir::ModuleOp"> {
     After bufferization, each `linalg.matmul` on f32 or f64 memrefs (C += A * B,
     default indexing maps) becomes `func.call @kiln_matmul_f32(A, B, C)`
     (or `_f64`), with operands cast to fully dynamic strided memrefs. The
-    runtime implements them (runtime/Gemm.cpp) as a packed, register-blocked
+    runtime implements them (runtime/kernels/Gemm.cpp) as a packed, register-blocked
     GEMM; other linalg ops keep lowering to loops.
   }];
   let dependentDialects = ["mlir::func::FuncDialect", "mlir::memref::MemRefDialect"];
