@@ -183,65 +183,29 @@ private:
   /// between Sema and the dialect shows up in the verifier, not as a crash.
   Value emit(const Node &node) {
     Location loc = nodeLoc(node);
-    OperationState state(loc, std::string("kiln.") + opKindName(node.kind));
+    OperationState state(loc, "kiln." + node.op);
     RankedTensorType type = tensorType(node.type);
     state.addTypes(type);
     for (int operand : node.operands)
       state.addOperands(values[operand]);
-
-    auto dims = [&](size_t from, size_t count) {
-      return builder.getDenseI64ArrayAttr(
-          ArrayRef<int64_t>(node.dims).slice(from, count));
-    };
-    switch (node.kind) {
-    case OpKind::Constant:
+    if (node.kind == OpKind::Constant)
       state.addAttribute("value", constantAttr(node, type));
-      break;
-    case OpKind::Fill:
-      state.addAttribute("value", builder.getF64FloatAttr(node.scalar));
+    if (node.kind == OpKind::Fill) // the batch size, for its dynamic dimension
       for (size_t i = 0; i < type.getNumDynamicDims(); ++i)
         state.addOperands(getBatchSize(loc));
-      break;
-    case OpKind::Sum:
-    case OpKind::Mean:
-      state.addAttribute("dims", builder.getDenseI64ArrayAttr(node.dims));
-      state.addAttribute("keepdim", builder.getBoolAttr(node.keepdim));
-      break;
-    case OpKind::Max:
-    case OpKind::ArgMax:
-      state.addAttribute("dim", builder.getI64IntegerAttr(node.dims[0]));
-      state.addAttribute("keepdim", builder.getBoolAttr(node.keepdim));
-      break;
-    case OpKind::Softmax:
-    case OpKind::LogSoftmax:
-    case OpKind::Concat:
-      state.addAttribute("dim", builder.getI64IntegerAttr(node.dims[0]));
-      break;
-    case OpKind::Transpose: {
-      SmallVector<int64_t> perm;
-      for (int64_t d = 0; d < static_cast<int64_t>(node.type.shape.size()); ++d)
-        perm.push_back(d == node.dims[0] ? node.dims[1]
-                       : d == node.dims[1] ? node.dims[0] : d);
-      state.addAttribute("permutation", builder.getDenseI64ArrayAttr(perm));
-      break;
-    }
-    case OpKind::Conv2d:
-      state.addAttribute("stride", dims(0, 2));
-      state.addAttribute("padding", dims(2, 2));
-      break;
-    case OpKind::MaxPool2d:
-    case OpKind::AvgPool2d:
-      state.addAttribute("kernel", dims(0, 2));
-      state.addAttribute("stride", dims(2, 2));
-      state.addAttribute("padding", dims(4, 2));
-      break;
-    case OpKind::Dropout:
-      state.addAttribute("p", builder.getF64FloatAttr(node.scalar));
-      break;
-    default:
-      break;
-    }
+    for (const OpAttr &attr : node.attrs)
+      state.addAttribute(attr.name, attribute(attr));
     return builder.create(state)->getResult(0);
+  }
+
+  Attribute attribute(const OpAttr &attr) {
+    switch (attr.kind) {
+    case OpAttr::Int: return builder.getI64IntegerAttr(attr.ints[0]);
+    case OpAttr::Ints: return builder.getDenseI64ArrayAttr(attr.ints);
+    case OpAttr::Real: return builder.getF64FloatAttr(attr.real);
+    case OpAttr::Bool: return builder.getBoolAttr(attr.ints[0] != 0);
+    }
+    return {};
   }
 
   DenseElementsAttr constantAttr(const Node &node, RankedTensorType type) {

@@ -36,39 +36,34 @@ struct SourceLoc {
   int col = 0;
 };
 
+/// What a node is. Leaves are the function's arguments and constants; every
+/// other node is an Operation: a kiln op named by the builtins table
+/// (frontend/Builtins.def), with the inherent attributes Sema's rule gave it.
 enum class OpKind {
-  // Leaves.
-  Input,  // name: the input's name
-  Target, // name: the target's name
-  Param,  // name: state_dict name; init: how it starts
-  Constant, // data: the values, row-major; type gives the shape and dtype
-  Fill,     // dims: the shape (may hold kBatch); scalar: the value
-  // Element-wise (binary ones broadcast as NumPy does).
-  Add, Sub, Mul, Div,
-  Neg, Relu, Sigmoid, Tanh, Exp, Log, Sqrt, Abs,
-  Cast, // to type.dtype
-  // Linear algebra and reductions.
-  MatMul,     // 2-D, or batched with broadcast leading dims
-  Linear,     // operands: x, weight [out, in], optional bias [out]
-  Sum, Mean,  // dims: reduced dims, normalized, sorted (all dims when all); keepdim
-  Max,        // dims: {dim}; keepdim (values only)
-  ArgMax,     // dims: {dim}; keepdim; result i64
-  Softmax, LogSoftmax, // dims: {dim}
-  // Shape.
-  Reshape,   // dims: the result shape (kBatch where the batch stays)
-  Transpose, // dims: {d0, d1}, normalized
-  Concat,    // dims: {dim}, normalized; operands: the pieces
-  // Layers that later issues compile; typed and checked already.
-  Conv2d,    // operands: x, weight [out, in, kh, kw], optional bias; dims: {sh, sw, ph, pw}
-  MaxPool2d, AvgPool2d, // dims: {kh, kw, sh, sw, ph, pw}
-  Dropout,   // scalar: p
-  RNN,       // operands: x, weight_ih, weight_hh, bias_ih, bias_hh
-  // Losses and metrics: scalar f32 results.
-  Mse, CrossEntropy, BceWithLogits, Accuracy,
+  Input,     // name: the input's name
+  Target,    // name: the target's name
+  Param,     // name: state_dict name; init: how it starts
+  Constant,  // data: the values, row-major; type gives the shape and dtype
+  Fill,      // attrs: value; its type's batch dimension is sized at run time
+  Operation, // op: the dialect's name; attrs: its inherent attributes
 };
 
-/// "add", "linear", "cross_entropy", ... (the Kiln dialect's op names).
-const char *opKindName(OpKind kind);
+/// An inherent attribute of an op, by the dialect's name for it ("dims",
+/// "keepdim", "dim", "permutation", "stride", "padding", "kernel", "p",
+/// "value"). MLIRGen turns each into the MLIR attribute of its kind.
+struct OpAttr {
+  enum Kind { Int, Ints, Real, Bool } kind = Int;
+  std::string name;
+  std::vector<int64_t> ints; // Int: one value; Ints: the list; Bool: 0 or 1
+  double real = 0;           // Real
+
+  static OpAttr integer(std::string name, int64_t v) { return {Int, std::move(name), {v}}; }
+  static OpAttr integers(std::string name, std::vector<int64_t> v) {
+    return {Ints, std::move(name), std::move(v)};
+  }
+  static OpAttr number(std::string name, double v) { return {Real, std::move(name), {}, v}; }
+  static OpAttr boolean(std::string name, bool v) { return {Bool, std::move(name), {v}}; }
+};
 
 struct Init {
   enum Kind { Zeros, Ones, Uniform, Normal } kind = Zeros;
@@ -77,13 +72,12 @@ struct Init {
 
 struct Node {
   OpKind kind;
+  std::string op;            // the kiln dialect's op name ("add", "linear", "fill", ...)
   std::vector<int> operands; // indices into Model::nodes, all smaller than this one
   TensorType type;
   SourceLoc loc;             // where the expression (or declaration) starts
   std::string name;          // the model file's name for this value, if any
-  std::vector<int64_t> dims; // per kind, see OpKind
-  bool keepdim = false;
-  double scalar = 0;
+  std::vector<OpAttr> attrs; // Operation, Fill: inherent attributes, in order
   std::vector<double> data;  // Constant only
   Init init;                 // Param only
 };

@@ -1,5 +1,7 @@
 #include "frontend/Parser.h"
 
+#include <algorithm>
+
 namespace kiln {
 
 namespace {
@@ -144,19 +146,29 @@ bool Parser::parseName(std::string &name, Span &span, const std::string &what) {
   return true;
 }
 
-void Parser::parseModel(File &file) {
-  ModelDecl model;
-  model.span = spanOf(tok);
+bool Parser::parseBlockHeader(std::string &name, Span &span, Span &nameSpan,
+                              const std::string &nameWhat, Span &open) {
+  span = spanOf(tok);
   advance();
-  if (!parseName(model.name, model.nameSpan, "a model name after 'model'")) {
+  if (!parseName(name, nameSpan, nameWhat)) {
     skipBlock();
-    return;
+    return false;
   }
-  Span open = spanOf(tok);
+  open = spanOf(tok);
   if (!expect(Tok::LBrace, "'{' after the model name")) {
     skipBlock();
-    return;
+    return false;
   }
+  return true;
+}
+
+bool Parser::endOfStatement(const std::string &what) {
+  return at(Tok::Newline) || at(Tok::RBrace) || at(Tok::Eof) || fail(what);
+}
+
+void Parser::parseBlockBody(const Span &open, const std::string &unclosed,
+                            const std::string &startsHere,
+                            const std::function<bool()> &statement) {
   for (;;) {
     while (at(Tok::Newline))
       advance();
@@ -167,65 +179,51 @@ void Parser::parseModel(File &file) {
       break;
     }
     if (at(Tok::Eof)) {
-      diags.error(tok.loc, "expected '}' at the end of model '" + clip(model.name) + "'");
-      diags.note(open.loc, "the model's body starts here");
+      diags.error(tok.loc, unclosed);
+      diags.note(open.loc, startsHere);
       break;
     }
     stmtStart = tok.offset;
-    if (!parseItem(model) ||
-        (!at(Tok::Newline) && !at(Tok::RBrace) && !at(Tok::Eof) &&
-         !fail("a newline after the statement")))
+    if (!statement())
       skipStatement();
     if (tok.offset == stmtStart && !at(Tok::RBrace) && !at(Tok::Eof))
       advance(); // always make progress
   }
+}
+
+void Parser::parseModel(File &file) {
+  ModelDecl model;
+  Span open;
+  if (!parseBlockHeader(model.name, model.span, model.nameSpan, "a model name after 'model'",
+                        open))
+    return;
+  parseBlockBody(open, "expected '}' at the end of model '" + clip(model.name) + "'",
+                 "the model's body starts here", [&] {
+                   return parseItem(model) && endOfStatement("a newline after the statement");
+                 });
   file.models.push_back(std::move(model));
 }
 
 void Parser::parseTrain(File &file) {
   TrainDecl train;
-  train.span = spanOf(tok);
-  advance();
-  if (!parseName(train.name, train.nameSpan, "the model's name after 'train'")) {
-    skipBlock();
+  Span open;
+  if (!parseBlockHeader(train.name, train.span, train.nameSpan,
+                        "the model's name after 'train'", open))
     return;
-  }
-  Span open = spanOf(tok);
-  if (!expect(Tok::LBrace, "'{' after the model name")) {
-    skipBlock();
-    return;
-  }
-  for (;;) {
-    while (at(Tok::Newline))
-      advance();
-    if (diags.limitReached())
-      break;
-    if (at(Tok::RBrace)) {
-      advance();
-      break;
-    }
-    if (at(Tok::Eof)) {
-      diags.error(tok.loc, "expected '}' at the end of the train block");
-      diags.note(open.loc, "the train block starts here");
-      break;
-    }
-    Setting setting;
-    stmtStart = tok.offset;
-    bool ok = parseName(setting.key, setting.span, "a setting name (optimizer, batch, "
-                                                   "epochs, seed or shuffle)") &&
-              expect(Tok::Equal, "'=' after the setting name");
-    if (ok)
-      setting.value = parseExpr();
-    ok = ok && setting.value;
-    if (ok && !at(Tok::Newline) && !at(Tok::RBrace) && !at(Tok::Eof))
-      ok = fail("a newline after the setting");
-    if (!setting.key.empty())
-      train.settings.push_back(std::move(setting));
-    if (!ok)
-      skipStatement();
-    if (tok.offset == stmtStart && !at(Tok::RBrace) && !at(Tok::Eof))
-      advance(); // always make progress
-  }
+  parseBlockBody(open, "expected '}' at the end of the train block",
+                 "the train block starts here", [&] {
+                   Setting setting;
+                   bool ok = parseName(setting.key, setting.span,
+                                       "a setting name (optimizer, batch, epochs, seed or "
+                                       "shuffle)") &&
+                             expect(Tok::Equal, "'=' after the setting name");
+                   if (ok)
+                     setting.value = parseExpr();
+                   ok = ok && setting.value && endOfStatement("a newline after the setting");
+                   if (!setting.key.empty())
+                     train.settings.push_back(std::move(setting));
+                   return ok;
+                 });
   file.trains.push_back(std::move(train));
 }
 
@@ -347,37 +345,31 @@ struct DepthGuard {
 };
 } // namespace
 
+bool Parser::tooDeep(SourceLoc at) {
+  if (depth <= kMaxDepth)
+    return false;
+  diags.error(at, "expression is nested too deeply (the limit is " + std::to_string(kMaxDepth) +
+                      " levels)");
+  return true;
+}
+
 ExprPtr Parser::parseExpr() {
   DepthGuard guard(depth);
-  if (depth > kMaxDepth) {
-    diags.error(tok.loc, "expression is nested too deeply (the limit is " +
-                             std::to_string(kMaxDepth) + " levels)");
+  if (tooDeep(tok.loc))
     return nullptr;
-  }
-  ExprPtr lhs = parseTerm();
-  while (lhs && (at(Tok::Plus) || at(Tok::Minus))) {
-    std::string op(tok.text);
-    advance();
-    ExprPtr rhs = parseTerm();
-    if (!rhs)
-      return nullptr;
-    auto e = std::make_unique<Expr>();
-    e->kind = Expr::Binary;
-    e->text = op;
-    e->span = {lhs->span.loc, lhs->span.begin, rhs->span.end};
-    e->args.push_back(std::move(lhs));
-    e->args.push_back(std::move(rhs));
-    lhs = finish(std::move(e));
-  }
-  return lhs;
+  return parseChain({Tok::Plus, Tok::Minus}, &Parser::parseTerm);
 }
 
 ExprPtr Parser::parseTerm() {
-  ExprPtr lhs = parseUnary();
-  while (lhs && (at(Tok::Star) || at(Tok::Slash) || at(Tok::At))) {
+  return parseChain({Tok::Star, Tok::Slash, Tok::At}, &Parser::parseUnary);
+}
+
+ExprPtr Parser::parseChain(std::initializer_list<Tok> ops, ExprPtr (Parser::*operand)()) {
+  ExprPtr lhs = (this->*operand)();
+  while (lhs && std::find(ops.begin(), ops.end(), tok.kind) != ops.end()) {
     std::string op(tok.text);
     advance();
-    ExprPtr rhs = parseUnary();
+    ExprPtr rhs = (this->*operand)();
     if (!rhs)
       return nullptr;
     auto e = std::make_unique<Expr>();
@@ -410,11 +402,8 @@ ExprPtr Parser::parseUnary() {
     return e;
   }
   DepthGuard guard(depth);
-  if (depth > kMaxDepth) {
-    diags.error(minus.loc, "expression is nested too deeply (the limit is " +
-                               std::to_string(kMaxDepth) + " levels)");
+  if (tooDeep(minus.loc))
     return nullptr;
-  }
   ExprPtr operand = parseUnary();
   if (!operand)
     return nullptr;
@@ -443,11 +432,33 @@ ExprPtr Parser::parsePostfix() {
   return e;
 }
 
-bool Parser::parseArgs(Expr &call) {
+bool Parser::unmatched(const Token &open, const std::string &what) {
+  fail(what);
+  if (tok.kind != Tok::Error)
+    diags.note(open.loc, "to match this '" + std::string(open.text) + "'");
+  return false;
+}
+
+bool Parser::parseCommaList(Tok close, const std::string &closeWhat,
+                            const std::function<bool()> &element) {
   Token open = tok;
   Brackets brackets(*this);
   advance();
-  while (!at(Tok::RParen)) {
+  while (!at(close)) {
+    if (!element())
+      return false;
+    if (at(Tok::Comma))
+      advance();
+    else if (!at(close))
+      return unmatched(open, closeWhat);
+  }
+  brackets.close();
+  advance();
+  return true;
+}
+
+bool Parser::parseArgs(Expr &call) {
+  return parseCommaList(Tok::RParen, "')' after arguments", [&] {
     if (at(Tok::Ident) && peek().kind == Tok::Equal) {
       Kwarg kw;
       kw.name = std::string(tok.text);
@@ -457,28 +468,18 @@ bool Parser::parseArgs(Expr &call) {
       if (!(kw.value = parseExpr()))
         return false;
       call.kwargs.push_back(std::move(kw));
-    } else {
-      if (!call.kwargs.empty()) {
-        diags.error(tok.loc, "positional argument after a keyword argument");
-        return false;
-      }
-      ExprPtr arg = parseExpr();
-      if (!arg)
-        return false;
-      call.args.push_back(std::move(arg));
+      return true;
     }
-    if (at(Tok::Comma)) {
-      advance();
-    } else if (!at(Tok::RParen)) {
-      fail("')' after arguments");
-      if (tok.kind != Tok::Error)
-        diags.note(open.loc, "to match this '('");
+    if (!call.kwargs.empty()) {
+      diags.error(tok.loc, "positional argument after a keyword argument");
       return false;
     }
-  }
-  brackets.close();
-  advance();
-  return true;
+    ExprPtr arg = parseExpr();
+    if (!arg)
+      return false;
+    call.args.push_back(std::move(arg));
+    return true;
+  });
 }
 
 ExprPtr Parser::parsePrimary() {
@@ -526,9 +527,7 @@ ExprPtr Parser::parsePrimary() {
     if (!inner)
       return nullptr;
     if (!at(Tok::RParen)) {
-      fail("')'");
-      if (tok.kind != Tok::Error)
-        diags.note(open.loc, "to match this '('");
+      unmatched(open, "')'");
       return nullptr;
     }
     brackets.close();
@@ -537,32 +536,19 @@ ExprPtr Parser::parsePrimary() {
   }
   case Tok::LBracket: {
     DepthGuard guard(depth);
-    if (depth > kMaxDepth) {
-      diags.error(tok.loc, "expression is nested too deeply (the limit is " +
-                               std::to_string(kMaxDepth) + " levels)");
+    if (tooDeep(tok.loc))
       return nullptr;
-    }
-    Token open = tok;
-    Brackets brackets(*this);
     e->kind = Expr::List;
-    advance();
-    while (!at(Tok::RBracket)) {
+    bool ok = parseCommaList(Tok::RBracket, "']' after list elements", [&] {
       ExprPtr element = parseExpr();
       if (!element)
-        return nullptr;
+        return false;
       e->args.push_back(std::move(element));
-      if (at(Tok::Comma)) {
-        advance();
-      } else if (!at(Tok::RBracket)) {
-        fail("']' after list elements");
-        if (tok.kind != Tok::Error)
-          diags.note(open.loc, "to match this '['");
-        return nullptr;
-      }
-    }
-    e->span.end = tok.offset + tok.length;
-    brackets.close();
-    advance();
+      return true;
+    });
+    if (!ok)
+      return nullptr;
+    e->span.end = prev.offset + prev.length;
     return finish(std::move(e));
   }
   default:

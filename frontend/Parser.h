@@ -5,6 +5,8 @@
 #include "frontend/Lexer.h"
 
 #include <deque>
+#include <functional>
+#include <initializer_list>
 
 namespace kiln {
 
@@ -32,6 +34,15 @@ private:
   void skipBlock();
   Span spanOf(const Token &t) const { return {t.loc, t.offset, t.offset + t.length}; }
 
+  /// `KEYWORD NAME {`: false (with the block skipped) when it does not parse.
+  bool parseBlockHeader(std::string &name, Span &span, Span &nameSpan,
+                        const std::string &nameWhat, Span &open);
+  /// A block's statements up to its `}`, one a line; `statement` parses one
+  /// and says whether it ended well (otherwise the rest of it is skipped).
+  void parseBlockBody(const Span &open, const std::string &unclosed,
+                      const std::string &startsHere, const std::function<bool()> &statement);
+  /// True at the end of a statement; otherwise reports "expected WHAT".
+  bool endOfStatement(const std::string &what);
   void parseModel(File &file);
   void parseTrain(File &file);
   bool parseItem(ModelDecl &model);
@@ -40,10 +51,21 @@ private:
 
   ExprPtr parseExpr();
   ExprPtr parseTerm();
+  /// A left-associative chain of `operand`s joined by the operators `ops`.
+  ExprPtr parseChain(std::initializer_list<Tok> ops, ExprPtr (Parser::*operand)());
   ExprPtr parseUnary();
   ExprPtr parsePostfix();
   ExprPtr parsePrimary();
   bool parseArgs(Expr &call);
+  /// From an opening ( or [ to its match: `element`s separated by commas (a
+  /// trailing one allowed); a missing comma or bracket is "expected
+  /// CLOSEWHAT" with a note at the opening one.
+  bool parseCommaList(Tok close, const std::string &closeWhat,
+                      const std::function<bool()> &element);
+  /// Reports "expected WHAT" and a note at the unmatched `open`; false.
+  bool unmatched(const Token &open, const std::string &what);
+  /// Reports nesting beyond kMaxDepth at `at`.
+  bool tooDeep(SourceLoc at);
   ExprPtr finish(ExprPtr e);
 
   Diagnostics &diags;

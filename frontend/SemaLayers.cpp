@@ -1,0 +1,355 @@
+// Layers: constructing one (`fc = Linear(4, 2)`: its arguments, and its
+// parameters named `fc.*` in state_dict order with nn's default init) and
+// applying it (`fc(x)`: the input's dtype and shape, then the node).
+#include "frontend/SemaImpl.h"
+
+#include <cmath>
+
+namespace kiln::sema {
+
+namespace {
+/// A kernel, stride or padding as a user would write it: 3 or [3, 5].
+std::string pairText(std::pair<int64_t, int64_t> p) {
+  return p.first == p.second ? std::to_string(p.first)
+                             : "[" + std::to_string(p.first) + ", " + std::to_string(p.second) +
+                                   "]";
+}
+
+std::string sizeText(int64_t d) { return d == kBatch ? std::string("N") : std::to_string(d); }
+} // namespace
+
+/// Builds the layer that `call` constructs, naming its parameters `prefix.*`
+/// now, in state_dict order.
+int Sema::buildLayer(const Expr &call, const std::string &prefix) {
+  const Builtin *b = findBuiltin(BuiltinKind::Layer, call.text);
+  if (!b)
+    return -1;
+  Call c{*b, call, {}, {}};
+  if (!bind(call, *b, c.args))
+    return -1;
+  Layer L;
+  L.builtin = b;
+  L.name = prefix;
+  L.span = call.span;
+  if (!(this->*b->build)(L, c))
+    return -1;
+  for (int p : L.params)
+    if (p < 0)
+      return -1;
+  layerTable.push_back(std::move(L));
+  return static_cast<int>(layerTable.size()) - 1;
+}
+
+int Sema::applyLayer(int index, int x, const Span &at) {
+  const Layer &L = layerTable[index];
+  TensorType tx = typeOf(x);
+  if (!L.params.empty() && tx.dtype != DType::F32) {
+    error(at, L.label() + " has f32 parameters, so it needs an f32 input, got " + tx.str() +
+                  "; cast it, e.g. f32(x)");
+    return -1;
+  }
+  if (L.builtin->needs != Needs::AnyDType && !isFloat(tx.dtype)) {
+    error(at, L.label() + " needs a float input, got " + tx.str() + "; cast it, e.g. f32(x)");
+    return -1;
+  }
+  return (this->*L.builtin->apply)(L, x, at);
+}
+
+//===--------------------------------------------------------------------===//
+// Construction
+//===--------------------------------------------------------------------===//
+
+/// The first two parameters (in and out sizes): positive integers.
+bool Sema::layerSizes(const Call &c, int64_t &in, int64_t &out) {
+  auto a = intParam(c, 0);
+  auto b = a ? intParam(c, 1) : std::nullopt;
+  for (size_t k : {0, 1}) {
+    std::optional<int64_t> v = k == 0 ? a : b;
+    if (v && *v < 1) {
+      error(c.args[k]->span, std::string("'") + c.builtin.params[k].name +
+                                 "' must be positive, got " + std::to_string(*v));
+      return false;
+    }
+    if (!v)
+      return false;
+  }
+  in = *a;
+  out = *b;
+  return true;
+}
+
+/// Linear(in, out, bias=true): nn.Linear's init, U(-1/sqrt(in), 1/sqrt(in)).
+bool Sema::buildLinear(Layer &L, const Call &c) {
+  int64_t in, out;
+  if (!layerSizes(c, in, out))
+    return false;
+  auto bias = boolParam(c, 2);
+  if (!bias)
+    return false;
+  L.bias = *bias;
+  L.ints = {in, out};
+  L.desc = c.name() + "(" + std::to_string(in) + ", " + std::to_string(out) +
+           (L.bias ? "" : ", bias=false") + ")";
+  double k = 1.0 / std::sqrt(static_cast<double>(in));
+  Init init{Init::Uniform, -k, k};
+  L.params.push_back(makeParam(L.name + ".weight", {out, in}, init, c.span()));
+  if (L.bias)
+    L.params.push_back(makeParam(L.name + ".bias", {out}, init, c.span()));
+  return true;
+}
+
+/// RNN(in, hidden): tanh, one layer; nn.RNN's init, U(-1/sqrt(hidden), ...).
+bool Sema::buildRNN(Layer &L, const Call &c) {
+  int64_t in, hidden;
+  if (!layerSizes(c, in, hidden))
+    return false;
+  L.ints = {in, hidden};
+  L.desc = c.name() + "(" + std::to_string(in) + ", " + std::to_string(hidden) + ")";
+  double k = 1.0 / std::sqrt(static_cast<double>(hidden));
+  Init init{Init::Uniform, -k, k};
+  L.params.push_back(makeParam(L.name + ".weight_ih_l0", {hidden, in}, init, c.span()));
+  L.params.push_back(makeParam(L.name + ".weight_hh_l0", {hidden, hidden}, init, c.span()));
+  L.params.push_back(makeParam(L.name + ".bias_ih_l0", {hidden}, init, c.span()));
+  L.params.push_back(makeParam(L.name + ".bias_hh_l0", {hidden}, init, c.span()));
+  return true;
+}
+
+/// Conv2d(in, out, kernel, stride=1, padding=0, bias=true), NCHW; nn.Conv2d's
+/// init, U(-1/sqrt(fan_in), ...) with fan_in = in * kh * kw.
+bool Sema::buildConv2d(Layer &L, const Call &c) {
+  int64_t in, out;
+  if (!layerSizes(c, in, out))
+    return false;
+  auto kernel = pairParam(c, 2, 1);
+  auto stride = kernel ? pairParam(c, 3, 1) : std::nullopt;
+  auto padding = stride ? pairParam(c, 4, 0) : std::nullopt;
+  if (!padding)
+    return false;
+  auto bias = boolParam(c, 5);
+  if (!bias)
+    return false;
+  L.bias = *bias;
+  L.ints = {in, out, kernel->first, kernel->second, stride->first, stride->second,
+            padding->first, padding->second};
+  L.desc = c.name() + "(" + std::to_string(in) + ", " + std::to_string(out) + ", " +
+           pairText(*kernel) + (c.args[3] ? ", stride=" + pairText(*stride) : std::string()) +
+           (c.args[4] ? ", padding=" + pairText(*padding) : std::string()) +
+           (L.bias ? "" : ", bias=false") + ")";
+  int64_t fan = 0;
+  if (__builtin_mul_overflow(in, kernel->first, &fan) ||
+      __builtin_mul_overflow(fan, kernel->second, &fan)) {
+    error(c.span(), "Conv2d weight has too many elements");
+    return false;
+  }
+  double k = 1.0 / std::sqrt(static_cast<double>(fan));
+  Init init{Init::Uniform, -k, k};
+  L.params.push_back(
+      makeParam(L.name + ".weight", {out, in, kernel->first, kernel->second}, init, c.span()));
+  if (L.bias)
+    L.params.push_back(makeParam(L.name + ".bias", {out}, init, c.span()));
+  return true;
+}
+
+/// MaxPool2d(kernel, stride=kernel, padding=0), AvgPool2d(...).
+bool Sema::buildPool2d(Layer &L, const Call &c) {
+  auto kernel = pairParam(c, 0, 1);
+  auto stride = kernel ? (c.args[1] ? pairParam(c, 1, 1) : kernel) : std::nullopt;
+  auto padding = stride ? pairParam(c, 2, 0) : std::nullopt;
+  if (!padding)
+    return false;
+  if (padding->first > kernel->first / 2 || padding->second > kernel->second / 2) {
+    error(c.args[2]->span, "padding must be at most half the kernel, as in PyTorch");
+    return false;
+  }
+  L.ints = {kernel->first, kernel->second, stride->first, stride->second, padding->first,
+            padding->second};
+  L.desc = c.name() + "(" + pairText(*kernel) +
+           (c.args[1] ? ", stride=" + pairText(*stride) : std::string()) +
+           (c.args[2] ? ", padding=" + pairText(*padding) : std::string()) + ")";
+  return true;
+}
+
+/// Flatten(start_dim=1, end_dim=-1).
+bool Sema::buildFlatten(Layer &L, const Call &c) {
+  auto start = intParam(c, 0);
+  auto end = start ? intParam(c, 1) : std::nullopt;
+  if (!end)
+    return false;
+  L.ints = {*start, *end};
+  L.desc = c.name() + "()";
+  return true;
+}
+
+/// ReLU(), Sigmoid(), Tanh().
+bool Sema::buildNoArgs(Layer &L, const Call &c) {
+  L.desc = c.name() + "()";
+  return true;
+}
+
+/// Softmax(dim=-1).
+bool Sema::buildSoftmax(Layer &L, const Call &c) {
+  auto dim = intParam(c, 0);
+  if (!dim)
+    return false;
+  L.ints = {*dim};
+  L.desc = c.name() + "(dim=" + std::to_string(*dim) + ")";
+  return true;
+}
+
+/// Dropout(p=0.5), p in [0, 1).
+bool Sema::buildDropout(Layer &L, const Call &c) {
+  auto p = realParam(c, 0);
+  if (!p)
+    return false;
+  if (!(*p >= 0 && *p < 1)) {
+    error(c.args[0]->span, "Dropout probability must be in [0, 1), got " + numberText(*p));
+    return false;
+  }
+  L.p = *p;
+  L.desc = c.name() + "(" + numberText(*p) + ")";
+  return true;
+}
+
+/// Sequential(l1, l2, ...): layers written in place, named prefix.0, prefix.1, ...
+bool Sema::buildSequential(Layer &L, const Call &c) {
+  L.desc = c.name() + "(...)";
+  const std::vector<ExprPtr> &items = c.expr.args;
+  for (size_t i = 0; i < items.size(); ++i) {
+    const Expr &a = *items[i];
+    bool isLayer = a.kind == Expr::Call && findBuiltin(BuiltinKind::Layer, a.text);
+    if (a.kind == Expr::Call && !a.text.empty() && !isLayer &&
+        !findBuiltin(BuiltinKind::Function, a.text)) {
+      error(a.callee->span, "unknown layer " + quote(a.text) +
+                                suggest(a.text, builtinNames(BuiltinKind::Layer)));
+      return false;
+    }
+    if (!isLayer) {
+      error(a.span, "Sequential takes layers written in place, such as Linear(3, 4) "
+                    "or ReLU()");
+      return false;
+    }
+    int child = buildLayer(a, L.name + "." + std::to_string(i));
+    if (child < 0)
+      return false;
+    L.children.push_back(child);
+  }
+  return true;
+}
+
+//===--------------------------------------------------------------------===//
+// Application
+//===--------------------------------------------------------------------===//
+
+int Sema::applyLinear(const Layer &L, int x, const Span &at) {
+  TensorType tx = typeOf(x);
+  if (tx.shape.empty() || tx.shape.back() != L.ints[0]) {
+    error(at, L.label() + " expects " + std::to_string(L.ints[0]) +
+                  " input features (the last dimension), but its input is " + tx.str() +
+                  (tx.shape.empty() ? "" : ": " + sizeText(tx.shape.back()) + " vs " +
+                                               std::to_string(L.ints[0])));
+    return -1;
+  }
+  std::vector<int> operands = {x, L.params[0]};
+  if (L.bias)
+    operands.push_back(L.params[1]);
+  Shape bias = {L.ints[1]};
+  std::string err;
+  auto shape =
+      shapes::linear(tx.shape, typeOf(L.params[0]).shape, L.bias ? &bias : nullptr, err);
+  if (!shape) {
+    error(at, L.label() + ": " + err);
+    return -1;
+  }
+  return addOp(L.builtin->op, operands, {tx.dtype, *shape}, at);
+}
+
+int Sema::applyConv2d(const Layer &L, int x, const Span &at) {
+  TensorType tx = typeOf(x);
+  if (tx.shape.size() != 4 || tx.shape[1] != L.ints[0]) {
+    error(at, L.label() + " expects an input [N, " + std::to_string(L.ints[0]) +
+                  ", H, W], but its input is " + tx.str() +
+                  (tx.shape.size() == 4 ? ": " + sizeText(tx.shape[1]) + " vs " +
+                                              std::to_string(L.ints[0]) + " channels"
+                                        : ""));
+    return -1;
+  }
+  Shape bias = {L.ints[1]};
+  std::string err;
+  auto shape = shapes::conv2d(tx.shape, typeOf(L.params[0]).shape, L.bias ? &bias : nullptr,
+                              L.ints[4], L.ints[5], L.ints[6], L.ints[7], err);
+  if (!shape) {
+    error(at, L.label() + ": " + err);
+    return -1;
+  }
+  std::vector<int> operands = {x, L.params[0]};
+  if (L.bias)
+    operands.push_back(L.params[1]);
+  return addOp(L.builtin->op, operands, {tx.dtype, *shape}, at,
+               {OpAttr::integers("stride", {L.ints[4], L.ints[5]}),
+                OpAttr::integers("padding", {L.ints[6], L.ints[7]})});
+}
+
+int Sema::applyPool2d(const Layer &L, int x, const Span &at) {
+  TensorType tx = typeOf(x);
+  std::string err;
+  auto shape = shapes::pool2d(tx.shape, L.ints[0], L.ints[1], L.ints[2], L.ints[3], L.ints[4],
+                              L.ints[5], err);
+  if (!shape) {
+    error(at, L.label() + ": " + err);
+    return -1;
+  }
+  return addOp(L.builtin->op, {x}, {tx.dtype, *shape}, at,
+               {OpAttr::integers("kernel", {L.ints[0], L.ints[1]}),
+                OpAttr::integers("stride", {L.ints[2], L.ints[3]}),
+                OpAttr::integers("padding", {L.ints[4], L.ints[5]})});
+}
+
+int Sema::applyRNN(const Layer &L, int x, const Span &at) {
+  TensorType tx = typeOf(x);
+  if (tx.shape.size() != 3 || tx.shape[2] != L.ints[0]) {
+    error(at, L.label() + " expects an input [N, T, " + std::to_string(L.ints[0]) +
+                  "] (batch, time, features), but its input is " + tx.str());
+    return -1;
+  }
+  std::string err;
+  auto shape = shapes::rnn(tx.shape, typeOf(L.params[0]).shape, typeOf(L.params[1]).shape,
+                           typeOf(L.params[2]).shape, typeOf(L.params[3]).shape, err);
+  if (!shape) {
+    error(at, L.label() + ": " + err);
+    return -1;
+  }
+  std::vector<int> operands = {x};
+  operands.insert(operands.end(), L.params.begin(), L.params.end());
+  return addOp(L.builtin->op, operands, {tx.dtype, *shape}, at);
+}
+
+int Sema::applyFlatten(const Layer &L, int x, const Span &at) {
+  return flattenNode(x, L.ints[0], L.ints[1], at, nullptr, L.builtin->op);
+}
+
+int Sema::applySoftmax(const Layer &L, int x, const Span &at) {
+  std::string err;
+  auto dim = shapes::normalizeDim(L.ints[0], static_cast<int64_t>(typeOf(x).shape.size()), err);
+  if (!dim) {
+    error(at, L.label() + ": " + err);
+    return -1;
+  }
+  return addOp(L.builtin->op, {x}, typeOf(x), at, {OpAttr::integer("dim", *dim)});
+}
+
+int Sema::applyDropout(const Layer &L, int x, const Span &at) {
+  return addOp(L.builtin->op, {x}, typeOf(x), at, {OpAttr::number("p", L.p)});
+}
+
+int Sema::applyElementwise(const Layer &L, int x, const Span &at) {
+  return addOp(L.builtin->op, {x}, typeOf(x), at);
+}
+
+int Sema::applySequential(const Layer &L, int x, const Span &at) {
+  for (int child : L.children)
+    if ((x = applyLayer(child, x, at)) < 0)
+      return -1;
+  return x;
+}
+
+} // namespace kiln::sema
