@@ -1,15 +1,10 @@
-// The code generation ladder after Kiln IR: lowered (linalg on tensors) ->
-// LLVM dialect -> LLVM IR -> assembly or object file, all in process.
+// The pass pipelines after Kiln IR: grad (autodiff, train step), lowered
+// (linalg on tensors, fused), then the LLVM dialect. The manifest is
+// codegen/ModuleManifest.h; LLVM IR and machine code codegen/ObjectEmission.h.
 #pragma once
 
-#include "mlir/IR/BuiltinOps.h"
+#include "mlir/IR/DialectRegistry.h"
 #include "mlir/Pass/PassManager.h"
-#include "llvm/IR/LLVMContext.h"
-#include "llvm/IR/Module.h"
-#include "llvm/Support/raw_ostream.h"
-
-#include <memory>
-#include <string>
 
 namespace kiln {
 
@@ -32,21 +27,5 @@ void addLowerToLinalgPasses(mlir::OpPassManager &pm);
 /// Adds the passes that take the lowered IR to the LLVM dialect: bufferize,
 /// results to caller-allocated out-params, loops, LLVM.
 void addLowerToLLVMPasses(mlir::OpPassManager &pm);
-
-/// The manifest (runtime/Manifest.h's JSON) of a module of Kiln IR.
-std::string manifestJson(mlir::ModuleOp kilnModule);
-
-/// Translates an LLVM-dialect module to LLVM IR, adding the runtime's ABI:
-/// `kiln_manifest_json` and a `void kiln_F(void **args)` per function F.
-std::unique_ptr<llvm::Module> translateToLLVMIR(mlir::ModuleOp llvmModule,
-                                                llvm::LLVMContext &context,
-                                                const std::string &manifest);
-
-enum class MachineOutput { LLVMIR, Assembly, Object };
-
-/// Optimizes `module` at O3 for the host CPU and writes the optimized LLVM
-/// IR, assembly or an object file. Returns an error message, empty on success.
-std::string emitMachineCode(llvm::Module &module, llvm::raw_pwrite_stream &out,
-                            MachineOutput what);
 
 } // namespace kiln

@@ -1,6 +1,7 @@
 #include "frontend/MLIRGen.h"
 
 #include "ir/DTypes.h"
+#include "ir/KilnAttrs.h"
 #include "ir/KilnDialect.h"
 
 #include "mlir/Dialect/Func/IR/FuncOps.h"
@@ -9,8 +10,6 @@
 #include "mlir/IR/BuiltinAttributes.h"
 #include "mlir/IR/Verifier.h"
 #include "llvm/ADT/STLExtras.h"
-
-#include <cstdio>
 
 using namespace mlir;
 
@@ -24,16 +23,18 @@ public:
 
   OwningOpRef<ModuleOp> run() {
     OwningOpRef<ModuleOp> module = ModuleOp::create(fileLoc(SourceLoc{1, 1}));
-    (*module)->setAttr("kiln.model", builder.getStringAttr(model.name));
-    (*module)->setAttr("kiln.train", trainAttr());
+    (*module)->setAttr(ir::kModelAttrName, builder.getStringAttr(model.name));
+    (*module)->setAttr(ir::kTrainAttrName, trainAttr());
     builder.setInsertionPointToEnd(module->getBody());
 
     std::vector<int> outputs;
     for (const NamedValue &output : model.outputs)
       outputs.push_back(output.node);
-    auto forward = buildFunction("forward", concat(model.inputs, model.params), outputs);
+    auto forward = buildFunction("forward", concat(model.inputs, model.params), outputs,
+                                 /*withInit=*/true);
+    ir::setEntry(forward, ir::Entry::Forward);
     for (auto [i, output] : llvm::enumerate(model.outputs))
-      forward.setResultAttr(i, "kiln.output", builder.getStringAttr(output.name));
+      forward.setResultAttr(i, ir::kRoleAttrName, ir::OutputAttr::get(&context, output.name));
 
     if (model.loss >= 0 || !model.metrics.empty()) {
       std::vector<int> results;
@@ -43,11 +44,12 @@ public:
         results.push_back(metric.node);
       auto loss = buildFunction(
           "loss", concat(concat(model.inputs, model.targets), model.params), results);
+      ir::setEntry(loss, ir::Entry::Loss);
       unsigned next = 0;
       if (model.loss >= 0)
-        loss.setResultAttr(next++, "kiln.loss", builder.getUnitAttr());
+        loss.setResultAttr(next++, ir::kRoleAttrName, ir::LossAttr::get(&context));
       for (const NamedValue &metric : model.metrics)
-        loss.setResultAttr(next++, "kiln.metric", builder.getStringAttr(metric.name));
+        loss.setResultAttr(next++, ir::kRoleAttrName, ir::MetricAttr::get(&context, metric.name));
     }
 
     if (failed(verify(*module)))
@@ -79,44 +81,30 @@ private:
     return RankedTensorType::get(shape, ir::elementType(&context, type.dtype));
   }
 
-  static std::string initText(const Init &init) {
-    char text[128];
+  ir::InitAttrInterface initAttr(const Init &init) {
     switch (init.kind) {
-    case Init::Zeros: return "zeros";
-    case Init::Ones: return "ones";
-    case Init::Uniform:
-      std::snprintf(text, sizeof text, "uniform(%.17g, %.17g)", init.a, init.b);
-      return text;
-    case Init::Normal:
-      std::snprintf(text, sizeof text, "normal(%.17g, %.17g)", init.a, init.b);
-      return text;
+    case Init::Zeros: return ir::ZerosAttr::get(&context);
+    case Init::Ones: return ir::OnesAttr::get(&context);
+    case Init::Uniform: return ir::UniformAttr::get(&context, init.a, init.b);
+    case Init::Normal: return ir::NormalAttr::get(&context, init.a, init.b);
     }
-    return "";
+    return {};
   }
 
-  DictionaryAttr trainAttr() {
+  ir::TrainAttr trainAttr() {
     const TrainConfig &t = model.train;
-    SmallVector<NamedAttribute> attrs = {
-        builder.getNamedAttr("optimizer", builder.getStringAttr(
-                                              t.optimizer == TrainConfig::SGD ? "SGD" : "Adam")),
-        builder.getNamedAttr("lr", builder.getF64FloatAttr(t.lr)),
-        builder.getNamedAttr("momentum", builder.getF64FloatAttr(t.momentum)),
-        builder.getNamedAttr("weight_decay", builder.getF64FloatAttr(t.weightDecay)),
-        builder.getNamedAttr("beta1", builder.getF64FloatAttr(t.beta1)),
-        builder.getNamedAttr("beta2", builder.getF64FloatAttr(t.beta2)),
-        builder.getNamedAttr("eps", builder.getF64FloatAttr(t.eps)),
-        builder.getNamedAttr("batch", builder.getI64IntegerAttr(t.batch)),
-        builder.getNamedAttr("epochs", builder.getI64IntegerAttr(t.epochs)),
-        builder.getNamedAttr("seed", builder.getI64IntegerAttr(t.seed)),
-        builder.getNamedAttr("shuffle", builder.getBoolAttr(t.shuffle)),
-    };
-    return builder.getDictionaryAttr(attrs);
+    auto optimizer = t.optimizer == TrainConfig::SGD ? ir::Optimizer::SGD : ir::Optimizer::Adam;
+    return ir::TrainAttr::get(&context, optimizer, t.lr, t.momentum, t.weightDecay, t.beta1,
+                              t.beta2, t.eps, t.batch, t.epochs, static_cast<uint64_t>(t.seed),
+                              t.shuffle);
   }
 
   /// A function of the leaf nodes `args` computing the nodes `results`,
-  /// emitting only the operations those results need.
+  /// emitting only the operations those results need. Arguments carry their
+  /// roles; parameters their initializers only `withInit` (in @forward,
+  /// where the manifest reads them: said once, not in every function).
   func::FuncOp buildFunction(StringRef name, const std::vector<int> &args,
-                             const std::vector<int> &results) {
+                             const std::vector<int> &results, bool withInit = false) {
     SmallVector<Type> argTypes, resultTypes;
     for (int arg : args)
       argTypes.push_back(tensorType(model.nodes[arg].type));
@@ -132,12 +120,13 @@ private:
       const Node &node = model.nodes[arg];
       body->getArgument(i).setLoc(nodeLoc(node));
       values[arg] = body->getArgument(i);
-      const char *role = node.kind == OpKind::Input    ? "kiln.input"
-                         : node.kind == OpKind::Target ? "kiln.target"
-                                                       : "kiln.param";
-      func.setArgAttr(i, role, builder.getStringAttr(node.name));
-      if (node.kind == OpKind::Param)
-        func.setArgAttr(i, "kiln.init", builder.getStringAttr(initText(node.init)));
+      Attribute role = node.kind == OpKind::Input ? Attribute(ir::InputAttr::get(&context, node.name))
+                       : node.kind == OpKind::Target
+                           ? Attribute(ir::TargetAttr::get(&context, node.name))
+                           : Attribute(ir::ParamAttr::get(
+                                 &context, node.name,
+                                 withInit ? initAttr(node.init) : ir::InitAttrInterface()));
+      func.setArgAttr(i, ir::kRoleAttrName, role);
     }
 
     std::vector<bool> needed(model.nodes.size(), false);

@@ -1,4 +1,5 @@
 #include "ir/KilnDialect.h"
+#include "ir/KilnAttrs.h"
 
 #include "mlir/IR/Builders.h"
 #include "mlir/IR/DialectImplementation.h"
@@ -14,6 +15,7 @@ void KilnDialect::initialize() {
 #define GET_OP_LIST
 #include "ir/KilnOps.cpp.inc"
       >();
+  registerAttributes(); // ir/KilnAttrs.cpp
 }
 
 Operation *KilnDialect::materializeConstant(OpBuilder &builder, Attribute value,

@@ -16,6 +16,14 @@ def Kiln_Dialect : Dialect {
   }];
   let cppNamespace = "::kiln::ir";
   let hasConstantMaterializer = 1;
+  // The model's metadata (ir/KilnAttrs.td): verified wherever they appear.
+  let useDefaultAttributePrinterParser = 1;
+  let hasOperationAttrVerify = 1;
+  let hasRegionArgAttrVerify = 1;
+  let hasRegionResultAttrVerify = 1;
+  let extraClassDeclaration = [{
+    void registerAttributes();
+  }];
 }
 
 class Kiln_Op<string mnemonic, list<Trait> traits = []>

@@ -1,9 +1,11 @@
 // kiln-autodiff: @loss -> @loss_grad, reverse mode over the op rules.
+#include "ir/KilnAttrs.h"
 #include "ir/KilnDialect.h"
 #include "passes/Passes.h"
 
 #include "mlir/IR/Builders.h"
 #include "mlir/IR/IRMapping.h"
+#include "mlir/IR/SymbolTable.h"
 #include "llvm/ADT/DenseMap.h"
 #include "llvm/ADT/DenseSet.h"
 
@@ -27,7 +29,7 @@ bool isFloatTensor(Value v) {
 llvm::DenseSet<Value> activeValues(func::FuncOp func, Value loss) {
   llvm::DenseSet<Value> fromParams, toLoss, active;
   for (auto [i, arg] : llvm::enumerate(func.getArguments()))
-    if (func.getArgAttr(i, "kiln.param") && isFloatTensor(arg))
+    if (getArgRole<ParamAttr>(func, i) && isFloatTensor(arg))
       fromParams.insert(arg);
   Block &body = func.getBody().front();
   for (Operation &op : body)
@@ -66,17 +68,23 @@ void nameGradients(Operation *last, Operation *end, ValueRange operands,
 struct AutodiffPass : public kiln::impl::AutodiffBase<AutodiffPass> {
   void runOnOperation() override {
     ModuleOp module = getOperation();
-    auto loss = module.lookupSymbol<func::FuncOp>("loss");
-    if (!loss || loss.getNumResults() == 0 || !loss.getResultAttr(0, "kiln.loss"))
+    FailureOr<FunctionOpInterface> lossEntry = lookupEntry(module, Entry::Loss);
+    FailureOr<FunctionOpInterface> existing = lookupEntry(module, Entry::LossGrad);
+    if (failed(lossEntry) || failed(existing))
+      return signalPassFailure();
+    auto loss = dyn_cast_or_null<func::FuncOp>(lossEntry->getOperation());
+    if (!loss || loss.getNumResults() == 0 || !getResultRole<LossAttr>(loss, 0))
       return; // nothing to train: no loss
-    if (module.lookupSymbol("loss_grad")) {
-      module.emitError("already has a @loss_grad");
+    if (*existing) {
+      existing->emitError("already marked #kiln.entry<loss_grad>");
       return signalPassFailure();
     }
-    OpBuilder b(module.getContext());
-    b.setInsertionPointAfter(loss);
-    auto grad = cast<func::FuncOp>(b.clone(*loss));
+    // A copy of @loss marked as the gradient entry point (named loss_grad
+    // unless that name is taken; the entry attribute is what counts).
+    auto grad = cast<func::FuncOp>(loss->clone());
     grad.setSymName("loss_grad");
+    setEntry(grad, Entry::LossGrad);
+    SymbolTable(module).insert(grad, std::next(Block::iterator(loss)));
     // Each dropout gets its own salt before the rules run: a dropout's
     // gradient copies it, so in training the two draw the same mask.
     int64_t salt = 0;
@@ -103,12 +111,17 @@ struct AutodiffPass : public kiln::impl::AutodiffBase<AutodiffPass> {
     for (Operation &op : body.without_terminator())
       ops.push_back(&op);
     for (Operation *op : llvm::reverse(ops)) {
-      if (op->getNumResults() != 1)
+      // Only ops with a gradient flowing into a result on the active path.
+      if (llvm::none_of(op->getResults(),
+                        [&](Value r) { return active.contains(r) && grads.count(r); }))
         continue;
+      if (op->getNumResults() != 1)
+        return op->emitError("cannot differentiate '")
+               << op->getName() << "': it has " << op->getNumResults()
+               << " results and lies between a parameter and the loss (gradient rules take "
+                  "the gradient of one result)";
       Value result = op->getResult(0);
       auto it = grads.find(result);
-      if (it == grads.end() || !active.contains(result))
-        continue;
       auto rule = dyn_cast<GradientOpInterface>(op);
       if (!rule)
         return op->emitError("no gradient rule for '")
@@ -132,13 +145,14 @@ struct AutodiffPass : public kiln::impl::AutodiffBase<AutodiffPass> {
 
     // Return the loss, the metrics, then each parameter's gradient.
     SmallVector<Value> results(ret.getOperands());
-    SmallVector<std::pair<unsigned, StringAttr>> named;
+    SmallVector<std::pair<unsigned, StringRef>> named;
     for (auto [i, arg] : llvm::enumerate(func.getArguments())) {
-      auto name = func.getArgAttrOfType<StringAttr>(i, "kiln.param");
-      if (!name)
+      auto param = getArgRole<ParamAttr>(func, i);
+      if (!param)
         continue;
+      StringRef name = param.getName();
       Value g = grads.lookup(arg);
-      Location loc = NameLoc::get(b.getStringAttr(name.str() + ".grad"), arg.getLoc());
+      Location loc = NameLoc::get(b.getStringAttr(name + ".grad"), arg.getLoc());
       if (!g) {
         // Not on the way to the loss: its gradient is zero.
         auto type = cast<RankedTensorType>(arg.getType());
@@ -159,7 +173,7 @@ struct AutodiffPass : public kiln::impl::AutodiffBase<AutodiffPass> {
     func.getAllResultAttrs(resultAttrs);
     resultAttrs.resize(results.size(), b.getDictionaryAttr({}));
     for (auto [index, name] : named)
-      resultAttrs[index] = b.getDictionaryAttr(b.getNamedAttr("kiln.grad", name));
+      resultAttrs[index] = roleDict(GradAttr::get(b.getContext(), name));
     func.setFunctionType(b.getFunctionType(func.getArgumentTypes(), types));
     func.setAllResultAttrs(resultAttrs);
     return success();

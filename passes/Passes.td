@@ -7,12 +7,15 @@ include "mlir/Pass/PassBase.td"
 def Autodiff : Pass<"kiln-autodiff", "mlir::ModuleOp"> {
   let summary = "Derive @loss_grad from @loss by reverse-mode differentiation";
   let description = [{
-    @loss_grad takes @loss's arguments and returns the loss, the metrics and
-    the gradient of the loss with respect to every parameter (argument with
-    `kiln.param`), in argument order. Gradients are built only for values
-    between a parameter and the loss, from each op's GradientOpInterface
-    rule; an op on that path without a rule is an error naming the op. Each
-    parameter's gradient is named `<param>.grad` (a NameLoc).
+    Finds the function marked `kiln.entry = #kiln.entry<loss>` and adds a
+    copy marked `#kiln.entry<loss_grad>` (@loss_grad) that takes the same
+    arguments and returns the loss, the metrics and the gradient of the loss
+    with respect to every parameter (argument with `#kiln.param`), in
+    argument order, marked `#kiln.grad<"name">`. Gradients are built only
+    for values between a parameter and the loss, from each op's
+    GradientOpInterface rule; an op on that path without a rule, or with
+    other than one result, is an error naming the op. Each parameter's
+    gradient is named `<param>.grad` (a NameLoc).
   }];
   let dependentDialects = ["mlir::arith::ArithDialect", "mlir::tensor::TensorDialect"];
 }
@@ -22,11 +25,14 @@ def TrainStep : Pass<"kiln-train-step", "mlir::ModuleOp"> {
   let description = [{
     @train_step(inputs..., targets..., params..., state..., lr, step) returns
     (new params..., new state..., loss, metrics...). The optimizer comes from
-    the module's `kiln.train` attribute: SGD (momentum, weight_decay) or Adam
+    the module's `#kiln.train` attribute: SGD (momentum, weight_decay) or Adam
     (weight_decay), with torch.optim's update rules written as kiln ops. `lr`
     and `step` (1-based, for Adam's bias correction) are 0-d f64 tensors; the
     state (momentum buffers, exp_avg and exp_avg_sq) starts at zero.
-    @loss_grad's body is inlined; @loss_grad itself stays (tests call it).
+    The body of the function marked `#kiln.entry<loss_grad>` is inlined;
+    that function stays (tests call it). @train_step is marked
+    `#kiln.entry<train_step>`; its state and hyperparameter arguments carry
+    `#kiln.state<"p.exp_avg">` and `#kiln.hyper<lr>` roles.
   }];
   let dependentDialects = ["mlir::func::FuncDialect"];
 }

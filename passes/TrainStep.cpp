@@ -1,9 +1,11 @@
 // kiln-train-step: @loss_grad + the optimizer update -> @train_step.
+#include "ir/KilnAttrs.h"
 #include "ir/KilnDialect.h"
 #include "passes/Passes.h"
 
 #include "mlir/IR/Builders.h"
 #include "mlir/IR/IRMapping.h"
+#include "mlir/IR/SymbolTable.h"
 
 #include <cmath>
 
@@ -17,26 +19,22 @@ using namespace kiln::ir;
 
 namespace {
 
-/// The train block's settings, as MLIRGen recorded them.
+/// The train block's settings (the module's #kiln.train); without one,
+/// plain SGD.
 struct Optimizer {
   bool adam = false;
   double momentum = 0, weightDecay = 0, beta1 = 0.9, beta2 = 0.999, eps = 1e-8;
 
-  static Optimizer from(DictionaryAttr train) {
+  static Optimizer from(TrainAttr train) {
     Optimizer o;
     if (!train)
       return o;
-    auto f = [&](StringRef key, double fallback) {
-      auto attr = dyn_cast_or_null<FloatAttr>(train.get(key));
-      return attr ? attr.getValueAsDouble() : fallback;
-    };
-    auto name = dyn_cast_or_null<StringAttr>(train.get("optimizer"));
-    o.adam = name && name.getValue() == "Adam";
-    o.momentum = f("momentum", 0);
-    o.weightDecay = f("weight_decay", 0);
-    o.beta1 = f("beta1", 0.9);
-    o.beta2 = f("beta2", 0.999);
-    o.eps = f("eps", 1e-8);
+    o.adam = train.getOptimizer() == kiln::ir::Optimizer::Adam;
+    o.momentum = train.getMomentum().convertToDouble();
+    o.weightDecay = train.getWeightDecay().convertToDouble();
+    o.beta1 = train.getBeta1().convertToDouble();
+    o.beta2 = train.getBeta2().convertToDouble();
+    o.eps = train.getEps().convertToDouble();
     return o;
   }
 
@@ -122,10 +120,18 @@ private:
 struct TrainStepPass : public kiln::impl::TrainStepBase<TrainStepPass> {
   void runOnOperation() override {
     ModuleOp module = getOperation();
-    auto grad = module.lookupSymbol<func::FuncOp>("loss_grad");
+    FailureOr<FunctionOpInterface> gradEntry = lookupEntry(module, Entry::LossGrad);
+    FailureOr<FunctionOpInterface> existing = lookupEntry(module, Entry::TrainStep);
+    if (failed(gradEntry) || failed(existing))
+      return signalPassFailure();
+    auto grad = dyn_cast_or_null<func::FuncOp>(gradEntry->getOperation());
     if (!grad)
       return; // no loss, no training
-    Optimizer opt = Optimizer::from(module->getAttrOfType<DictionaryAttr>("kiln.train"));
+    if (*existing) {
+      existing->emitError("already marked #kiln.entry<train_step>");
+      return signalPassFailure();
+    }
+    Optimizer opt = Optimizer::from(module->getAttrOfType<TrainAttr>(kTrainAttrName));
     MLIRContext *ctx = module.getContext();
     OpBuilder b(ctx);
     Location loc = grad.getLoc();
@@ -136,29 +142,30 @@ struct TrainStepPass : public kiln::impl::TrainStepBase<TrainStepPass> {
     grad.getAllArgAttrs(argAttrs);
     SmallVector<unsigned> params;
     for (unsigned i = 0; i < grad.getNumArguments(); ++i)
-      if (grad.getArgAttr(i, "kiln.param"))
+      if (getArgRole<ParamAttr>(grad, i))
         params.push_back(i);
     SmallVector<StringRef> stateNames = opt.stateNames();
     for (StringRef kind : stateNames)
       for (unsigned p : params) {
         argTypes.push_back(grad.getArgumentTypes()[p]);
-        std::string name = (grad.getArgAttrOfType<StringAttr>(p, "kiln.param").str() + "." + kind).str();
-        argAttrs.push_back(b.getDictionaryAttr(b.getNamedAttr("kiln.state", b.getStringAttr(name))));
+        std::string name = (getArgRole<ParamAttr>(grad, p).getName() + "." + kind).str();
+        argAttrs.push_back(roleDict(StateAttr::get(ctx, name)));
       }
     auto f64 = RankedTensorType::get({}, b.getF64Type());
     // A model with dropout also takes the step's random seed.
     bool random = false;
     grad.walk([&](DropoutOp) { random = true; });
-    SmallVector<StringRef> hypers{"lr", "step"};
+    SmallVector<Hyper> hypers{Hyper::Lr, Hyper::Step};
     if (random)
-      hypers.push_back("seed");
-    for (StringRef hyper : hypers) {
+      hypers.push_back(Hyper::Seed);
+    for (Hyper hyper : hypers) {
       argTypes.push_back(f64);
-      argAttrs.push_back(b.getDictionaryAttr(b.getNamedAttr("kiln.hyper", b.getStringAttr(hyper))));
+      argAttrs.push_back(roleDict(HyperAttr::get(ctx, hyper)));
     }
 
-    b.setInsertionPointAfter(grad);
-    auto step = func::FuncOp::create(b, loc, "train_step", b.getFunctionType(argTypes, {}));
+    auto step = func::FuncOp::create(loc, "train_step", b.getFunctionType(argTypes, {}));
+    setEntry(step, Entry::TrainStep);
+    SymbolTable(module).insert(step, std::next(Block::iterator(grad)));
     Block *body = step.addEntryBlock();
     unsigned numGradArgs = grad.getNumArguments();
     for (unsigned i = 0; i < numGradArgs; ++i)
@@ -188,9 +195,8 @@ struct TrainStepPass : public kiln::impl::TrainStepBase<TrainStepPass> {
     Value lr = body->getArgument(firstHyper), t = body->getArgument(firstHyper + 1);
     for (unsigned i = numGradArgs; i < argTypes.size(); ++i) {
       // State and hyperparameters print under their names.
-      DictionaryAttr attrs = argAttrs[i];
-      auto name = cast<StringAttr>(attrs.begin()->getValue());
-      body->getArgument(i).setLoc(NameLoc::get(name, loc));
+      StringRef name = roleName(argAttrs[i].get(kRoleAttrName));
+      body->getArgument(i).setLoc(NameLoc::get(b.getStringAttr(name), loc));
     }
     Updater updater(b, loc, opt, lr, t);
     SmallVector<Value> newParams, newState;
@@ -201,7 +207,7 @@ struct TrainStepPass : public kiln::impl::TrainStepBase<TrainStepPass> {
         state.push_back(body->getArgument(numGradArgs + s * params.size() + k));
       Value param = body->getArgument(p);
       Value g = returned[numScalars + k];
-      StringRef name = grad.getArgAttrOfType<StringAttr>(p, "kiln.param").getValue();
+      StringRef name = getArgRole<ParamAttr>(grad, p).getName();
       Value next = updater.update(param, g, state, updated);
       next.getDefiningOp()->setLoc(NameLoc::get(b.getStringAttr(name + ".next"), loc));
       newParams.push_back(next);
@@ -223,9 +229,8 @@ struct TrainStepPass : public kiln::impl::TrainStepBase<TrainStepPass> {
     step.setAllArgAttrs(argAttrs);
 
     SmallVector<DictionaryAttr> resultAttrs;
-    for (unsigned p : params)
-      resultAttrs.push_back(b.getDictionaryAttr(
-          b.getNamedAttr("kiln.param", grad.getArgAttr(p, "kiln.param"))));
+    for (unsigned p : params) // the new value: the parameter's name, no initializer
+      resultAttrs.push_back(roleDict(ParamAttr::get(ctx, getArgRole<ParamAttr>(grad, p).getName())));
     for (unsigned i = numGradArgs; i < numGradArgs + newState.size(); ++i)
       resultAttrs.push_back(argAttrs[i]);
     SmallVector<DictionaryAttr> gradResults;

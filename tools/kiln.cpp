@@ -1,5 +1,7 @@
 // kiln: the driver. Model file in; the syntax tree, the IR at any stage, or
 // a standalone executable out.
+#include "codegen/ModuleManifest.h"
+#include "codegen/ObjectEmission.h"
 #include "codegen/Pipeline.h"
 #include "frontend/Frontend.h"
 #include "frontend/MLIRGen.h"

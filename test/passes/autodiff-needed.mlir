@@ -4,7 +4,7 @@
 // RUN: kiln-opt %s --kiln-autodiff | FileCheck %s
 
 // CHECK-LABEL: func.func @loss_grad
-// CHECK-SAME: -> (tensor<f32> {kiln.loss}, tensor<f32> {kiln.metric = "m"}, tensor<4xf32> {kiln.grad = "p"}, tensor<4xf32> {kiln.grad = "unused"})
+// CHECK-SAME: -> (tensor<f32> {kiln.role = #kiln.loss}, tensor<f32> {kiln.role = #kiln.metric<"m">}, tensor<4xf32> {kiln.role = #kiln.grad<"p">}, tensor<4xf32> {kiln.role = #kiln.grad<"unused">})
 // The forward ops come first, then exactly the gradient ops:
 // CHECK: kiln.exp %arg0
 // CHECK: kiln.mul
@@ -22,8 +22,8 @@
 // CHECK-NEXT: %[[GP:.*]] = kiln.sum %[[M]] [0]
 // CHECK-NEXT: %[[Z:.*]] = kiln.fill 0.000000e+00 : tensor<4xf32>
 // CHECK-NEXT: return %{{.*}}, %{{.*}}, %[[GP]], %[[Z]]
-func.func @loss(%x: tensor<?x4xf32> {kiln.input = "x"}, %p: tensor<4xf32> {kiln.param = "p"},
-                %unused: tensor<4xf32> {kiln.param = "unused"}) -> (tensor<f32> {kiln.loss}, tensor<f32> {kiln.metric = "m"}) {
+func.func @loss(%x: tensor<?x4xf32> {kiln.role = #kiln.input<"x">}, %p: tensor<4xf32> {kiln.role = #kiln.param<"p">},
+                %unused: tensor<4xf32> {kiln.role = #kiln.param<"unused">}) -> (tensor<f32> {kiln.role = #kiln.loss}, tensor<f32> {kiln.role = #kiln.metric<"m">}) attributes {kiln.entry = #kiln.entry<loss>} {
   %e = kiln.exp %x : tensor<?x4xf32>
   %y = kiln.mul %e, %p : (tensor<?x4xf32>, tensor<4xf32>) -> tensor<?x4xf32>
   %yy = kiln.mul %y, %y : (tensor<?x4xf32>, tensor<?x4xf32>) -> tensor<?x4xf32>

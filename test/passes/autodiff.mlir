@@ -8,7 +8,7 @@
 // CHECK: %[[G:.*]] = kiln.broadcast_like
 // CHECK: %[[GP:.*]] = kiln.sum %[[G]] [0] : (tensor<?x4xf32>) -> tensor<4xf32>
 // CHECK: return %{{.*}}, %[[GP]],
-func.func @loss(%x: tensor<?x4xf32> {kiln.input = "x"}, %x3: tensor<?x2x3xf32> {kiln.input = "x3"}, %y: tensor<?x4xf32> {kiln.target = "y"}, %t: tensor<?xi64> {kiln.target = "t"}, %p: tensor<4xf32> {kiln.param = "p"}, %w: tensor<3x4xf32> {kiln.param = "w"}, %lw: tensor<4x3xf32> {kiln.param = "lw"}, %lb: tensor<4xf32> {kiln.param = "lb"}) -> (tensor<f32> {kiln.loss}) {
+func.func @loss(%x: tensor<?x4xf32> {kiln.role = #kiln.input<"x">}, %x3: tensor<?x2x3xf32> {kiln.role = #kiln.input<"x3">}, %y: tensor<?x4xf32> {kiln.role = #kiln.target<"y">}, %t: tensor<?xi64> {kiln.role = #kiln.target<"t">}, %p: tensor<4xf32> {kiln.role = #kiln.param<"p">}, %w: tensor<3x4xf32> {kiln.role = #kiln.param<"w">}, %lw: tensor<4x3xf32> {kiln.role = #kiln.param<"lw">}, %lb: tensor<4xf32> {kiln.role = #kiln.param<"lb">}) -> (tensor<f32> {kiln.role = #kiln.loss}) attributes {kiln.entry = #kiln.entry<loss>} {
   %0 = kiln.add %x, %p : (tensor<?x4xf32>, tensor<4xf32>) -> tensor<?x4xf32>
   %1 = kiln.sum %0 [] : (tensor<?x4xf32>) -> tensor<f32>
   return %1 : tensor<f32>
@@ -22,7 +22,7 @@ func.func @loss(%x: tensor<?x4xf32> {kiln.input = "x"}, %x3: tensor<?x2x3xf32> {
 // CHECK: %[[N:.*]] = kiln.neg %[[G]]
 // CHECK: %[[GP:.*]] = kiln.sum %[[N]] [0]
 // CHECK: return %{{.*}}, %[[GP]],
-func.func @loss(%x: tensor<?x4xf32> {kiln.input = "x"}, %x3: tensor<?x2x3xf32> {kiln.input = "x3"}, %y: tensor<?x4xf32> {kiln.target = "y"}, %t: tensor<?xi64> {kiln.target = "t"}, %p: tensor<4xf32> {kiln.param = "p"}, %w: tensor<3x4xf32> {kiln.param = "w"}, %lw: tensor<4x3xf32> {kiln.param = "lw"}, %lb: tensor<4xf32> {kiln.param = "lb"}) -> (tensor<f32> {kiln.loss}) {
+func.func @loss(%x: tensor<?x4xf32> {kiln.role = #kiln.input<"x">}, %x3: tensor<?x2x3xf32> {kiln.role = #kiln.input<"x3">}, %y: tensor<?x4xf32> {kiln.role = #kiln.target<"y">}, %t: tensor<?xi64> {kiln.role = #kiln.target<"t">}, %p: tensor<4xf32> {kiln.role = #kiln.param<"p">}, %w: tensor<3x4xf32> {kiln.role = #kiln.param<"w">}, %lw: tensor<4x3xf32> {kiln.role = #kiln.param<"lw">}, %lb: tensor<4xf32> {kiln.role = #kiln.param<"lb">}) -> (tensor<f32> {kiln.role = #kiln.loss}) attributes {kiln.entry = #kiln.entry<loss>} {
   %0 = kiln.sub %x, %p : (tensor<?x4xf32>, tensor<4xf32>) -> tensor<?x4xf32>
   %1 = kiln.sum %0 [] : (tensor<?x4xf32>) -> tensor<f32>
   return %1 : tensor<f32>
@@ -36,7 +36,7 @@ func.func @loss(%x: tensor<?x4xf32> {kiln.input = "x"}, %x3: tensor<?x2x3xf32> {
 // CHECK: %[[M:.*]] = kiln.mul %[[G]], %arg0
 // CHECK: %[[GP:.*]] = kiln.sum %[[M]] [0]
 // CHECK: return %{{.*}}, %[[GP]],
-func.func @loss(%x: tensor<?x4xf32> {kiln.input = "x"}, %x3: tensor<?x2x3xf32> {kiln.input = "x3"}, %y: tensor<?x4xf32> {kiln.target = "y"}, %t: tensor<?xi64> {kiln.target = "t"}, %p: tensor<4xf32> {kiln.param = "p"}, %w: tensor<3x4xf32> {kiln.param = "w"}, %lw: tensor<4x3xf32> {kiln.param = "lw"}, %lb: tensor<4xf32> {kiln.param = "lb"}) -> (tensor<f32> {kiln.loss}) {
+func.func @loss(%x: tensor<?x4xf32> {kiln.role = #kiln.input<"x">}, %x3: tensor<?x2x3xf32> {kiln.role = #kiln.input<"x3">}, %y: tensor<?x4xf32> {kiln.role = #kiln.target<"y">}, %t: tensor<?xi64> {kiln.role = #kiln.target<"t">}, %p: tensor<4xf32> {kiln.role = #kiln.param<"p">}, %w: tensor<3x4xf32> {kiln.role = #kiln.param<"w">}, %lw: tensor<4x3xf32> {kiln.role = #kiln.param<"lw">}, %lb: tensor<4xf32> {kiln.role = #kiln.param<"lb">}) -> (tensor<f32> {kiln.role = #kiln.loss}) attributes {kiln.entry = #kiln.entry<loss>} {
   %0 = kiln.mul %x, %p : (tensor<?x4xf32>, tensor<4xf32>) -> tensor<?x4xf32>
   %1 = kiln.sum %0 [] : (tensor<?x4xf32>) -> tensor<f32>
   return %1 : tensor<f32>
@@ -53,7 +53,7 @@ func.func @loss(%x: tensor<?x4xf32> {kiln.input = "x"}, %x3: tensor<?x2x3xf32> {
 // CHECK: %[[Q:.*]] = kiln.div %[[NUM]], %[[DEN]]
 // CHECK: %[[GP:.*]] = kiln.sum %[[Q]] [0]
 // CHECK: return %{{.*}}, %[[GP]],
-func.func @loss(%x: tensor<?x4xf32> {kiln.input = "x"}, %x3: tensor<?x2x3xf32> {kiln.input = "x3"}, %y: tensor<?x4xf32> {kiln.target = "y"}, %t: tensor<?xi64> {kiln.target = "t"}, %p: tensor<4xf32> {kiln.param = "p"}, %w: tensor<3x4xf32> {kiln.param = "w"}, %lw: tensor<4x3xf32> {kiln.param = "lw"}, %lb: tensor<4xf32> {kiln.param = "lb"}) -> (tensor<f32> {kiln.loss}) {
+func.func @loss(%x: tensor<?x4xf32> {kiln.role = #kiln.input<"x">}, %x3: tensor<?x2x3xf32> {kiln.role = #kiln.input<"x3">}, %y: tensor<?x4xf32> {kiln.role = #kiln.target<"y">}, %t: tensor<?xi64> {kiln.role = #kiln.target<"t">}, %p: tensor<4xf32> {kiln.role = #kiln.param<"p">}, %w: tensor<3x4xf32> {kiln.role = #kiln.param<"w">}, %lw: tensor<4x3xf32> {kiln.role = #kiln.param<"lw">}, %lb: tensor<4xf32> {kiln.role = #kiln.param<"lb">}) -> (tensor<f32> {kiln.role = #kiln.loss}) attributes {kiln.entry = #kiln.entry<loss>} {
   %0 = kiln.div %x, %p : (tensor<?x4xf32>, tensor<4xf32>) -> tensor<?x4xf32>
   %1 = kiln.sum %0 [] : (tensor<?x4xf32>) -> tensor<f32>
   return %1 : tensor<f32>
@@ -66,7 +66,7 @@ func.func @loss(%x: tensor<?x4xf32> {kiln.input = "x"}, %x3: tensor<?x2x3xf32> {
 // CHECK: %[[G:.*]] = kiln.broadcast_like
 // CHECK: %[[GP:.*]] = kiln.neg %[[G]]
 // CHECK: return %{{.*}}, %[[GP]],
-func.func @loss(%x: tensor<?x4xf32> {kiln.input = "x"}, %x3: tensor<?x2x3xf32> {kiln.input = "x3"}, %y: tensor<?x4xf32> {kiln.target = "y"}, %t: tensor<?xi64> {kiln.target = "t"}, %p: tensor<4xf32> {kiln.param = "p"}, %w: tensor<3x4xf32> {kiln.param = "w"}, %lw: tensor<4x3xf32> {kiln.param = "lw"}, %lb: tensor<4xf32> {kiln.param = "lb"}) -> (tensor<f32> {kiln.loss}) {
+func.func @loss(%x: tensor<?x4xf32> {kiln.role = #kiln.input<"x">}, %x3: tensor<?x2x3xf32> {kiln.role = #kiln.input<"x3">}, %y: tensor<?x4xf32> {kiln.role = #kiln.target<"y">}, %t: tensor<?xi64> {kiln.role = #kiln.target<"t">}, %p: tensor<4xf32> {kiln.role = #kiln.param<"p">}, %w: tensor<3x4xf32> {kiln.role = #kiln.param<"w">}, %lw: tensor<4x3xf32> {kiln.role = #kiln.param<"lw">}, %lb: tensor<4xf32> {kiln.role = #kiln.param<"lb">}) -> (tensor<f32> {kiln.role = #kiln.loss}) attributes {kiln.entry = #kiln.entry<loss>} {
   %0 = kiln.neg %p : tensor<4xf32>
   %1 = kiln.sum %0 [] : (tensor<4xf32>) -> tensor<f32>
   return %1 : tensor<f32>
@@ -80,7 +80,7 @@ func.func @loss(%x: tensor<?x4xf32> {kiln.input = "x"}, %x3: tensor<?x2x3xf32> {
 // CHECK: %[[S:.*]] = kiln.sign %arg4
 // CHECK: %[[GP:.*]] = kiln.mul %[[G]], %[[S]]
 // CHECK: return %{{.*}}, %[[GP]],
-func.func @loss(%x: tensor<?x4xf32> {kiln.input = "x"}, %x3: tensor<?x2x3xf32> {kiln.input = "x3"}, %y: tensor<?x4xf32> {kiln.target = "y"}, %t: tensor<?xi64> {kiln.target = "t"}, %p: tensor<4xf32> {kiln.param = "p"}, %w: tensor<3x4xf32> {kiln.param = "w"}, %lw: tensor<4x3xf32> {kiln.param = "lw"}, %lb: tensor<4xf32> {kiln.param = "lb"}) -> (tensor<f32> {kiln.loss}) {
+func.func @loss(%x: tensor<?x4xf32> {kiln.role = #kiln.input<"x">}, %x3: tensor<?x2x3xf32> {kiln.role = #kiln.input<"x3">}, %y: tensor<?x4xf32> {kiln.role = #kiln.target<"y">}, %t: tensor<?xi64> {kiln.role = #kiln.target<"t">}, %p: tensor<4xf32> {kiln.role = #kiln.param<"p">}, %w: tensor<3x4xf32> {kiln.role = #kiln.param<"w">}, %lw: tensor<4x3xf32> {kiln.role = #kiln.param<"lw">}, %lb: tensor<4xf32> {kiln.role = #kiln.param<"lb">}) -> (tensor<f32> {kiln.role = #kiln.loss}) attributes {kiln.entry = #kiln.entry<loss>} {
   %0 = kiln.abs %p : tensor<4xf32>
   %1 = kiln.sum %0 [] : (tensor<4xf32>) -> tensor<f32>
   return %1 : tensor<f32>
@@ -94,7 +94,7 @@ func.func @loss(%x: tensor<?x4xf32> {kiln.input = "x"}, %x3: tensor<?x2x3xf32> {
 // CHECK: %[[G:.*]] = kiln.broadcast_like
 // CHECK: %[[GP:.*]] = kiln.relu_grad %[[Y]], %[[G]]
 // CHECK: return %{{.*}}, %[[GP]],
-func.func @loss(%x: tensor<?x4xf32> {kiln.input = "x"}, %x3: tensor<?x2x3xf32> {kiln.input = "x3"}, %y: tensor<?x4xf32> {kiln.target = "y"}, %t: tensor<?xi64> {kiln.target = "t"}, %p: tensor<4xf32> {kiln.param = "p"}, %w: tensor<3x4xf32> {kiln.param = "w"}, %lw: tensor<4x3xf32> {kiln.param = "lw"}, %lb: tensor<4xf32> {kiln.param = "lb"}) -> (tensor<f32> {kiln.loss}) {
+func.func @loss(%x: tensor<?x4xf32> {kiln.role = #kiln.input<"x">}, %x3: tensor<?x2x3xf32> {kiln.role = #kiln.input<"x3">}, %y: tensor<?x4xf32> {kiln.role = #kiln.target<"y">}, %t: tensor<?xi64> {kiln.role = #kiln.target<"t">}, %p: tensor<4xf32> {kiln.role = #kiln.param<"p">}, %w: tensor<3x4xf32> {kiln.role = #kiln.param<"w">}, %lw: tensor<4x3xf32> {kiln.role = #kiln.param<"lw">}, %lb: tensor<4xf32> {kiln.role = #kiln.param<"lb">}) -> (tensor<f32> {kiln.role = #kiln.loss}) attributes {kiln.entry = #kiln.entry<loss>} {
   %0 = kiln.relu %p : tensor<4xf32>
   %1 = kiln.sum %0 [] : (tensor<4xf32>) -> tensor<f32>
   return %1 : tensor<f32>
@@ -111,7 +111,7 @@ func.func @loss(%x: tensor<?x4xf32> {kiln.input = "x"}, %x3: tensor<?x2x3xf32> {
 // CHECK: %[[A:.*]] = kiln.mul %[[G]], %[[OM]]
 // CHECK: %[[GP:.*]] = kiln.mul %[[A]], %[[Y]]
 // CHECK: return %{{.*}}, %[[GP]],
-func.func @loss(%x: tensor<?x4xf32> {kiln.input = "x"}, %x3: tensor<?x2x3xf32> {kiln.input = "x3"}, %y: tensor<?x4xf32> {kiln.target = "y"}, %t: tensor<?xi64> {kiln.target = "t"}, %p: tensor<4xf32> {kiln.param = "p"}, %w: tensor<3x4xf32> {kiln.param = "w"}, %lw: tensor<4x3xf32> {kiln.param = "lw"}, %lb: tensor<4xf32> {kiln.param = "lb"}) -> (tensor<f32> {kiln.loss}) {
+func.func @loss(%x: tensor<?x4xf32> {kiln.role = #kiln.input<"x">}, %x3: tensor<?x2x3xf32> {kiln.role = #kiln.input<"x3">}, %y: tensor<?x4xf32> {kiln.role = #kiln.target<"y">}, %t: tensor<?xi64> {kiln.role = #kiln.target<"t">}, %p: tensor<4xf32> {kiln.role = #kiln.param<"p">}, %w: tensor<3x4xf32> {kiln.role = #kiln.param<"w">}, %lw: tensor<4x3xf32> {kiln.role = #kiln.param<"lw">}, %lb: tensor<4xf32> {kiln.role = #kiln.param<"lb">}) -> (tensor<f32> {kiln.role = #kiln.loss}) attributes {kiln.entry = #kiln.entry<loss>} {
   %0 = kiln.sigmoid %p : tensor<4xf32>
   %1 = kiln.sum %0 [] : (tensor<4xf32>) -> tensor<f32>
   return %1 : tensor<f32>
@@ -127,7 +127,7 @@ func.func @loss(%x: tensor<?x4xf32> {kiln.input = "x"}, %x3: tensor<?x2x3xf32> {
 // CHECK: %[[OM:.*]] = kiln.sub %{{.*}}, %[[SQ]]
 // CHECK: %[[GP:.*]] = kiln.mul %[[G]], %[[OM]]
 // CHECK: return %{{.*}}, %[[GP]],
-func.func @loss(%x: tensor<?x4xf32> {kiln.input = "x"}, %x3: tensor<?x2x3xf32> {kiln.input = "x3"}, %y: tensor<?x4xf32> {kiln.target = "y"}, %t: tensor<?xi64> {kiln.target = "t"}, %p: tensor<4xf32> {kiln.param = "p"}, %w: tensor<3x4xf32> {kiln.param = "w"}, %lw: tensor<4x3xf32> {kiln.param = "lw"}, %lb: tensor<4xf32> {kiln.param = "lb"}) -> (tensor<f32> {kiln.loss}) {
+func.func @loss(%x: tensor<?x4xf32> {kiln.role = #kiln.input<"x">}, %x3: tensor<?x2x3xf32> {kiln.role = #kiln.input<"x3">}, %y: tensor<?x4xf32> {kiln.role = #kiln.target<"y">}, %t: tensor<?xi64> {kiln.role = #kiln.target<"t">}, %p: tensor<4xf32> {kiln.role = #kiln.param<"p">}, %w: tensor<3x4xf32> {kiln.role = #kiln.param<"w">}, %lw: tensor<4x3xf32> {kiln.role = #kiln.param<"lw">}, %lb: tensor<4xf32> {kiln.role = #kiln.param<"lb">}) -> (tensor<f32> {kiln.role = #kiln.loss}) attributes {kiln.entry = #kiln.entry<loss>} {
   %0 = kiln.tanh %p : tensor<4xf32>
   %1 = kiln.sum %0 [] : (tensor<4xf32>) -> tensor<f32>
   return %1 : tensor<f32>
@@ -141,7 +141,7 @@ func.func @loss(%x: tensor<?x4xf32> {kiln.input = "x"}, %x3: tensor<?x2x3xf32> {
 // CHECK: %[[G:.*]] = kiln.broadcast_like
 // CHECK: %[[GP:.*]] = kiln.mul %[[G]], %[[Y]]
 // CHECK: return %{{.*}}, %[[GP]],
-func.func @loss(%x: tensor<?x4xf32> {kiln.input = "x"}, %x3: tensor<?x2x3xf32> {kiln.input = "x3"}, %y: tensor<?x4xf32> {kiln.target = "y"}, %t: tensor<?xi64> {kiln.target = "t"}, %p: tensor<4xf32> {kiln.param = "p"}, %w: tensor<3x4xf32> {kiln.param = "w"}, %lw: tensor<4x3xf32> {kiln.param = "lw"}, %lb: tensor<4xf32> {kiln.param = "lb"}) -> (tensor<f32> {kiln.loss}) {
+func.func @loss(%x: tensor<?x4xf32> {kiln.role = #kiln.input<"x">}, %x3: tensor<?x2x3xf32> {kiln.role = #kiln.input<"x3">}, %y: tensor<?x4xf32> {kiln.role = #kiln.target<"y">}, %t: tensor<?xi64> {kiln.role = #kiln.target<"t">}, %p: tensor<4xf32> {kiln.role = #kiln.param<"p">}, %w: tensor<3x4xf32> {kiln.role = #kiln.param<"w">}, %lw: tensor<4x3xf32> {kiln.role = #kiln.param<"lw">}, %lb: tensor<4xf32> {kiln.role = #kiln.param<"lb">}) -> (tensor<f32> {kiln.role = #kiln.loss}) attributes {kiln.entry = #kiln.entry<loss>} {
   %0 = kiln.exp %p : tensor<4xf32>
   %1 = kiln.sum %0 [] : (tensor<4xf32>) -> tensor<f32>
   return %1 : tensor<f32>
@@ -154,7 +154,7 @@ func.func @loss(%x: tensor<?x4xf32> {kiln.input = "x"}, %x3: tensor<?x2x3xf32> {
 // CHECK: %[[G:.*]] = kiln.broadcast_like
 // CHECK: %[[GP:.*]] = kiln.div %[[G]], %arg4
 // CHECK: return %{{.*}}, %[[GP]],
-func.func @loss(%x: tensor<?x4xf32> {kiln.input = "x"}, %x3: tensor<?x2x3xf32> {kiln.input = "x3"}, %y: tensor<?x4xf32> {kiln.target = "y"}, %t: tensor<?xi64> {kiln.target = "t"}, %p: tensor<4xf32> {kiln.param = "p"}, %w: tensor<3x4xf32> {kiln.param = "w"}, %lw: tensor<4x3xf32> {kiln.param = "lw"}, %lb: tensor<4xf32> {kiln.param = "lb"}) -> (tensor<f32> {kiln.loss}) {
+func.func @loss(%x: tensor<?x4xf32> {kiln.role = #kiln.input<"x">}, %x3: tensor<?x2x3xf32> {kiln.role = #kiln.input<"x3">}, %y: tensor<?x4xf32> {kiln.role = #kiln.target<"y">}, %t: tensor<?xi64> {kiln.role = #kiln.target<"t">}, %p: tensor<4xf32> {kiln.role = #kiln.param<"p">}, %w: tensor<3x4xf32> {kiln.role = #kiln.param<"w">}, %lw: tensor<4x3xf32> {kiln.role = #kiln.param<"lw">}, %lb: tensor<4xf32> {kiln.role = #kiln.param<"lb">}) -> (tensor<f32> {kiln.role = #kiln.loss}) attributes {kiln.entry = #kiln.entry<loss>} {
   %0 = kiln.log %p : tensor<4xf32>
   %1 = kiln.sum %0 [] : (tensor<4xf32>) -> tensor<f32>
   return %1 : tensor<f32>
@@ -169,7 +169,7 @@ func.func @loss(%x: tensor<?x4xf32> {kiln.input = "x"}, %x3: tensor<?x2x3xf32> {
 // CHECK: %[[TWO:.*]] = kiln.mul %{{.*}}, %[[Y]]
 // CHECK: %[[GP:.*]] = kiln.div %[[G]], %[[TWO]]
 // CHECK: return %{{.*}}, %[[GP]],
-func.func @loss(%x: tensor<?x4xf32> {kiln.input = "x"}, %x3: tensor<?x2x3xf32> {kiln.input = "x3"}, %y: tensor<?x4xf32> {kiln.target = "y"}, %t: tensor<?xi64> {kiln.target = "t"}, %p: tensor<4xf32> {kiln.param = "p"}, %w: tensor<3x4xf32> {kiln.param = "w"}, %lw: tensor<4x3xf32> {kiln.param = "lw"}, %lb: tensor<4xf32> {kiln.param = "lb"}) -> (tensor<f32> {kiln.loss}) {
+func.func @loss(%x: tensor<?x4xf32> {kiln.role = #kiln.input<"x">}, %x3: tensor<?x2x3xf32> {kiln.role = #kiln.input<"x3">}, %y: tensor<?x4xf32> {kiln.role = #kiln.target<"y">}, %t: tensor<?xi64> {kiln.role = #kiln.target<"t">}, %p: tensor<4xf32> {kiln.role = #kiln.param<"p">}, %w: tensor<3x4xf32> {kiln.role = #kiln.param<"w">}, %lw: tensor<4x3xf32> {kiln.role = #kiln.param<"lw">}, %lb: tensor<4xf32> {kiln.role = #kiln.param<"lb">}) -> (tensor<f32> {kiln.role = #kiln.loss}) attributes {kiln.entry = #kiln.entry<loss>} {
   %0 = kiln.sqrt %p : tensor<4xf32>
   %1 = kiln.sum %0 [] : (tensor<4xf32>) -> tensor<f32>
   return %1 : tensor<f32>
@@ -182,7 +182,7 @@ func.func @loss(%x: tensor<?x4xf32> {kiln.input = "x"}, %x3: tensor<?x2x3xf32> {
 // CHECK: %[[G:.*]] = kiln.broadcast_like {{.*}} -> tensor<4xf64>
 // CHECK: %[[GP:.*]] = kiln.cast %[[G]] : tensor<4xf64> to tensor<4xf32>
 // CHECK: return %{{.*}}, %[[GP]],
-func.func @loss(%x: tensor<?x4xf32> {kiln.input = "x"}, %x3: tensor<?x2x3xf32> {kiln.input = "x3"}, %y: tensor<?x4xf32> {kiln.target = "y"}, %t: tensor<?xi64> {kiln.target = "t"}, %p: tensor<4xf32> {kiln.param = "p"}, %w: tensor<3x4xf32> {kiln.param = "w"}, %lw: tensor<4x3xf32> {kiln.param = "lw"}, %lb: tensor<4xf32> {kiln.param = "lb"}) -> (tensor<f64> {kiln.loss}) {
+func.func @loss(%x: tensor<?x4xf32> {kiln.role = #kiln.input<"x">}, %x3: tensor<?x2x3xf32> {kiln.role = #kiln.input<"x3">}, %y: tensor<?x4xf32> {kiln.role = #kiln.target<"y">}, %t: tensor<?xi64> {kiln.role = #kiln.target<"t">}, %p: tensor<4xf32> {kiln.role = #kiln.param<"p">}, %w: tensor<3x4xf32> {kiln.role = #kiln.param<"w">}, %lw: tensor<4x3xf32> {kiln.role = #kiln.param<"lw">}, %lb: tensor<4xf32> {kiln.role = #kiln.param<"lb">}) -> (tensor<f64> {kiln.role = #kiln.loss}) attributes {kiln.entry = #kiln.entry<loss>} {
   %0 = kiln.cast %p : tensor<4xf32> to tensor<4xf64>
   %1 = kiln.sum %0 [] : (tensor<4xf64>) -> tensor<f64>
   return %1 : tensor<f64>
@@ -197,7 +197,7 @@ func.func @loss(%x: tensor<?x4xf32> {kiln.input = "x"}, %x3: tensor<?x2x3xf32> {
 // CHECK: %[[B:.*]] = kiln.matmul %[[XT]], %[[G]] : (tensor<?x3x2xf32>, tensor<?x2x4xf32>) -> tensor<?x3x4xf32>
 // CHECK: %[[GW:.*]] = kiln.sum %[[B]] [0] : (tensor<?x3x4xf32>) -> tensor<3x4xf32>
 // CHECK: return %{{.*}}, %{{.*}}, %[[GW]],
-func.func @loss(%x: tensor<?x4xf32> {kiln.input = "x"}, %x3: tensor<?x2x3xf32> {kiln.input = "x3"}, %y: tensor<?x4xf32> {kiln.target = "y"}, %t: tensor<?xi64> {kiln.target = "t"}, %p: tensor<4xf32> {kiln.param = "p"}, %w: tensor<3x4xf32> {kiln.param = "w"}, %lw: tensor<4x3xf32> {kiln.param = "lw"}, %lb: tensor<4xf32> {kiln.param = "lb"}) -> (tensor<f32> {kiln.loss}) {
+func.func @loss(%x: tensor<?x4xf32> {kiln.role = #kiln.input<"x">}, %x3: tensor<?x2x3xf32> {kiln.role = #kiln.input<"x3">}, %y: tensor<?x4xf32> {kiln.role = #kiln.target<"y">}, %t: tensor<?xi64> {kiln.role = #kiln.target<"t">}, %p: tensor<4xf32> {kiln.role = #kiln.param<"p">}, %w: tensor<3x4xf32> {kiln.role = #kiln.param<"w">}, %lw: tensor<4x3xf32> {kiln.role = #kiln.param<"lw">}, %lb: tensor<4xf32> {kiln.role = #kiln.param<"lb">}) -> (tensor<f32> {kiln.role = #kiln.loss}) attributes {kiln.entry = #kiln.entry<loss>} {
   %0 = kiln.matmul %x3, %w : (tensor<?x2x3xf32>, tensor<3x4xf32>) -> tensor<?x2x4xf32>
   %1 = kiln.sum %0 [] : (tensor<?x2x4xf32>) -> tensor<f32>
   return %1 : tensor<f32>
@@ -214,7 +214,7 @@ func.func @loss(%x: tensor<?x4xf32> {kiln.input = "x"}, %x3: tensor<?x2x3xf32> {
 // CHECK: %[[GW:.*]] = kiln.matmul %[[GT]], %[[XR]] : (tensor<4x?xf32>, tensor<?x3xf32>) -> tensor<4x3xf32>
 // CHECK: %[[GB:.*]] = kiln.sum %[[G]] [0, 1] : (tensor<?x2x4xf32>) -> tensor<4xf32>
 // CHECK: return %{{.*}}, %{{.*}}, %{{.*}}, %[[GW]], %[[GB]]
-func.func @loss(%x: tensor<?x4xf32> {kiln.input = "x"}, %x3: tensor<?x2x3xf32> {kiln.input = "x3"}, %y: tensor<?x4xf32> {kiln.target = "y"}, %t: tensor<?xi64> {kiln.target = "t"}, %p: tensor<4xf32> {kiln.param = "p"}, %w: tensor<3x4xf32> {kiln.param = "w"}, %lw: tensor<4x3xf32> {kiln.param = "lw"}, %lb: tensor<4xf32> {kiln.param = "lb"}) -> (tensor<f32> {kiln.loss}) {
+func.func @loss(%x: tensor<?x4xf32> {kiln.role = #kiln.input<"x">}, %x3: tensor<?x2x3xf32> {kiln.role = #kiln.input<"x3">}, %y: tensor<?x4xf32> {kiln.role = #kiln.target<"y">}, %t: tensor<?xi64> {kiln.role = #kiln.target<"t">}, %p: tensor<4xf32> {kiln.role = #kiln.param<"p">}, %w: tensor<3x4xf32> {kiln.role = #kiln.param<"w">}, %lw: tensor<4x3xf32> {kiln.role = #kiln.param<"lw">}, %lb: tensor<4xf32> {kiln.role = #kiln.param<"lb">}) -> (tensor<f32> {kiln.role = #kiln.loss}) attributes {kiln.entry = #kiln.entry<loss>} {
   %0 = kiln.linear %x3, %lw, %lb : (tensor<?x2x3xf32>, tensor<4x3xf32>, tensor<4xf32>) -> tensor<?x2x4xf32>
   %1 = kiln.sum %0 [] : (tensor<?x2x4xf32>) -> tensor<f32>
   return %1 : tensor<f32>
@@ -228,7 +228,7 @@ func.func @loss(%x: tensor<?x4xf32> {kiln.input = "x"}, %x3: tensor<?x2x3xf32> {
 // CHECK: %[[K:.*]] = kiln.reshape %[[G]] : tensor<3xf32> to tensor<3x1xf32>
 // CHECK: %[[GW:.*]] = kiln.broadcast_like %[[K]], %arg5 : (tensor<3x1xf32>, tensor<3x4xf32>) -> tensor<3x4xf32>
 // CHECK: return %{{.*}}, %{{.*}}, %[[GW]],
-func.func @loss(%x: tensor<?x4xf32> {kiln.input = "x"}, %x3: tensor<?x2x3xf32> {kiln.input = "x3"}, %y: tensor<?x4xf32> {kiln.target = "y"}, %t: tensor<?xi64> {kiln.target = "t"}, %p: tensor<4xf32> {kiln.param = "p"}, %w: tensor<3x4xf32> {kiln.param = "w"}, %lw: tensor<4x3xf32> {kiln.param = "lw"}, %lb: tensor<4xf32> {kiln.param = "lb"}) -> (tensor<f32> {kiln.loss}) {
+func.func @loss(%x: tensor<?x4xf32> {kiln.role = #kiln.input<"x">}, %x3: tensor<?x2x3xf32> {kiln.role = #kiln.input<"x3">}, %y: tensor<?x4xf32> {kiln.role = #kiln.target<"y">}, %t: tensor<?xi64> {kiln.role = #kiln.target<"t">}, %p: tensor<4xf32> {kiln.role = #kiln.param<"p">}, %w: tensor<3x4xf32> {kiln.role = #kiln.param<"w">}, %lw: tensor<4x3xf32> {kiln.role = #kiln.param<"lw">}, %lb: tensor<4xf32> {kiln.role = #kiln.param<"lb">}) -> (tensor<f32> {kiln.role = #kiln.loss}) attributes {kiln.entry = #kiln.entry<loss>} {
   %0 = kiln.sum %w [1] : (tensor<3x4xf32>) -> tensor<3xf32>
   %1 = kiln.sum %0 [] : (tensor<3xf32>) -> tensor<f32>
   return %1 : tensor<f32>
@@ -243,7 +243,7 @@ func.func @loss(%x: tensor<?x4xf32> {kiln.input = "x"}, %x3: tensor<?x2x3xf32> {
 // CHECK: tensor.dim %[[XP]]
 // CHECK: %[[N:.*]] = tensor.from_elements
 // CHECK: kiln.div %[[B]], %[[N]]
-func.func @loss(%x: tensor<?x4xf32> {kiln.input = "x"}, %x3: tensor<?x2x3xf32> {kiln.input = "x3"}, %y: tensor<?x4xf32> {kiln.target = "y"}, %t: tensor<?xi64> {kiln.target = "t"}, %p: tensor<4xf32> {kiln.param = "p"}, %w: tensor<3x4xf32> {kiln.param = "w"}, %lw: tensor<4x3xf32> {kiln.param = "lw"}, %lb: tensor<4xf32> {kiln.param = "lb"}) -> (tensor<f32> {kiln.loss}) {
+func.func @loss(%x: tensor<?x4xf32> {kiln.role = #kiln.input<"x">}, %x3: tensor<?x2x3xf32> {kiln.role = #kiln.input<"x3">}, %y: tensor<?x4xf32> {kiln.role = #kiln.target<"y">}, %t: tensor<?xi64> {kiln.role = #kiln.target<"t">}, %p: tensor<4xf32> {kiln.role = #kiln.param<"p">}, %w: tensor<3x4xf32> {kiln.role = #kiln.param<"w">}, %lw: tensor<4x3xf32> {kiln.role = #kiln.param<"lw">}, %lb: tensor<4xf32> {kiln.role = #kiln.param<"lb">}) -> (tensor<f32> {kiln.role = #kiln.loss}) attributes {kiln.entry = #kiln.entry<loss>} {
   %xp = kiln.mul %x, %p : (tensor<?x4xf32>, tensor<4xf32>) -> tensor<?x4xf32>
   %0 = kiln.mean %xp [0] {keepdim = true} : (tensor<?x4xf32>) -> tensor<1x4xf32>
   %1 = kiln.sum %0 [] : (tensor<1x4xf32>) -> tensor<f32>
@@ -257,7 +257,7 @@ func.func @loss(%x: tensor<?x4xf32> {kiln.input = "x"}, %x3: tensor<?x2x3xf32> {
 // CHECK: %[[G:.*]] = kiln.broadcast_like {{.*}} -> tensor<3xf32>
 // CHECK: %[[GW:.*]] = kiln.max_grad %arg5, %[[G]], 1 : (tensor<3x4xf32>, tensor<3xf32>) -> tensor<3x4xf32>
 // CHECK: return %{{.*}}, %{{.*}}, %[[GW]],
-func.func @loss(%x: tensor<?x4xf32> {kiln.input = "x"}, %x3: tensor<?x2x3xf32> {kiln.input = "x3"}, %y: tensor<?x4xf32> {kiln.target = "y"}, %t: tensor<?xi64> {kiln.target = "t"}, %p: tensor<4xf32> {kiln.param = "p"}, %w: tensor<3x4xf32> {kiln.param = "w"}, %lw: tensor<4x3xf32> {kiln.param = "lw"}, %lb: tensor<4xf32> {kiln.param = "lb"}) -> (tensor<f32> {kiln.loss}) {
+func.func @loss(%x: tensor<?x4xf32> {kiln.role = #kiln.input<"x">}, %x3: tensor<?x2x3xf32> {kiln.role = #kiln.input<"x3">}, %y: tensor<?x4xf32> {kiln.role = #kiln.target<"y">}, %t: tensor<?xi64> {kiln.role = #kiln.target<"t">}, %p: tensor<4xf32> {kiln.role = #kiln.param<"p">}, %w: tensor<3x4xf32> {kiln.role = #kiln.param<"w">}, %lw: tensor<4x3xf32> {kiln.role = #kiln.param<"lw">}, %lb: tensor<4xf32> {kiln.role = #kiln.param<"lb">}) -> (tensor<f32> {kiln.role = #kiln.loss}) attributes {kiln.entry = #kiln.entry<loss>} {
   %0 = kiln.max %w, 1 : (tensor<3x4xf32>) -> tensor<3xf32>
   %1 = kiln.sum %0 [] : (tensor<3xf32>) -> tensor<f32>
   return %1 : tensor<f32>
@@ -274,7 +274,7 @@ func.func @loss(%x: tensor<?x4xf32> {kiln.input = "x"}, %x3: tensor<?x2x3xf32> {
 // CHECK: %[[D:.*]] = kiln.sub %[[G]], %[[S]]
 // CHECK: %[[GW:.*]] = kiln.mul %[[Y]], %[[D]]
 // CHECK: return %{{.*}}, %{{.*}}, %[[GW]],
-func.func @loss(%x: tensor<?x4xf32> {kiln.input = "x"}, %x3: tensor<?x2x3xf32> {kiln.input = "x3"}, %y: tensor<?x4xf32> {kiln.target = "y"}, %t: tensor<?xi64> {kiln.target = "t"}, %p: tensor<4xf32> {kiln.param = "p"}, %w: tensor<3x4xf32> {kiln.param = "w"}, %lw: tensor<4x3xf32> {kiln.param = "lw"}, %lb: tensor<4xf32> {kiln.param = "lb"}) -> (tensor<f32> {kiln.loss}) {
+func.func @loss(%x: tensor<?x4xf32> {kiln.role = #kiln.input<"x">}, %x3: tensor<?x2x3xf32> {kiln.role = #kiln.input<"x3">}, %y: tensor<?x4xf32> {kiln.role = #kiln.target<"y">}, %t: tensor<?xi64> {kiln.role = #kiln.target<"t">}, %p: tensor<4xf32> {kiln.role = #kiln.param<"p">}, %w: tensor<3x4xf32> {kiln.role = #kiln.param<"w">}, %lw: tensor<4x3xf32> {kiln.role = #kiln.param<"lw">}, %lb: tensor<4xf32> {kiln.role = #kiln.param<"lb">}) -> (tensor<f32> {kiln.role = #kiln.loss}) attributes {kiln.entry = #kiln.entry<loss>} {
   %0 = kiln.softmax %w, 1 : tensor<3x4xf32>
   %1 = kiln.sum %0 [] : (tensor<3x4xf32>) -> tensor<f32>
   return %1 : tensor<f32>
@@ -291,7 +291,7 @@ func.func @loss(%x: tensor<?x4xf32> {kiln.input = "x"}, %x3: tensor<?x2x3xf32> {
 // CHECK: %[[P:.*]] = kiln.mul %[[E]], %[[S]]
 // CHECK: %[[GW:.*]] = kiln.sub %[[G]], %[[P]]
 // CHECK: return %{{.*}}, %{{.*}}, %[[GW]],
-func.func @loss(%x: tensor<?x4xf32> {kiln.input = "x"}, %x3: tensor<?x2x3xf32> {kiln.input = "x3"}, %y: tensor<?x4xf32> {kiln.target = "y"}, %t: tensor<?xi64> {kiln.target = "t"}, %p: tensor<4xf32> {kiln.param = "p"}, %w: tensor<3x4xf32> {kiln.param = "w"}, %lw: tensor<4x3xf32> {kiln.param = "lw"}, %lb: tensor<4xf32> {kiln.param = "lb"}) -> (tensor<f32> {kiln.loss}) {
+func.func @loss(%x: tensor<?x4xf32> {kiln.role = #kiln.input<"x">}, %x3: tensor<?x2x3xf32> {kiln.role = #kiln.input<"x3">}, %y: tensor<?x4xf32> {kiln.role = #kiln.target<"y">}, %t: tensor<?xi64> {kiln.role = #kiln.target<"t">}, %p: tensor<4xf32> {kiln.role = #kiln.param<"p">}, %w: tensor<3x4xf32> {kiln.role = #kiln.param<"w">}, %lw: tensor<4x3xf32> {kiln.role = #kiln.param<"lw">}, %lb: tensor<4xf32> {kiln.role = #kiln.param<"lb">}) -> (tensor<f32> {kiln.role = #kiln.loss}) attributes {kiln.entry = #kiln.entry<loss>} {
   %0 = kiln.log_softmax %w, 1 : tensor<3x4xf32>
   %1 = kiln.sum %0 [] : (tensor<3x4xf32>) -> tensor<f32>
   return %1 : tensor<f32>
@@ -304,7 +304,7 @@ func.func @loss(%x: tensor<?x4xf32> {kiln.input = "x"}, %x3: tensor<?x2x3xf32> {
 // CHECK: %[[G:.*]] = kiln.broadcast_like {{.*}} -> tensor<12xf32>
 // CHECK: %[[GW:.*]] = kiln.reshape %[[G]] : tensor<12xf32> to tensor<3x4xf32>
 // CHECK: return %{{.*}}, %{{.*}}, %[[GW]],
-func.func @loss(%x: tensor<?x4xf32> {kiln.input = "x"}, %x3: tensor<?x2x3xf32> {kiln.input = "x3"}, %y: tensor<?x4xf32> {kiln.target = "y"}, %t: tensor<?xi64> {kiln.target = "t"}, %p: tensor<4xf32> {kiln.param = "p"}, %w: tensor<3x4xf32> {kiln.param = "w"}, %lw: tensor<4x3xf32> {kiln.param = "lw"}, %lb: tensor<4xf32> {kiln.param = "lb"}) -> (tensor<f32> {kiln.loss}) {
+func.func @loss(%x: tensor<?x4xf32> {kiln.role = #kiln.input<"x">}, %x3: tensor<?x2x3xf32> {kiln.role = #kiln.input<"x3">}, %y: tensor<?x4xf32> {kiln.role = #kiln.target<"y">}, %t: tensor<?xi64> {kiln.role = #kiln.target<"t">}, %p: tensor<4xf32> {kiln.role = #kiln.param<"p">}, %w: tensor<3x4xf32> {kiln.role = #kiln.param<"w">}, %lw: tensor<4x3xf32> {kiln.role = #kiln.param<"lw">}, %lb: tensor<4xf32> {kiln.role = #kiln.param<"lb">}) -> (tensor<f32> {kiln.role = #kiln.loss}) attributes {kiln.entry = #kiln.entry<loss>} {
   %0 = kiln.reshape %w : tensor<3x4xf32> to tensor<12xf32>
   %1 = kiln.sum %0 [] : (tensor<12xf32>) -> tensor<f32>
   return %1 : tensor<f32>
@@ -317,7 +317,7 @@ func.func @loss(%x: tensor<?x4xf32> {kiln.input = "x"}, %x3: tensor<?x2x3xf32> {
 // CHECK: %[[G:.*]] = kiln.broadcast_like {{.*}} -> tensor<4x3xf32>
 // CHECK: %[[GW:.*]] = kiln.transpose %[[G]] [1, 0] : (tensor<4x3xf32>) -> tensor<3x4xf32>
 // CHECK: return %{{.*}}, %{{.*}}, %[[GW]],
-func.func @loss(%x: tensor<?x4xf32> {kiln.input = "x"}, %x3: tensor<?x2x3xf32> {kiln.input = "x3"}, %y: tensor<?x4xf32> {kiln.target = "y"}, %t: tensor<?xi64> {kiln.target = "t"}, %p: tensor<4xf32> {kiln.param = "p"}, %w: tensor<3x4xf32> {kiln.param = "w"}, %lw: tensor<4x3xf32> {kiln.param = "lw"}, %lb: tensor<4xf32> {kiln.param = "lb"}) -> (tensor<f32> {kiln.loss}) {
+func.func @loss(%x: tensor<?x4xf32> {kiln.role = #kiln.input<"x">}, %x3: tensor<?x2x3xf32> {kiln.role = #kiln.input<"x3">}, %y: tensor<?x4xf32> {kiln.role = #kiln.target<"y">}, %t: tensor<?xi64> {kiln.role = #kiln.target<"t">}, %p: tensor<4xf32> {kiln.role = #kiln.param<"p">}, %w: tensor<3x4xf32> {kiln.role = #kiln.param<"w">}, %lw: tensor<4x3xf32> {kiln.role = #kiln.param<"lw">}, %lb: tensor<4xf32> {kiln.role = #kiln.param<"lb">}) -> (tensor<f32> {kiln.role = #kiln.loss}) attributes {kiln.entry = #kiln.entry<loss>} {
   %0 = kiln.transpose %w [1, 0] : (tensor<3x4xf32>) -> tensor<4x3xf32>
   %1 = kiln.sum %0 [] : (tensor<4x3xf32>) -> tensor<f32>
   return %1 : tensor<f32>
@@ -333,7 +333,7 @@ func.func @loss(%x: tensor<?x4xf32> {kiln.input = "x"}, %x3: tensor<?x2x3xf32> {
 // CHECK: %[[E:.*]] = kiln.mul %[[B]], %{{.*}}
 // CHECK: %[[GW:.*]] = kiln.add %[[A]], %[[E]]
 // CHECK: return %{{.*}}, %{{.*}}, %[[GW]],
-func.func @loss(%x: tensor<?x4xf32> {kiln.input = "x"}, %x3: tensor<?x2x3xf32> {kiln.input = "x3"}, %y: tensor<?x4xf32> {kiln.target = "y"}, %t: tensor<?xi64> {kiln.target = "t"}, %p: tensor<4xf32> {kiln.param = "p"}, %w: tensor<3x4xf32> {kiln.param = "w"}, %lw: tensor<4x3xf32> {kiln.param = "lw"}, %lb: tensor<4xf32> {kiln.param = "lb"}) -> (tensor<f32> {kiln.loss}) {
+func.func @loss(%x: tensor<?x4xf32> {kiln.role = #kiln.input<"x">}, %x3: tensor<?x2x3xf32> {kiln.role = #kiln.input<"x3">}, %y: tensor<?x4xf32> {kiln.role = #kiln.target<"y">}, %t: tensor<?xi64> {kiln.role = #kiln.target<"t">}, %p: tensor<4xf32> {kiln.role = #kiln.param<"p">}, %w: tensor<3x4xf32> {kiln.role = #kiln.param<"w">}, %lw: tensor<4x3xf32> {kiln.role = #kiln.param<"lw">}, %lb: tensor<4xf32> {kiln.role = #kiln.param<"lb">}) -> (tensor<f32> {kiln.role = #kiln.loss}) attributes {kiln.entry = #kiln.entry<loss>} {
   %x34 = kiln.exp %w : tensor<3x4xf32>
   %0 = kiln.concat %w, %x34 dim 1 : (tensor<3x4xf32>, tensor<3x4xf32>) -> tensor<3x8xf32>
   %1 = kiln.sum %0 [] : (tensor<3x8xf32>) -> tensor<f32>
@@ -351,7 +351,7 @@ func.func @loss(%x: tensor<?x4xf32> {kiln.input = "x"}, %x3: tensor<?x2x3xf32> {
 // CHECK: %[[GX:.*]] = kiln.div %[[S]], %[[N]]
 // CHECK: %[[GP:.*]] = kiln.mul %[[GX]], %arg0
 // CHECK: kiln.sum %[[GP]] [0]
-func.func @loss(%x: tensor<?x4xf32> {kiln.input = "x"}, %x3: tensor<?x2x3xf32> {kiln.input = "x3"}, %y: tensor<?x4xf32> {kiln.target = "y"}, %t: tensor<?xi64> {kiln.target = "t"}, %p: tensor<4xf32> {kiln.param = "p"}, %w: tensor<3x4xf32> {kiln.param = "w"}, %lw: tensor<4x3xf32> {kiln.param = "lw"}, %lb: tensor<4xf32> {kiln.param = "lb"}) -> (tensor<f32> {kiln.loss}) {
+func.func @loss(%x: tensor<?x4xf32> {kiln.role = #kiln.input<"x">}, %x3: tensor<?x2x3xf32> {kiln.role = #kiln.input<"x3">}, %y: tensor<?x4xf32> {kiln.role = #kiln.target<"y">}, %t: tensor<?xi64> {kiln.role = #kiln.target<"t">}, %p: tensor<4xf32> {kiln.role = #kiln.param<"p">}, %w: tensor<3x4xf32> {kiln.role = #kiln.param<"w">}, %lw: tensor<4x3xf32> {kiln.role = #kiln.param<"lw">}, %lb: tensor<4xf32> {kiln.role = #kiln.param<"lb">}) -> (tensor<f32> {kiln.role = #kiln.loss}) attributes {kiln.entry = #kiln.entry<loss>} {
   %xp = kiln.mul %x, %p : (tensor<?x4xf32>, tensor<4xf32>) -> tensor<?x4xf32>
   %0 = kiln.mse %xp, %y : (tensor<?x4xf32>, tensor<?x4xf32>) -> tensor<f32>
   return %0 : tensor<f32>
@@ -366,7 +366,7 @@ func.func @loss(%x: tensor<?x4xf32> {kiln.input = "x"}, %x3: tensor<?x2x3xf32> {
 // CHECK: %[[D:.*]] = kiln.sub %[[SG]], %arg2
 // CHECK: %[[M:.*]] = kiln.mul %[[D]], %{{.*}}
 // CHECK: kiln.div %[[M]], %[[N]]
-func.func @loss(%x: tensor<?x4xf32> {kiln.input = "x"}, %x3: tensor<?x2x3xf32> {kiln.input = "x3"}, %y: tensor<?x4xf32> {kiln.target = "y"}, %t: tensor<?xi64> {kiln.target = "t"}, %p: tensor<4xf32> {kiln.param = "p"}, %w: tensor<3x4xf32> {kiln.param = "w"}, %lw: tensor<4x3xf32> {kiln.param = "lw"}, %lb: tensor<4xf32> {kiln.param = "lb"}) -> (tensor<f32> {kiln.loss}) {
+func.func @loss(%x: tensor<?x4xf32> {kiln.role = #kiln.input<"x">}, %x3: tensor<?x2x3xf32> {kiln.role = #kiln.input<"x3">}, %y: tensor<?x4xf32> {kiln.role = #kiln.target<"y">}, %t: tensor<?xi64> {kiln.role = #kiln.target<"t">}, %p: tensor<4xf32> {kiln.role = #kiln.param<"p">}, %w: tensor<3x4xf32> {kiln.role = #kiln.param<"w">}, %lw: tensor<4x3xf32> {kiln.role = #kiln.param<"lw">}, %lb: tensor<4xf32> {kiln.role = #kiln.param<"lb">}) -> (tensor<f32> {kiln.role = #kiln.loss}) attributes {kiln.entry = #kiln.entry<loss>} {
   %xp = kiln.mul %x, %p : (tensor<?x4xf32>, tensor<4xf32>) -> tensor<?x4xf32>
   %0 = kiln.bce_with_logits %xp, %y : (tensor<?x4xf32>, tensor<?x4xf32>) -> tensor<f32>
   return %0 : tensor<f32>
@@ -380,7 +380,7 @@ func.func @loss(%x: tensor<?x4xf32> {kiln.input = "x"}, %x3: tensor<?x2x3xf32> {
 // CHECK: %[[GX:.*]] = kiln.mul %[[CE]], %{{.*}}
 // CHECK: %[[GP:.*]] = kiln.mul %[[GX]], %arg0
 // CHECK: kiln.sum %[[GP]] [0]
-func.func @loss(%x: tensor<?x4xf32> {kiln.input = "x"}, %x3: tensor<?x2x3xf32> {kiln.input = "x3"}, %y: tensor<?x4xf32> {kiln.target = "y"}, %t: tensor<?xi64> {kiln.target = "t"}, %p: tensor<4xf32> {kiln.param = "p"}, %w: tensor<3x4xf32> {kiln.param = "w"}, %lw: tensor<4x3xf32> {kiln.param = "lw"}, %lb: tensor<4xf32> {kiln.param = "lb"}) -> (tensor<f32> {kiln.loss}) {
+func.func @loss(%x: tensor<?x4xf32> {kiln.role = #kiln.input<"x">}, %x3: tensor<?x2x3xf32> {kiln.role = #kiln.input<"x3">}, %y: tensor<?x4xf32> {kiln.role = #kiln.target<"y">}, %t: tensor<?xi64> {kiln.role = #kiln.target<"t">}, %p: tensor<4xf32> {kiln.role = #kiln.param<"p">}, %w: tensor<3x4xf32> {kiln.role = #kiln.param<"w">}, %lw: tensor<4x3xf32> {kiln.role = #kiln.param<"lw">}, %lb: tensor<4xf32> {kiln.role = #kiln.param<"lb">}) -> (tensor<f32> {kiln.role = #kiln.loss}) attributes {kiln.entry = #kiln.entry<loss>} {
   %xp = kiln.mul %x, %p : (tensor<?x4xf32>, tensor<4xf32>) -> tensor<?x4xf32>
   %0 = kiln.cross_entropy %xp, %t : (tensor<?x4xf32>, tensor<?xi64>) -> tensor<f32>
   return %0 : tensor<f32>
@@ -396,7 +396,7 @@ func.func @loss(%x: tensor<?x4xf32> {kiln.input = "x"}, %x3: tensor<?x2x3xf32> {
 // CHECK-DAG: %[[GW:.*]] = kiln.conv2d_weight_grad %[[G]], %arg0, %arg1 stride [2, 1] padding [1, 0] : (tensor<?x4x4x4xf32>, tensor<?x3x7x6xf32>, tensor<4x3x3x3xf32>) -> tensor<4x3x3x3xf32>
 // CHECK-DAG: %[[GB:.*]] = kiln.sum %[[G]] [0, 2, 3] : (tensor<?x4x4x4xf32>) -> tensor<4xf32>
 // CHECK: return %{{.*}}, %[[GW]], %[[GB]] :
-func.func @loss(%x: tensor<?x3x7x6xf32> {kiln.input = "x"}, %w: tensor<4x3x3x3xf32> {kiln.param = "w"}, %b: tensor<4xf32> {kiln.param = "b"}) -> (tensor<f32> {kiln.loss}) {
+func.func @loss(%x: tensor<?x3x7x6xf32> {kiln.role = #kiln.input<"x">}, %w: tensor<4x3x3x3xf32> {kiln.role = #kiln.param<"w">}, %b: tensor<4xf32> {kiln.role = #kiln.param<"b">}) -> (tensor<f32> {kiln.role = #kiln.loss}) attributes {kiln.entry = #kiln.entry<loss>} {
   %0 = kiln.conv2d %x, %w, %b stride [2, 1] padding [1, 0] : (tensor<?x3x7x6xf32>, tensor<4x3x3x3xf32>, tensor<4xf32>) -> tensor<?x4x4x4xf32>
   %1 = kiln.sum %0 [] : (tensor<?x4x4x4xf32>) -> tensor<f32>
   return %1 : tensor<f32>
@@ -411,7 +411,7 @@ func.func @loss(%x: tensor<?x3x7x6xf32> {kiln.input = "x"}, %w: tensor<4x3x3x3xf
 // CHECK-DAG: kiln.conv2d_input_grad %{{.*}}, %arg2, %{{.*}} stride [1, 1] padding [0, 0] : (tensor<?x2x5x7xf32>, tensor<2x2x1x1xf32>, tensor<?x2x5x7xf32>) -> tensor<?x2x5x7xf32>
 // CHECK-DAG: kiln.max_pool2d_grad %{{.*}}, %[[X]] kernel [3, 3] stride [2, 2] padding [1, 1] : (tensor<?x2x3x4xf32>, tensor<?x2x5x7xf32>) -> tensor<?x2x5x7xf32>
 // CHECK-DAG: kiln.avg_pool2d_grad %{{.*}}, %[[X]] kernel [2, 2] stride [2, 2] padding [0, 0] : (tensor<?x2x2x3xf32>, tensor<?x2x5x7xf32>) -> tensor<?x2x5x7xf32>
-func.func @loss(%x: tensor<?x2x5x7xf32> {kiln.input = "x"}, %p: tensor<7xf32> {kiln.param = "p"}, %w: tensor<2x2x1x1xf32> {kiln.param = "w"}) -> (tensor<f32> {kiln.loss}) {
+func.func @loss(%x: tensor<?x2x5x7xf32> {kiln.role = #kiln.input<"x">}, %p: tensor<7xf32> {kiln.role = #kiln.param<"p">}, %w: tensor<2x2x1x1xf32> {kiln.role = #kiln.param<"w">}) -> (tensor<f32> {kiln.role = #kiln.loss}) attributes {kiln.entry = #kiln.entry<loss>} {
   %m = kiln.mul %x, %p : (tensor<?x2x5x7xf32>, tensor<7xf32>) -> tensor<?x2x5x7xf32>
   %0 = kiln.conv2d %m, %w stride [1, 1] padding [0, 0] : (tensor<?x2x5x7xf32>, tensor<2x2x1x1xf32>) -> tensor<?x2x5x7xf32>
   %1 = kiln.max_pool2d %0 kernel [3, 3] stride [2, 2] padding [1, 1] : (tensor<?x2x5x7xf32>) -> tensor<?x2x3x4xf32>
@@ -438,7 +438,7 @@ func.func @loss(%x: tensor<?x2x5x7xf32> {kiln.input = "x"}, %p: tensor<7xf32> {k
 // CHECK: %[[GHH:.*]] = kiln.matmul %[[DT]], %{{.*}} : (tensor<4x?xf32>, tensor<?x4xf32>) -> tensor<4x4xf32>
 // CHECK: %[[GB:.*]] = kiln.sum %[[D]] [0, 1] : (tensor<?x5x4xf32>) -> tensor<4xf32>
 // CHECK: return %{{.*}}, %[[GIH]], %[[GHH]], %[[GB]], %[[GB]] :
-func.func @loss(%x: tensor<?x5x3xf32> {kiln.input = "x"}, %wih: tensor<4x3xf32> {kiln.param = "rnn.weight_ih_l0"}, %whh: tensor<4x4xf32> {kiln.param = "rnn.weight_hh_l0"}, %bih: tensor<4xf32> {kiln.param = "rnn.bias_ih_l0"}, %bhh: tensor<4xf32> {kiln.param = "rnn.bias_hh_l0"}) -> (tensor<f32> {kiln.loss}) {
+func.func @loss(%x: tensor<?x5x3xf32> {kiln.role = #kiln.input<"x">}, %wih: tensor<4x3xf32> {kiln.role = #kiln.param<"rnn.weight_ih_l0">}, %whh: tensor<4x4xf32> {kiln.role = #kiln.param<"rnn.weight_hh_l0">}, %bih: tensor<4xf32> {kiln.role = #kiln.param<"rnn.bias_ih_l0">}, %bhh: tensor<4xf32> {kiln.role = #kiln.param<"rnn.bias_hh_l0">}) -> (tensor<f32> {kiln.role = #kiln.loss}) attributes {kiln.entry = #kiln.entry<loss>} {
   %0 = kiln.rnn %x, %wih, %whh, %bih, %bhh : (tensor<?x5x3xf32>, tensor<4x3xf32>, tensor<4x4xf32>, tensor<4xf32>, tensor<4xf32>) -> tensor<?x5x4xf32>
   %1 = kiln.sum %0 [] : (tensor<?x5x4xf32>) -> tensor<f32>
   return %1 : tensor<f32>
@@ -453,7 +453,7 @@ func.func @loss(%x: tensor<?x5x3xf32> {kiln.input = "x"}, %wih: tensor<4x3xf32> 
 // CHECK: %[[B:.*]] = kiln.dropout %[[A]], 2.500000e-01 salt 1 : tensor<?x4xf32>
 // CHECK: kiln.dropout %{{.*}}, 2.500000e-01 salt 1 : tensor<?x4xf32>
 // CHECK: kiln.dropout %{{.*}}, 5.000000e-01 : tensor<?x4xf32>
-func.func @loss(%x: tensor<?x4xf32> {kiln.input = "x"}, %p: tensor<4xf32> {kiln.param = "p"}) -> (tensor<f32> {kiln.loss}) {
+func.func @loss(%x: tensor<?x4xf32> {kiln.role = #kiln.input<"x">}, %p: tensor<4xf32> {kiln.role = #kiln.param<"p">}) -> (tensor<f32> {kiln.role = #kiln.loss}) attributes {kiln.entry = #kiln.entry<loss>} {
   %0 = kiln.mul %x, %p : (tensor<?x4xf32>, tensor<4xf32>) -> tensor<?x4xf32>
   %1 = kiln.dropout %0, 0.5 : tensor<?x4xf32>
   %2 = kiln.dropout %1, 0.25 : tensor<?x4xf32>

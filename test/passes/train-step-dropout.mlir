@@ -6,13 +6,13 @@
 // CHECK-LABEL: func.func @loss_grad
 // CHECK-NOT: seed
 // CHECK-LABEL: func.func @train_step
-// CHECK-SAME: %[[SEED:[a-z0-9_]+]]: tensor<f64> {kiln.hyper = "seed"}
+// CHECK-SAME: %[[SEED:[a-z0-9_]+]]: tensor<f64> {kiln.role = #kiln.hyper<seed>}
 // CHECK: kiln.dropout %{{.*}}, 5.000000e-01 seed %[[SEED]] : tensor<?x4xf32>
 // CHECK: kiln.dropout %{{.*}}, 2.500000e-01 seed %[[SEED]] salt 1 : tensor<?x4xf32>
 // CHECK: kiln.dropout %{{.*}}, 2.500000e-01 seed %[[SEED]] salt 1 : tensor<?x4xf32>
 // CHECK: kiln.dropout %{{.*}}, 5.000000e-01 seed %[[SEED]] : tensor<?x4xf32>
-module attributes {kiln.train = {optimizer = "SGD", lr = 1.0e-01 : f64}} {
-  func.func @loss(%x: tensor<?x4xf32> {kiln.input = "x"}, %p: tensor<4xf32> {kiln.param = "p"}) -> (tensor<f32> {kiln.loss}) {
+module attributes {kiln.train = #kiln.train<SGD, lr = 0.1>} {
+  func.func @loss(%x: tensor<?x4xf32> {kiln.role = #kiln.input<"x">}, %p: tensor<4xf32> {kiln.role = #kiln.param<"p">}) -> (tensor<f32> {kiln.role = #kiln.loss}) attributes {kiln.entry = #kiln.entry<loss>} {
     %0 = kiln.mul %x, %p : (tensor<?x4xf32>, tensor<4xf32>) -> tensor<?x4xf32>
     %1 = kiln.dropout %0, 0.5 : tensor<?x4xf32>
     %2 = kiln.dropout %1, 0.25 : tensor<?x4xf32>

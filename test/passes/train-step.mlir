@@ -7,8 +7,8 @@
 //--- sgd.mlir
 // SGD with momentum and weight decay: one momentum buffer per parameter.
 // SGD-LABEL: func.func @train_step
-// SGD-SAME: %[[P:[a-z0-9_]+]]: tensor<4xf32> {kiln.param = "p"}, %[[BUF:[a-z0-9_]+]]: tensor<4xf32> {kiln.state = "p.momentum_buffer"}, %[[LR:[a-z0-9_]+]]: tensor<f64> {kiln.hyper = "lr"}, %{{.*}}: tensor<f64> {kiln.hyper = "step"})
-// SGD-SAME: -> (tensor<4xf32> {kiln.param = "p"}, tensor<4xf32> {kiln.state = "p.momentum_buffer"}, tensor<f32> {kiln.loss})
+// SGD-SAME: %[[P:[a-z0-9_]+]]: tensor<4xf32> {kiln.role = #kiln.param<"p">}, %[[BUF:[a-z0-9_]+]]: tensor<4xf32> {kiln.role = #kiln.state<"p.momentum_buffer">}, %[[LR:[a-z0-9_]+]]: tensor<f64> {kiln.role = #kiln.hyper<lr>}, %{{.*}}: tensor<f64> {kiln.role = #kiln.hyper<step>})
+// SGD-SAME: -> (tensor<4xf32> {kiln.role = #kiln.param<"p">}, tensor<4xf32> {kiln.role = #kiln.state<"p.momentum_buffer">}, tensor<f32> {kiln.role = #kiln.loss})
 // SGD-DAG: %[[MOM:.*]] = kiln.constant dense<0.899999976> : tensor<f32>
 // SGD-DAG: %[[WD:.*]] = kiln.constant dense<0.00999999977> : tensor<f32>
 // grad + weight_decay * param
@@ -23,8 +23,8 @@
 // SGD: %[[STEP:.*]] = kiln.mul %[[NLR]], %[[B2]]
 // SGD: %[[NEXT:.*]] = kiln.add %[[P]], %[[STEP]]
 // SGD: return %[[NEXT]], %[[B2]], %{{.*}} :
-module attributes {kiln.train = {optimizer = "SGD", lr = 0.1 : f64, momentum = 0.9 : f64, weight_decay = 0.01 : f64}} {
-  func.func @loss(%x: tensor<?x4xf32> {kiln.input = "x"}, %p: tensor<4xf32> {kiln.param = "p"}) -> (tensor<f32> {kiln.loss}) {
+module attributes {kiln.train = #kiln.train<SGD, lr = 0.1, momentum = 0.9, weight_decay = 0.01>} {
+  func.func @loss(%x: tensor<?x4xf32> {kiln.role = #kiln.input<"x">}, %p: tensor<4xf32> {kiln.role = #kiln.param<"p">}) -> (tensor<f32> {kiln.role = #kiln.loss}) attributes {kiln.entry = #kiln.entry<loss>} {
     %0 = kiln.mul %x, %p : (tensor<?x4xf32>, tensor<4xf32>) -> tensor<?x4xf32>
     %1 = kiln.mean %0 [] : (tensor<?x4xf32>) -> tensor<f32>
     return %1 : tensor<f32>
@@ -34,7 +34,7 @@ module attributes {kiln.train = {optimizer = "SGD", lr = 0.1 : f64, momentum = 0
 //--- adam.mlir
 // Adam: exp_avg and exp_avg_sq per parameter, bias corrections in f64.
 // ADAM-LABEL: func.func @train_step
-// ADAM-SAME: %[[P:[a-z0-9_]+]]: tensor<4xf32> {kiln.param = "p"}, %[[M:[a-z0-9_]+]]: tensor<4xf32> {kiln.state = "p.exp_avg"}, %[[V:[a-z0-9_]+]]: tensor<4xf32> {kiln.state = "p.exp_avg_sq"}, %[[LR:[a-z0-9_]+]]: tensor<f64> {kiln.hyper = "lr"}, %[[T:[a-z0-9_]+]]: tensor<f64> {kiln.hyper = "step"})
+// ADAM-SAME: %[[P:[a-z0-9_]+]]: tensor<4xf32> {kiln.role = #kiln.param<"p">}, %[[M:[a-z0-9_]+]]: tensor<4xf32> {kiln.role = #kiln.state<"p.exp_avg">}, %[[V:[a-z0-9_]+]]: tensor<4xf32> {kiln.role = #kiln.state<"p.exp_avg_sq">}, %[[LR:[a-z0-9_]+]]: tensor<f64> {kiln.role = #kiln.hyper<lr>}, %[[T:[a-z0-9_]+]]: tensor<f64> {kiln.role = #kiln.hyper<step>})
 // ADAM: %[[M1:.*]] = kiln.mul %[[M]], %{{.*}}
 // ADAM: %[[M2:.*]] = kiln.add %[[M1]], %{{.*}}
 // ADAM: %[[V1:.*]] = kiln.mul %[[V]], %{{.*}}
@@ -52,8 +52,8 @@ module attributes {kiln.train = {optimizer = "SGD", lr = 0.1 : f64, momentum = 0
 // ADAM: %[[UPD:.*]] = kiln.div %[[SM]], %[[DENE]]
 // ADAM: %[[NEXT:.*]] = kiln.add %[[P]], %[[UPD]]
 // ADAM: return %[[NEXT]], %[[M2]], %[[V2]], %{{.*}} :
-module attributes {kiln.train = {optimizer = "Adam", lr = 0.001 : f64, beta1 = 0.9 : f64, beta2 = 0.999 : f64, eps = 1.0e-8 : f64}} {
-  func.func @loss(%x: tensor<?x4xf32> {kiln.input = "x"}, %p: tensor<4xf32> {kiln.param = "p"}) -> (tensor<f32> {kiln.loss}) {
+module attributes {kiln.train = #kiln.train<Adam, lr = 0.001, beta1 = 0.9, beta2 = 0.999, eps = 1.0e-08>} {
+  func.func @loss(%x: tensor<?x4xf32> {kiln.role = #kiln.input<"x">}, %p: tensor<4xf32> {kiln.role = #kiln.param<"p">}) -> (tensor<f32> {kiln.role = #kiln.loss}) attributes {kiln.entry = #kiln.entry<loss>} {
     %0 = kiln.mul %x, %p : (tensor<?x4xf32>, tensor<4xf32>) -> tensor<?x4xf32>
     %1 = kiln.mean %0 [] : (tensor<?x4xf32>) -> tensor<f32>
     return %1 : tensor<f32>
@@ -63,10 +63,10 @@ module attributes {kiln.train = {optimizer = "Adam", lr = 0.001 : f64, beta1 = 0
 //--- plain.mlir
 // Plain SGD keeps no state; without a loss there is no train step.
 // PLAIN-LABEL: func.func @train_step
-// PLAIN-SAME: (%{{.*}}: tensor<?x4xf32> {kiln.input = "x"}, %{{.*}}: tensor<4xf32> {kiln.param = "p"}, %{{.*}}: tensor<f64> {kiln.hyper = "lr"}, %{{.*}}: tensor<f64> {kiln.hyper = "step"})
-// PLAIN-SAME: -> (tensor<4xf32> {kiln.param = "p"}, tensor<f32> {kiln.loss})
+// PLAIN-SAME: (%{{.*}}: tensor<?x4xf32> {kiln.role = #kiln.input<"x">}, %{{.*}}: tensor<4xf32> {kiln.role = #kiln.param<"p">}, %{{.*}}: tensor<f64> {kiln.role = #kiln.hyper<lr>}, %{{.*}}: tensor<f64> {kiln.role = #kiln.hyper<step>})
+// PLAIN-SAME: -> (tensor<4xf32> {kiln.role = #kiln.param<"p">}, tensor<f32> {kiln.role = #kiln.loss})
 module {
-  func.func @loss(%x: tensor<?x4xf32> {kiln.input = "x"}, %p: tensor<4xf32> {kiln.param = "p"}) -> (tensor<f32> {kiln.loss}) {
+  func.func @loss(%x: tensor<?x4xf32> {kiln.role = #kiln.input<"x">}, %p: tensor<4xf32> {kiln.role = #kiln.param<"p">}) -> (tensor<f32> {kiln.role = #kiln.loss}) attributes {kiln.entry = #kiln.entry<loss>} {
     %0 = kiln.mul %x, %p : (tensor<?x4xf32>, tensor<4xf32>) -> tensor<?x4xf32>
     %1 = kiln.mean %0 [] : (tensor<?x4xf32>) -> tensor<f32>
     return %1 : tensor<f32>

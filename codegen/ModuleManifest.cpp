@@ -1,0 +1,148 @@
+#include "codegen/ModuleManifest.h"
+
+#include "ir/DTypes.h"
+#include "ir/KilnAttrs.h"
+#include "ir/KilnDialect.h"
+#include "runtime/Manifest.h"
+
+#include "mlir/Interfaces/FunctionInterfaces.h"
+#include "llvm/ADT/TypeSwitch.h"
+
+using namespace mlir;
+
+namespace kiln {
+
+static DType manifestDType(Type element) {
+  // The dialect's verifiers admit only the language's element types.
+  std::optional<DType> dtype = ir::dtypeOf(element);
+  if (!dtype)
+    llvm::report_fatal_error("kiln: the manifest met an element type no model file can name");
+  return *dtype;
+}
+
+static std::vector<int64_t> manifestShape(RankedTensorType type) {
+  std::vector<int64_t> shape;
+  for (int64_t size : type.getShape())
+    shape.push_back(ShapedType::isDynamic(size) ? -1 : size);
+  return shape;
+}
+
+static runtime::TensorSpec tensorSpec(StringRef name, Type type) {
+  auto tensor = cast<RankedTensorType>(type);
+  return {name.str(), manifestDType(tensor.getElementType()), manifestShape(tensor)};
+}
+
+static runtime::InitSpec initSpec(ir::InitAttrInterface init) {
+  using Kind = runtime::InitSpec::Kind;
+  runtime::InitSpec spec; // zeros without one
+  if (!init)
+    return spec;
+  llvm::TypeSwitch<Attribute>(init)
+      .Case([&](ir::ZerosAttr) { spec.kind = Kind::Zeros; })
+      .Case([&](ir::OnesAttr) { spec.kind = Kind::Ones; })
+      .Case([&](ir::UniformAttr u) {
+        spec = {Kind::Uniform, u.getLow().convertToDouble(), u.getHigh().convertToDouble()};
+      })
+      .Case([&](ir::NormalAttr n) {
+        spec = {Kind::Normal, n.getMean().convertToDouble(), n.getStd().convertToDouble()};
+      });
+  return spec;
+}
+
+static runtime::TrainDefaults trainDefaults(ir::TrainAttr train) {
+  runtime::TrainDefaults t;
+  t.optimizer = ir::stringifyOptimizer(train.getOptimizer()).str();
+  t.lr = train.getLr().convertToDouble();
+  t.momentum = train.getMomentum().convertToDouble();
+  t.weightDecay = train.getWeightDecay().convertToDouble();
+  t.beta1 = train.getBeta1().convertToDouble();
+  t.beta2 = train.getBeta2().convertToDouble();
+  t.eps = train.getEps().convertToDouble();
+  t.batch = train.getBatch();
+  t.epochs = train.getEpochs();
+  t.seed = train.getSeed();
+  t.shuffle = train.getShuffle();
+  return t;
+}
+
+/// FLOPs of one op for one sample (the batch dimension taken as 1): two per
+/// multiply-add in products, one per element elsewhere.
+static int64_t flopsPerSample(Operation *op) {
+  auto count = [](Value v) {
+    int64_t n = 1;
+    for (int64_t size : cast<RankedTensorType>(v.getType()).getShape())
+      n *= ShapedType::isDynamic(size) ? 1 : size;
+    return n;
+  };
+  if (op->getNumResults() != 1 || !isa<RankedTensorType>(op->getResult(0).getType()))
+    return 0;
+  int64_t out = count(op->getResult(0));
+  if (auto linear = dyn_cast<ir::LinearOp>(op))
+    return 2 * out * linear.getWeight().getType().getDimSize(1);
+  if (auto matmul = dyn_cast<ir::MatMulOp>(op)) {
+    auto lhs = matmul.getLhs().getType();
+    return 2 * out * lhs.getDimSize(lhs.getRank() - 1);
+  }
+  if (auto conv = dyn_cast<ir::Conv2dOp>(op)) {
+    auto w = conv.getWeight().getType();
+    return 2 * out * w.getDimSize(1) * w.getDimSize(2) * w.getDimSize(3);
+  }
+  if (op->getNumOperands() > 0 && isa<RankedTensorType>(op->getOperand(0).getType()))
+    return std::max(out, count(op->getOperand(0)));
+  return out;
+}
+
+std::string manifestJson(ModuleOp module) {
+  using ir::Entry;
+  runtime::Manifest m;
+  if (auto name = module->getAttrOfType<StringAttr>(ir::kModelAttrName))
+    m.model = name.str();
+  if (auto train = module->getAttrOfType<ir::TrainAttr>(ir::kTrainAttrName)) {
+    m.hasTrain = true;
+    m.train = trainDefaults(train);
+  }
+  for (auto func : module.getOps<FunctionOpInterface>()) {
+    std::optional<Entry> entry = ir::getEntry(func);
+    if (!entry || *entry == Entry::LossGrad)
+      continue; // not an entry point, or for tests (kiln_loss_grad), not the runtime
+    m.entryPoints.push_back(ir::stringifyEntry(*entry).str());
+    ArrayRef<Type> argTypes = func.getArgumentTypes();
+    // Inputs and parameters as forward takes them, targets as the loss does.
+    for (unsigned a = 0; a < func.getNumArguments(); ++a) {
+      Attribute role = ir::getArgRole(func, a);
+      if (!role)
+        continue;
+      if (*entry == Entry::Forward && isa<ir::InputAttr>(role)) {
+        m.inputs.push_back(tensorSpec(ir::roleName(role), argTypes[a]));
+      } else if (*entry == Entry::Loss && isa<ir::TargetAttr>(role)) {
+        m.targets.push_back(tensorSpec(ir::roleName(role), argTypes[a]));
+      } else if (auto param = dyn_cast<ir::ParamAttr>(role); param && *entry == Entry::Forward) {
+        runtime::TensorSpec spec = tensorSpec(param.getName(), argTypes[a]);
+        m.params.push_back({spec.name, spec.dtype, spec.shape, initSpec(param.getInit())});
+      } else if (*entry == Entry::TrainStep && isa<ir::StateAttr>(role)) {
+        m.state.push_back(tensorSpec(ir::roleName(role), argTypes[a]));
+      } else if (*entry == Entry::TrainStep && isa<ir::HyperAttr>(role)) {
+        m.hyper.push_back(ir::roleName(role).str());
+      }
+    }
+    // Outputs from forward, the loss and metrics from the loss.
+    for (unsigned r = 0; r < func.getNumResults() && *entry != Entry::TrainStep; ++r) {
+      Attribute role = ir::getResultRole(func, r);
+      Type element = cast<RankedTensorType>(func.getResultTypes()[r]).getElementType();
+      if (isa_and_present<ir::OutputAttr>(role)) {
+        m.outputs.push_back(tensorSpec(ir::roleName(role), func.getResultTypes()[r]));
+      } else if (isa_and_present<ir::LossAttr>(role)) {
+        m.loss = true;
+        m.scalarDType = manifestDType(element);
+      } else if (isa_and_present<ir::MetricAttr>(role)) {
+        m.metrics.push_back(ir::roleName(role).str());
+        m.scalarDType = manifestDType(element);
+      }
+    }
+    if (*entry == Entry::Forward)
+      func->walk([&](Operation *op) { m.flopsPerSample += flopsPerSample(op); });
+  }
+  return m.toJson();
+}
+
+} // namespace kiln
