@@ -143,34 +143,34 @@ bool Sema::bind(const Expr &call, const Builtin &sig, std::vector<const Expr *> 
   return true;
 }
 
-std::optional<int64_t> Sema::intArg(const Expr *e, const char *what) {
+/// `e`'s value if `accepted`; otherwise "expected EXPECTED for 'WHAT'" (nothing
+/// more when it is poisoned) and nullopt.
+std::optional<Value> Sema::scalarArg(const Expr *e, bool (*accepted)(const Value &),
+                                     const char *expected, const char *what) {
   Value v = eval(*e);
   if (v.kind == Value::Poison)
     return std::nullopt;
-  if (v.kind == Value::Number && !v.isFloat)
-    return v.i;
-  error(e->span, std::string("expected an integer for '") + what + "'");
+  if (accepted(v))
+    return v;
+  error(e->span, std::string("expected ") + expected + " for '" + what + "'");
   return std::nullopt;
+}
+
+std::optional<int64_t> Sema::intArg(const Expr *e, const char *what) {
+  auto v = scalarArg(
+      e, [](const Value &x) { return x.kind == Value::Number && !x.isFloat; }, "an integer", what);
+  return v ? std::optional<int64_t>(v->i) : std::nullopt;
 }
 
 std::optional<double> Sema::realArg(const Expr *e, const char *what) {
-  Value v = eval(*e);
-  if (v.kind == Value::Poison)
-    return std::nullopt;
-  if (v.kind == Value::Number)
-    return v.f;
-  error(e->span, std::string("expected a number for '") + what + "'");
-  return std::nullopt;
+  auto v = scalarArg(e, [](const Value &x) { return x.kind == Value::Number; }, "a number", what);
+  return v ? std::optional<double>(v->f) : std::nullopt;
 }
 
 std::optional<bool> Sema::boolArg(const Expr *e, const char *what) {
-  Value v = eval(*e);
-  if (v.kind == Value::Poison)
-    return std::nullopt;
-  if (v.kind == Value::Bool)
-    return v.b;
-  error(e->span, std::string("expected true or false for '") + what + "'");
-  return std::nullopt;
+  auto v = scalarArg(e, [](const Value &x) { return x.kind == Value::Bool; }, "true or false",
+                     what);
+  return v ? std::optional<bool>(v->b) : std::nullopt;
 }
 
 std::optional<int64_t> Sema::dimArg(const Expr *e, int64_t rank, const char *what) {

@@ -178,6 +178,8 @@ public:
 
   // SemaBuiltins.cpp: binding a call to a signature and reading its arguments.
   bool bind(const Expr &call, const Builtin &b, std::vector<const Expr *> &args);
+  std::optional<Value> scalarArg(const Expr *e, bool (*accepted)(const Value &),
+                                 const char *expected, const char *what);
   std::optional<int64_t> intArg(const Expr *e, const char *what);
   std::optional<double> realArg(const Expr *e, const char *what);
   std::optional<bool> boolArg(const Expr *e, const char *what);
