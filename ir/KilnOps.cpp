@@ -8,6 +8,7 @@
 
 #include "mlir/IR/Builders.h"
 #include "mlir/IR/BuiltinAttributes.h"
+#include "mlir/IR/Matchers.h"
 #include "mlir/IR/OpImplementation.h"
 #include "mlir/IR/PatternMatch.h"
 
@@ -110,23 +111,93 @@ LogicalResult DivOp::inferReturnTypes(MLIRContext *, std::optional<Location> loc
   return inferBroadcast(loc, adaptor.getLhs(), adaptor.getRhs(), results);
 }
 
+/// Whether `v` is a splat one: a `kiln.constant` or `kiln.fill` whose every
+/// element is 1 (1.0 for floats).
+static bool isSplatOne(Value v) {
+  if (auto fill = v.getDefiningOp<FillOp>())
+    return fill.getValue().isExactlyValue(1.0);
+  DenseElementsAttr value;
+  if (!matchPattern(v, m_Constant(&value)) || !value.isSplat())
+    return false;
+  if (isa<FloatType>(value.getElementType()))
+    return value.getSplatValue<APFloat>().isExactlyValue(1.0);
+  return value.getSplatValue<APInt>().isOne();
+}
+
+/// Replaces `op` by `value`, equal to it in type and in every element. A
+/// name the op carried (`%logits.grad`) moves to the value's defining op
+/// unless that op has a name of its own, so the IR keeps reading as before.
+static void replaceKeepingName(PatternRewriter &rewriter, Operation *op, Value value) {
+  auto name = dyn_cast<NameLoc>(op->getLoc());
+  Operation *def = value.getDefiningOp();
+  if (name && def && def->getNumResults() == 1 && !isa<NameLoc>(def->getLoc()))
+    rewriter.modifyOpInPlace(def, [&] {
+      def->setLoc(NameLoc::get(name.getName(), def->getLoc()));
+    });
+  rewriter.replaceOp(op, value);
+}
+
+/// x * 1 and 1 * x are x when the product broadcasts nothing (its type is
+/// x's): exact in IEEE arithmetic (-0.0 and NaN included) and for integers.
+LogicalResult MulOp::canonicalize(MulOp op, PatternRewriter &rewriter) {
+  for (auto [x, one] : {std::pair{op.getLhs(), op.getRhs()}, std::pair{op.getRhs(), op.getLhs()}}) {
+    if (x.getType() == op.getType() && isSplatOne(one)) {
+      replaceKeepingName(rewriter, op, x);
+      return success();
+    }
+  }
+  return failure();
+}
+
+/// x / 1 is x when the quotient broadcasts nothing: exact in IEEE arithmetic.
+LogicalResult DivOp::canonicalize(DivOp op, PatternRewriter &rewriter) {
+  if (op.getLhs().getType() != op.getType() || !isSplatOne(op.getRhs()))
+    return failure();
+  replaceKeepingName(rewriter, op, op.getLhs());
+  return success();
+}
+
 OpFoldResult NegOp::fold(FoldAdaptor) {
   if (auto inner = getInput().getDefiningOp<NegOp>())
     return inner.getInput();
   return {};
 }
 
-LogicalResult CastOp::verify() {
-  if (getInput().getType().getShape() != getType().getShape())
-    return emitOpError("changes the shape: ")
-           << getInput().getType() << " to " << getType();
-  return success();
+/// Whether converting every value of element type `from` to `to` is exact:
+/// `to` holds each of them, and converting back gives it again.
+static bool isExactConversion(Type from, Type to) {
+  if (from == to || from.isUnsignedInteger(8)) // u8: 0..255 fits everywhere
+    return true;
+  if (from.isF32())
+    return to.isF64();
+  if (from.isSignlessInteger(32))
+    return to.isSignlessInteger(64) || to.isF64();
+  return false;
 }
 
+/// cast(cast(x: A -> B) -> C). Folding it needs A -> B exact, so that B -> C
+/// sees each value of x unchanged, and C one where A -> C gives what B -> C
+/// gives for that value: A itself (the round trip is the identity), a float
+/// type (both round the one value to nearest once), or with A, B and C all
+/// integers (both keep the value's low bits). Float to integer is left
+/// alone: out of range, the two casts would be undefined differently.
 OpFoldResult CastOp::fold(FoldAdaptor) {
   if (getInput().getType() == getType())
     return getInput();
-  return {};
+  auto inner = getInput().getDefiningOp<CastOp>();
+  if (!inner)
+    return {};
+  Type a = inner.getInput().getType().getElementType();
+  Type b = inner.getType().getElementType(), c = getType().getElementType();
+  if (!isExactConversion(a, b))
+    return {};
+  if (a == c)
+    return inner.getInput();
+  bool allIntegers = isa<IntegerType>(a) && isa<IntegerType>(b) && isa<IntegerType>(c);
+  if (!isa<FloatType>(c) && !allIntegers)
+    return {};
+  getInputMutable().assign(inner.getInput());
+  return getResult();
 }
 
 LogicalResult DropoutOp::verify() {
@@ -246,9 +317,17 @@ LogicalResult ReshapeOp::verify() {
   return success();
 }
 
+/// A reshape to the same type is the input; a reshape of a reshape reads
+/// the same row-major elements, so it reshapes the first input directly.
 OpFoldResult ReshapeOp::fold(FoldAdaptor) {
   if (getInput().getType() == getType())
     return getInput();
+  if (auto inner = getInput().getDefiningOp<ReshapeOp>()) {
+    if (inner.getInput().getType() == getType())
+      return inner.getInput();
+    getInputMutable().assign(inner.getInput());
+    return getResult();
+  }
   return {};
 }
 
@@ -275,11 +354,30 @@ LogicalResult TransposeOp::inferReturnTypes(MLIRContext *,
   return success();
 }
 
+/// The identity permutation is the input. A transpose of a transpose is one
+/// transpose of the first input: result dim i is inner dim outer[i], which is
+/// input dim inner[outer[i]]; when that composition is the identity, the
+/// two cancel.
 OpFoldResult TransposeOp::fold(FoldAdaptor) {
-  for (auto [i, d] : llvm::enumerate(getPermutation()))
-    if (static_cast<int64_t>(i) != d)
-      return {};
-  return getInput();
+  auto isIdentity = [](ArrayRef<int64_t> perm) {
+    for (auto [i, d] : llvm::enumerate(perm))
+      if (static_cast<int64_t>(i) != d)
+        return false;
+    return true;
+  };
+  if (isIdentity(getPermutation()))
+    return getInput();
+  auto inner = getInput().getDefiningOp<TransposeOp>();
+  if (!inner)
+    return {};
+  SmallVector<int64_t> composed;
+  for (int64_t d : getPermutation())
+    composed.push_back(inner.getPermutation()[d]);
+  if (isIdentity(composed))
+    return inner.getInput();
+  getInputMutable().assign(inner.getInput());
+  setPermutation(composed);
+  return getResult();
 }
 
 LogicalResult ConcatOp::inferReturnTypes(MLIRContext *, std::optional<Location> loc,

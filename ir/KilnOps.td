@@ -4,6 +4,11 @@
 // also the verifier, and both call the shape rules in common/Shapes.h that
 // semantic analysis uses, so the frontend and the IR never disagree.
 //
+// Every op's description ends in an ```mlir example whose first line names
+// the types of the values it uses (`// %x: tensor<...>`);
+// test/ir/doc-examples.test parses each example from the generated op
+// documentation, so an example that stops parsing fails the tests.
+//
 //===----------------------------------------------------------------------===//
 #ifndef KILN_OPS
 #define KILN_OPS
@@ -21,6 +26,18 @@ include "mlir/Interfaces/SideEffectInterfaces.td"
 def Kiln_ConstantOp : Kiln_Op<"constant", [ConstantLike, Pure,
     AllTypesMatch<["value", "result"]>]> {
   let summary = "a tensor literal";
+  let description = [{
+    A tensor given element by element, or one value for every element (a
+    splat), like `torch.tensor(...)`. The value's type is the result type, so
+    every dimension is static. MLIRGen writes the model file's literals this
+    way; the op folds to its value, and the dialect materializes folded
+    constants as `kiln.constant`.
+    ```mlir
+    // (no operands)
+    %c = kiln.constant dense<[[1.0, 2.0], [3.0, 4.0]]> : tensor<2x2xf32>
+    %one = kiln.constant dense<1.000000e+00> : tensor<f32>
+    ```
+  }];
   let arguments = (ins ElementsAttr:$value);
   let results = (outs Kiln_Tensor:$result);
   let assemblyFormat = "attr-dict $value";
@@ -30,9 +47,14 @@ def Kiln_ConstantOp : Kiln_Op<"constant", [ConstantLike, Pure,
 def Kiln_FillOp : Kiln_Op<"fill", [Pure]> {
   let summary = "a tensor of one value (zeros, ones, full)";
   let description = [{
-    One index operand per dynamic dimension of the result gives its size.
+    Every element is `value`, converted to the result's element type, as
+    `torch.full` (and `torch.zeros`, `torch.ones`). One index operand per
+    dynamic dimension of the result gives its size, so a fill can take the
+    batch size of a run-time tensor.
     ```mlir
+    // %n: index
     %z = kiln.fill 0.0 sizes(%n) : tensor<?x3xf32>
+    %h = kiln.fill 5.000000e-01 : tensor<2x2xf64>
     ```
   }];
   let arguments = (ins F64Attr:$value, Variadic<Index>:$dynamicSizes);
@@ -45,45 +67,132 @@ def Kiln_FillOp : Kiln_Op<"fill", [Pure]> {
 // Element-wise
 //===----------------------------------------------------------------------===//
 
-class Kiln_BinaryOp<string mnemonic, string what>
-    : Kiln_Op<mnemonic, [Pure, InferTypeOpAdaptor, DeclareOpInterfaceMethods<Kiln_GradientOpInterface>]> {
+// `doc` says what the op computes and names its PyTorch counterpart; the
+// class adds the broadcasting rule and an example. Not `Elementwise`: MLIR's
+// trait forbids broadcasting, and these broadcast.
+class Kiln_BinaryOp<string mnemonic, string what, string doc, list<Trait> traits = []>
+    : Kiln_Op<mnemonic, !listconcat([Pure, InferTypeOpAdaptor, SameOperandsElementType,
+                                     DeclareOpInterfaceMethods<Kiln_GradientOpInterface>],
+                                    traits)> {
   let summary = what # ", element-wise with NumPy broadcasting";
+  let description = doc # [{
+    The operands broadcast as in NumPy and PyTorch: shapes align at the
+    last dimension, and a missing leading dimension or a dimension of size 1
+    stretches to the other operand's size. Both operands have one element
+    type, which the result has: there is no type promotion (cast first).
+    ```mlir
+    // %x: tensor<?x10xf32>, %b: tensor<10xf32>
+    %y = kiln.}] # mnemonic # [{ %x, %b : (tensor<?x10xf32>, tensor<10xf32>) -> tensor<?x10xf32>
+    ```
+  }];
   let arguments = (ins Kiln_Tensor:$lhs, Kiln_Tensor:$rhs);
   let results = (outs Kiln_Tensor:$result);
   let assemblyFormat =
       "$lhs `,` $rhs attr-dict `:` functional-type(operands, results)";
 }
 
-def Kiln_AddOp : Kiln_BinaryOp<"add", "sum">;
-def Kiln_SubOp : Kiln_BinaryOp<"sub", "difference">;
-def Kiln_MulOp : Kiln_BinaryOp<"mul", "product">;
-def Kiln_DivOp : Kiln_BinaryOp<"div", "quotient (floats only)">;
+def Kiln_AddOp : Kiln_BinaryOp<"add", "sum", [{
+    `lhs + rhs`, as `torch.add` (integers wrap). Commutative: the
+    canonicalizer moves a constant operand to the right. `x + 0` is not
+    folded: `-0.0 + 0.0` is `+0.0`.
+  }], [Commutative]>;
+def Kiln_SubOp : Kiln_BinaryOp<"sub", "difference", [{
+    `lhs - rhs`, as `torch.sub` (integers wrap).
+  }]>;
+def Kiln_MulOp : Kiln_BinaryOp<"mul", "product", [{
+    `lhs * rhs`, as `torch.mul` (integers wrap). Commutative: the
+    canonicalizer moves a constant operand to the right, and a product with
+    a splat one (a `kiln.constant` or `kiln.fill` of 1) that broadcasts
+    nothing, so the result has the other operand's type, is that operand.
+    It is exact: `x * 1.0` is `x` for every float, `-0.0` and NaN included.
+  }], [Commutative]> {
+  let hasCanonicalizeMethod = 1;
+}
+def Kiln_DivOp : Kiln_BinaryOp<"div", "quotient (floats only)", [{
+    `lhs / rhs` in floating point, as `torch.div` (true division); integer
+    operands are rejected. A quotient by a splat one that broadcasts nothing
+    is the dividend, exactly.
+  }]> {
+  let hasCanonicalizeMethod = 1;
+}
 
-class Kiln_UnaryOp<string mnemonic, string what, Type type = Kiln_Tensor,
+// `doc` says what the op computes and names its PyTorch counterpart; the
+// class adds the type rule and an example.
+class Kiln_UnaryOp<string mnemonic, string what, string doc, Type type = Kiln_Tensor,
                    list<Trait> traits = []>
-    : Kiln_Op<mnemonic, !listconcat([Pure, SameOperandsAndResultType], traits)> {
+    : Kiln_Op<mnemonic, !listconcat([Pure, Elementwise, SameOperandsAndResultType], traits)> {
   let summary = what # ", element-wise";
+  let description = doc # [{
+    The result has the operand's type (shape and element type).
+    ```mlir
+    // %x: tensor<?x10xf32>
+    %y = kiln.}] # mnemonic # [{ %x : tensor<?x10xf32>
+    ```
+  }];
   let arguments = (ins type:$input);
   let results = (outs type:$result);
   let assemblyFormat = "$input attr-dict `:` type($input)";
 }
 
-def Kiln_NegOp : Kiln_UnaryOp<"neg", "negation", Kiln_Tensor, [DeclareOpInterfaceMethods<Kiln_GradientOpInterface>]> { let hasFolder = 1; }
-def Kiln_AbsOp : Kiln_UnaryOp<"abs", "absolute value", Kiln_Tensor, [DeclareOpInterfaceMethods<Kiln_GradientOpInterface>]>;
-def Kiln_ReluOp : Kiln_UnaryOp<"relu", "max(x, 0)", Kiln_Tensor, [DeclareOpInterfaceMethods<Kiln_GradientOpInterface>]>;
-def Kiln_SigmoidOp : Kiln_UnaryOp<"sigmoid", "1 / (1 + exp(-x))", Kiln_FloatTensor, [DeclareOpInterfaceMethods<Kiln_GradientOpInterface>]>;
-def Kiln_TanhOp : Kiln_UnaryOp<"tanh", "hyperbolic tangent", Kiln_FloatTensor, [DeclareOpInterfaceMethods<Kiln_GradientOpInterface>]>;
-def Kiln_ExpOp : Kiln_UnaryOp<"exp", "e to the x", Kiln_FloatTensor, [DeclareOpInterfaceMethods<Kiln_GradientOpInterface>]>;
-def Kiln_LogOp : Kiln_UnaryOp<"log", "natural logarithm", Kiln_FloatTensor, [DeclareOpInterfaceMethods<Kiln_GradientOpInterface>]>;
-def Kiln_SqrtOp : Kiln_UnaryOp<"sqrt", "square root", Kiln_FloatTensor, [DeclareOpInterfaceMethods<Kiln_GradientOpInterface>]>;
-def Kiln_Log1pOp : Kiln_UnaryOp<"log1p", "log(1 + x), exact near 0", Kiln_FloatTensor, [DeclareOpInterfaceMethods<Kiln_GradientOpInterface>]>;
+def Kiln_NegOp : Kiln_UnaryOp<"neg", "negation", [{
+    `-x`, as `torch.neg`; on integers too. `neg(neg(x))` folds to `x`.
+  }], Kiln_Tensor, [DeclareOpInterfaceMethods<Kiln_GradientOpInterface>]> { let hasFolder = 1; }
+def Kiln_AbsOp : Kiln_UnaryOp<"abs", "absolute value", [{
+    `|x|`, as `torch.abs`; on integers too. Its gradient is
+    `grad * sign(x)`: 0 at 0, as PyTorch's.
+  }], Kiln_Tensor, [DeclareOpInterfaceMethods<Kiln_GradientOpInterface>]>;
+def Kiln_ReluOp : Kiln_UnaryOp<"relu", "max(x, 0)", [{
+    `max(x, 0)`, as `torch.relu`; on integers too. Its gradient is
+    `kiln.relu_grad` of the result.
+  }], Kiln_Tensor, [DeclareOpInterfaceMethods<Kiln_GradientOpInterface>]>;
+def Kiln_SigmoidOp : Kiln_UnaryOp<"sigmoid", "1 / (1 + exp(-x))", [{
+    The logistic function `1 / (1 + exp(-x))`, as `torch.sigmoid`; floats
+    only.
+  }], Kiln_FloatTensor, [DeclareOpInterfaceMethods<Kiln_GradientOpInterface>]>;
+def Kiln_TanhOp : Kiln_UnaryOp<"tanh", "hyperbolic tangent", [{
+    The hyperbolic tangent, as `torch.tanh`; floats only.
+  }], Kiln_FloatTensor, [DeclareOpInterfaceMethods<Kiln_GradientOpInterface>]>;
+def Kiln_ExpOp : Kiln_UnaryOp<"exp", "e to the x", [{
+    `e^x`, as `torch.exp`; floats only.
+  }], Kiln_FloatTensor, [DeclareOpInterfaceMethods<Kiln_GradientOpInterface>]>;
+def Kiln_LogOp : Kiln_UnaryOp<"log", "natural logarithm", [{
+    The natural logarithm, as `torch.log`; floats only (`log(0)` is -inf,
+    a negative operand gives NaN).
+  }], Kiln_FloatTensor, [DeclareOpInterfaceMethods<Kiln_GradientOpInterface>]>;
+def Kiln_SqrtOp : Kiln_UnaryOp<"sqrt", "square root", [{
+    The square root, as `torch.sqrt`; floats only (a negative operand gives
+    NaN).
+  }], Kiln_FloatTensor, [DeclareOpInterfaceMethods<Kiln_GradientOpInterface>]>;
+def Kiln_Log1pOp : Kiln_UnaryOp<"log1p", "log(1 + x), exact near 0", [{
+    `log(1 + x)` computed without first rounding `1 + x`, so it keeps its
+    precision for `|x|` far below the float's epsilon, as `torch.log1p`;
+    floats only. bce_with_logits decomposes through it.
+  }], Kiln_FloatTensor, [DeclareOpInterfaceMethods<Kiln_GradientOpInterface>]>;
 
-def Kiln_CastOp : Kiln_Op<"cast", [Pure, DeclareOpInterfaceMethods<Kiln_GradientOpInterface>]> {
+def Kiln_CastOp : Kiln_Op<"cast", [Pure, Elementwise,
+    DeclareOpInterfaceMethods<Kiln_GradientOpInterface>]> {
   let summary = "converts the element type (u8 -> f32 as uitofp, like torch)";
+  let description = [{
+    Converts every element to the result's element type, as `Tensor.to(dtype)`;
+    the shape stays. Integers become floats rounded to nearest (u8 as
+    unsigned); floats become integers truncated toward zero (a value out of
+    the integer's range is undefined, as in C); an integer narrows by keeping
+    its low bits and widens by sign (by zero from u8); f64 to f32 rounds to
+    nearest. The gradient of a float source is the cast back.
+
+    Folds: a cast to the operand's own type is the operand; a cast of a cast
+    whose first conversion is exact (f32 to f64; i32 to i64 or f64; u8 to
+    anything) becomes one cast when that gives the same value: back to the
+    original type (the operand itself), to a float type, or between integers
+    only. A cast through a narrower type (f64 -> f32 -> f64) keeps both.
+    ```mlir
+    // %image: tensor<?x28x28xui8>
+    %x = kiln.cast %image : tensor<?x28x28xui8> to tensor<?x28x28xf32>
+    ```
+  }];
   let arguments = (ins Kiln_Tensor:$input);
   let results = (outs Kiln_Tensor:$result);
   let assemblyFormat = "$input attr-dict `:` type($input) `to` type($result)";
-  let hasVerifier = 1;
   let hasFolder = 1;
 }
 
@@ -91,6 +200,8 @@ def Kiln_CastOp : Kiln_Op<"cast", [Pure, DeclareOpInterfaceMethods<Kiln_Gradient
 def Kiln_Seed : 0DTensorOf<[F64]>,
     BuildableType<"::mlir::RankedTensorType::get({}, $_builder.getF64Type())">;
 
+// Not `Elementwise`: whether an element is kept depends on its index, and
+// the seed is a 0-d operand of another shape.
 def Kiln_DropoutOp : Kiln_Op<"dropout", [Pure, AllTypesMatch<["input", "result"]>,
     DeclareOpInterfaceMethods<Kiln_GradientOpInterface>]> {
   let summary = "zeroes each element with probability p in training, else identity";
@@ -101,7 +212,9 @@ def Kiln_DropoutOp : Kiln_Op<"dropout", [Pure, AllTypesMatch<["input", "result"]
     1 / (1 - p) as `nn.Dropout` does. The mask is a pure function of
     (seed, salt, i), so the gradient, a dropout of the same seed and salt,
     replays it without storing it. `salt` tells a model's dropouts apart.
+    The result has the input's type; floats only, p in [0, 1).
     ```mlir
+    // %x: tensor<?x8xf32>, %s: tensor<f64>
     %y = kiln.dropout %x, 5.000000e-01 : tensor<?x8xf32>
     %z = kiln.dropout %x, 5.000000e-01 seed %s salt 1 : tensor<?x8xf32>
     ```
@@ -118,16 +231,42 @@ def Kiln_DropoutOp : Kiln_Op<"dropout", [Pure, AllTypesMatch<["input", "result"]
 // Linear algebra
 //===----------------------------------------------------------------------===//
 
-def Kiln_MatMulOp : Kiln_Op<"matmul", [Pure, InferTypeOpAdaptor, DeclareOpInterfaceMethods<Kiln_GradientOpInterface>]> {
+def Kiln_MatMulOp : Kiln_Op<"matmul", [Pure, InferTypeOpAdaptor, SameOperandsElementType,
+    DeclareOpInterfaceMethods<Kiln_GradientOpInterface>]> {
   let summary = "matrix product, batched with broadcast leading dims (torch.matmul)";
+  let description = [{
+    The product of the last two dimensions, `[..., M, K] @ [..., K, N]` gives
+    `[..., M, N]`, as `torch.matmul`; the leading (batch) dimensions
+    broadcast as in `kiln.add`. Both operands have rank 2 or more (1-D
+    operands are not promoted: reshape to a row or a column) and one element
+    type. kiln-decompose and lowering turn 2-D f32/f64 products into calls to
+    the runtime's GEMM, and a product plus an addend into one GEMM that
+    accumulates into the addend.
+    ```mlir
+    // %p: tensor<2x3x4xf32>, %q: tensor<4x5xf32>
+    %r = kiln.matmul %p, %q : (tensor<2x3x4xf32>, tensor<4x5xf32>) -> tensor<2x3x5xf32>
+    ```
+  }];
   let arguments = (ins Kiln_Tensor:$lhs, Kiln_Tensor:$rhs);
   let results = (outs Kiln_Tensor:$result);
   let assemblyFormat =
       "$lhs `,` $rhs attr-dict `:` functional-type(operands, results)";
 }
 
-def Kiln_LinearOp : Kiln_Op<"linear", [Pure, InferTypeOpAdaptor, DeclareOpInterfaceMethods<Kiln_GradientOpInterface>]> {
+def Kiln_LinearOp : Kiln_Op<"linear", [Pure, InferTypeOpAdaptor, SameOperandsElementType,
+    DeclareOpInterfaceMethods<Kiln_GradientOpInterface>]> {
   let summary = "x @ weight^T + bias, as nn.Linear (weight is [out, in])";
+  let description = [{
+    `input @ weight^T + bias`, as `torch.nn.functional.linear`: input
+    `[..., in]`, weight `[out, in]`, optional bias `[out]`, result
+    `[..., out]`; floats, one element type. kiln-decompose writes it as a
+    2-D `kiln.matmul` with the weight transposed plus the bias.
+    ```mlir
+    // %x: tensor<?x784xf32>, %w: tensor<256x784xf32>, %b: tensor<256xf32>
+    %y = kiln.linear %x, %w, %b : (tensor<?x784xf32>, tensor<256x784xf32>, tensor<256xf32>) -> tensor<?x256xf32>
+    %z = kiln.linear %x, %w : (tensor<?x784xf32>, tensor<256x784xf32>) -> tensor<?x256xf32>
+    ```
+  }];
   let arguments = (ins Kiln_FloatTensor:$input, Kiln_FloatTensor:$weight,
                        Optional<Kiln_FloatTensor>:$bias);
   let results = (outs Kiln_FloatTensor:$result);
@@ -139,41 +278,86 @@ def Kiln_LinearOp : Kiln_Op<"linear", [Pure, InferTypeOpAdaptor, DeclareOpInterf
 // Reductions
 //===----------------------------------------------------------------------===//
 
-class Kiln_ReduceOp<string mnemonic, string what>
+class Kiln_ReduceOp<string mnemonic, string what, string doc>
     : Kiln_Op<mnemonic, [Pure, InferTypeOpAdaptor, DeclareOpInterfaceMethods<Kiln_GradientOpInterface>]> {
   let summary = what # " over `dims` (every dim when empty)";
+  let description = doc # [{
+    `dims` are sorted, unique and in range; an empty list reduces every
+    dimension. Reduced dimensions are dropped, or kept with size 1 when
+    `keepdim`. The result has the input's element type.
+    ```mlir
+    // %x: tensor<?x10xf32>
+    %all = kiln.}] # mnemonic # [{ %x [] : (tensor<?x10xf32>) -> tensor<f32>
+    %rows = kiln.}] # mnemonic # [{ %x [1] {keepdim = true} : (tensor<?x10xf32>) -> tensor<?x1xf32>
+    ```
+  }];
   let arguments = (ins Kiln_Tensor:$input, DenseI64ArrayAttr:$dims,
                        DefaultValuedAttr<BoolAttr, "false">:$keepdim);
   let results = (outs Kiln_Tensor:$result);
   let assemblyFormat = "$input $dims attr-dict `:` functional-type(operands, results)";
 }
 
-def Kiln_SumOp : Kiln_ReduceOp<"sum", "sum">;
-def Kiln_MeanOp : Kiln_ReduceOp<"mean", "mean (floats only)">;
+def Kiln_SumOp : Kiln_ReduceOp<"sum", "sum", [{
+    The sum of the elements over `dims`, as `torch.sum(x, dims, keepdim)`;
+    on integers too (they wrap).
+  }]>;
+def Kiln_MeanOp : Kiln_ReduceOp<"mean", "mean (floats only)", [{
+    The mean of the elements over `dims`, as `torch.mean(x, dims, keepdim)`;
+    floats only.
+  }]>;
 
-class Kiln_ReduceDimOp<string mnemonic, string what, list<Trait> traits = []>
+class Kiln_ReduceDimOp<string mnemonic, string what, string doc, string resultElement,
+                       list<Trait> traits = []>
     : Kiln_Op<mnemonic, !listconcat([Pure, InferTypeOpAdaptor], traits)> {
   let summary = what # " along `dim`";
+  let description = doc # [{
+    `dim` is in range; it is dropped from the result's shape, or kept with
+    size 1 when `keepdim`.
+    ```mlir
+    // %x: tensor<?x10xf32>
+    %m = kiln.}] # mnemonic # [{ %x, 1 : (tensor<?x10xf32>) -> tensor<?x}] # resultElement # [{>
+    ```
+  }];
   let arguments = (ins Kiln_Tensor:$input, I64Attr:$dim,
                        DefaultValuedAttr<BoolAttr, "false">:$keepdim);
   let results = (outs Kiln_Tensor:$result);
   let assemblyFormat = "$input `,` $dim attr-dict `:` functional-type(operands, results)";
 }
 
-def Kiln_MaxOp : Kiln_ReduceDimOp<"max", "largest value", [DeclareOpInterfaceMethods<Kiln_GradientOpInterface>]>;
-def Kiln_ArgMaxOp : Kiln_ReduceDimOp<"argmax", "index (i64) of the first largest value">;
+def Kiln_MaxOp : Kiln_ReduceDimOp<"max", "largest value", [{
+    The largest element along `dim`, as `torch.max(x, dim, keepdim).values`;
+    the result has the input's element type. Its gradient goes to the first
+    largest element, as `torch.max`'s does (`kiln.max_grad`).
+  }], "f32", [DeclareOpInterfaceMethods<Kiln_GradientOpInterface>]>;
+def Kiln_ArgMaxOp : Kiln_ReduceDimOp<"argmax", "index (i64) of the first largest value", [{
+    The index of the first largest element along `dim`, as
+    `torch.argmax(x, dim, keepdim)`; the result is i64. Not differentiable.
+  }], "i64">;
 
-class Kiln_SoftmaxLikeOp<string mnemonic, string what>
+class Kiln_SoftmaxLikeOp<string mnemonic, string what, string doc>
     : Kiln_Op<mnemonic, [Pure, SameOperandsAndResultType, DeclareOpInterfaceMethods<Kiln_GradientOpInterface>]> {
   let summary = what # " along `dim`";
+  let description = doc # [{
+    `dim` is in range; the result has the input's type; floats only.
+    kiln-decompose writes it with the input shifted by its maximum along
+    `dim`, as PyTorch does, so `exp` never overflows.
+    ```mlir
+    // %x: tensor<?x10xf32>
+    %p = kiln.}] # mnemonic # [{ %x, 1 : tensor<?x10xf32>
+    ```
+  }];
   let arguments = (ins Kiln_FloatTensor:$input, I64Attr:$dim);
   let results = (outs Kiln_FloatTensor:$result);
   let assemblyFormat = "$input `,` $dim attr-dict `:` type($input)";
   let hasVerifier = 1;
 }
 
-def Kiln_SoftmaxOp : Kiln_SoftmaxLikeOp<"softmax", "softmax">;
-def Kiln_LogSoftmaxOp : Kiln_SoftmaxLikeOp<"log_softmax", "log of softmax">;
+def Kiln_SoftmaxOp : Kiln_SoftmaxLikeOp<"softmax", "softmax", [{
+    `exp(x) / sum(exp(x), dim)`, as `torch.softmax(x, dim)`.
+  }]>;
+def Kiln_LogSoftmaxOp : Kiln_SoftmaxLikeOp<"log_softmax", "log of softmax", [{
+    `x - log(sum(exp(x), dim))`, as `torch.log_softmax(x, dim)`.
+  }]>;
 
 //===----------------------------------------------------------------------===//
 // Shape changes
@@ -181,6 +365,18 @@ def Kiln_LogSoftmaxOp : Kiln_SoftmaxLikeOp<"log_softmax", "log of softmax">;
 
 def Kiln_ReshapeOp : Kiln_Op<"reshape", [Pure, DeclareOpInterfaceMethods<Kiln_GradientOpInterface>]> {
   let summary = "same elements, another shape (row-major)";
+  let description = [{
+    The input's elements in row-major order, read into the result's shape, as
+    `torch.reshape`. The element type and the element count stay; a dynamic
+    (batch) dimension stays dynamic: the input has one exactly when the
+    result has one. Folds: a reshape to the input's own type is the input,
+    and a reshape of a reshape is one reshape of the first input (the input
+    itself when the two cancel).
+    ```mlir
+    // %x: tensor<?x28x28xf32>
+    %flat = kiln.reshape %x : tensor<?x28x28xf32> to tensor<?x784xf32>
+    ```
+  }];
   let arguments = (ins Kiln_Tensor:$input);
   let results = (outs Kiln_Tensor:$result);
   let assemblyFormat = "$input attr-dict `:` type($input) `to` type($result)";
@@ -190,14 +386,37 @@ def Kiln_ReshapeOp : Kiln_Op<"reshape", [Pure, DeclareOpInterfaceMethods<Kiln_Gr
 
 def Kiln_TransposeOp : Kiln_Op<"transpose", [Pure, InferTypeOpAdaptor, DeclareOpInterfaceMethods<Kiln_GradientOpInterface>]> {
   let summary = "permutes the dimensions: result dim i is input dim permutation[i]";
+  let description = [{
+    Result dimension i is input dimension `permutation[i]`, as
+    `torch.permute(x, permutation)` (`x.T` for `[1, 0]`); the element type
+    stays. `permutation` names every dimension once. Folds: the identity
+    permutation is the input, and a transpose of a transpose is one
+    transpose of the first input by the composed permutation (the input
+    itself when the two cancel).
+    ```mlir
+    // %x: tensor<?x28x28xf32>
+    %t = kiln.transpose %x [0, 2, 1] : (tensor<?x28x28xf32>) -> tensor<?x28x28xf32>
+    ```
+  }];
   let arguments = (ins Kiln_Tensor:$input, DenseI64ArrayAttr:$permutation);
   let results = (outs Kiln_Tensor:$result);
   let assemblyFormat = "$input $permutation attr-dict `:` functional-type(operands, results)";
   let hasFolder = 1;
 }
 
-def Kiln_ConcatOp : Kiln_Op<"concat", [Pure, InferTypeOpAdaptor, DeclareOpInterfaceMethods<Kiln_GradientOpInterface>]> {
+def Kiln_ConcatOp : Kiln_Op<"concat", [Pure, InferTypeOpAdaptor, SameOperandsElementType,
+    DeclareOpInterfaceMethods<Kiln_GradientOpInterface>]> {
   let summary = "joins tensors along `dim`";
+  let description = [{
+    The inputs one after another along `dim`, as `torch.cat(inputs, dim)`.
+    At least one input; all have one rank, one element type and the same
+    sizes except along `dim`, which must be static (not the batch). Its
+    gradient slices the result's gradient apart (`kiln.slice`).
+    ```mlir
+    // %a: tensor<?x784xf32>, %b: tensor<?x16xf32>
+    %c = kiln.concat %a, %b dim 1 : (tensor<?x784xf32>, tensor<?x16xf32>) -> tensor<?x800xf32>
+    ```
+  }];
   let arguments = (ins Variadic<Kiln_Tensor>:$inputs, I64Attr:$dim);
   let results = (outs Kiln_Tensor:$result);
   let assemblyFormat = "$inputs `dim` $dim attr-dict `:` functional-type(operands, results)";
@@ -207,9 +426,21 @@ def Kiln_ConcatOp : Kiln_Op<"concat", [Pure, InferTypeOpAdaptor, DeclareOpInterf
 // Convolution, pooling, recurrence
 //===----------------------------------------------------------------------===//
 
-def Kiln_Conv2dOp : Kiln_Op<"conv2d", [Pure, InferTypeOpAdaptor,
+def Kiln_Conv2dOp : Kiln_Op<"conv2d", [Pure, InferTypeOpAdaptor, SameOperandsElementType,
     DeclareOpInterfaceMethods<Kiln_GradientOpInterface>]> {
   let summary = "2-D convolution over NCHW, as nn.Conv2d (weight [O, C, kh, kw])";
+  let description = [{
+    The cross-correlation of `torch.nn.functional.conv2d(input, weight, bias,
+    stride, padding)`: input `[N, C, H, W]` with static H and W, weight
+    `[O, C, KH, KW]`, optional bias `[O]`, zero padding; the result is
+    `[N, O, OH, OW]` with `OH = (H + 2*ph - KH) / sh + 1` (floor), likewise
+    OW. Floats, one element type; stride >= 1, padding >= 0. kiln-decompose
+    writes it as `kiln.im2col` and one `kiln.matmul`.
+    ```mlir
+    // %x: tensor<?x1x28x28xf32>, %w: tensor<6x1x5x5xf32>, %b: tensor<6xf32>
+    %y = kiln.conv2d %x, %w, %b stride [1, 1] padding [2, 2] : (tensor<?x1x28x28xf32>, tensor<6x1x5x5xf32>, tensor<6xf32>) -> tensor<?x6x28x28xf32>
+    ```
+  }];
   let arguments = (ins Kiln_FloatTensor:$input, Kiln_FloatTensor:$weight,
                        Optional<Kiln_FloatTensor>:$bias,
                        DenseI64ArrayAttr:$stride, DenseI64ArrayAttr:$padding);
@@ -218,10 +449,20 @@ def Kiln_Conv2dOp : Kiln_Op<"conv2d", [Pure, InferTypeOpAdaptor,
                        "attr-dict `:` functional-type(operands, results)";
 }
 
-class Kiln_PoolOp<string mnemonic, string what>
+class Kiln_PoolOp<string mnemonic, string what, string doc>
     : Kiln_Op<mnemonic, [Pure, InferTypeOpAdaptor,
                          DeclareOpInterfaceMethods<Kiln_GradientOpInterface>]> {
   let summary = what # " over windows of H and W (NCHW)";
+  let description = doc # [{
+    The input is `[N, C, H, W]` or `[C, H, W]` with static H and W; the
+    result keeps the leading dimensions and has `OH = (H + 2*ph - KH) / sh + 1`
+    (floor, no `ceil_mode`), likewise OW. Kernel and stride >= 1; padding at
+    most half the kernel. Floats only.
+    ```mlir
+    // %x: tensor<?x6x28x28xf32>
+    %y = kiln.}] # mnemonic # [{ %x kernel [2, 2] stride [2, 2] padding [0, 0] : (tensor<?x6x28x28xf32>) -> tensor<?x6x14x14xf32>
+    ```
+  }];
   let arguments = (ins Kiln_FloatTensor:$input, DenseI64ArrayAttr:$kernel,
                        DenseI64ArrayAttr:$stride, DenseI64ArrayAttr:$padding);
   let results = (outs Kiln_FloatTensor:$result);
@@ -229,15 +470,31 @@ class Kiln_PoolOp<string mnemonic, string what>
                        "attr-dict `:` functional-type(operands, results)";
 }
 
-def Kiln_MaxPool2dOp : Kiln_PoolOp<"max_pool2d", "maximum">;
-def Kiln_AvgPool2dOp : Kiln_PoolOp<"avg_pool2d", "average (padding counted, as PyTorch's default)">;
+def Kiln_MaxPool2dOp : Kiln_PoolOp<"max_pool2d", "maximum", [{
+    The largest element of each window, as
+    `torch.nn.functional.max_pool2d(x, kernel, stride, padding)`; padding
+    counts as -inf.
+  }]>;
+def Kiln_AvgPool2dOp : Kiln_PoolOp<"avg_pool2d", "average (padding counted, as PyTorch's default)", [{
+    The mean of each window, as
+    `torch.nn.functional.avg_pool2d(x, kernel, stride, padding)` with its
+    default `count_include_pad=True`: padding counts as zeros and every
+    window divides by KH*KW.
+  }]>;
 
-def Kiln_RNNOp : Kiln_Op<"rnn", [Pure, InferTypeOpAdaptor,
+def Kiln_RNNOp : Kiln_Op<"rnn", [Pure, InferTypeOpAdaptor, SameOperandsElementType,
     DeclareOpInterfaceMethods<Kiln_GradientOpInterface>]> {
   let summary = "one tanh RNN layer over [N, T, in], batch first, zero initial state";
   let description = [{
     h_t = tanh(x_t @ weight_ih^T + bias_ih + h_{t-1} @ weight_hh^T + bias_hh),
     as `nn.RNN(batch_first=True)`; the result stacks every h_t: [N, T, hidden].
+    Input `[N, T, in]`, weight_ih `[H, in]`, weight_hh `[H, H]`, both biases
+    `[H]`; floats, one element type. kiln-decompose writes it as an `scf.for`
+    over time-major steps.
+    ```mlir
+    // %s: tensor<?x28x28xf32>, %wih: tensor<32x28xf32>, %whh: tensor<32x32xf32>, %bih: tensor<32xf32>, %bhh: tensor<32xf32>
+    %h = kiln.rnn %s, %wih, %whh, %bih, %bhh : (tensor<?x28x28xf32>, tensor<32x28xf32>, tensor<32x32xf32>, tensor<32xf32>, tensor<32xf32>) -> tensor<?x28x32xf32>
+    ```
   }];
   let arguments = (ins Kiln_FloatTensor:$input, Kiln_FloatTensor:$weight_ih,
                        Kiln_FloatTensor:$weight_hh, Kiln_FloatTensor:$bias_ih,
@@ -251,54 +508,118 @@ def Kiln_RNNOp : Kiln_Op<"rnn", [Pure, InferTypeOpAdaptor,
 // Losses and metrics: scalars, averaged as PyTorch's reduction='mean'
 //===----------------------------------------------------------------------===//
 
-class Kiln_LossOp<string mnemonic, string what, Type targetType,
+// `doc` says what the op computes and names its PyTorch counterpart; the
+// class adds an example with `exampleTarget` as the target's type.
+class Kiln_LossOp<string mnemonic, string what, string doc, Type targetType,
+                  string exampleTarget,
                   list<Trait> traits = [DeclareOpInterfaceMethods<Kiln_GradientOpInterface>]>
     : Kiln_Op<mnemonic, !listconcat([Pure, InferTypeOpAdaptor], traits)> {
   let summary = what;
+  let description = doc # [{
+    The result is a 0-d tensor of the input's element type.
+    ```mlir
+    // %x: tensor<?x10xf32>, %t: }] # exampleTarget # [{
+    %l = kiln.}] # mnemonic # [{ %x, %t : (tensor<?x10xf32>, }] # exampleTarget # [{) -> tensor<f32>
+    ```
+  }];
   let arguments = (ins Kiln_FloatTensor:$input, targetType:$target);
   let results = (outs Kiln_Scalar:$result);
   let assemblyFormat = "$input `,` $target attr-dict `:` functional-type(operands, results)";
 }
 
-def Kiln_MseOp : Kiln_LossOp<"mse", "mean squared error over every element",
-                             Kiln_FloatTensor>;
+def Kiln_MseOp : Kiln_LossOp<"mse", "mean squared error over every element", [{
+    `mean((input - target)^2)` over every element, as
+    `torch.nn.functional.mse_loss`; input and target have one type.
+  }], Kiln_FloatTensor, "tensor<?x10xf32>",
+    [SameOperandsElementType, DeclareOpInterfaceMethods<Kiln_GradientOpInterface>]>;
 def Kiln_BceWithLogitsOp : Kiln_LossOp<"bce_with_logits",
-    "binary cross-entropy of sigmoid(input), averaged over every element", Kiln_FloatTensor>;
+    "binary cross-entropy of sigmoid(input), averaged over every element", [{
+    The binary cross-entropy of `sigmoid(input)` against `target` (in
+    [0, 1]), averaged over every element, as
+    `torch.nn.functional.binary_cross_entropy_with_logits`; kiln-decompose
+    writes PyTorch's stable form `max(x, 0) - x * y + log1p(exp(-|x|))`.
+    Input and target have one type.
+  }], Kiln_FloatTensor, "tensor<?x10xf32>",
+    [SameOperandsElementType, DeclareOpInterfaceMethods<Kiln_GradientOpInterface>]>;
 def Kiln_CrossEntropyOp : Kiln_LossOp<"cross_entropy",
-    "mean over samples of -log_softmax(input)[class]; input [N, C], target [N]",
-    Kiln_IndexTensor>;
+    "mean over samples of -log_softmax(input)[class]; input [N, C], target [N]", [{
+    `-mean_n(log_softmax(input)[n, target[n]])`, as
+    `torch.nn.functional.cross_entropy` with class-index targets: input
+    (logits) `[N, C]`, target `[N]` of i32, i64 or u8. kiln-decompose writes
+    it as `kiln.nll_loss` of `kiln.log_softmax`; a class index outside
+    [0, C) makes the loss NaN.
+  }], Kiln_IndexTensor, "tensor<?xi64>">;
 def Kiln_NllLossOp : Kiln_LossOp<"nll_loss",
-    "mean over samples of -input[n, target[n]]; input [N, C] (log-probabilities), target [N]",
-    Kiln_IndexTensor>;
+    "mean over samples of -input[n, target[n]]; input [N, C] (log-probabilities), target [N]", [{
+    `-mean_n(input[n, target[n]])`, as `torch.nn.functional.nll_loss`: input
+    `[N, C]` (log-probabilities), target `[N]` of i32, i64 or u8. A class
+    index outside [0, C) makes the loss NaN instead of reading out of
+    bounds. Its gradient is `one_hot(target) * (-grad / N)`.
+  }], Kiln_IndexTensor, "tensor<?xi64>">;
 def Kiln_AccuracyOp : Kiln_LossOp<"accuracy",
-    "fraction of samples whose argmax equals the class index", Kiln_IndexTensor, []>;
+    "fraction of samples whose argmax equals the class index", [{
+    The fraction of samples whose first largest input is their class, as
+    `(input.argmax(1) == target).float().mean()`: input `[N, C]`, target
+    `[N]` of i32, i64 or u8 (an index outside [0, C) never matches). A
+    metric: not differentiable.
+  }], Kiln_IndexTensor, "tensor<?xui8>", []>;
 
 //===----------------------------------------------------------------------===//
 // Gradient helpers: ops the autodiff pass emits
 //===----------------------------------------------------------------------===//
 
+// Not `SameOperandsElementType`: `like` gives only its sizes.
 def Kiln_BroadcastLikeOp : Kiln_Op<"broadcast_like", [Pure, InferTypeOpAdaptor]> {
   let summary = "broadcasts `input` (NumPy rules) to the shape of `like`";
   let description = [{
     The result has `like`'s shape and `input`'s element type; `like` is read
-    only for its (possibly run-time) sizes.
+    only for its (possibly run-time) sizes. As `input.expand_as(like)`: the
+    input's shape must broadcast to exactly `like`'s. Reductions' gradients
+    use it to spread a gradient back over the reduced dimensions.
+    ```mlir
+    // %g: tensor<?x1xf32>, %x: tensor<?x10xf32>
+    %b = kiln.broadcast_like %g, %x : (tensor<?x1xf32>, tensor<?x10xf32>) -> tensor<?x10xf32>
+    ```
   }];
   let arguments = (ins Kiln_Tensor:$input, Kiln_Tensor:$like);
   let results = (outs Kiln_Tensor:$result);
   let assemblyFormat = "$input `,` $like attr-dict `:` functional-type(operands, results)";
 }
 
-def Kiln_ReluGradOp : Kiln_Op<"relu_grad", [Pure, SameOperandsAndResultType]> {
+def Kiln_ReluGradOp : Kiln_Op<"relu_grad", [Pure, Elementwise, SameOperandsAndResultType]> {
   let summary = "grad where input > 0, else 0: relu's gradient";
+  let description = [{
+    `grad` where `input > 0`, else 0, element by element: relu's gradient,
+    with `input` relu's result, as
+    `torch.ops.aten.threshold_backward(grad, result, 0)`. Both operands and
+    the result have one type.
+    ```mlir
+    // %y: tensor<?x10xf32>, %g: tensor<?x10xf32>
+    %d = kiln.relu_grad %y, %g : tensor<?x10xf32>
+    ```
+  }];
   let arguments = (ins Kiln_Tensor:$input, Kiln_Tensor:$grad);
   let results = (outs Kiln_Tensor:$result);
   let assemblyFormat = "$input `,` $grad attr-dict `:` type($input)";
 }
 
-def Kiln_SignOp : Kiln_UnaryOp<"sign", "-1, 0 or 1 (abs's gradient)">;
+def Kiln_SignOp : Kiln_UnaryOp<"sign", "-1, 0 or 1 (abs's gradient)", [{
+    -1 where `x < 0`, 1 where `x > 0`, else 0, as `torch.sign` except that
+    NaN gives 0; abs's gradient is `grad * sign(x)`.
+  }]>;
 
-def Kiln_MaxGradOp : Kiln_Op<"max_grad", [Pure, InferTypeOpAdaptor]> {
+def Kiln_MaxGradOp : Kiln_Op<"max_grad", [Pure, InferTypeOpAdaptor, SameOperandsElementType]> {
   let summary = "max's gradient: grad at the first largest element along `dim`, 0 elsewhere";
+  let description = [{
+    `input` is max's input and `grad` the gradient of its result, without
+    `dim` (the rule drops a kept dim first); the result, of the input's
+    type, holds `grad` at the first largest element along `dim` and 0
+    elsewhere, as `torch.max(x, dim)`'s backward through its indices.
+    ```mlir
+    // %x: tensor<3x4xf32>, %g: tensor<3xf32>
+    %d = kiln.max_grad %x, %g, 1 : (tensor<3x4xf32>, tensor<3xf32>) -> tensor<3x4xf32>
+    ```
+  }];
   let arguments = (ins Kiln_Tensor:$input, Kiln_Tensor:$grad, I64Attr:$dim);
   let results = (outs Kiln_Tensor:$result);
   let assemblyFormat = "$input `,` $grad `,` $dim attr-dict `:` functional-type(operands, results)";
@@ -306,6 +627,18 @@ def Kiln_MaxGradOp : Kiln_Op<"max_grad", [Pure, InferTypeOpAdaptor]> {
 
 def Kiln_CrossEntropyGradOp : Kiln_Op<"cross_entropy_grad", [Pure, InferTypeOpAdaptor]> {
   let summary = "(softmax(input) - one_hot(target)) / N: cross_entropy's gradient";
+  let description = [{
+    The gradient of `kiln.cross_entropy` for a loss gradient of 1:
+    `(softmax(input, 1) - one_hot(target)) / N`, with input `[N, C]` and
+    class indices `[N]` as for cross_entropy; the result has the input's
+    type. The rule multiplies it by the loss's gradient (a product the
+    canonicalizer drops when that is the seed 1). kiln-decompose writes it
+    with `kiln.softmax` and `kiln.one_hot`.
+    ```mlir
+    // %x: tensor<?x10xf32>, %t: tensor<?xi64>
+    %d = kiln.cross_entropy_grad %x, %t : (tensor<?x10xf32>, tensor<?xi64>) -> tensor<?x10xf32>
+    ```
+  }];
   let arguments = (ins Kiln_FloatTensor:$input, Kiln_IndexTensor:$target);
   let results = (outs Kiln_FloatTensor:$result);
   let assemblyFormat = "$input `,` $target attr-dict `:` functional-type(operands, results)";
@@ -314,10 +647,13 @@ def Kiln_CrossEntropyGradOp : Kiln_Op<"cross_entropy_grad", [Pure, InferTypeOpAd
 def Kiln_OneHotOp : Kiln_Op<"one_hot", [Pure]> {
   let summary = "1 at each sample's class index, 0 elsewhere (nll_loss's gradient)";
   let description = [{
-    The result is [N, C] with C from the result type. A class index outside
-    [0, C) gives its sample a row of NaN: a bad label poisons the loss and
-    its gradient instead of reading or writing out of bounds.
+    The result is [N, C] with C from the result type, as
+    `torch.nn.functional.one_hot(target, C)` converted to the result's float
+    type. A class index outside [0, C) gives its sample a row of NaN: a bad
+    label poisons the loss and its gradient instead of reading or writing
+    out of bounds.
     ```mlir
+    // %label: tensor<?xi64>
     %h = kiln.one_hot %label : tensor<?xi64> to tensor<?x10xf32>
     ```
   }];
@@ -329,17 +665,36 @@ def Kiln_OneHotOp : Kiln_Op<"one_hot", [Pure]> {
 
 def Kiln_SliceOp : Kiln_Op<"slice", [Pure, InferTypeOpAdaptor]> {
   let summary = "elements [start, start + size) along `dim` (concat's gradient)";
+  let description = [{
+    The elements at indices [start, start + size) along `dim`, all of the
+    others, as `x.narrow(dim, start, size)`; the range lies within the
+    dimension, which must be static (not the batch). The result has the
+    input's element type and `size` along `dim`.
+    ```mlir
+    // %g: tensor<3x8xf32>
+    %a = kiln.slice %g dim 1 start 0 size 4 : (tensor<3x8xf32>) -> tensor<3x4xf32>
+    ```
+  }];
   let arguments = (ins Kiln_Tensor:$input, I64Attr:$dim, I64Attr:$start, I64Attr:$size);
   let results = (outs Kiln_Tensor:$result);
   let assemblyFormat = "$input `dim` $dim `start` $start `size` $size attr-dict `:` "
                        "functional-type(operands, results)";
 }
 
-def Kiln_Conv2dInputGradOp : Kiln_Op<"conv2d_input_grad", [Pure, InferTypeOpAdaptor]> {
+def Kiln_Conv2dInputGradOp : Kiln_Op<"conv2d_input_grad", [Pure, InferTypeOpAdaptor,
+    SameOperandsElementType]> {
   let summary = "conv2d's gradient for its input (col2im of grad @ weight)";
   let description = [{
     `grad` is the gradient of conv2d's result; `input` is read only for its
     type and (run-time) batch size, since stride makes H and W ambiguous.
+    As `torch.nn.grad.conv2d_input(input.shape, weight, grad, stride,
+    padding)`: `grad` must have the type conv2d of `input` and `weight` has;
+    the result has the input's type. kiln-decompose writes it as a product
+    and `kiln.col2im`.
+    ```mlir
+    // %g: tensor<?x6x28x28xf32>, %w: tensor<6x1x5x5xf32>, %x: tensor<?x1x28x28xf32>
+    %dx = kiln.conv2d_input_grad %g, %w, %x stride [1, 1] padding [2, 2] : (tensor<?x6x28x28xf32>, tensor<6x1x5x5xf32>, tensor<?x1x28x28xf32>) -> tensor<?x1x28x28xf32>
+    ```
   }];
   let arguments = (ins Kiln_FloatTensor:$grad, Kiln_FloatTensor:$weight,
                        Kiln_FloatTensor:$input,
@@ -349,10 +704,19 @@ def Kiln_Conv2dInputGradOp : Kiln_Op<"conv2d_input_grad", [Pure, InferTypeOpAdap
                        "attr-dict `:` functional-type(operands, results)";
 }
 
-def Kiln_Conv2dWeightGradOp : Kiln_Op<"conv2d_weight_grad", [Pure, InferTypeOpAdaptor]> {
+def Kiln_Conv2dWeightGradOp : Kiln_Op<"conv2d_weight_grad", [Pure, InferTypeOpAdaptor,
+    SameOperandsElementType]> {
   let summary = "conv2d's gradient for its weight (grad^T @ im2col(input))";
   let description = [{
-    `weight` is read only for its type: the kernel size.
+    `weight` is read only for its type: the kernel size. As
+    `torch.nn.grad.conv2d_weight(input, weight.shape, grad, stride,
+    padding)`: `grad` must have the type conv2d of `input` and `weight` has;
+    the result has the weight's type. kiln-decompose writes it as
+    `kiln.im2col` with `rows` and one product.
+    ```mlir
+    // %g: tensor<?x6x28x28xf32>, %x: tensor<?x1x28x28xf32>, %w: tensor<6x1x5x5xf32>
+    %dw = kiln.conv2d_weight_grad %g, %x, %w stride [1, 1] padding [2, 2] : (tensor<?x6x28x28xf32>, tensor<?x1x28x28xf32>, tensor<6x1x5x5xf32>) -> tensor<6x1x5x5xf32>
+    ```
   }];
   let arguments = (ins Kiln_FloatTensor:$grad, Kiln_FloatTensor:$input,
                        Kiln_FloatTensor:$weight,
@@ -370,8 +734,10 @@ def Kiln_Im2colOp : Kiln_Op<"im2col", [Pure, InferTypeOpAdaptor]> {
     ow*sw + kw - pw], or 0 in the padding: Caffe's layout, where conv2d is
     the weight's rows [O, C*KH*KW] times these columns. With `rows` the
     result is the transpose, [N*OH*OW, C*KH*KW]: conv2d's weight gradient
-    is the gradient's channel rows times it.
+    is the gradient's channel rows times it. The values of
+    `torch.nn.functional.unfold`, whose layout is [N, C*KH*KW, OH*OW].
     ```mlir
+    // %x: tensor<?x1x28x28xf32>
     %cols = kiln.im2col %x kernel [5, 5] stride [1, 1] padding [2, 2]
         : (tensor<?x1x28x28xf32>) -> tensor<25x?xf32>
     ```
@@ -384,14 +750,17 @@ def Kiln_Im2colOp : Kiln_Op<"im2col", [Pure, InferTypeOpAdaptor]> {
                        "(`rows` $rows^)? attr-dict `:` functional-type(operands, results)";
 }
 
-def Kiln_Col2imOp : Kiln_Op<"col2im", [Pure, InferTypeOpAdaptor]> {
+def Kiln_Col2imOp : Kiln_Op<"col2im", [Pure, InferTypeOpAdaptor, SameOperandsElementType]> {
   let summary = "adds window columns back onto the pixels they came from (im2col's adjoint)";
   let description = [{
     `columns` has im2col's column layout [C*KH*KW, N*OH*OW] for an input of
     `like`'s type; each pixel of the result (`like`'s type) is the sum of
-    the entries im2col would have copied it to. conv2d's input gradient is
-    col2im of the weight's transpose times the gradient's channel rows.
+    the entries im2col would have copied it to, as
+    `torch.nn.functional.fold` does in its own layout. conv2d's input
+    gradient is col2im of the weight's transpose times the gradient's
+    channel rows.
     ```mlir
+    // %shares: tensor<25x?xf32>, %x: tensor<?x1x28x28xf32>
     %dx = kiln.col2im %shares, %x kernel [5, 5] stride [1, 1] padding [2, 2]
         : (tensor<25x?xf32>, tensor<?x1x28x28xf32>) -> tensor<?x1x28x28xf32>
     ```
@@ -404,12 +773,17 @@ def Kiln_Col2imOp : Kiln_Op<"col2im", [Pure, InferTypeOpAdaptor]> {
                        "attr-dict `:` functional-type(operands, results)";
 }
 
-class Kiln_PoolGradOp<string mnemonic, string what>
-    : Kiln_Op<mnemonic, [Pure, InferTypeOpAdaptor]> {
+class Kiln_PoolGradOp<string mnemonic, string what, string doc>
+    : Kiln_Op<mnemonic, [Pure, InferTypeOpAdaptor, SameOperandsElementType]> {
   let summary = what;
-  let description = [{
+  let description = doc # [{
     `grad` is the gradient of the pool's result, `input` the pool's input;
-    the result has the input's type.
+    `grad` must have the pool's result type, and the result has the input's
+    type.
+    ```mlir
+    // %g: tensor<?x6x14x14xf32>, %x: tensor<?x6x28x28xf32>
+    %dx = kiln.}] # mnemonic # [{ %g, %x kernel [2, 2] stride [2, 2] padding [0, 0] : (tensor<?x6x14x14xf32>, tensor<?x6x28x28xf32>) -> tensor<?x6x28x28xf32>
+    ```
   }];
   let arguments = (ins Kiln_FloatTensor:$grad, Kiln_FloatTensor:$input,
                        DenseI64ArrayAttr:$kernel, DenseI64ArrayAttr:$stride,
@@ -420,17 +794,32 @@ class Kiln_PoolGradOp<string mnemonic, string what>
 }
 
 def Kiln_MaxPool2dGradOp : Kiln_PoolGradOp<"max_pool2d_grad",
-    "max_pool2d's gradient: each window's grad goes to its first largest input">;
+    "max_pool2d's gradient: each window's grad goes to its first largest input", [{
+    Each window's gradient goes to the window's first largest input element,
+    summed where windows overlap, as
+    `torch.ops.aten.max_pool2d_with_indices_backward`.
+  }]>;
 def Kiln_AvgPool2dGradOp : Kiln_PoolGradOp<"avg_pool2d_grad",
-    "avg_pool2d's gradient: each window's grad spread evenly over it">;
+    "avg_pool2d's gradient: each window's grad spread evenly over it", [{
+    Each window's gradient divided by KH*KW goes to every element of the
+    window, summed where windows overlap, as
+    `torch.ops.aten.avg_pool2d_backward` with `count_include_pad=True`.
+  }]>;
 
-def Kiln_RNNStepGradOp : Kiln_Op<"rnn_step_grad", [Pure, InferTypeOpAdaptor]> {
+def Kiln_RNNStepGradOp : Kiln_Op<"rnn_step_grad", [Pure, InferTypeOpAdaptor,
+    SameOperandsElementType]> {
   let summary = "backprop through time: the loss's gradient at each step's pre-activation";
   let description = [{
     From the rnn's result `states` [N, T, H], its gradient `grad` and
     `weight_hh`, runs t = T-1 .. 0:
     d_t = (grad_t + d_{t+1} @ weight_hh) * (1 - h_t^2), and returns every d_t
     as [N, T, H]; the weight, bias and input gradients are products of it.
+    `grad` has the states' type, `weight_hh` is [H, H] of their element
+    type. kiln-decompose writes the loop as an `scf.for`.
+    ```mlir
+    // %s: tensor<?x5x8xf32>, %g: tensor<?x5x8xf32>, %whh: tensor<8x8xf32>
+    %d = kiln.rnn_step_grad %s, %g, %whh : (tensor<?x5x8xf32>, tensor<?x5x8xf32>, tensor<8x8xf32>) -> tensor<?x5x8xf32>
+    ```
   }];
   let arguments = (ins Kiln_FloatTensor:$states, Kiln_FloatTensor:$grad,
                        Kiln_FloatTensor:$weight_hh);

@@ -16,6 +16,7 @@ llvm_config.with_environment("PATH", config.llvm_tools_dir, append_path=True)
 llvm_config.with_environment("PATH", config.kiln_tools_dir, append_path=True)
 config.substitutions.append(("%python", config.python_executable))
 config.substitutions.append(("%examples", os.path.join(config.kiln_src_root, "examples")))
+config.substitutions.append(("%kiln_obj_root", config.kiln_obj_root))
 # A tool's name after "=" (as in --emit=kiln) or "." (a .kiln file) is not the tool.
 llvm_config.add_tool_substitutions(
     [ToolSubst(name, pre=r".-^/\<=") for name in ["kiln", "kiln-opt"]], [config.kiln_tools_dir])

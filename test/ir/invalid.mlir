@@ -11,8 +11,7 @@ func.func @broadcast(%a: tensor<?x10xf32>, %b: tensor<3xf32>) {
 // -----
 
 func.func @dtypes(%a: tensor<4xf32>, %b: tensor<4xi64>) {
-  // expected-error@+2 {{element types differ: 'f32' and 'i64'}}
-  // expected-error@+1 {{failed to infer returned types}}
+  // expected-error@+1 {{'kiln.mul' op requires the same element type for all operands}}
   %0 = kiln.mul %a, %b : (tensor<4xf32>, tensor<4xi64>) -> tensor<4xf32>
   return
 }
@@ -54,7 +53,7 @@ func.func @fill_sizes(%n: index) {
 // -----
 
 func.func @cast_shape(%a: tensor<4xui8>) {
-  // expected-error@+1 {{changes the shape}}
+  // expected-error@+1 {{'kiln.cast' op all non-scalar operands/results must have the same shape}}
   %0 = kiln.cast %a : tensor<4xui8> to tensor<5xf32>
   return
 }
@@ -240,6 +239,15 @@ func.func @accuracy_count(%x: tensor<8x10xf32>, %t: tensor<9xi64>) {
   // expected-error@+2 {{sample counts differ}}
   // expected-error@+1 {{failed to infer returned types}}
   %0 = kiln.accuracy %x, %t : (tensor<8x10xf32>, tensor<9xi64>) -> tensor<f32>
+  return
+}
+
+// -----
+
+// A bias of another element type: SameOperandsElementType.
+func.func @conv2d_bias_dtype(%x: tensor<?x1x28x28xf32>, %w: tensor<6x1x5x5xf32>, %b: tensor<6xf64>) {
+  // expected-error@+1 {{'kiln.conv2d' op requires the same element type for all operands}}
+  %0 = kiln.conv2d %x, %w, %b stride [1, 1] padding [0, 0] : (tensor<?x1x28x28xf32>, tensor<6x1x5x5xf32>, tensor<6xf64>) -> tensor<?x6x24x24xf32>
   return
 }
 

@@ -29,6 +29,10 @@ func.func @elementwise(%a: tensor<?x10xf32>, %b: tensor<10xf32>, %i: tensor<?x28
   %10 = kiln.log %9 : tensor<?x10xf32>
   // CHECK: kiln.sqrt
   %11 = kiln.sqrt %10 : tensor<?x10xf32>
+  // CHECK: kiln.log1p %{{.*}} : tensor<?x10xf32>
+  %14 = kiln.log1p %11 : tensor<?x10xf32>
+  // CHECK: kiln.sign %{{.*}} : tensor<?x10xf32>
+  %15 = kiln.sign %14 : tensor<?x10xf32>
   // CHECK: kiln.dropout %{{.*}}, 5.000000e-01 : tensor<?x10xf32>
   %12 = kiln.dropout %11, 0.5 : tensor<?x10xf32>
   // CHECK: kiln.cast %{{.*}} : tensor<?x28x28xui8> to tensor<?x28x28xf32>
@@ -114,6 +118,8 @@ func.func @losses(%x: tensor<?x10xf32>, %y: tensor<?x10xf32>, %t: tensor<?xi64>,
   %2 = kiln.cross_entropy %x, %t : (tensor<?x10xf32>, tensor<?xi64>) -> tensor<f32>
   // CHECK: kiln.accuracy %{{.*}}, %{{.*}} : (tensor<?x10xf32>, tensor<?xui8>) -> tensor<f32>
   %3 = kiln.accuracy %x, %u : (tensor<?x10xf32>, tensor<?xui8>) -> tensor<f32>
+  // CHECK: kiln.nll_loss %{{.*}}, %{{.*}} : (tensor<?x10xf32>, tensor<?xi64>) -> tensor<f32>
+  %4 = kiln.nll_loss %x, %t : (tensor<?x10xf32>, tensor<?xi64>) -> tensor<f32>
   return %0 : tensor<f32>
 }
 
@@ -135,5 +141,29 @@ func.func @layer_gradients(%x: tensor<?x1x28x28xf32>, %w: tensor<6x1x5x5xf32>, %
   %5 = kiln.dropout %2, 0.5 seed %seed salt 2 : tensor<?x6x28x28xf32>
   // CHECK: kiln.dropout %{{.*}}, 5.000000e-01 seed %{{.*}} : tensor<?x6x28x28xf32>
   %6 = kiln.dropout %5, 0.5 seed %seed : tensor<?x6x28x28xf32>
+  // CHECK: kiln.im2col %{{.*}} kernel [5, 5] stride [1, 1] padding [2, 2] : (tensor<?x1x28x28xf32>) -> tensor<25x?xf32>
+  %7 = kiln.im2col %x kernel [5, 5] stride [1, 1] padding [2, 2] : (tensor<?x1x28x28xf32>) -> tensor<25x?xf32>
+  // CHECK: kiln.im2col %{{.*}} kernel [5, 5] stride [2, 2] padding [0, 0] rows : (tensor<?x1x28x28xf32>) -> tensor<?x25xf32>
+  %8 = kiln.im2col %x kernel [5, 5] stride [2, 2] padding [0, 0] rows : (tensor<?x1x28x28xf32>) -> tensor<?x25xf32>
+  // CHECK: kiln.col2im %{{.*}}, %{{.*}} kernel [5, 5] stride [1, 1] padding [2, 2] : (tensor<25x?xf32>, tensor<?x1x28x28xf32>) -> tensor<?x1x28x28xf32>
+  %9 = kiln.col2im %7, %x kernel [5, 5] stride [1, 1] padding [2, 2] : (tensor<25x?xf32>, tensor<?x1x28x28xf32>) -> tensor<?x1x28x28xf32>
   return %6 : tensor<?x6x28x28xf32>
+}
+
+// CHECK-LABEL: func.func @gradient_helpers
+func.func @gradient_helpers(%x: tensor<?x10xf32>, %g: tensor<?x1xf32>, %t: tensor<?xi64>,
+                            %m: tensor<3x4xf32>, %r: tensor<3xf32>, %c: tensor<3x8xf32>) -> tensor<?x10xf32> {
+  // CHECK: kiln.broadcast_like %{{.*}}, %{{.*}} : (tensor<?x1xf32>, tensor<?x10xf32>) -> tensor<?x10xf32>
+  %0 = kiln.broadcast_like %g, %x : (tensor<?x1xf32>, tensor<?x10xf32>) -> tensor<?x10xf32>
+  // CHECK: kiln.relu_grad %{{.*}}, %{{.*}} : tensor<?x10xf32>
+  %1 = kiln.relu_grad %x, %0 : tensor<?x10xf32>
+  // CHECK: kiln.max_grad %{{.*}}, %{{.*}}, 1 : (tensor<3x4xf32>, tensor<3xf32>) -> tensor<3x4xf32>
+  %2 = kiln.max_grad %m, %r, 1 : (tensor<3x4xf32>, tensor<3xf32>) -> tensor<3x4xf32>
+  // CHECK: kiln.cross_entropy_grad %{{.*}}, %{{.*}} : (tensor<?x10xf32>, tensor<?xi64>) -> tensor<?x10xf32>
+  %3 = kiln.cross_entropy_grad %x, %t : (tensor<?x10xf32>, tensor<?xi64>) -> tensor<?x10xf32>
+  // CHECK: kiln.one_hot %{{.*}} : tensor<?xi64> to tensor<?x10xf32>
+  %4 = kiln.one_hot %t : tensor<?xi64> to tensor<?x10xf32>
+  // CHECK: kiln.slice %{{.*}} dim 1 start 2 size 4 : (tensor<3x8xf32>) -> tensor<3x4xf32>
+  %5 = kiln.slice %c dim 1 start 2 size 4 : (tensor<3x8xf32>) -> tensor<3x4xf32>
+  return %1 : tensor<?x10xf32>
 }
