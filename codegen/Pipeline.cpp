@@ -74,6 +74,10 @@ void addGradPasses(OpPassManager &pm) {
 
 void addLowerToLinalgPasses(OpPassManager &pm) {
   pm.addPass(createDecompose());
+  // What decomposition leaves to fold (a transpose of a transpose in the
+  // RNN's gradient). No CSE here: two equal products must stay two, or the
+  // add that folds into one product's accumulator would lose it.
+  addPipeline(pm, "canonicalize");
   pm.addPass(createLowerToLinalg());
   addPipeline(pm, "canonicalize,linalg-fuse-elementwise-ops,cse,canonicalize");
 }

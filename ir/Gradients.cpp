@@ -162,6 +162,18 @@ LogicalResult LogOp::buildGradients(OpBuilder &b, Value g, ArrayRef<bool>,
   return success();
 }
 
+LogicalResult SiluOp::buildGradients(OpBuilder &b, Value g, ArrayRef<bool>,
+                                     SmallVectorImpl<Value> &grads) {
+  // g * s * (1 + x * (1 - s)) with s = sigmoid(x), as ATen's silu_backward.
+  Location loc = getLoc();
+  Value x = getInput();
+  Value s = SigmoidOp::create(b, loc, x);
+  Value one = scalarLike(b, loc, x, 1.0);
+  Value slope = AddOp::create(b, loc, one, MulOp::create(b, loc, x, SubOp::create(b, loc, one, s)));
+  grads[0] = MulOp::create(b, loc, MulOp::create(b, loc, g, s), slope);
+  return success();
+}
+
 LogicalResult Log1pOp::buildGradients(OpBuilder &b, Value g, ArrayRef<bool>,
                                       SmallVectorImpl<Value> &grads) {
   // g / (1 + x)

@@ -91,24 +91,19 @@ static LogicalResult inferBroadcast(std::optional<Location> loc, Value lhs,
   return inferred(loc, shape, err, elementOf(lhs), results);
 }
 
-#define KILN_BINARY_INFER(Op)                                                  \
-  LogicalResult Op::inferReturnTypes(MLIRContext *, std::optional<Location> loc, \
-                                     Adaptor adaptor,                          \
-                                     SmallVectorImpl<Type> &results) {         \
-    return inferBroadcast(loc, adaptor.getLhs(), adaptor.getRhs(), results);   \
-  }
-KILN_BINARY_INFER(AddOp)
-KILN_BINARY_INFER(SubOp)
-KILN_BINARY_INFER(MulOp)
-#undef KILN_BINARY_INFER
+template <typename Adaptor>
+static LogicalResult inferBroadcast(std::optional<Location> loc, Adaptor adaptor,
+                                    SmallVectorImpl<Type> &results) {
+  return inferBroadcast(loc, adaptor.getLhs(), adaptor.getRhs(), results);
+}
 
-LogicalResult DivOp::inferReturnTypes(MLIRContext *, std::optional<Location> loc,
-                                      Adaptor adaptor,
-                                      SmallVectorImpl<Type> &results) {
+template <typename Adaptor>
+static LogicalResult inferQuotient(std::optional<Location> loc, Adaptor adaptor,
+                                   SmallVectorImpl<Type> &results) {
   if (!isa<FloatType>(elementOf(adaptor.getLhs())))
     return emitOptionalError(loc, "division needs floats, got ",
                              elementOf(adaptor.getLhs()));
-  return inferBroadcast(loc, adaptor.getLhs(), adaptor.getRhs(), results);
+  return inferBroadcast(loc, adaptor, results);
 }
 
 /// Whether `v` is a splat one: a `kiln.constant` or `kiln.fill` whose every
@@ -259,38 +254,36 @@ static LogicalResult inferReduce(std::optional<Location> loc, Value input,
   return success();
 }
 
-LogicalResult SumOp::inferReturnTypes(MLIRContext *, std::optional<Location> loc,
-                                      Adaptor adaptor,
-                                      SmallVectorImpl<Type> &results) {
-  return inferReduce(loc, adaptor.getInput(), adaptor.getDims(),
-                     adaptor.getKeepdim(), elementOf(adaptor.getInput()), results);
+template <typename Adaptor>
+static LogicalResult inferSum(std::optional<Location> loc, Adaptor adaptor,
+                              SmallVectorImpl<Type> &results) {
+  return inferReduce(loc, adaptor.getInput(), adaptor.getDims(), adaptor.getKeepdim(),
+                     elementOf(adaptor.getInput()), results);
 }
 
-LogicalResult MeanOp::inferReturnTypes(MLIRContext *, std::optional<Location> loc,
-                                       Adaptor adaptor,
-                                       SmallVectorImpl<Type> &results) {
+template <typename Adaptor>
+static LogicalResult inferMean(std::optional<Location> loc, Adaptor adaptor,
+                               SmallVectorImpl<Type> &results) {
   if (!isa<FloatType>(elementOf(adaptor.getInput())))
-    return emitOptionalError(loc, "mean needs floats, got ",
-                             elementOf(adaptor.getInput()));
-  return inferReduce(loc, adaptor.getInput(), adaptor.getDims(),
-                     adaptor.getKeepdim(), elementOf(adaptor.getInput()), results);
+    return emitOptionalError(loc, "mean needs floats, got ", elementOf(adaptor.getInput()));
+  return inferSum(loc, adaptor, results);
 }
 
-LogicalResult MaxOp::inferReturnTypes(MLIRContext *, std::optional<Location> loc,
-                                      Adaptor adaptor,
-                                      SmallVectorImpl<Type> &results) {
+/// max along `dim`: the input's element type; argmax: i64.
+template <typename Adaptor>
+static LogicalResult inferReduceDim(std::optional<Location> loc, Adaptor adaptor,
+                                    SmallVectorImpl<Type> &results) {
   int64_t dim = adaptor.getDim();
   return inferReduce(loc, adaptor.getInput(), {dim}, adaptor.getKeepdim(),
                      elementOf(adaptor.getInput()), results);
 }
 
-LogicalResult ArgMaxOp::inferReturnTypes(MLIRContext *context,
-                                         std::optional<Location> loc,
-                                         Adaptor adaptor,
-                                         SmallVectorImpl<Type> &results) {
+template <typename Adaptor>
+static LogicalResult inferArgMax(std::optional<Location> loc, Adaptor adaptor,
+                                 SmallVectorImpl<Type> &results) {
   int64_t dim = adaptor.getDim();
   return inferReduce(loc, adaptor.getInput(), {dim}, adaptor.getKeepdim(),
-                     IntegerType::get(context, 64), results);
+                     IntegerType::get(adaptor.getInput().getContext(), 64), results);
 }
 
 template <typename Op>
@@ -447,20 +440,6 @@ static LogicalResult inferPool(std::optional<Location> loc, Adaptor adaptor,
   return inferred(loc, shape, err, elementOf(adaptor.getInput()), results);
 }
 
-LogicalResult MaxPool2dOp::inferReturnTypes(MLIRContext *,
-                                            std::optional<Location> loc,
-                                            Adaptor adaptor,
-                                            SmallVectorImpl<Type> &results) {
-  return inferPool(loc, adaptor, results);
-}
-
-LogicalResult AvgPool2dOp::inferReturnTypes(MLIRContext *,
-                                            std::optional<Location> loc,
-                                            Adaptor adaptor,
-                                            SmallVectorImpl<Type> &results) {
-  return inferPool(loc, adaptor, results);
-}
-
 LogicalResult RNNOp::inferReturnTypes(MLIRContext *, std::optional<Location> loc,
                                       Adaptor adaptor,
                                       SmallVectorImpl<Type> &results) {
@@ -494,7 +473,13 @@ static LogicalResult inferElementwiseLoss(std::optional<Location> loc,
   return success();
 }
 
-/// cross_entropy and accuracy: input [N, C] and class indices [N].
+template <typename Adaptor>
+static LogicalResult inferSameShapeLoss(std::optional<Location> loc, Adaptor adaptor,
+                                        SmallVectorImpl<Type> &results) {
+  return inferElementwiseLoss(loc, adaptor.getInput(), adaptor.getTarget(), results);
+}
+
+/// cross_entropy, nll_loss and accuracy: input [N, C] and class indices [N].
 static LogicalResult inferClassLoss(std::optional<Location> loc, Value input,
                                     Value target, SmallVectorImpl<Type> &results) {
   auto in = cast<RankedTensorType>(input.getType());
@@ -510,36 +495,9 @@ static LogicalResult inferClassLoss(std::optional<Location> loc, Value input,
   return success();
 }
 
-LogicalResult MseOp::inferReturnTypes(MLIRContext *, std::optional<Location> loc,
-                                      Adaptor adaptor,
-                                      SmallVectorImpl<Type> &results) {
-  return inferElementwiseLoss(loc, adaptor.getInput(), adaptor.getTarget(), results);
-}
-
-LogicalResult BceWithLogitsOp::inferReturnTypes(MLIRContext *,
-                                                std::optional<Location> loc,
-                                                Adaptor adaptor,
-                                                SmallVectorImpl<Type> &results) {
-  return inferElementwiseLoss(loc, adaptor.getInput(), adaptor.getTarget(), results);
-}
-
-LogicalResult CrossEntropyOp::inferReturnTypes(MLIRContext *,
-                                               std::optional<Location> loc,
-                                               Adaptor adaptor,
-                                               SmallVectorImpl<Type> &results) {
-  return inferClassLoss(loc, adaptor.getInput(), adaptor.getTarget(), results);
-}
-
-LogicalResult NllLossOp::inferReturnTypes(MLIRContext *, std::optional<Location> loc,
-                                          Adaptor adaptor,
-                                          SmallVectorImpl<Type> &results) {
-  return inferClassLoss(loc, adaptor.getInput(), adaptor.getTarget(), results);
-}
-
-LogicalResult AccuracyOp::inferReturnTypes(MLIRContext *,
-                                           std::optional<Location> loc,
-                                           Adaptor adaptor,
-                                           SmallVectorImpl<Type> &results) {
+template <typename Adaptor>
+static LogicalResult inferClassLoss(std::optional<Location> loc, Adaptor adaptor,
+                                    SmallVectorImpl<Type> &results) {
   return inferClassLoss(loc, adaptor.getInput(), adaptor.getTarget(), results);
 }
 
@@ -606,11 +564,11 @@ LogicalResult SliceOp::inferReturnTypes(MLIRContext *, std::optional<Location> l
   return success();
 }
 
-LogicalResult Conv2dInputGradOp::inferReturnTypes(MLIRContext *,
-                                                  std::optional<Location> loc,
-                                                  Adaptor adaptor,
-                                                  SmallVectorImpl<Type> &results) {
-  // The forward conv of `input` and `weight` must give `grad`'s type.
+/// A conv2d gradient's `grad` must have the type the forward conv2d of
+/// `input` and `weight` gives; the result has `resultOf`'s type.
+template <typename Adaptor>
+static LogicalResult inferConv2dGrad(std::optional<Location> loc, Adaptor adaptor,
+                                     Value resultOf, SmallVectorImpl<Type> &results) {
   SmallVector<Type> forward;
   if (failed(inferConv2d(loc, adaptor.getInput(), adaptor.getWeight(), Value(),
                          adaptor.getStride(), adaptor.getPadding(), forward)))
@@ -618,23 +576,22 @@ LogicalResult Conv2dInputGradOp::inferReturnTypes(MLIRContext *,
   if (forward[0] != adaptor.getGrad().getType())
     return emitOptionalError(loc, "grad ", adaptor.getGrad().getType(),
                              " is not the conv2d result type ", forward[0]);
-  results.push_back(adaptor.getInput().getType());
+  results.push_back(resultOf.getType());
   return success();
+}
+
+LogicalResult Conv2dInputGradOp::inferReturnTypes(MLIRContext *,
+                                                  std::optional<Location> loc,
+                                                  Adaptor adaptor,
+                                                  SmallVectorImpl<Type> &results) {
+  return inferConv2dGrad(loc, adaptor, adaptor.getInput(), results);
 }
 
 LogicalResult Conv2dWeightGradOp::inferReturnTypes(MLIRContext *,
                                                    std::optional<Location> loc,
                                                    Adaptor adaptor,
                                                    SmallVectorImpl<Type> &results) {
-  SmallVector<Type> forward;
-  if (failed(inferConv2d(loc, adaptor.getInput(), adaptor.getWeight(), Value(),
-                         adaptor.getStride(), adaptor.getPadding(), forward)))
-    return failure();
-  if (forward[0] != adaptor.getGrad().getType())
-    return emitOptionalError(loc, "grad ", adaptor.getGrad().getType(),
-                             " is not the conv2d result type ", forward[0]);
-  results.push_back(adaptor.getWeight().getType());
-  return success();
+  return inferConv2dGrad(loc, adaptor, adaptor.getWeight(), results);
 }
 
 /// im2col's result: [C*KH*KW, N*OH*OW], or its transpose with `rows`.
@@ -696,20 +653,6 @@ static LogicalResult inferPoolGrad(std::optional<Location> loc, Adaptor adaptor,
                              " is not the pool's result type ", forward[0]);
   results.push_back(adaptor.getInput().getType());
   return success();
-}
-
-LogicalResult MaxPool2dGradOp::inferReturnTypes(MLIRContext *,
-                                                std::optional<Location> loc,
-                                                Adaptor adaptor,
-                                                SmallVectorImpl<Type> &results) {
-  return inferPoolGrad(loc, adaptor, results);
-}
-
-LogicalResult AvgPool2dGradOp::inferReturnTypes(MLIRContext *,
-                                                std::optional<Location> loc,
-                                                Adaptor adaptor,
-                                                SmallVectorImpl<Type> &results) {
-  return inferPoolGrad(loc, adaptor, results);
 }
 
 LogicalResult RNNStepGradOp::inferReturnTypes(MLIRContext *, std::optional<Location> loc,

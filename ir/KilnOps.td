@@ -70,7 +70,21 @@ def Kiln_FillOp : Kiln_Op<"fill", [Pure]> {
 // `doc` says what the op computes and names its PyTorch counterpart; the
 // class adds the broadcasting rule and an example. Not `Elementwise`: MLIR's
 // trait forbids broadcasting, and these broadcast.
-class Kiln_BinaryOp<string mnemonic, string what, string doc, list<Trait> traits = []>
+// The inferReturnTypes of an op that forwards its adaptor to the C++ rule
+// `rule(location, adaptor, results)` in ir/KilnOps.cpp: one rule serves a
+// family of ops, with no stub per op.
+class Kiln_InferredBy<string rule> {
+  code definition = [{
+  ::llvm::LogicalResult $cppClass::inferReturnTypes(::mlir::MLIRContext *,
+      ::std::optional<::mlir::Location> location, Adaptor adaptor,
+      ::llvm::SmallVectorImpl<::mlir::Type> &inferredReturnTypes) {
+    return }] # rule # [{(location, adaptor, inferredReturnTypes);
+  }
+  }];
+}
+
+class Kiln_BinaryOp<string mnemonic, string what, string doc, list<Trait> traits = [],
+                    string inferRule = "inferBroadcast">
     : Kiln_Op<mnemonic, !listconcat([Pure, InferTypeOpAdaptor, SameOperandsElementType,
                                      DeclareOpInterfaceMethods<Kiln_GradientOpInterface>],
                                     traits)> {
@@ -89,6 +103,7 @@ class Kiln_BinaryOp<string mnemonic, string what, string doc, list<Trait> traits
   let results = (outs Kiln_Tensor:$result);
   let assemblyFormat =
       "$lhs `,` $rhs attr-dict `:` functional-type(operands, results)";
+  let extraClassDefinition = Kiln_InferredBy<inferRule>.definition;
 }
 
 def Kiln_AddOp : Kiln_BinaryOp<"add", "sum", [{
@@ -112,7 +127,7 @@ def Kiln_DivOp : Kiln_BinaryOp<"div", "quotient (floats only)", [{
     `lhs / rhs` in floating point, as `torch.div` (true division); integer
     operands are rejected. A quotient by a splat one that broadcasts nothing
     is the dividend, exactly.
-  }]> {
+  }], [], "inferQuotient"> {
   let hasCanonicalizeMethod = 1;
 }
 
@@ -162,6 +177,11 @@ def Kiln_LogOp : Kiln_UnaryOp<"log", "natural logarithm", [{
 def Kiln_SqrtOp : Kiln_UnaryOp<"sqrt", "square root", [{
     The square root, as `torch.sqrt`; floats only (a negative operand gives
     NaN).
+  }], Kiln_FloatTensor, [DeclareOpInterfaceMethods<Kiln_GradientOpInterface>]>;
+def Kiln_SiluOp : Kiln_UnaryOp<"silu", "x * sigmoid(x)", [{
+    `x * sigmoid(x)`, computed as `x / (1 + exp(-x))` in ATen's order, as
+    `torch.nn.functional.silu` (`nn.SiLU`); floats only. Its gradient is
+    `grad * s * (1 + x * (1 - s))` with `s = sigmoid(x)`.
   }], Kiln_FloatTensor, [DeclareOpInterfaceMethods<Kiln_GradientOpInterface>]>;
 def Kiln_Log1pOp : Kiln_UnaryOp<"log1p", "log(1 + x), exact near 0", [{
     `log(1 + x)` computed without first rounding `1 + x`, so it keeps its
@@ -278,7 +298,7 @@ def Kiln_LinearOp : Kiln_Op<"linear", [Pure, InferTypeOpAdaptor, SameOperandsEle
 // Reductions
 //===----------------------------------------------------------------------===//
 
-class Kiln_ReduceOp<string mnemonic, string what, string doc>
+class Kiln_ReduceOp<string mnemonic, string what, string doc, string inferRule>
     : Kiln_Op<mnemonic, [Pure, InferTypeOpAdaptor, DeclareOpInterfaceMethods<Kiln_GradientOpInterface>]> {
   let summary = what # " over `dims` (every dim when empty)";
   let description = doc # [{
@@ -295,19 +315,20 @@ class Kiln_ReduceOp<string mnemonic, string what, string doc>
                        DefaultValuedAttr<BoolAttr, "false">:$keepdim);
   let results = (outs Kiln_Tensor:$result);
   let assemblyFormat = "$input $dims attr-dict `:` functional-type(operands, results)";
+  let extraClassDefinition = Kiln_InferredBy<inferRule>.definition;
 }
 
 def Kiln_SumOp : Kiln_ReduceOp<"sum", "sum", [{
     The sum of the elements over `dims`, as `torch.sum(x, dims, keepdim)`;
     on integers too (they wrap).
-  }]>;
+  }], "inferSum">;
 def Kiln_MeanOp : Kiln_ReduceOp<"mean", "mean (floats only)", [{
     The mean of the elements over `dims`, as `torch.mean(x, dims, keepdim)`;
     floats only.
-  }]>;
+  }], "inferMean">;
 
 class Kiln_ReduceDimOp<string mnemonic, string what, string doc, string resultElement,
-                       list<Trait> traits = []>
+                       string inferRule, list<Trait> traits = []>
     : Kiln_Op<mnemonic, !listconcat([Pure, InferTypeOpAdaptor], traits)> {
   let summary = what # " along `dim`";
   let description = doc # [{
@@ -322,17 +343,18 @@ class Kiln_ReduceDimOp<string mnemonic, string what, string doc, string resultEl
                        DefaultValuedAttr<BoolAttr, "false">:$keepdim);
   let results = (outs Kiln_Tensor:$result);
   let assemblyFormat = "$input `,` $dim attr-dict `:` functional-type(operands, results)";
+  let extraClassDefinition = Kiln_InferredBy<inferRule>.definition;
 }
 
 def Kiln_MaxOp : Kiln_ReduceDimOp<"max", "largest value", [{
     The largest element along `dim`, as `torch.max(x, dim, keepdim).values`;
     the result has the input's element type. Its gradient goes to the first
     largest element, as `torch.max`'s does (`kiln.max_grad`).
-  }], "f32", [DeclareOpInterfaceMethods<Kiln_GradientOpInterface>]>;
+  }], "f32", "inferReduceDim", [DeclareOpInterfaceMethods<Kiln_GradientOpInterface>]>;
 def Kiln_ArgMaxOp : Kiln_ReduceDimOp<"argmax", "index (i64) of the first largest value", [{
     The index of the first largest element along `dim`, as
     `torch.argmax(x, dim, keepdim)`; the result is i64. Not differentiable.
-  }], "i64">;
+  }], "i64", "inferArgMax">;
 
 class Kiln_SoftmaxLikeOp<string mnemonic, string what, string doc>
     : Kiln_Op<mnemonic, [Pure, SameOperandsAndResultType, DeclareOpInterfaceMethods<Kiln_GradientOpInterface>]> {
@@ -468,6 +490,7 @@ class Kiln_PoolOp<string mnemonic, string what, string doc>
   let results = (outs Kiln_FloatTensor:$result);
   let assemblyFormat = "$input `kernel` $kernel `stride` $stride `padding` $padding "
                        "attr-dict `:` functional-type(operands, results)";
+  let extraClassDefinition = Kiln_InferredBy<"inferPool">.definition;
 }
 
 def Kiln_MaxPool2dOp : Kiln_PoolOp<"max_pool2d", "maximum", [{
@@ -511,7 +534,7 @@ def Kiln_RNNOp : Kiln_Op<"rnn", [Pure, InferTypeOpAdaptor, SameOperandsElementTy
 // `doc` says what the op computes and names its PyTorch counterpart; the
 // class adds an example with `exampleTarget` as the target's type.
 class Kiln_LossOp<string mnemonic, string what, string doc, Type targetType,
-                  string exampleTarget,
+                  string exampleTarget, string inferRule,
                   list<Trait> traits = [DeclareOpInterfaceMethods<Kiln_GradientOpInterface>]>
     : Kiln_Op<mnemonic, !listconcat([Pure, InferTypeOpAdaptor], traits)> {
   let summary = what;
@@ -525,12 +548,13 @@ class Kiln_LossOp<string mnemonic, string what, string doc, Type targetType,
   let arguments = (ins Kiln_FloatTensor:$input, targetType:$target);
   let results = (outs Kiln_Scalar:$result);
   let assemblyFormat = "$input `,` $target attr-dict `:` functional-type(operands, results)";
+  let extraClassDefinition = Kiln_InferredBy<inferRule>.definition;
 }
 
 def Kiln_MseOp : Kiln_LossOp<"mse", "mean squared error over every element", [{
     `mean((input - target)^2)` over every element, as
     `torch.nn.functional.mse_loss`; input and target have one type.
-  }], Kiln_FloatTensor, "tensor<?x10xf32>",
+  }], Kiln_FloatTensor, "tensor<?x10xf32>", "inferSameShapeLoss",
     [SameOperandsElementType, DeclareOpInterfaceMethods<Kiln_GradientOpInterface>]>;
 def Kiln_BceWithLogitsOp : Kiln_LossOp<"bce_with_logits",
     "binary cross-entropy of sigmoid(input), averaged over every element", [{
@@ -539,7 +563,7 @@ def Kiln_BceWithLogitsOp : Kiln_LossOp<"bce_with_logits",
     `torch.nn.functional.binary_cross_entropy_with_logits`; kiln-decompose
     writes PyTorch's stable form `max(x, 0) - x * y + log1p(exp(-|x|))`.
     Input and target have one type.
-  }], Kiln_FloatTensor, "tensor<?x10xf32>",
+  }], Kiln_FloatTensor, "tensor<?x10xf32>", "inferSameShapeLoss",
     [SameOperandsElementType, DeclareOpInterfaceMethods<Kiln_GradientOpInterface>]>;
 def Kiln_CrossEntropyOp : Kiln_LossOp<"cross_entropy",
     "mean over samples of -log_softmax(input)[class]; input [N, C], target [N]", [{
@@ -548,21 +572,21 @@ def Kiln_CrossEntropyOp : Kiln_LossOp<"cross_entropy",
     (logits) `[N, C]`, target `[N]` of i32, i64 or u8. kiln-decompose writes
     it as `kiln.nll_loss` of `kiln.log_softmax`; a class index outside
     [0, C) makes the loss NaN.
-  }], Kiln_IndexTensor, "tensor<?xi64>">;
+  }], Kiln_IndexTensor, "tensor<?xi64>", "inferClassLoss">;
 def Kiln_NllLossOp : Kiln_LossOp<"nll_loss",
     "mean over samples of -input[n, target[n]]; input [N, C] (log-probabilities), target [N]", [{
     `-mean_n(input[n, target[n]])`, as `torch.nn.functional.nll_loss`: input
     `[N, C]` (log-probabilities), target `[N]` of i32, i64 or u8. A class
     index outside [0, C) makes the loss NaN instead of reading out of
     bounds. Its gradient is `one_hot(target) * (-grad / N)`.
-  }], Kiln_IndexTensor, "tensor<?xi64>">;
+  }], Kiln_IndexTensor, "tensor<?xi64>", "inferClassLoss">;
 def Kiln_AccuracyOp : Kiln_LossOp<"accuracy",
     "fraction of samples whose argmax equals the class index", [{
     The fraction of samples whose first largest input is their class, as
     `(input.argmax(1) == target).float().mean()`: input `[N, C]`, target
     `[N]` of i32, i64 or u8 (an index outside [0, C) never matches). A
     metric: not differentiable.
-  }], Kiln_IndexTensor, "tensor<?xui8>", []>;
+  }], Kiln_IndexTensor, "tensor<?xui8>", "inferClassLoss", []>;
 
 //===----------------------------------------------------------------------===//
 // Gradient helpers: ops the autodiff pass emits
@@ -791,6 +815,7 @@ class Kiln_PoolGradOp<string mnemonic, string what, string doc>
   let results = (outs Kiln_FloatTensor:$result);
   let assemblyFormat = "$grad `,` $input `kernel` $kernel `stride` $stride `padding` $padding "
                        "attr-dict `:` functional-type(operands, results)";
+  let extraClassDefinition = Kiln_InferredBy<"inferPoolGrad">.definition;
 }
 
 def Kiln_MaxPool2dGradOp : Kiln_PoolGradOp<"max_pool2d_grad",

@@ -61,6 +61,12 @@ Value sigmoidBody(SigmoidOp, OpBuilder &b, Location l, ValueRange a) {
   Value e = math::ExpOp::create(b, l, arith::NegFOp::create(b, l, a[0]));
   return arith::DivFOp::create(b, l, one, arith::AddFOp::create(b, l, one, e));
 }
+/// x / (1 + exp(-x)): ATen's silu, in its order of operations.
+Value siluBody(SiluOp, OpBuilder &b, Location l, ValueRange a) {
+  Value one = arith::ConstantOp::create(b, l, b.getFloatAttr(a[0].getType(), 1.0));
+  Value e = math::ExpOp::create(b, l, arith::NegFOp::create(b, l, a[0]));
+  return arith::DivFOp::create(b, l, a[0], arith::AddFOp::create(b, l, one, e));
+}
 Value tanhBody(TanhOp, OpBuilder &b, Location l, ValueRange a) { return math::TanhOp::create(b, l, a[0]); }
 Value expBody(ExpOp, OpBuilder &b, Location l, ValueRange a) { return math::ExpOp::create(b, l, a[0]); }
 Value logBody(LogOp, OpBuilder &b, Location l, ValueRange a) { return math::LogOp::create(b, l, a[0]); }
@@ -194,7 +200,7 @@ void populateElementwisePatterns(const TypeConverter &converter, RewritePatternS
   patterns.add<LowerElementwise<AddOp, addBody>, LowerElementwise<SubOp, subBody>,
                LowerElementwise<MulOp, mulBody>, LowerElementwise<DivOp, divBody>,
                LowerElementwise<NegOp, negBody>, LowerElementwise<AbsOp, absBody>,
-               LowerElementwise<ReluOp, reluBody>, LowerElementwise<SigmoidOp, sigmoidBody>,
+               LowerElementwise<ReluOp, reluBody>, LowerElementwise<SigmoidOp, sigmoidBody>, LowerElementwise<SiluOp, siluBody>,
                LowerElementwise<TanhOp, tanhBody>, LowerElementwise<ExpOp, expBody>,
                LowerElementwise<LogOp, logBody>, LowerElementwise<SqrtOp, sqrtBody>,
                LowerElementwise<Log1pOp, log1pBody>,

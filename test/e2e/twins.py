@@ -18,7 +18,8 @@ def elementwise(t):
         "mul": a * c * 2.0,
         "div": a / (b.abs() + 1.0),
         "neg": -a,
-        "unary": torch.relu(a) + torch.sigmoid(a) + torch.tanh(a) + torch.exp(a) + a.abs(),
+        "unary": (torch.relu(a) + torch.sigmoid(a) + torch.tanh(a) + torch.exp(a) + a.abs()
+                  + F.silu(a)),
         "logs": torch.log(a.abs() + 0.5) + torch.sqrt(a.abs()),
         "mixed": 1.0 - a / 2.0,
     }, {}
@@ -110,7 +111,7 @@ def _grads(t, h):
     x, s, v, w, k, d = t["x"], t["s"], t["v"], t["w"], t["k"], t["d"]
     a = x * v
     b = a / (v.abs() + 1.0)
-    c = torch.relu(b) - torch.sigmoid(a) + torch.tanh(b)
+    c = torch.relu(b) - torch.sigmoid(a) + torch.tanh(b) + F.silu(b)
     e = torch.exp(-c / 4.0) + torch.log(c.abs() + 1.0) + torch.sqrt(a.abs() + 0.5)
     h = h(e)
     m = e @ w

@@ -33,6 +33,8 @@ func.func @elementwise(%a: tensor<?x10xf32>, %b: tensor<10xf32>, %i: tensor<?x28
   %14 = kiln.log1p %11 : tensor<?x10xf32>
   // CHECK: kiln.sign %{{.*}} : tensor<?x10xf32>
   %15 = kiln.sign %14 : tensor<?x10xf32>
+  // CHECK: kiln.silu %{{.*}} : tensor<?x10xf32>
+  %16 = kiln.silu %15 : tensor<?x10xf32>
   // CHECK: kiln.dropout %{{.*}}, 5.000000e-01 : tensor<?x10xf32>
   %12 = kiln.dropout %11, 0.5 : tensor<?x10xf32>
   // CHECK: kiln.cast %{{.*}} : tensor<?x28x28xui8> to tensor<?x28x28xf32>

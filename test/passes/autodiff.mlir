@@ -119,6 +119,25 @@ func.func @loss(%x: tensor<?x4xf32> {kiln.role = #kiln.input<"x">}, %x3: tensor<
 
 // -----
 
+// silu: g * s * (1 + x * (1 - s)) with s = sigmoid(x), ATen's order.
+// CHECK-LABEL: func.func @loss_grad
+// CHECK: %[[G:.*]] = kiln.broadcast_like
+// CHECK: %[[S:.*]] = kiln.sigmoid %arg4
+// CHECK: %[[ONE:.*]] = kiln.constant dense<1.0{{.*}}> : tensor<f32>
+// CHECK: %[[OM:.*]] = kiln.sub %[[ONE]], %[[S]]
+// CHECK: %[[XOM:.*]] = kiln.mul %arg4, %[[OM]]
+// CHECK: %[[SLOPE:.*]] = kiln.add %[[ONE]], %[[XOM]]
+// CHECK: %[[GS:.*]] = kiln.mul %[[G]], %[[S]]
+// CHECK: %[[GP:.*]] = kiln.mul %[[GS]], %[[SLOPE]]
+// CHECK: return %{{.*}}, %[[GP]],
+func.func @loss(%x: tensor<?x4xf32> {kiln.role = #kiln.input<"x">}, %x3: tensor<?x2x3xf32> {kiln.role = #kiln.input<"x3">}, %y: tensor<?x4xf32> {kiln.role = #kiln.target<"y">}, %t: tensor<?xi64> {kiln.role = #kiln.target<"t">}, %p: tensor<4xf32> {kiln.role = #kiln.param<"p">}, %w: tensor<3x4xf32> {kiln.role = #kiln.param<"w">}, %lw: tensor<4x3xf32> {kiln.role = #kiln.param<"lw">}, %lb: tensor<4xf32> {kiln.role = #kiln.param<"lb">}) -> (tensor<f32> {kiln.role = #kiln.loss}) attributes {kiln.entry = #kiln.entry<loss>} {
+  %0 = kiln.silu %p : tensor<4xf32>
+  %1 = kiln.sum %0 [] : (tensor<4xf32>) -> tensor<f32>
+  return %1 : tensor<f32>
+}
+
+// -----
+
 // tanh: the gradient reaches the parameter through the rule.
 // CHECK-LABEL: func.func @loss_grad
 // CHECK: %[[Y:.*]] = kiln.tanh %arg4

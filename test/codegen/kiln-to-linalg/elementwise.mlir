@@ -53,7 +53,8 @@ func.func @integers(%a: tensor<4xi32>, %b: tensor<4xi32>, %u: tensor<4xui8>) -> 
 
 // -----
 
-// Floats: each function its math op; sigmoid is 1 / (1 + exp(-x)).
+// Floats: each function its math op; sigmoid is 1 / (1 + exp(-x)), silu
+// x / (1 + exp(-x)) as ATen computes it.
 // CHECK-LABEL: func.func @floats
 // CHECK: arith.negf
 // CHECK: math.absf
@@ -65,6 +66,10 @@ func.func @integers(%a: tensor<4xi32>, %b: tensor<4xi32>, %u: tensor<4xui8>) -> 
 // CHECK: math.log
 // CHECK: math.sqrt
 // CHECK: math.log1p
+// CHECK: arith.negf
+// CHECK: math.exp
+// CHECK: arith.addf
+// CHECK: arith.divf
 func.func @floats(%x: tensor<?x3xf32>) -> tensor<?x3xf32> {
   %0 = kiln.neg %x : tensor<?x3xf32>
   %1 = kiln.abs %0 : tensor<?x3xf32>
@@ -75,7 +80,8 @@ func.func @floats(%x: tensor<?x3xf32>) -> tensor<?x3xf32> {
   %6 = kiln.log %5 : tensor<?x3xf32>
   %7 = kiln.sqrt %6 : tensor<?x3xf32>
   %8 = kiln.log1p %7 : tensor<?x3xf32>
-  return %8 : tensor<?x3xf32>
+  %9 = kiln.silu %8 : tensor<?x3xf32>
+  return %9 : tensor<?x3xf32>
 }
 
 // -----
