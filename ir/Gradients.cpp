@@ -221,8 +221,13 @@ LogicalResult MatMulOp::buildGradients(OpBuilder &b, Value g, ArrayRef<bool> nee
 LogicalResult LinearOp::buildGradients(OpBuilder &b, Value g, ArrayRef<bool> needed,
                                        SmallVectorImpl<Value> &grads) {
   Location loc = getLoc();
-  if (needed[0])
-    grads[0] = MatMulOp::create(b, loc, g, getWeight()); // [..., out] @ [out, in]
+  bool vector = typeOf(g).getRank() == 1; // a rank-1 input: one sample, no batch
+  if (needed[0]) {
+    // [..., out] @ [out, in]; a vector as a one-row matrix and back.
+    grads[0] = MatMulOp::create(b, loc, vector ? rows(b, loc, g) : g, getWeight());
+    if (vector)
+      grads[0] = ReshapeOp::create(b, loc, getInput().getType(), grads[0]);
+  }
   if (needed[1]) {
     // g^T @ x over every sample (and every leading index): [out, in].
     Value gRows = rows(b, loc, g), xRows = rows(b, loc, getInput());
@@ -230,10 +235,11 @@ LogicalResult LinearOp::buildGradients(OpBuilder &b, Value g, ArrayRef<bool> nee
                                 xRows);
   }
   if (getBias() && needed[2]) {
+    // The sum over every leading index; a vector's gradient is the bias's.
     SmallVector<int64_t> dims;
     for (int64_t d = 0; d + 1 < typeOf(g).getRank(); ++d)
       dims.push_back(d);
-    grads[2] = SumOp::create(b, loc, g, dims, false);
+    grads[2] = vector ? g : SumOp::create(b, loc, g, dims, false).getResult();
   }
   return success();
 }

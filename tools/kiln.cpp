@@ -132,14 +132,49 @@ int printModule(mlir::ModuleOp module, const std::string &output) {
   return 0;
 }
 
-int build(const char *argv0) {
+/// A model file is text of a few kilobytes; this bounds what a mistaken path
+/// (a disk image, a log) costs before the parser says it is not a model.
+constexpr uint64_t kMaxModelFileBytes = 16 << 20;
+
+/// The model file's contents, or an error already reported: only a regular
+/// file is read, since a FIFO blocks and /dev/zero never ends.
+std::unique_ptr<llvm::MemoryBuffer> readModelFile() {
+  llvm::sys::fs::file_status status;
+  if (std::error_code ec = llvm::sys::fs::status(inputFile, status)) {
+    fail("cannot read '" + inputFile + "': " + ec.message(), 1);
+    return nullptr;
+  }
+  if (status.type() != llvm::sys::fs::file_type::regular_file) {
+    fail("cannot read '" + inputFile + "': not a regular file", 1);
+    return nullptr;
+  }
+  if (status.getSize() > kMaxModelFileBytes) {
+    fail("cannot read '" + inputFile + "': " + std::to_string(status.getSize()) +
+             " bytes is too large for a model file (at most 16 MiB)",
+         1);
+    return nullptr;
+  }
   auto buffer = llvm::MemoryBuffer::getFile(inputFile, /*IsText=*/false,
                                             /*RequiresNullTerminator=*/false);
-  if (!buffer)
-    return fail("cannot read '" + inputFile + "': " + buffer.getError().message(), 1);
-  std::string source = (*buffer)->getBuffer().str();
-  kiln::Diagnostics diags(inputFile, source, std::cerr);
+  if (!buffer) {
+    fail("cannot read '" + inputFile + "': " + buffer.getError().message(), 1);
+    return nullptr;
+  }
+  return std::move(*buffer);
+}
+
+int build(const char *argv0) {
   std::string output = outputFile.empty() ? defaultOutput() : outputFile;
+  // `kiln build mymodel` (no .kiln) or `-o model.kiln` would replace the
+  // source with what is built.
+  if (output != "-" && llvm::sys::fs::equivalent(inputFile, output))
+    return fail("the output '" + output + "' is the model file itself; name another with -o",
+                2);
+  std::unique_ptr<llvm::MemoryBuffer> buffer = readModelFile();
+  if (!buffer)
+    return 1;
+  std::string source = buffer->getBuffer().str();
+  kiln::Diagnostics diags(inputFile, source, std::cerr);
 
   if (emit == Stage::AST) {
     std::ostringstream text;
@@ -162,7 +197,7 @@ int build(const char *argv0) {
   mlir::MLIRContext context(registry);
   context.printOpOnDiagnostic(false); // errors point at the model file, not at IR
   llvm::SourceMgr sourceMgr;
-  sourceMgr.AddNewSourceBuffer(std::move(*buffer), llvm::SMLoc());
+  sourceMgr.AddNewSourceBuffer(std::move(buffer), llvm::SMLoc());
   mlir::SourceMgrDiagnosticHandler handler(sourceMgr, &context);
   mlir::OwningOpRef<mlir::ModuleOp> module = kiln::mlirGen(context, *model);
   if (!module)
@@ -220,11 +255,10 @@ int build(const char *argv0) {
 }
 
 int check() {
-  auto buffer = llvm::MemoryBuffer::getFile(inputFile, /*IsText=*/false,
-                                            /*RequiresNullTerminator=*/false);
+  std::unique_ptr<llvm::MemoryBuffer> buffer = readModelFile();
   if (!buffer)
-    return fail("cannot read '" + inputFile + "': " + buffer.getError().message(), 1);
-  std::string source = (*buffer)->getBuffer().str();
+    return 1;
+  std::string source = buffer->getBuffer().str();
   kiln::Diagnostics diags(inputFile, source, std::cerr);
   return kiln::checkModel(diags) ? 0 : 1;
 }

@@ -230,7 +230,16 @@ MODELS = {
 
 # Models whose loss is checked on one batch only: some of their terms sum over
 # the batch, so their loss is not a mean of per-batch losses.
+def vectors(t):
+    x, w = t["x"], t["w"]
+    v = (x * w).mean(dim=0)
+    loss = (F.linear(v, t["fc.weight"], t["fc.bias"]).mean()
+            + F.linear(v * 2.0, t["nobias.weight"]).sum() * 0.5 + F.mse_loss(x * w, t["y"]))
+    return {"out": x * w}, {"loss": loss}
+
+
 GRAD_MODELS = {
     "test/e2e/models/grads.kiln": (grads, {"label": (0, 3), "y": "unit"}),
     "test/e2e/models/grads64.kiln": (grads64, {"label": (0, 3), "y": "unit"}),
+    "test/e2e/models/vectors.kiln": (vectors, {"y": "unit"}),
 }

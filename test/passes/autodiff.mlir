@@ -479,3 +479,20 @@ func.func @loss(%x: tensor<?x4xf32> {kiln.role = #kiln.input<"x">}, %p: tensor<4
   %3 = kiln.sum %2 [] : (tensor<?x4xf32>) -> tensor<f32>
   return %3 : tensor<f32>
 }
+
+// -----
+
+// linear on a vector (rank 1, no batch): the input's gradient is a one-row
+// product reshaped back, the bias's the gradient itself (not a sum over
+// every dim, which an empty dims list would mean).
+// CHECK-LABEL: func.func @loss_grad
+// CHECK: %[[G:.*]] = kiln.broadcast_like %{{.*}} : (tensor<1xf32>, tensor<3xf32>) -> tensor<3xf32>
+// CHECK: %[[ROW:.*]] = kiln.reshape %[[G]] : tensor<3xf32> to tensor<1x3xf32>
+// CHECK: %[[GX:.*]] = kiln.matmul %[[ROW]], %arg1 : (tensor<1x3xf32>, tensor<3x4xf32>) -> tensor<1x4xf32>
+// CHECK: kiln.reshape %[[GX]] : tensor<1x4xf32> to tensor<4xf32>
+// CHECK: return %{{.*}}, %{{.*}}, %{{.*}}, %[[G]] :
+func.func @loss(%v: tensor<4xf32> {kiln.role = #kiln.param<"v">}, %w: tensor<3x4xf32> {kiln.role = #kiln.param<"w">}, %b: tensor<3xf32> {kiln.role = #kiln.param<"b">}) -> (tensor<f32> {kiln.role = #kiln.loss}) attributes {kiln.entry = #kiln.entry<loss>} {
+  %0 = kiln.linear %v, %w, %b : (tensor<4xf32>, tensor<3x4xf32>, tensor<3xf32>) -> tensor<3xf32>
+  %1 = kiln.sum %0 [] : (tensor<3xf32>) -> tensor<f32>
+  return %1 : tensor<f32>
+}
