@@ -6,6 +6,9 @@
 #include "frontend/SemaImpl.h"
 
 #include <algorithm>
+#include <cfloat>
+#include <climits>
+#include <cmath>
 #include <cstdio>
 
 namespace kiln {
@@ -14,6 +17,9 @@ namespace sema {
 
 std::string clip(const std::string &s) { return s.size() <= 40 ? s : s.substr(0, 37) + "..."; }
 std::string quote(const std::string &s) { return "'" + clip(s) + "'"; }
+
+/// Integer constants travel as doubles (Node::data): exact up to 2^53.
+constexpr double kLargestExactInteger = 9007199254740992.0;
 
 std::string numberText(double v) {
   char buf[64];
@@ -69,6 +75,11 @@ int Sema::addNode(OpKind kind, std::vector<int> operands, TensorType type, const
       error(at, "tensor " + type.str() + " has too many elements (more than 2^63)");
       return -1;
     }
+  if (std::count(type.shape.begin(), type.shape.end(), kBatch) > 1) {
+    // One row per sample is what batching means; [N, N] has no such rows.
+    error(at, "this gives " + type.str() + ": the batch dimension N may appear only once");
+    return -1;
+  }
   Node n;
   n.kind = kind;
   n.operands = std::move(operands);
@@ -90,6 +101,23 @@ int Sema::addOp(const std::string &op, std::vector<int> operands, TensorType typ
     model.nodes[n].attrs = std::move(attrs);
   }
   return n;
+}
+
+bool fitsDType(double v, DType dtype) {
+  double whole = std::trunc(v); // a cast to an integer drops the fraction, as torch's
+  switch (dtype) {
+  case DType::U8: return whole >= 0 && whole <= 255;
+  case DType::I32: return whole >= INT32_MIN && whole <= INT32_MAX;
+  case DType::I64: return std::fabs(whole) <= kLargestExactInteger;
+  case DType::F32: return std::fabs(v) <= FLT_MAX;
+  case DType::F64: return true;
+  }
+  return false;
+}
+
+std::string doesNotFit(const std::string &number, DType dtype) {
+  return "the number " + number + " does not fit in " + dtypeName(dtype) +
+         (dtype == DType::I64 ? " (integer constants are exact up to 2^53)" : "");
 }
 
 int Sema::constant(double v, DType dtype, const Span &at) {

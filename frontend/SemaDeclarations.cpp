@@ -145,6 +145,16 @@ std::optional<TensorType> Sema::declaredType(const TypeExpr &t, bool data, const
 
 void Sema::declareData(const Item &item) {
   const char *what = item.kind == Item::Input ? "input" : "target";
+  // Each input and target is a flag of the executable: `--image FILE`.
+  for (const char *flag : kExecutableFlags)
+    if (item.name == flag) {
+      error(item.nameSpan, std::string(item.kind == Item::Input ? "an " : "a ") + what +
+                               " named " + quote(item.name) +
+                               " would be the executable's flag --" + item.name +
+                               ", which is taken; rename it");
+      declare(item.name, item.nameSpan, Value());
+      return;
+    }
   auto type = declaredType(item.type, true, what);
   int n = type ? addNode(item.kind == Item::Input ? OpKind::Input : OpKind::Target, {}, *type,
                          item.span)
@@ -157,6 +167,12 @@ void Sema::declareData(const Item &item) {
 }
 
 void Sema::declareParam(const Item &item) {
+  if (item.name == "__metadata__") {
+    error(item.nameSpan, "a param cannot be named '__metadata__': a safetensors file keeps "
+                         "that name for itself; rename it");
+    declare(item.name, item.nameSpan, Value());
+    return;
+  }
   auto type = declaredType(item.type, false, "param");
   if (type && !isFloat(type->dtype)) {
     error(item.type.span, "a param is learned, so it must be f32 or f64, got " + type->str());
@@ -251,6 +267,15 @@ void Sema::declareLet(const Item &item) {
   declare(item.name, item.nameSpan, v);
 }
 
+/// The dtype of the loss and metrics declared so far, if any.
+std::optional<DType> Sema::scalarDType() const {
+  if (model.loss >= 0)
+    return typeOf(model.loss).dtype;
+  if (!model.metrics.empty())
+    return typeOf(model.metrics.front().node).dtype;
+  return std::nullopt;
+}
+
 /// An output (per sample, no targets), the loss (a float scalar) or a metric (a scalar).
 void Sema::declareResult(const Item &item) {
   const Expr &e = *item.value;
@@ -273,8 +298,14 @@ void Sema::declareResult(const Item &item) {
       error(e.span, label + " must be a scalar, got " + t.str() +
                         "; reduce it, e.g. with mean(...)");
       n = -1;
-    } else if (item.kind == Item::Loss && !isFloat(t.dtype)) {
-      error(e.span, "loss must be a float scalar, got " + t.str());
+    } else if (!isFloat(t.dtype)) {
+      // The executable reports the loss and metrics as floats of one dtype.
+      error(e.span, label + " must be a float scalar, got " + t.str() +
+                        "; cast it, e.g. f32(...)");
+      n = -1;
+    } else if (std::optional<DType> other = scalarDType(); other && *other != t.dtype) {
+      error(e.span, label + " is " + t.str() + " but the loss and metrics before it are " +
+                        dtypeName(*other) + "; cast it, e.g. " + dtypeName(*other) + "(...)");
       n = -1;
     }
   }

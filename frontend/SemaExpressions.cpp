@@ -102,6 +102,13 @@ Value Sema::foldNumbers(const Expr &e, const Value &l, const Value &r) {
   return Value::real(v);
 }
 
+/// Whether a number survives its trip as a double (constants' data): an
+/// integer beyond 2^53 would silently become its neighbour.
+static bool exactAsDouble(const Value &v) {
+  constexpr int64_t limit = int64_t(1) << 53;
+  return v.isFloat || (v.i >= -limit && v.i <= limit);
+}
+
 /// A number meeting a tensor of `dtype` becomes a scalar constant of that
 /// dtype, as a Python scalar does in PyTorch; it must fit.
 int Sema::numberFor(const Value &v, DType dtype, const Expr &e) {
@@ -110,13 +117,8 @@ int Sema::numberFor(const Value &v, DType dtype, const Expr &e) {
                       dtypeName(dtype) + " tensor; cast the tensor first, e.g. f32(x)");
     return -1;
   }
-  bool fits = dtype == DType::U8    ? v.i >= 0 && v.i <= 255
-              : dtype == DType::I32 ? v.i >= INT32_MIN && v.i <= INT32_MAX
-              : dtype == DType::F32 ? std::fabs(v.f) <= FLT_MAX
-                                    : true;
-  if (!fits) {
-    error(e.span, "the number " + (v.isFloat ? numberText(v.f) : std::to_string(v.i)) +
-                      " does not fit in " + dtypeName(dtype));
+  if (!exactAsDouble(v) || !fitsDType(v.f, dtype)) {
+    error(e.span, doesNotFit(v.isFloat ? numberText(v.f) : std::to_string(v.i), dtype));
     return -1;
   }
   return constant(v.f, dtype, e.span);
@@ -131,11 +133,7 @@ int Sema::toTensor(const Value &v, const Expr &e) {
     return v.node;
   case Value::Number:
     // torch.tensor rules: a float literal is f32, an integer i64.
-    if (v.isFloat && std::fabs(v.f) > FLT_MAX) {
-      error(e.span, "the number " + numberText(v.f) + " does not fit in f32");
-      return -1;
-    }
-    return constant(v.f, v.isFloat ? DType::F32 : DType::I64, e.span);
+    return numberFor(v, v.isFloat ? DType::F32 : DType::I64, e);
   case Value::Bool:
     error(e.span, "expected a tensor, got " + std::string(v.b ? "true" : "false"));
     return -1;
@@ -251,6 +249,11 @@ Value Sema::evalTensorLiteral(const Expr &e) {
         ok = false;
         return;
       }
+      if (!exactAsDouble(v)) {
+        error(a->span, doesNotFit(std::to_string(v.i), DType::I64));
+        ok = false;
+        return;
+      }
       anyFloat = anyFloat || v.isFloat;
       data.push_back(v.f);
     }
@@ -259,12 +262,11 @@ Value Sema::evalTensorLiteral(const Expr &e) {
   if (!ok)
     return {};
   DType dtype = anyFloat ? DType::F32 : DType::I64;
-  if (anyFloat)
-    for (double v : data)
-      if (std::fabs(v) > FLT_MAX) {
-        error(e.span, "the number " + numberText(v) + " does not fit in f32");
-        return {};
-      }
+  for (double v : data)
+    if (!fitsDType(v, dtype)) {
+      error(e.span, doesNotFit(numberText(v), dtype));
+      return {};
+    }
   int n = addNode(OpKind::Constant, {}, {dtype, shape}, e.span);
   if (n >= 0) {
     model.nodes[n].op = "constant";

@@ -69,6 +69,14 @@ Value Sema::cast(const Call &c) {
   DType dtype = *parseDType(c.builtin.name);
   if (tx.dtype == dtype)
     return Value::tensor(x);
+  // A constant must keep its value (i32(1e10) or u8(1000.0) would silently
+  // be something else); a tensor's values are known only at run time.
+  if (model.nodes[x].kind == OpKind::Constant)
+    for (double v : model.nodes[x].data)
+      if (!fitsDType(v, dtype)) {
+        error(c.span(), doesNotFit(numberText(v), dtype));
+        return {};
+      }
   return Value::tensor(addOp(c.builtin.op, {x}, {dtype, tx.shape}, c.span()));
 }
 

@@ -14,6 +14,7 @@
 
 #include "frontend/AST.h"
 #include "frontend/Frontend.h"
+#include "common/ExecutableFlags.h"
 #include "common/Shapes.h"
 
 #include <map>
@@ -31,6 +32,12 @@ std::string clip(const std::string &s);
 std::string quote(const std::string &s);
 /// A number as a message shows it (%g).
 std::string numberText(double v);
+/// Whether the number `v` keeps its value as a `dtype` constant: integers
+/// travel as doubles (exact up to 2^53), and a cast to an integer drops the
+/// fraction, as torch's does.
+bool fitsDType(double v, DType dtype);
+/// "the number NUMBER does not fit in DTYPE ...".
+std::string doesNotFit(const std::string &number, DType dtype);
 /// "; did you mean 'NAME'?" for the closest candidate, or "".
 std::string suggest(const std::string &name, const std::vector<std::string> &candidates);
 /// "a, b or c".
@@ -256,6 +263,7 @@ public:
   void declareParam(const Item &item);
   void declareLet(const Item &item);
   void declareResult(const Item &item);
+  std::optional<DType> scalarDType() const;
   std::optional<Init> initializer(const Expr &e);
   std::optional<TensorType> declaredType(const TypeExpr &t, bool data, const char *what);
   std::optional<Init> initZeros(const Call &c);

@@ -306,7 +306,8 @@ int Sema::applyPool2d(const Layer &L, int x, const Span &at) {
 
 int Sema::applyRNN(const Layer &L, int x, const Span &at) {
   TensorType tx = typeOf(x);
-  if (tx.shape.size() != 3 || tx.shape[2] != L.ints[0]) {
+  // Batch first (batch_first=True): the time dim must be a known size.
+  if (tx.shape.size() != 3 || tx.shape[2] != L.ints[0] || tx.shape[1] == kBatch) {
     error(at, L.label() + " expects an input [N, T, " + std::to_string(L.ints[0]) +
                   "] (batch, time, features), but its input is " + tx.str());
     return -1;
