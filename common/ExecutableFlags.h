@@ -10,6 +10,8 @@ inline constexpr const char *kExecutableFlags[] = {
     "batch",   "epochs", "help",    "init",        "json",      "lr",      "metrics",
     "output",  "resume", "save",    "seed",        "tensorboard", "threads", "val-every",
     "version", "weights",
+    // An input named `every` would have the validation twin --val-every.
+    "every",
 };
 
 } // namespace kiln

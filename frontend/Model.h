@@ -108,4 +108,8 @@ struct Model {
   TrainConfig train;
 };
 
+/// What a model holds, in a line: "1 input, 1 target, 6 params (235146
+/// values), 1 output, a loss, 1 metric, a train block".
+std::string describe(const Model &model);
+
 } // namespace kiln

@@ -54,6 +54,7 @@ const char *const usage =
     "\n"
     "USAGE: kiln build <model.kiln> [-o FILE] [--emit=STAGE] [MLIR options]\n"
     "       kiln check <model.kiln>    report the model file's errors, if any\n"
+    "       kiln --version\n"
     "       kiln COMMAND --help        the options of COMMAND\n"
     "\n"
     "Stages: ast kiln grad lowered llvm asm obj; without --emit, an executable.\n"
@@ -163,8 +164,19 @@ std::unique_ptr<llvm::MemoryBuffer> readModelFile() {
   return std::move(*buffer);
 }
 
+/// Whether `output` can be created: its folder exists (else the linker or
+/// the object writer would fail after all the work, with its own words).
+bool outputFolderExists(const std::string &output) {
+  llvm::StringRef folder = llvm::sys::path::parent_path(output);
+  return folder.empty() || llvm::sys::fs::is_directory(folder);
+}
+
 int build(const char *argv0) {
   std::string output = outputFile.empty() ? defaultOutput() : outputFile;
+  if (output != "-" && !outputFolderExists(output))
+    return fail("cannot write '" + output + "': the folder '" +
+                    llvm::sys::path::parent_path(output).str() + "' does not exist",
+                2);
   // `kiln build mymodel` (no .kiln) or `-o model.kiln` would replace the
   // source with what is built.
   if (output != "-" && llvm::sys::fs::equivalent(inputFile, output))
@@ -260,7 +272,12 @@ int check() {
     return 1;
   std::string source = buffer->getBuffer().str();
   kiln::Diagnostics diags(inputFile, source, std::cerr);
-  return kiln::checkModel(diags) ? 0 : 1;
+  std::optional<kiln::Model> model = kiln::checkModel(diags);
+  if (!model)
+    return 1;
+  llvm::outs() << inputFile << ": model '" << model->name << "' has no errors ("
+               << kiln::describe(*model) << ")\n";
+  return 0;
 }
 
 } // namespace
@@ -270,6 +287,10 @@ int main(int argc, char **argv) {
   std::string command = argc > 1 ? argv[1] : "";
   if (command == "--help" || command == "-h" || command == "help") {
     llvm::outs() << usage;
+    return 0;
+  }
+  if (command == "--version" || command == "version") {
+    llvm::outs() << "kiln " KILN_VERSION " (LLVM and MLIR " KILN_LLVM_VERSION ")\n";
     return 0;
   }
   if (command != "build" && command != "check") {
