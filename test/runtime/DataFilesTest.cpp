@@ -56,12 +56,12 @@ TEST_F(DataFilesTest, IdxAbsurdSizeRejectedBeforeAllocation) {
   writeFile(path("huge.idx"), idxBytes(0x0E, {65535, 65535, 65535, 65535}, {}));
   Result<Tensor> t = loadData(path("huge.idx"), DType::F64, {65535, 65535, 65535});
   ASSERT_FALSE(t.ok());
-  EXPECT_TRUE(contains(t.error, "16 GiB")) << t.error;
+  EXPECT_TRUE(contains(t.error, "data limit")) << t.error;
   // A terabyte claim under the cap's arithmetic but far beyond the file, gzipped.
   writeGzip(path("tb.gz"), idxBytes(0x08, {1000000, 1000, 1000}, Bytes(10, 0)));
   t = loadData(path("tb.gz"), DType::U8, {1000, 1000});
   ASSERT_FALSE(t.ok());
-  EXPECT_TRUE(contains(t.error, "16 GiB")) << t.error;
+  EXPECT_TRUE(contains(t.error, "data limit")) << t.error;
   writeGzip(path("gb.gz"), idxBytes(0x08, {1000, 1000, 1000}, Bytes(10, 0)));
   t = loadData(path("gb.gz"), DType::U8, {1000, 1000});
   ASSERT_FALSE(t.ok());
@@ -140,7 +140,7 @@ TEST_F(DataFilesTest, NpyErrors) {
   EXPECT_TRUE(contains(npy("{'descr': '<f4', 'fortran_order': False, 'shape': (1000000000000, "
                            "3), }",
                            rawBytes(v)),
-                       "16 GiB"));
+                       "data limit"));
   EXPECT_TRUE(contains(npy("{'descr': '<f4', 'shape': (2, 3), }", rawBytes(v)),
                        "bad NPY header"));
   EXPECT_TRUE(contains(npy("{'descr': '<f4', 'fortran_order': False, 'shape': (), }",
@@ -249,7 +249,7 @@ TEST_F(DataFilesTest, MessagesQuoteFileBytesOnOneLine) {
 TEST_F(DataFilesTest, MissingUnreadableAndUnknown) {
   Result<Tensor> t = loadData(path("nope.npy"), DType::F32, {});
   EXPECT_EQ(t.error, path("nope.npy") + ": cannot open: No such file or directory");
-  EXPECT_EQ(loadData(dir_, DType::F32, {}).error, dir_ + ": not a regular file");
+  EXPECT_EQ(loadData(dir_, DType::F32, {}).error, dir_ + ": not a regular file (a directory)");
   writeText(path("data.txt"), "1,2\n");
   EXPECT_TRUE(contains(loadData(path("data.txt"), DType::F32, {}).error,
                        "unknown data format"));

@@ -163,9 +163,17 @@ def check_train(model, two, P, x, y):
         rc, out, err = run(binary, "train", *data, *args, "--save", P(save))
         check(rc == 0, f"train {args}: exit {rc}: {err}")
         tensors, meta = safetensors_util.load(P(save))
-        check(meta == {"format": "pt"} and sorted(tensors) == ["fc.bias", "fc.weight"],
+        # A checkpoint: the parameters, the momentum buffers under names no
+        # parameter can have, the position in the metadata.
+        check(meta.get("format") == "pt" and meta.get("kiln.checkpoint") == "1" and
+              sorted(tensors) == ["fc.bias", "fc.weight", "optimizer/fc.bias.momentum_buffer",
+                                  "optimizer/fc.weight.momentum_buffer"],
               f"train {args}: saved {list(tensors)} {meta}")
-        return tensors, out
+        last = out.splitlines()[-1] if out else ""
+        check(re.fullmatch(r"saved the parameters and optimizer state after \d+ epochs? "
+                           r"\(\d+ steps?\) to " + re.escape(P(save)), last),
+              f"train {args}: last line {last!r}")
+        return tensors, "".join(l + "\n" for l in out.splitlines()[:-1])
 
     def close(tensors, w, b, what):
         check(tensors["fc.weight"].dtype == np.float32 and
@@ -242,20 +250,29 @@ def check_train(model, two, P, x, y):
     got42, _ = train(model, "--seed", "42", save="d42.safetensors")
     check(np.array_equal(got["fc.weight"], got42["fc.weight"]), "default seed is not 42")
 
-    # A loss that is not finite: exit 1 naming epoch and step; --save untouched.
+    # A loss that is not finite: exit 1 naming epoch and step; --save holds
+    # the last finished epoch's checkpoint, or is untouched in epoch 1.
     with open(P("keep.safetensors"), "wb") as f:
         f.write(b"not overwritten")
     before = set(os.listdir(P("")))
-    for lr, where in [("1e38", r"epoch [1-3], step [1-3] of 3 \(step [1-9] of the run\)"),
-                      ("1e300", r"epoch 1, step 2 of 3 \(step 2 of the run\)")]:
+    for lr, where in [("1e38", r"epoch ([1-3]), step [1-3] of 3 \(step [1-9] of the run\)"),
+                      ("1e300", r"epoch (1), step 2 of 3 \(step 2 of the run\)")]:
+        shutil.copyfile(P("keep.safetensors"), P("keep2.safetensors"))
         rc, out, err = run(NO_SHUFFLE, "train", *data, *init, "--lr", lr, "--save",
-                           P("keep.safetensors"), "--metrics", P("nan.jsonl"))
-        check(rc == 1 and re.search(where + ": the loss is not finite", err) and
-              err.endswith("keep.safetensors was not written\n") and err.count("\n") == 1,
-              f"--lr {lr}: exit {rc}, {err!r}")
-        with open(P("keep.safetensors"), "rb") as f:
-            check(f.read() == b"not overwritten", f"--lr {lr}: --save file overwritten")
-    check(set(os.listdir(P(""))) == before | {"nan.jsonl"},
+                           P("keep2.safetensors"), "--metrics", P("nan.jsonl"))
+        found = re.search(where + ": the loss is not finite", err)
+        check(rc == 1 and found and err.count("\n") == 1, f"--lr {lr}: exit {rc}, {err!r}")
+        epoch = int(found.group(1)) if found else 1
+        if epoch == 1:
+            check(err.endswith("keep2.safetensors was not written\n"), f"--lr {lr}: {err!r}")
+            with open(P("keep2.safetensors"), "rb") as f:
+                check(f.read() == b"not overwritten", f"--lr {lr}: --save file overwritten")
+        else:
+            check(err.endswith(f"keep2.safetensors holds the checkpoint after epoch {epoch - 1}\n"),
+                  f"--lr {lr}: {err!r}")
+            _, meta = safetensors_util.load(P("keep2.safetensors"))
+            check(meta.get("kiln.epochs_done") == str(epoch - 1), f"--lr {lr}: {meta}")
+    check(set(os.listdir(P(""))) == before | {"nan.jsonl", "keep2.safetensors"},
           f"leftover files: {set(os.listdir(P(''))) - before}")
     log = read_jsonl(P("nan.jsonl"))  # the step that failed is not logged
     check(len(log) == 1 and log[0]["epoch"] == 1 and log[0]["step"] == 1,

@@ -65,7 +65,10 @@ def check_absurd_sizes(model, tmp):
     safetensors_util.save(P("w.safetensors"), {
         "fc.weight": np.ones((2, 3), np.float32), "fc.bias": np.zeros(2, np.float32)})
 
-    env = dict(os.environ)
+    # The data limit (KILN_MAX_DATA_BYTES) would refuse these claims by
+    # itself under the address-space limit; set high, the claims reach the
+    # readers' own checks, which must refuse them without allocating.
+    env = dict(os.environ, KILN_MAX_DATA_BYTES="16G")
     if not use_limit:
         env["ASAN_OPTIONS"] = env.get("ASAN_OPTIONS", "") + \
             f":allocator_may_return_null=1:max_allocation_size_mb={LIMIT >> 20}"
@@ -103,9 +106,9 @@ def check_absurd_sizes(model, tmp):
     idx("x_gb.idx", [400_000_000, 3])          # 4.8 GB
     idx("x_gb.gz", [400_000_000, 3], gz=True)  # 4.8 GB in a gzip stream
     cases = [
-        ("x", "x_tb.npy", "16 GiB limit"),
+        ("x", "x_tb.npy", "data limit of 16 GiB"),
         ("x", "x_gb.npy", "truncated: header says 500000000 items"),
-        ("x", "x_tb.idx", "16 GiB limit"),
+        ("x", "x_tb.idx", "data limit of 16 GiB"),
         ("x", "x_gb.idx", "truncated: header says 400000000 items"),
         ("x", "x_gb.gz", "truncated: header says 400000000 items"),
     ]
@@ -141,9 +144,11 @@ def check_absurd_sizes(model, tmp):
 
 # --- 2. interrupted checkpoints --------------------------------------------
 
-def kill_and_check(argv, out, old, new, tmp_name, mode, duration, rng):
-    """Runs argv (which writes `out`), SIGKILLs it, and checks `out`.
-    Returns whether a partial temporary was seen when it was killed."""
+def kill_and_check(argv, out, old, new, tmp_name, mode, duration, rng, valid=None):
+    """Runs argv (which writes `out`), SIGKILLs it, and checks `out`: the old
+    file, the new one, or (when `valid` is given) a file valid(bytes) accepts,
+    such as an earlier epoch's checkpoint. Returns whether a partial temporary
+    was seen when it was killed, and which of them `out` was."""
     shutil.copyfile(old, out)
     with open(old, "rb") as f:
         old_bytes = f.read()
@@ -172,11 +177,12 @@ def kill_and_check(argv, out, old, new, tmp_name, mode, duration, rng):
     proc.wait()
     with open(out, "rb") as f:
         got = f.read()
-    state = "old" if got == old_bytes else "new" if got == new else None
+    state = ("old" if got == old_bytes else "new" if got == new else
+             "earlier" if valid and valid(got) else None)
     check(state is not None,
           f"{os.path.basename(argv[0])} killed ({mode}): {out} is neither the old file "
           f"nor the new one ({len(got)} bytes; old {len(old_bytes)}, new {len(new)})")
-    if state == "new":
+    if state in ("new", "earlier"):
         tensors, _ = safetensors_util.load(out)  # and it loads
         check(len(tensors) > 0, f"{out}: the new file holds no tensors")
     if os.path.exists(tmp):  # a SIGKILL leaves the temporary behind; that is all
@@ -207,7 +213,7 @@ def check_interrupted_saves(model, roundtrip, tmp):
     check(p.returncode == 0, f"roundtrip: exit {p.returncode}: {p.stderr!r}")
     with open(P("ref.safetensors"), "rb") as f:
         new = f.read()
-    outcomes = {"old": 0, "new": 0, None: 0}
+    outcomes = {"old": 0, "new": 0, "earlier": 0, None: 0}
     partials = 0
     for i in range(30):
         partial, state = kill_and_check(
@@ -233,12 +239,34 @@ def check_interrupted_saves(model, roundtrip, tmp):
     check(p.returncode == 0, f"train: exit {p.returncode}: {p.stderr!r}")
     with open(P("train_ref.safetensors"), "rb") as f:
         new = f.read()
+    # --save is written after every epoch too: a kill may leave epoch 1's or
+    # 2's checkpoint, complete, with the tensors of a run of that many epochs.
+    refs = {}
+    for k in (1, 2):
+        p, _ = timed([model, "train", "--x", P("tx.npy"), "--y", P("ty.npy"), "--epochs",
+                      str(k), "--batch", "64", "--seed", "2",
+                      "--save", P(f"train_ref{k}.safetensors")])
+        check(p.returncode == 0, f"train --epochs {k}: exit {p.returncode}: {p.stderr!r}")
+        refs[str(k)] = safetensors_util.load(P(f"train_ref{k}.safetensors"))[0]
+
+    def earlier_epoch(data):
+        with open(P("probe.safetensors"), "wb") as f:
+            f.write(data)
+        try:
+            tensors, meta = safetensors_util.load(P("probe.safetensors"))
+        except Exception:
+            return False
+        ref = refs.get(meta.get("kiln.epochs_done"))
+        return ref is not None and sorted(ref) == sorted(tensors) and all(
+            np.array_equal(ref[k], tensors[k]) for k in ref)
+
     argv = base + ["--seed", "2", "--save", P("train_out.safetensors")]
-    outcomes = {"old": 0, "new": 0, None: 0}
+    outcomes = {"old": 0, "new": 0, "earlier": 0, None: 0}
     for i in range(12):
         _, state = kill_and_check(
             argv, P("train_out.safetensors"), P("train_old.safetensors"), new,
-            lambda pid: P("train_out.safetensors") + f".tmp.{pid}", "time", duration, rng)
+            lambda pid: P("train_out.safetensors") + f".tmp.{pid}", "time", duration, rng,
+            valid=earlier_epoch)
         outcomes[state] += 1
         if state is not None:
             e = subprocess.run([model, "eval", "--weights", P("train_out.safetensors"),
@@ -246,7 +274,8 @@ def check_interrupted_saves(model, roundtrip, tmp):
                                capture_output=True, text=True)
             check(e.returncode == 0, f"eval of a killed train's --save: {e.stderr!r}")
     print(f"train --save ({duration:.2f}s uninterrupted), 12 kills: "
-          f"{outcomes['old']} old intact, {outcomes['new']} new complete")
+          f"{outcomes['old']} old intact, {outcomes['earlier']} an earlier epoch's "
+          f"checkpoint, {outcomes['new']} new complete")
 
 
 def main():
