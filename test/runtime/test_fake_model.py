@@ -11,6 +11,7 @@ import os
 import pty
 import re
 import shutil
+import stat
 import struct
 import subprocess
 import sys
@@ -321,6 +322,185 @@ def check_train(model, two, P, x, y):
           f"terminal epoch lines: {final} in {tty!r}")
 
 
+# --- issue 14: files that are not what they seem ----------------------------
+
+def run_timed(binary, *args, timeout=20, env=None):
+    """run(), but a hang (a FIFO opened for reading or writing) fails the check
+    instead of the whole test."""
+    try:
+        p = subprocess.run([binary, *args], capture_output=True, text=True, timeout=timeout,
+                           env=env)
+        return p.returncode, p.stdout, p.stderr
+    except subprocess.TimeoutExpired:
+        return None, "", f"hung for {timeout}s"
+
+
+def check_output_rule(model, P, x, y):
+    """Outputs go only to regular files or new names; a symlink's target is
+    written in its own directory; anything else is exit 2, left as it was."""
+    data = ["--x", P("x.npy"), "--y", P("y.npy")]
+    W = ["--weights", P("w.safetensors")]
+    os.makedirs(P("out"), exist_ok=True)
+    fifo = P("out/fifo")
+    os.mkfifo(fifo)
+    for args, what in [(["train", *data, "--epochs", "1", "--save", fifo], "--save"),
+                       (["train", *data, "--epochs", "1", "--metrics", fifo], "--metrics"),
+                       (["predict", *W, "--x", P("x.npy"), "--output", fifo + ".npy"], None)]:
+        if what is None:  # predict's --output must end in .npy: a FIFO of that name
+            os.mkfifo(fifo + ".npy")
+        rc, out, err = run_timed(model, *args)
+        check(rc == 2 and "is a FIFO" in err and err.count("\n") == 1,
+              f"{args[0]} {what or '--output'} FIFO: exit {rc}, {err!r}")
+        check(stat.S_ISFIFO(os.lstat(fifo).st_mode), f"{what}: the FIFO was replaced")
+    # A device node (made here, so nothing real is at risk; needs root).
+    try:
+        os.mknod(P("out/null"), 0o666 | stat.S_IFCHR, os.makedev(1, 3))
+        rc, _, err = run_timed(model, "train", *data, "--epochs", "1", "--save", P("out/null"))
+        check(rc == 2 and "is a character device" in err, f"--save device: {rc} {err!r}")
+        check(stat.S_ISCHR(os.lstat(P("out/null")).st_mode), "--save replaced a device node")
+    except PermissionError:
+        print("note: not root; the device-node case is skipped")
+    # A symlink: its target is written (atomically, in the target's
+    # directory); the link stays a link.
+    os.makedirs(P("elsewhere"), exist_ok=True)
+    with open(P("elsewhere/w.safetensors"), "wb") as f:
+        f.write(b"old")
+    os.symlink("../elsewhere/w.safetensors", P("out/link.safetensors"))
+    rc, out, err = run_timed(model, "train", *data, "--epochs", "1", "--save",
+                             P("out/link.safetensors"))
+    check(rc == 0 and os.path.islink(P("out/link.safetensors")),
+          f"--save symlink: exit {rc}, still a link: {os.path.islink(P('out/link.safetensors'))}")
+    try:
+        tensors, _ = safetensors_util.load(P("elsewhere/w.safetensors"))
+    except Exception:
+        tensors = {}
+    check("fc.weight" in tensors, "--save symlink: the target was not written")
+    check(not any(".tmp." in n for n in os.listdir(P("out")) + os.listdir(P("elsewhere"))),
+          "--save symlink: a temporary was left")
+    # A link to a FIFO is refused like the FIFO.
+    if not stat.S_ISFIFO(os.lstat(fifo).st_mode):  # replaced above (a failed check)
+        os.remove(fifo)
+        os.mkfifo(fifo)
+    os.symlink(fifo, P("out/fifolink.jsonl"))
+    rc, _, err = run_timed(model, "train", *data, "--epochs", "1", "--metrics",
+                           P("out/fifolink.jsonl"))
+    check(rc == 2 and "a link to" in err and "is a FIFO" in err, f"--metrics link to FIFO: {err!r}")
+    # predict --output into a missing directory: exit 2 before any work, as
+    # train --save.
+    rc, out, err = run_timed(model, "predict", *W, "--x", P("x.npy"), "--output",
+                             P("no/dir/p.npy"))
+    check(rc == 2 and P("no/dir/p.npy") in err and "cannot write to its directory" in err and
+          ".tmp." not in err, f"predict --output missing dir: exit {rc}, {err!r}")
+
+
+def check_inputs_are_not_outputs(model, two, P, x, y):
+    """No output may be one of the command's inputs (same inode), nor two
+    outputs one file: exit 2 before any work, naming both flags."""
+    for name in ["sx.npy", "sy.npy", "sinit.safetensors"]:
+        shutil.copyfile(P({"sx.npy": "x.npy", "sy.npy": "y.npy",
+                           "sinit.safetensors": "init.safetensors"}[name]), P(name))
+    os.link(P("sy.npy"), P("sy_hardlink.npy"))
+    os.symlink(P("sx.npy"), P("sx_link.npy"))
+    data = ["--x", P("sx.npy"), "--y", P("sy.npy")]
+    cases = [
+        (["train", *data, "--metrics", P("sy.npy")], ["--metrics", "--y"], "sy.npy"),
+        (["train", *data, "--metrics", P("sy_hardlink.npy")], ["--metrics", "--y"], "sy.npy"),
+        (["train", *data, "--init", P("sinit.safetensors"), "--metrics", P("sinit.safetensors")],
+         ["--metrics", "--init"], "sinit.safetensors"),
+        (["train", *data, "--save", P("sx.npy")], ["--save", "--x"], "sx.npy"),
+        (["train", *data, "--save", P("sx_link.npy")], ["--save", "--x"], "sx.npy"),
+        (["train", *data, "--val-x", P("sx.npy"), "--val-y", P("sy.npy"), "--save",
+          P("sy.npy")], ["--save", "--y"], "sy.npy"),
+        (["train", *data, "--save", P("same.out"), "--metrics", P("same.out")],
+         ["--save", "--metrics"], None),
+        (["predict", "--weights", P("w.safetensors"), "--x", P("sx.npy"), "--output",
+          P("sx.npy")], ["--output", "--x"], "sx.npy"),
+        (["predict", "--weights", P("w.safetensors"), "--x", P("sx.npy"), "--output",
+          P("w.safetensors.npy")], None, None),
+    ]
+    for args, flags, victim in cases:
+        before = open(P(victim), "rb").read() if victim else None
+        rc, out, err = run_timed(model, *args)
+        if flags is None:  # not the same file: fine
+            check(rc == 0, f"{args}: exit {rc}: {err!r}")
+            continue
+        check(rc == 2 and all(f + " " in err for f in flags) and "same file" in err and
+              out == "", f"{args}: exit {rc}, {err!r}")
+        if victim:
+            check(open(P(victim), "rb").read() == before, f"{args}: {victim} was changed")
+    check(not os.path.exists(P("same.out")), "two outputs, one file: it was written")
+
+
+def check_nonblocking_inputs(model, P):
+    """A FIFO with no writer, /dev/zero, a directory: 'not a regular file',
+    exit 2, at once."""
+    os.mkfifo(P("in_fifo.npy"))
+    W = ["--weights", P("w.safetensors")]
+    for args, bad in [(["eval", *W, "--x", P("in_fifo.npy"), "--y", P("y.npy")], P("in_fifo.npy")),
+                      (["eval", *W, "--x", "/dev/zero", "--y", P("y.npy")], "/dev/zero"),
+                      (["eval", "--weights", P("in_fifo.npy"), "--x", P("x.npy"), "--y",
+                        P("y.npy")], P("in_fifo.npy")),
+                      (["train", "--x", P("x.npy"), "--y", P("y.npy"), "--init", "/dev/zero"],
+                       "/dev/zero"),
+                      (["eval", *W, "--x", P("x.npy"), "--y", P("")], P(""))]:
+        rc, out, err = run_timed(model, *args, timeout=10)
+        check(rc == 2 and f"{bad}: not a regular file" in err, f"{args}: exit {rc}, {err!r}")
+
+
+def check_csv_bom_and_header(model, P, y):
+    """A one-column CSV starting with a UTF-8 byte order mark keeps its
+    first row; a header is recognised only when its cells are not numbers."""
+    W = ["--weights", P("w.safetensors"), "--x", P("x.npy")]
+    rc, ref, _ = run(model, "eval", *W, "--y", P("y.npy"))
+    body = "".join(f"{v}\n" for v in y)
+    for name, text in [("y_bom.csv", "\ufeff" + body), ("y_bom_header.csv", "\ufefflabel\n" + body),
+                       ("y_bom_crlf.csv", "\ufeff" + body.replace("\n", "\r\n"))]:
+        with open(P(name), "w", encoding="utf-8", newline="") as f:
+            f.write(text)
+        rc, out, err = run(model, "eval", *W, "--y", P(name))
+        check(rc == 0 and out == ref, f"{name}: exit {rc}, {out!r} vs {ref!r}: {err!r}")
+    with open(P("x_bom.csv"), "w", encoding="utf-8") as f:
+        f.write("\ufeff1,2,3\n4,5,6\n")
+    rc, out, err = run(model, "predict", "--weights", P("w.safetensors"), "--x", P("x_bom.csv"),
+                       "--output", P("bom.npy"))
+    check(rc == 0 and np.load(P("bom.npy")).shape == (2, 2),
+          f"predict x_bom.csv: exit {rc}, {err!r}")
+
+
+def check_class_labels(model, P, x, y):
+    """Out-of-range class labels (the manifest's "classes": 2 for y) are bad
+    input: exit 2 naming the file, the sample and the value, before training
+    or evaluating starts."""
+    data = ["--x", P("x.npy")]
+    for value in [255, -1, 2]:
+        bad = y.copy()
+        bad[7] = value
+        np.save(P("y_bad_class.npy"), bad)
+        for args in [["train", *data, "--y", P("y_bad_class.npy"), "--metrics", P("cls.jsonl")],
+                     ["eval", "--weights", P("w.safetensors"), *data, "--y", P("y_bad_class.npy")],
+                     ["train", *data, "--y", P("y.npy"), "--val-x", P("x.npy"), "--val-y",
+                      P("y_bad_class.npy")]]:
+            rc, out, err = run(model, *args)
+            check(rc == 2 and P("y_bad_class.npy") + ": sample 7" in err and
+                  f"holds {value}," in err and "0 to 1" in err and "epoch" not in out,
+                  f"{args[0]} label {value}: exit {rc}, {out!r} {err!r}")
+    with open(P("y_bad_class.csv"), "w") as f:
+        f.write("".join(f"{v}\n" for v in list(y[:3]) + [255] + list(y[4:])))
+    rc, _, err = run(model, "eval", "--weights", P("w.safetensors"), *data, "--y",
+                     P("y_bad_class.csv"))
+    check(rc == 2 and "y_bad_class.csv: sample 3 (0-based) holds 255" in err, f"csv label: {err!r}")
+
+
+def check_weights_not_safetensors(model, P):
+    with open(P("notes.txt"), "w") as f:
+        f.write("these are not weights, just some text that is long enough\n")
+    for args in [["eval", "--weights", P("notes.txt"), "--x", P("x.npy"), "--y", P("y.npy")],
+                 ["train", "--init", P("notes.txt"), "--x", P("x.npy"), "--y", P("y.npy")]]:
+        rc, _, err = run(model, *args)
+        check(rc == 2 and P("notes.txt") + ": not a safetensors file" in err,
+              f"{args[0]} text weights: exit {rc}, {err!r}")
+
+
 def main():
     model, two, roundtrip = [shutil.which(p) or os.path.abspath(p) for p in sys.argv[1:4]]
     global NO_SHUFFLE
@@ -505,6 +685,12 @@ def main():
                          "--output", P("o.npy")], 2, "unknown flag --y")
 
     check_train(model, two, P, x, y)
+    check_output_rule(model, P, x, y)
+    check_inputs_are_not_outputs(model, two, P, x, y)
+    check_nonblocking_inputs(model, P)
+    check_csv_bom_and_header(model, P, y)
+    check_class_labels(model, P, x, y)
+    check_weights_not_safetensors(model, P)
 
     shutil.rmtree(tmp)
     if FAILURES:
