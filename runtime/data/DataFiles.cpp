@@ -316,44 +316,44 @@ Result<Tensor> loadIdx(const std::string &path, DType dtype,
     return R::success(std::move(t));
   }
 
-  // A gzip stream's real size is known only once it is read: it is read in
-  // chunks as data arrives (a lying header costs only the bytes really
-  // there), then converted into the tensor chunk by chunk. Peak: the stored
-  // bytes plus the tensor.
-  std::vector<std::vector<uint8_t>> chunks;
-  uint64_t have = 0;
-  while (have <= bytes) {
-    size_t want = size_t(std::min<uint64_t>(bytes + 1 - have, kChunk));
-    std::vector<uint8_t> chunk(want);
-    int64_t got = gzReadFull(g.get(), chunk.data(), want);
-    if (got < 0) {
-      if (std::string e = gzErrorMessage(path, g.get()); !e.empty())
-        return R::failure(e);
-      return R::failure(errnoMessage(path, "read error"));
+  // A gzip stream's real size is known only once it is inflated. Pass 1
+  // inflates it counting bytes (a 4 MiB scratch buffer, so a lying header
+  // costs time, never memory); only when the stream holds exactly what the
+  // header says is the tensor allocated, and pass 2 inflates straight into
+  // it. Peak memory: the tensor.
+  {
+    std::vector<uint8_t> scratch(size_t(std::min<uint64_t>(bytes + 1, kChunk)));
+    uint64_t have = 0;
+    while (have <= bytes) {
+      int64_t got = gzReadFull(g.get(), scratch.data(),
+                               std::min<uint64_t>(bytes + 1 - have, scratch.size()));
+      if (got < 0) {
+        if (std::string e = gzErrorMessage(path, g.get()); !e.empty())
+          return R::failure(e);
+        return R::failure(errnoMessage(path, "read error"));
+      }
+      if (got == 0)
+        break;
+      have += uint64_t(got);
     }
-    chunk.resize(size_t(got));
-    chunk.shrink_to_fit();
-    have += uint64_t(got);
-    bool end = size_t(got) < want; // the end of the stream
-    if (got > 0)
-      chunks.push_back(std::move(chunk));
-    if (got == 0 || end)
-      break;
+    if (std::string e = gzErrorMessage(path, g.get()); !e.empty())
+      return R::failure(e);
+    if (have < bytes)
+      return truncated(have);
+    if (have > bytes)
+      return R::failure(path + ": header says " + describeItems(shape, s, bytes) +
+                        ", file holds more data");
   }
-  if (std::string e = gzErrorMessage(path, g.get()); !e.empty())
-    return R::failure(e);
-  if (have < bytes)
-    return truncated(have);
-  if (have > bytes)
-    return R::failure(path + ": header says " + describeItems(shape, s, bytes) +
-                      ", file holds more data");
+  std::vector<uint8_t> skip;
+  if (gzrewind(g.get()) != 0 || !gzReadAppend(g.get(), headerBytes, skip) ||
+      skip.size() != headerBytes)
+    return R::failure(errnoMessage(path, "read error"));
   Tensor t(dtype, shape);
-  uint64_t done = 0;
-  for (std::vector<uint8_t> &chunk : chunks) {
-    byteSwap(chunk.data(), chunk.size(), elem);
-    convert(chunk.data(), s, int64_t(done / elem), int64_t(chunk.size() / elem), t);
-    done += chunk.size();
-    std::vector<uint8_t>().swap(chunk); // freed as soon as converted
+  auto read = [&](uint8_t *buf, uint64_t n) { return gzReadFull(g.get(), buf, n); };
+  if (!readInto(read, bytes, s, /*swap=*/elem > 1, t)) {
+    if (std::string e = gzErrorMessage(path, g.get()); !e.empty())
+      return R::failure(e);
+    return R::failure(path + ": read failed (was the file changed while reading?)");
   }
   return R::success(std::move(t));
 }

@@ -278,6 +278,120 @@ def check_interrupted_saves(model, roundtrip, tmp):
           f"checkpoint, {outcomes['new']} new complete")
 
 
+# --- 3. memory while reading, the data limit ---------------------------------
+
+PEAK = """import resource, subprocess, sys
+p = subprocess.run(sys.argv[1:], capture_output=True, text=True)
+sys.stdout.write(f"{p.returncode}\\n{resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss}\\n{p.stderr}")
+"""
+
+
+def peak_run(argv, env=None):
+    """Runs argv in a fresh Python whose only child it is: (exit status,
+    peak resident memory in MiB, stderr)."""
+    p = subprocess.run([sys.executable, "-c", PEAK, *argv], capture_output=True, text=True,
+                       env=env)
+    rc, kib, err = p.stdout.split("\n", 2)
+    return int(rc), int(kib) / 1024, err
+
+
+def check_memory(model, tmp):
+    P = lambda name: os.path.join(tmp, name)  # noqa: E731
+    measure = not sanitized(model)  # ASan's shadow memory makes RSS meaningless
+    np.save(P("y8.npy"), np.zeros(8, np.int64))
+    np.save(P("x8.npy"), np.zeros((8, 3), np.float32))
+    safetensors_util.save(P("w.safetensors"), {
+        "fc.weight": np.ones((2, 3), np.float32), "fc.bias": np.zeros(2, np.float32)})
+    ev = [model, "eval", "--weights", P("w.safetensors")]
+
+    # A 30 MB CSV on one line: its value count is wrong for [3] samples. The
+    # reader streams: it never holds the line, let alone a cell table of it.
+    with open(P("line.csv"), "w") as f:
+        f.write(",".join(["0.123456789"] * 2_500_000) + "\n")
+    size = os.path.getsize(P("line.csv")) / 2**20
+    rc, peak, err = peak_run(ev + ["--x", P("line.csv"), "--y", P("y8.npy")])
+    check(rc == 2 and "line 1 has 2500000 values, expected 3" in err,
+          f"one-line CSV: exit {rc}: {err!r}")
+    if measure:
+        check(peak < 40, f"one-line CSV of {size:.0f} MiB: peak {peak:.0f} MiB")
+    print(f"one-line CSV of {size:.0f} MiB refused; peak {peak:.0f} MiB")
+
+    # A gzip stream of 96 MiB of f32 (about 100 KB of file) that holds what
+    # its header says: read into the tensor with no second copy, so the peak
+    # is the tensor (not the stored bytes plus the tensor).
+    import gzip
+    n = 8 << 20
+    with gzip.open(P("bomb.idx.gz"), "wb", compresslevel=9) as f:
+        f.write(struct.pack(">BBBBII", 0, 0, 0x0D, 2, n, 3))
+        chunk = b"\0" * (12 << 20)
+        for _ in range(8):
+            f.write(chunk)
+    decoded = n * 3 * 4 / 2**20
+    rc, peak, err = peak_run(ev + ["--x", P("bomb.idx.gz"), "--y", P("y8.npy")])
+    check(rc == 2 and f"has {n} samples" in err, f"gzip of {decoded:.0f} MiB: exit {rc}: {err!r}")
+    if measure:
+        check(peak < decoded * 1.25 + 24,
+              f"gzip of {decoded:.0f} MiB decoded: peak {peak:.0f} MiB, more than the data")
+    print(f"gzip stream of {decoded:.0f} MiB ({os.path.getsize(P('bomb.idx.gz')) >> 10} KiB): "
+          f"peak {peak:.0f} MiB")
+    # With a lower data limit it is refused from its header, before reading.
+    env = dict(os.environ, KILN_MAX_DATA_BYTES="64M")
+    rc, peak, err = peak_run(ev + ["--x", P("bomb.idx.gz"), "--y", P("y8.npy")], env=env)
+    check(rc == 2 and P("bomb.idx.gz") in err and "data limit of 64 MiB" in err and
+          "KILN_MAX_DATA_BYTES" in err, f"gzip over the limit: exit {rc}: {err!r}")
+    if measure:
+        check(peak < 24, f"gzip over the limit: peak {peak:.0f} MiB")
+    # The same for a CSV whose rows are fine but too many.
+    with open(P("rows.csv"), "w") as f:
+        f.write("1,2,3\n" * 200_000)
+    env = dict(os.environ, KILN_MAX_DATA_BYTES="1M")
+    rc, _, err = peak_run(ev + ["--x", P("rows.csv"), "--y", P("y8.npy")], env=env)
+    check(rc == 2 and "data limit of 1 MiB" in err, f"CSV over the limit: exit {rc}: {err!r}")
+    env = dict(os.environ, KILN_MAX_DATA_BYTES="lots")
+    rc, _, err = peak_run(ev + ["--x", P("x8.npy"), "--y", P("y8.npy")], env=env)
+    check(rc == 2 and "KILN_MAX_DATA_BYTES: 'lots' is not a byte count" in err,
+          f"a bad KILN_MAX_DATA_BYTES: exit {rc}: {err!r}")
+
+
+# --- 4. signals during an atomic write ---------------------------------------
+
+def check_signal_cleanup(roundtrip, tmp):
+    """SIGINT or SIGTERM while the temporary is being written: the process
+    exits 130 / 143, removes PATH.tmp.<pid>, and PATH is the old file."""
+    P = lambda name: os.path.join(tmp, name)  # noqa: E731
+    gen = np.random.default_rng(3)
+    safetensors_util.save(P("sin.safetensors"), {
+        "big": gen.standard_normal((3 << 20, 2)).astype(np.float32)})
+    safetensors_util.save(P("sold.safetensors"), {"old": np.ones(4, np.float32)})
+    with open(P("sold.safetensors"), "rb") as f:
+        old = f.read()
+    landed = 0
+    for i in range(8):
+        sig = signal.SIGINT if i % 2 == 0 else signal.SIGTERM
+        shutil.copyfile(P("sold.safetensors"), P("sout.safetensors"))
+        proc = subprocess.Popen([roundtrip, P("sin.safetensors"), P("sout.safetensors")],
+                                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        tmp_path = P("sout.safetensors") + f".tmp.{proc.pid}"
+        deadline = time.monotonic() + 30
+        while proc.poll() is None and time.monotonic() < deadline:
+            if os.path.exists(tmp_path) and os.path.getsize(tmp_path) > (1 << 20):
+                break
+            time.sleep(0.0002)
+        if proc.poll() is None:
+            proc.send_signal(sig)
+            landed += 1
+        rc = proc.wait()
+        if rc != 0:
+            check(rc == 128 + sig, f"{sig.name} during a write: exit {rc}, wanted {128 + sig}")
+            with open(P("sout.safetensors"), "rb") as f:
+                check(f.read() == old, f"{sig.name} during a write: the target changed")
+        check(not os.path.exists(tmp_path), f"{sig.name} during a write left {tmp_path}")
+        if os.path.exists(tmp_path):
+            os.remove(tmp_path)
+    check(landed > 0, "no signal landed during a write")
+    print(f"signals during an atomic write: {landed} of 8 landed; no temporary left")
+
+
 def main():
     if len(sys.argv) != 3:
         print(__doc__)
@@ -288,6 +402,8 @@ def main():
     try:
         check_absurd_sizes(model, tmp)
         check_interrupted_saves(model, roundtrip, tmp)
+        check_memory(model, tmp)
+        check_signal_cleanup(roundtrip, tmp)
     finally:
         shutil.rmtree(tmp)
     if FAILURES:
