@@ -14,7 +14,7 @@
 
 #include <cmath>
 #include <cstdlib>
-#include <unistd.h>
+#include <ctime>
 
 using kiln::MemRefDescriptor;
 
@@ -183,8 +183,12 @@ extern "C" void kiln_train_step(void **args) {
   if (step != lastStep + 1)
     __builtin_trap();
   lastStep = step;
-  if (const char *ms = std::getenv("FAKE_STEP_SLEEP_MS"))
-    usleep(useconds_t(std::atoi(ms)) * 1000);
+  if (const char *ms = std::getenv("FAKE_STEP_SLEEP_MS")) {
+    // The whole time, even when a signal interrupts the sleep.
+    struct timespec left = {std::atoi(ms) / 1000, long(std::atoi(ms) % 1000) * 1000000};
+    while (nanosleep(&left, &left) != 0) {
+    }
+  }
   int64_t n = x->sizes[0];
   if (n < 1 || y->sizes[0] != n || w->sizes[0] != 2 || w->sizes[1] != 3 ||
       newW->sizes[0] != 2 || newW->sizes[1] != 3 || newBufW->sizes[1] != 3 ||

@@ -5,17 +5,21 @@ against numpy and PyTorch, and every bad input's exit status and message.
 usage: test_fake_model.py FAKE_MODEL FAKE_TWO_OUTPUTS SAFETENSORS_ROUNDTRIP [FAKE_NO_SHUFFLE]
 (each a path, or a name found on PATH; FAKE_NO_SHUFFLE defaults to
 kiln-fake-model-no-shuffle next to FAKE_MODEL)."""
+import fcntl
 import gzip
 import json
 import os
 import pty
 import re
 import shutil
+import signal
 import stat
 import struct
 import subprocess
 import sys
 import tempfile
+import termios
+import time
 
 import numpy as np
 
@@ -501,6 +505,199 @@ def check_weights_not_safetensors(model, P):
               f"{args[0]} text weights: exit {rc}, {err!r}")
 
 
+# --- issue 14: the training workflow -----------------------------------------
+
+def read_bytes(path):
+    with open(path, "rb") as f:
+        return f.read()
+
+
+def check_resume(model, P, x, y):
+    """--save after every epoch holds what --resume needs: a run of 3 epochs
+    and a run of 2 resumed for 1 more save byte-identical checkpoints; so does
+    a run interrupted by SIGINT mid-epoch and resumed."""
+    data = ["--x", P("x.npy"), "--y", P("y.npy"), "--seed", "3"]  # shuffled, 3 steps an epoch
+    rc, _, err = run(model, "train", *data, "--save", P("r3.safetensors"), "--metrics",
+                     P("r3.jsonl"))
+    check(rc == 0, f"3 epochs: {err}")
+    rc, _, err = run(model, "train", *data, "--epochs", "2", "--save", P("r2.safetensors"),
+                     "--metrics", P("r21.jsonl"))
+    check(rc == 0, f"2 epochs: {err}")
+    _, meta = safetensors_util.load(P("r2.safetensors"))
+    check(meta.get("kiln.epochs_done") == "2" and meta.get("kiln.step") == "6" and
+          meta.get("kiln.epoch_steps_done") == "0", f"checkpoint metadata {meta}")
+    env = dict(os.environ, FAKE_FIRST_STEP="7")  # the fake traps on any other first step
+    p = subprocess.run([model, "train", "--x", P("x.npy"), "--y", P("y.npy"), "--resume",
+                        P("r2.safetensors"), "--epochs", "3", "--save", P("r21.safetensors"),
+                        "--metrics", P("r21.jsonl")], capture_output=True, text=True, env=env)
+    check(p.returncode == 0 and p.stdout.startswith("epoch 3/3  loss "),
+          f"resume for 1 more epoch: exit {p.returncode}: {p.stdout!r} {p.stderr!r}")
+    check(read_bytes(P("r3.safetensors")) == read_bytes(P("r21.safetensors")),
+          "3 epochs and 2 + 1 resumed: the checkpoints differ")
+    # The resumed run appends to the same log, which then equals one run's
+    # (but for the timings).
+    strip = lambda rows: [{k: v for k, v in r.items() if k not in ("samples_per_second", "seconds")}
+                          for r in rows]  # noqa: E731
+    check(strip(read_jsonl(P("r3.jsonl"))) == strip(read_jsonl(P("r21.jsonl"))),
+          "the resumed run's --metrics log differs from the uninterrupted run's")
+    # Resuming a finished run trains nothing and saves the same checkpoint.
+    rc, out, err = run(model, "train", "--x", P("x.npy"), "--y", P("y.npy"), "--resume",
+                       P("r3.safetensors"), "--save", P("r3b.safetensors"))
+    check(rc == 0 and read_bytes(P("r3.safetensors")) == read_bytes(P("r3b.safetensors")),
+          f"resuming a finished run: exit {rc}, {out!r} {err!r}")
+    # Resuming in place: --resume W --save W.
+    shutil.copyfile(P("r2.safetensors"), P("inplace.safetensors"))
+    p = subprocess.run([model, "train", "--x", P("x.npy"), "--y", P("y.npy"), "--resume",
+                        P("inplace.safetensors"), "--epochs", "3", "--save",
+                        P("inplace.safetensors")], capture_output=True, text=True, env=env)
+    check(p.returncode == 0 and read_bytes(P("inplace.safetensors")) == read_bytes(P("r3.safetensors")),
+          f"resume in place: exit {p.returncode}: {p.stderr!r}")
+    # --init takes a checkpoint's parameters only (a fresh run from them).
+    rc, _, err = run(model, "train", "--x", P("x.npy"), "--y", P("y.npy"), "--init",
+                     P("r2.safetensors"), "--epochs", "1")
+    check(rc == 0, f"--init from a checkpoint: exit {rc}: {err}")
+
+    # Interrupted mid-epoch (SIGINT, slow steps so it lands inside one): exit
+    # 130, a checkpoint at that step; resumed, byte-identical to r3.
+    for sig, status in [(signal.SIGINT, 130), (signal.SIGTERM, 143)]:
+        slow = dict(os.environ, FAKE_STEP_SLEEP_MS="40")
+        proc = subprocess.Popen([model, "train", *data, "--save", P("int.safetensors")],
+                                stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=slow)
+        time.sleep(0.2)
+        proc.send_signal(sig)
+        out, err = proc.communicate(timeout=30)
+        check(proc.returncode == status and
+              re.search(r": interrupted \(%s\) at (epoch \d, step \d of 3|the end of epoch \d) "
+                        r"\(step \d of the run\); checkpoint saved to .*int.safetensors; "
+                        r"continue with --resume .*int.safetensors\n$" % sig.name, err),
+              f"{sig.name}: exit {proc.returncode}: {err!r}")
+        _, meta = safetensors_util.load(P("int.safetensors"))
+        done = int(meta.get("kiln.step", 0))
+        check(0 < done < 9, f"{sig.name}: stopped at step {done}")
+        env = dict(os.environ, FAKE_FIRST_STEP=str(done + 1))
+        p = subprocess.run([model, "train", "--x", P("x.npy"), "--y", P("y.npy"), "--resume",
+                            P("int.safetensors"), "--save", P("int_done.safetensors")],
+                           capture_output=True, text=True, env=env)
+        check(p.returncode == 0 and
+              read_bytes(P("int_done.safetensors")) == read_bytes(P("r3.safetensors")),
+              f"{sig.name} at step {done}, resumed: exit {p.returncode}, {p.stderr!r}; "
+              "the checkpoint differs from the uninterrupted run's")
+    # Without --save: exit 130, nothing saved.
+    proc = subprocess.Popen([model, "train", *data], stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, text=True,
+                            env=dict(os.environ, FAKE_STEP_SLEEP_MS="40"))
+    time.sleep(0.15)
+    proc.send_signal(signal.SIGINT)
+    out, err = proc.communicate(timeout=30)
+    check(proc.returncode == 130 and "nothing saved (no --save)" in err, f"no --save: {err!r}")
+    # A second Ctrl-C stops at once, writing nothing: the old file stays.
+    with open(P("twice.safetensors"), "wb") as f:
+        f.write(b"old")
+    proc = subprocess.Popen([model, "train", *data, "--save", P("twice.safetensors")],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                            env=dict(os.environ, FAKE_STEP_SLEEP_MS="300"))
+    time.sleep(0.1)
+    proc.send_signal(signal.SIGINT)
+    time.sleep(0.05)
+    proc.send_signal(signal.SIGINT)
+    out, err = proc.communicate(timeout=30)
+    check(proc.returncode == 130 and read_bytes(P("twice.safetensors")) == b"old" and
+          not [n for n in os.listdir(P("")) if "twice.safetensors.tmp" in n],
+          f"two SIGINTs: exit {proc.returncode}, {err!r}")
+
+    # Misuse: exit 2 before any work.
+    tr = ["train", "--x", P("x.npy"), "--y", P("y.npy")]
+    expect_error(model, [*tr, "--resume", P("w.safetensors")], 2, "not a Kiln checkpoint",
+                 "use --init")
+    expect_error(model, [*tr, "--resume", P("r2.safetensors"), "--init", P("w.safetensors")], 2,
+                 "--init and --resume")
+    expect_error(model, [*tr, "--resume", P("r2.safetensors"), "--seed", "4"], 2, "--seed 4")
+    expect_error(model, [*tr, "--resume", P("r3.safetensors"), "--epochs", "2"], 2,
+                 "already trained 3 epochs")
+    np.save(P("x9.npy"), x[:9])
+    np.save(P("y9.npy"), y[:9])
+    expect_error(model, ["train", "--x", P("x9.npy"), "--y", P("y9.npy"), "--resume",
+                         P("r2.safetensors")], 2, "run on 10 samples")
+
+
+def check_validation(model, P, x, y):
+    """--val-NAME for every input and target: loss and metrics on that set
+    after every epoch (and every --val-every steps), beside the training
+    figures and in --metrics."""
+    rng = np.random.default_rng(5)
+    vx = rng.normal(size=(7, 3)).astype(np.float32)
+    vy = rng.integers(0, 2, size=7).astype(np.int64)
+    np.save(P("vx.npy"), vx)
+    np.save(P("vy.npy"), vy)
+    rc, out, err = run(model, "train", "--x", P("x.npy"), "--y", P("y.npy"), "--val-x",
+                       P("vx.npy"), "--val-y", P("vy.npy"), "--val-every", "2", "--metrics",
+                       P("val.jsonl"), "--save", P("val.safetensors"))
+    check(rc == 0, f"train with validation: exit {rc}: {err}")
+    lines = out.splitlines()
+    check(len(lines) == 4 and all(re.match(rf"epoch {e}/3  loss \S+  accuracy \S+  val_loss \S+  "
+                                           r"val_accuracy \S+  \d+ samples/s", l)
+                                  for e, l in zip((1, 2, 3), lines)), f"validation stdout {out!r}")
+    log = read_jsonl(P("val.jsonl"))
+    steps = [r for r in log if "step" in r]
+    epochs = [r for r in log if "step" not in r]
+    check([r["step"] for r in steps if "val_loss" in r] == [2, 4, 6, 8] and
+          all(list(r)[-2:] == ["val_loss", "val_accuracy"] for r in steps if "val_loss" in r),
+          f"--val-every 2: {steps}")
+    check(all(list(r)[:5] == ["epoch", "loss", "accuracy", "val_loss", "val_accuracy"]
+              for r in epochs) and len(epochs) == 3, f"epoch lines {epochs}")
+    rc, ev, err = run(model, "eval", "--weights", P("val.safetensors"), "--x", P("vx.npy"),
+                      "--y", P("vy.npy"))
+    got = parse_eval(ev) if rc == 0 else {}
+    check(rc == 0 and abs(got.get("loss", 0) - epochs[-1]["val_loss"]) < 1e-6 and
+          abs(got.get("accuracy", 0) - epochs[-1]["val_accuracy"]) < 1e-7,
+          f"the last val_loss {epochs[-1]} vs eval of the saved weights {ev!r}")
+    shown = float(lines[2].split()[7])
+    check(abs(shown - epochs[-1]["val_loss"]) < 1e-4, f"epoch 3 line {lines[2]!r}")
+    tr = ["train", "--x", P("x.npy"), "--y", P("y.npy")]
+    expect_error(model, [*tr, "--val-x", P("vx.npy")], 2, "--val-x needs --val-y")
+    expect_error(model, [*tr, "--val-every", "3"], 2, "--val-every needs a validation set")
+    np.save(P("vx_bad.npy"), np.zeros((7, 4), np.float32))
+    expect_error(model, [*tr, "--val-x", P("vx_bad.npy"), "--val-y", P("vy.npy")], 2,
+                 P("vx_bad.npy") + ": expected per-sample shape [3]")
+
+
+def check_progress(model, P):
+    """The live bar fits the terminal's width; without a terminal, a plain
+    line every KILN_PROGRESS_SECONDS (default 5) besides each epoch's."""
+    data = ["--x", P("x.npy"), "--y", P("y.npy")]
+    for cols in (40, 60):
+        master, slave = pty.openpty()
+        fcntl.ioctl(slave, termios.TIOCSWINSZ, struct.pack("HHHH", 24, cols, 0, 0))
+        p = subprocess.Popen([model, "train", *data, "--epochs", "2"], stdout=slave,
+                             stderr=subprocess.PIPE, env={**os.environ, "TERM": "xterm",
+                                                          "FAKE_STEP_SLEEP_MS": "30"})
+        os.close(slave)
+        chunks = []
+        while True:
+            try:
+                chunk = os.read(master, 4096)
+            except OSError:
+                break
+            if not chunk:
+                break
+            chunks.append(chunk)
+        os.close(master)
+        p.wait()
+        tty = b"".join(chunks).decode().replace("\x1b[K", "")
+        bars = [seg for seg in re.split(r"[\r\n]", tty) if seg.startswith("epoch") and "[" in seg]
+        check(bars and all(len(seg) < cols for seg in bars),
+              f"{cols} columns: bar lines {[len(b) for b in bars]}: {bars}")
+    p = subprocess.run([model, "train", *data, "--epochs", "2"], capture_output=True, text=True,
+                       env={**os.environ, "KILN_PROGRESS_SECONDS": "0"})
+    plain = [l for l in p.stdout.splitlines() if re.match(r"epoch \d/2  step \d/3  loss ", l)]
+    check(p.returncode == 0 and len(plain) == 4 and all("ETA" in l for l in plain),
+          f"plain progress lines: {p.stdout!r}")
+    rc, out, err = run(model, "predict", "--weights", P("w.safetensors"), "--x", P("x.npy"),
+                       "--output", P("said.npy"))
+    check(rc == 0 and out == f"predicted 10 samples; wrote logits f32[10, 2] to {P('said.npy')}\n",
+          f"predict's line: {out!r}")
+
+
 def main():
     model, two, roundtrip = [shutil.which(p) or os.path.abspath(p) for p in sys.argv[1:4]]
     global NO_SHUFFLE
@@ -691,6 +888,9 @@ def main():
     check_csv_bom_and_header(model, P, y)
     check_class_labels(model, P, x, y)
     check_weights_not_safetensors(model, P)
+    check_resume(model, P, x, y)
+    check_validation(model, P, x, y)
+    check_progress(model, P)
 
     shutil.rmtree(tmp)
     if FAILURES:
