@@ -283,13 +283,13 @@ int dispatch(const std::string &prog, const Manifest &m, const EntryPoints &ep,
                      " FILE ...)");
       }
       threadPool().setThreads(static_cast<int>(o.threads));
-      for (const char *name : {"init", "save", "resume", "metrics", "tensorboard"})
+      const std::pair<const char *, std::string *> paths[] = {
+          {"init", &o.init},       {"save", &o.save},
+          {"resume", &o.resume},   {"metrics", &o.metrics},
+          {"tensorboard", &o.tensorboard}};
+      for (const auto &[name, field] : paths)
         if (flags.has(name))
-          (std::string(name) == "init"      ? o.init
-           : std::string(name) == "save"    ? o.save
-           : std::string(name) == "resume"  ? o.resume
-           : std::string(name) == "metrics" ? o.metrics
-                                            : o.tensorboard) = flags.get(name);
+          *field = flags.get(name);
       if (!o.init.empty() && !o.resume.empty())
         usageError("--init and --resume exclude each other: --resume continues a run "
                    "from its checkpoint, --init starts a new one from parameters");
