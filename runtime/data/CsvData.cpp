@@ -10,6 +10,7 @@
 #include <cmath>
 #include <cstdlib>
 #include <cstring>
+#include <memory>
 #include <string_view>
 
 namespace kiln::runtime {
@@ -116,8 +117,11 @@ constexpr size_t kMaxCell = 4096;
 /// Buffered bytes of a file, after a UTF-8 byte order mark if it has one.
 class ByteReader {
 public:
-  explicit ByteReader(FILE *f) : f_(f), buf_(size_t(1) << 20) {
-    if (fill() && len_ >= 3 && std::memcmp(buf_.data(), "\xEF\xBB\xBF", 3) == 0)
+  /// `size`: the file's size, so a small file gets a small buffer.
+  ByteReader(FILE *f, uint64_t size)
+      : f_(f), cap_(size_t(std::min<uint64_t>(size + 1, uint64_t(1) << 20))),
+        buf_(new char[cap_]) {
+    if (fill() && len_ >= 3 && std::memcmp(buf_.get(), "\xEF\xBB\xBF", 3) == 0)
       pos_ = 3;
   }
   int get() {
@@ -129,14 +133,15 @@ public:
 
 private:
   bool fill() {
-    len_ = std::fread(buf_.data(), 1, buf_.size(), f_);
+    len_ = std::fread(buf_.get(), 1, cap_, f_);
     pos_ = 0;
     if (len_ == 0)
       failed_ = std::ferror(f_) != 0;
     return len_ > 0;
   }
   FILE *f_;
-  std::vector<char> buf_;
+  size_t cap_;
+  std::unique_ptr<char[]> buf_;
   size_t pos_ = 0, len_ = 0;
   bool failed_ = false;
 };
@@ -211,6 +216,8 @@ Result<Tensor> loadCsv(const std::string &path, DType dtype,
   int64_t perSample;
   if (!checkedNumel(sampleShape, perSample))
     return R::failure(path + ": bad per-sample shape " + shapeString(sampleShape));
+  uint64_t size = 0;
+  fileSize(f.get(), size);
 
   // Pass 1: the header, and every row's value count, before the tensor is
   // allocated: its size is rows times the model's per-sample size, which a
@@ -220,7 +227,7 @@ Result<Tensor> loadCsv(const std::string &path, DType dtype,
   bool firstRow = true, anyNumber = false;
   std::string error;
   {
-    ByteReader r(f.get());
+    ByteReader r(f.get(), size);
     scanCsv(
         r,
         [&](const Cell &c) {
@@ -267,7 +274,7 @@ Result<Tensor> loadCsv(const std::string &path, DType dtype,
   int64_t index = 0, row = 0;
   std::string cellText;
   const std::string changed = path + ": the file changed while it was read";
-  ByteReader r(f.get());
+  ByteReader r(f.get(), size);
   scanCsv(
       r,
       [&](const Cell &c) {

@@ -10,6 +10,7 @@
 #include <cmath>
 #include <cstdlib>
 #include <cstring>
+#include <memory>
 #include <sys/resource.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -138,14 +139,15 @@ bool readInto(Read read, uint64_t bytes, Stored s, bool swap, Tensor &t) {
   size_t elem = storedSize(s);
   if (!swap && sameRepresentation(s, t.dtype()))
     return read(static_cast<uint8_t *>(t.data()), bytes) == int64_t(bytes);
-  std::vector<uint8_t> chunk(size_t(std::min<uint64_t>(bytes, kChunk)));
+  // Uninitialized: the bytes read are known to be there (the size was checked).
+  std::unique_ptr<uint8_t[]> chunk(new uint8_t[size_t(std::min<uint64_t>(bytes, kChunk))]);
   for (uint64_t done = 0; done < bytes;) {
     size_t want = size_t(std::min<uint64_t>(bytes - done, kChunk));
-    if (read(chunk.data(), want) != int64_t(want))
+    if (read(chunk.get(), want) != int64_t(want))
       return false;
     if (swap)
-      byteSwap(chunk.data(), want, elem);
-    convert(chunk.data(), s, int64_t(done / elem), int64_t(want / elem), t);
+      byteSwap(chunk.get(), want, elem);
+    convert(chunk.get(), s, int64_t(done / elem), int64_t(want / elem), t);
     done += want;
   }
   return true;
@@ -249,7 +251,7 @@ Result<Tensor> loadIdx(const std::string &path, DType dtype,
     close(fd);
     return R::failure(errnoMessage(path, "cannot open"));
   }
-  gzbuffer(g.get(), 1 << 20);
+  gzbuffer(g.get(), 128 << 10); // more than the default 8 KiB: fewer reads
   std::vector<uint8_t> head;
   if (!gzReadAppend(g.get(), 4, head) || head.size() < 4) {
     if (std::string e = gzErrorMessage(path, g.get()); !e.empty())
@@ -317,16 +319,17 @@ Result<Tensor> loadIdx(const std::string &path, DType dtype,
   }
 
   // A gzip stream's real size is known only once it is inflated. Pass 1
-  // inflates it counting bytes (a 4 MiB scratch buffer, so a lying header
+  // inflates it counting bytes (a 256 KiB scratch buffer, so a lying header
   // costs time, never memory); only when the stream holds exactly what the
   // header says is the tensor allocated, and pass 2 inflates straight into
   // it. Peak memory: the tensor.
   {
-    std::vector<uint8_t> scratch(size_t(std::min<uint64_t>(bytes + 1, kChunk)));
+    // Uninitialized and at most 256 KiB: a claim costs no memory.
+    size_t n = size_t(std::min<uint64_t>(bytes + 1, uint64_t(256) << 10));
+    std::unique_ptr<uint8_t[]> scratch(new uint8_t[n]);
     uint64_t have = 0;
     while (have <= bytes) {
-      int64_t got = gzReadFull(g.get(), scratch.data(),
-                               std::min<uint64_t>(bytes + 1 - have, scratch.size()));
+      int64_t got = gzReadFull(g.get(), scratch.get(), std::min<uint64_t>(bytes + 1 - have, n));
       if (got < 0) {
         if (std::string e = gzErrorMessage(path, g.get()); !e.empty())
           return R::failure(e);
