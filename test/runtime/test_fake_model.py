@@ -1,6 +1,9 @@
 """End-to-end test of the runtime's main(): runs the fake model executables
 (test/runtime/fake_model.cpp) on files written here and checks every number
-against numpy and PyTorch, and every bad input's exit status and message.
+against numpy and PyTorch, and every bad input's exit status and message;
+then issue 14's: outputs that are not regular files or are inputs, FIFO
+inputs, BOM CSVs, class labels, checkpoints and --resume (byte for byte),
+SIGINT/SIGTERM, validation sets, the progress bar's width and plain lines.
 
 usage: test_fake_model.py FAKE_MODEL FAKE_TWO_OUTPUTS SAFETENSORS_ROUNDTRIP [FAKE_NO_SHUFFLE]
 (each a path, or a name found on PATH; FAKE_NO_SHUFFLE defaults to
