@@ -14,10 +14,11 @@ namespace kiln::runtime {
 /// (2 bad usage or bad input, 1 the run failed). Usage errors also point at
 /// the command's --help.
 struct CliError : std::runtime_error {
-  CliError(int status, bool usage, const std::string &message)
-      : std::runtime_error(message), status(status), usage(usage) {}
+  CliError(int status, bool usage, const std::string &message, bool interrupt = false)
+      : std::runtime_error(message), status(status), usage(usage), interrupt(interrupt) {}
   int status;
   bool usage;
+  bool interrupt; // a run stopped by a signal: "NAME: MESSAGE", not an error
 };
 [[noreturn]] void usageError(const std::string &message);
 [[noreturn]] void inputError(const std::string &message);

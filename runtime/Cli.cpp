@@ -4,13 +4,18 @@
 #include "runtime/Args.h"
 #include "runtime/Commands.h"
 #include "runtime/Manifest.h"
+#include "runtime/Signals.h"
+#include "runtime/data/DataFiles.h"
 #include "runtime/data/DataWriters.h"
+#include "runtime/data/FileUtil.h"
 #include "runtime/kernels/ThreadPool.h"
+#include "runtime/train/TensorBoard.h"
 
 #include <algorithm>
 #include <cstdio>
 #include <new>
 #include <set>
+#include <sys/stat.h>
 
 namespace kiln::runtime {
 
@@ -44,14 +49,19 @@ std::vector<FlagSpec> commandFlags(const Manifest &m, const std::string &cmd) {
                                          "before the extension (.npy or .csv)",
                  true});
   if (cmd == "train") {
-    f.push_back({"epochs", "E", "passes over the data (default " +
+    f.push_back({"epochs", "E", "passes over the data, counting the whole run (default " +
                                     std::to_string(m.train.epochs) + ")"});
     f.push_back({"lr", "X", "learning rate (default " + number(m.train.lr) + ")"});
     f.push_back({"seed", "S", "seed of initialization and shuffling (default " +
                                   std::to_string(m.train.seed) + ")"});
     f.push_back({"init", "FILE", "start from these parameters (safetensors)"});
-    f.push_back({"save", "FILE", "write the trained parameters (safetensors)"});
+    f.push_back({"save", "FILE", "write a checkpoint after every epoch and at the end: "
+                                 "the parameters, optimizer state and position (safetensors)"});
+    f.push_back({"resume", "FILE", "continue the run a --save checkpoint stopped, exactly"});
     f.push_back({"metrics", "FILE", "write loss and metrics per step and per epoch (JSON lines)"});
+    f.push_back({"tensorboard", "DIR", "write TensorBoard event files to DIR/train and "
+                                       "DIR/validation"});
+    f.push_back({"val-every", "K", "also validate every K steps (with --val-* files)"});
     f.push_back({"threads", "T", "threads for matrix products (default: one per core; "
                                  "results do not depend on it)"});
   }
@@ -76,6 +86,17 @@ std::vector<FlagSpec> commandFlags(const Manifest &m, const std::string &cmd) {
     addData("input", m.inputs);
   if (cmd == "train" || cmd == "eval")
     addData("target", m.targets);
+  if (cmd == "train") // the validation set: a --val- twin of each
+    for (const auto *group : {&m.inputs, &m.targets})
+      for (const TensorSpec &s : *group) {
+        std::string name = "val-" + s.name;
+        if (builtIn.count(name))
+          runError("the model's " + std::string(group == &m.inputs ? "input" : "target") +
+                   " '" + s.name + "' would have the validation flag --" + name +
+                   ", which is a built-in flag; rename it in the model file");
+        f.push_back({name, "FILE", "validation " + describe(group == &m.inputs ? "input" :
+                                                            "target", s)});
+      }
   return f;
 }
 
@@ -121,6 +142,65 @@ DataFiles dataFlags(const Manifest &m, const ParsedFlags &flags, bool targets) {
   return files;
 }
 
+/// The --val-NAME files: all of them or none.
+DataFiles validationFlags(const Manifest &m, const ParsedFlags &flags) {
+  DataFiles files;
+  std::string given, missing;
+  for (const auto *group : {&m.inputs, &m.targets})
+    for (const TensorSpec &s : *group) {
+      std::string flag = "val-" + s.name;
+      if (flags.has(flag)) {
+        files[s.name] = flags.get(flag);
+        given = flag;
+      } else if (missing.empty()) {
+        missing = flag;
+      }
+    }
+  if (!files.empty() && !missing.empty())
+    usageError("--" + given + " needs --" + missing + " too: the validation set has a file "
+               "for every input and target");
+  return files;
+}
+
+/// A file a command reads or writes, and the flag that names it.
+struct FileArg {
+  std::string flag, path;
+};
+
+/// Before any work: every output must be writable under the output rule
+/// (resolveOutputPath: a regular file, a new name, or a link to one), and no
+/// output may be an input or another output (same file, however named), so
+/// nothing a command reads is truncated or replaced by what it writes.
+/// `--resume W --save W` is allowed: the checkpoint is read whole before
+/// training, and each save replaces it atomically (continuing in place).
+void checkFiles(const std::vector<FileArg> &inputs, const std::vector<FileArg> &outputs) {
+  std::vector<std::pair<const FileArg *, std::string>> seen;
+  for (const FileArg &in : inputs) {
+    struct stat st;
+    if (stat(in.path.c_str(), &st) == 0) // a missing input fails when it is read
+      seen.push_back({&in, fileIdentity(in.path)});
+  }
+  size_t numInputs = seen.size();
+  for (const FileArg &out : outputs) {
+    std::string error;
+    std::string target = resolveOutputPath(out.path, error);
+    if (target.empty())
+      inputError(error);
+    std::string id = fileIdentity(target);
+    for (size_t i = 0; i < seen.size(); ++i) {
+      const FileArg &other = *seen[i].first;
+      if (seen[i].second != id || (out.flag == "save" && other.flag == "resume"))
+        continue;
+      inputError("--" + out.flag + " " + out.path + " and --" + other.flag + " " + other.path +
+                 " are the same file: " +
+                 (i < numInputs ? "an output may not overwrite an input"
+                                : "two outputs may not share one"));
+    }
+    seen.push_back({&out, id});
+  }
+}
+
+
 int64_t batchFlag(const Manifest &m, const ParsedFlags &flags) {
   return flags.has("batch") ? parseIntFlag("batch", flags.get("batch"), 1) : m.train.batch;
 }
@@ -152,6 +232,9 @@ int dispatch(const std::string &prog, const Manifest &m, const EntryPoints &ep,
   }
 
   try {
+    if (std::string e = checkDataLimitEnvironment(); !e.empty())
+      inputError(e);
+    installSignalHandlers();
     threadPool().setThreads(0); // every core, unless train's --threads says otherwise
     if (cmd == "info") {
       runInfo(m, flags.has("json"));
@@ -160,6 +243,10 @@ int dispatch(const std::string &prog, const Manifest &m, const EntryPoints &ep,
       o.weights = flags.get("weights");
       o.data = dataFlags(m, flags, true);
       o.batch = batchFlag(m, flags);
+      std::vector<FileArg> inputs = {{"weights", o.weights}};
+      for (const auto &[name, path] : o.data)
+        inputs.push_back({name, path});
+      checkFiles(inputs, {});
       runEval(m, ep, o);
     } else if (cmd == "predict") {
       PredictOptions o;
@@ -169,23 +256,60 @@ int dispatch(const std::string &prog, const Manifest &m, const EntryPoints &ep,
         usageError("--output: '" + o.output + "' must end in .npy or .csv");
       o.data = dataFlags(m, flags, false);
       o.batch = batchFlag(m, flags);
+      std::vector<FileArg> inputs = {{"weights", o.weights}}, outputs;
+      for (const auto &[name, path] : o.data)
+        inputs.push_back({name, path});
+      for (const TensorSpec &s : m.outputs)
+        outputs.push_back({"output", outputPath(o.output, s.name, m.outputs.size())});
+      checkFiles(inputs, outputs);
       runPredict(m, ep, o);
     } else {
       TrainOptions o;
       o.data = dataFlags(m, flags, true);
-      o.batch = batchFlag(m, flags);
-      o.epochs = flags.has("epochs") ? parseIntFlag("epochs", flags.get("epochs"), 0)
-                                     : m.train.epochs;
-      o.lr = flags.has("lr") ? parseRealFlag("lr", flags.get("lr"), 0) : m.train.lr;
-      o.seed = flags.has("seed") ? parseSeedFlag("seed", flags.get("seed")) : m.train.seed;
+      o.valData = validationFlags(m, flags);
+      if (flags.has("batch"))
+        o.batch = parseIntFlag("batch", flags.get("batch"), 1);
+      if (flags.has("epochs"))
+        o.epochs = parseIntFlag("epochs", flags.get("epochs"), 0);
+      if (flags.has("lr"))
+        o.lr = parseRealFlag("lr", flags.get("lr"), 0);
+      if (flags.has("seed"))
+        o.seed = parseSeedFlag("seed", flags.get("seed"));
       o.threads = flags.has("threads") ? parseIntFlag("threads", flags.get("threads"), 1) : 0;
+      if (flags.has("val-every")) {
+        o.valEvery = parseIntFlag("val-every", flags.get("val-every"), 1);
+        if (o.valData.empty())
+          usageError("--val-every needs a validation set (--val-" + m.inputs[0].name +
+                     " FILE ...)");
+      }
       threadPool().setThreads(static_cast<int>(o.threads));
-      if (flags.has("init"))
-        o.init = flags.get("init");
-      if (flags.has("save"))
-        o.save = flags.get("save");
-      if (flags.has("metrics"))
-        o.metrics = flags.get("metrics");
+      const std::pair<const char *, std::string *> paths[] = {
+          {"init", &o.init},       {"save", &o.save},
+          {"resume", &o.resume},   {"metrics", &o.metrics},
+          {"tensorboard", &o.tensorboard}};
+      for (const auto &[name, field] : paths)
+        if (flags.has(name))
+          *field = flags.get(name);
+      if (!o.init.empty() && !o.resume.empty())
+        usageError("--init and --resume exclude each other: --resume continues a run "
+                   "from its checkpoint, --init starts a new one from parameters");
+      std::vector<FileArg> inputs, outputs;
+      for (const auto &[name, path] : o.data)
+        inputs.push_back({name, path});
+      for (const auto &[name, path] : o.valData)
+        inputs.push_back({"val-" + name, path});
+      if (!o.init.empty())
+        inputs.push_back({"init", o.init});
+      if (!o.resume.empty())
+        inputs.push_back({"resume", o.resume});
+      if (!o.save.empty())
+        outputs.push_back({"save", o.save});
+      if (!o.metrics.empty())
+        outputs.push_back({"metrics", o.metrics});
+      checkFiles(inputs, outputs);
+      if (!o.tensorboard.empty())
+        if (std::string e = makeDirectories(o.tensorboard); !e.empty())
+          inputError(e);
       runTrain(m, ep, o);
     }
   } catch (CliError &e) {
@@ -214,7 +338,7 @@ int runCli(int argc, char **argv, const EntryPoints &ep) {
     return status;
   } catch (const CliError &e) {
     std::fflush(stdout);
-    std::fprintf(stderr, "%s: error: %s\n", prog.c_str(), e.what());
+    std::fprintf(stderr, e.interrupt ? "%s: %s\n" : "%s: error: %s\n", prog.c_str(), e.what());
     return e.status;
   } catch (const std::bad_alloc &) {
     std::fflush(stdout);

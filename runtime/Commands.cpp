@@ -22,6 +22,16 @@ std::string formatNumber(double v) {
   return buf;
 }
 
+/// A 128-bit count in decimal.
+std::string decimal(unsigned __int128 v) {
+  std::string digits;
+  do {
+    digits.insert(digits.begin(), char('0' + int(v % 10)));
+    v /= 10;
+  } while (v != 0);
+  return digits;
+}
+
 } // namespace
 
 std::string outputPath(const std::string &path, const std::string &name,
@@ -67,12 +77,14 @@ void runInfo(const Manifest &m, bool asJson) {
   std::printf("parameters:\n");
   if (m.params.empty())
     std::printf("  (none)\n");
-  int64_t total = 0, bytes = 0;
+  // Sums in 128 bits: each parameter may hold up to 2^62 elements of 8
+  // bytes, which int64 cannot total.
+  unsigned __int128 total = 0, bytes = 0;
   for (const ParamSpec &p : m.params) {
     int64_t n = 1;
     checkedNumel(p.shape, n);
-    total += n;
-    bytes += n * int64_t(dtypeSize(p.dtype));
+    total += uint64_t(n);
+    bytes += (unsigned __int128)uint64_t(n) * dtypeSize(p.dtype);
     std::string type = std::string(dtypeName(p.dtype)) + shapeString(p.shape);
     std::string init = initKindName(p.init.kind);
     if (p.init.kind == InitSpec::Kind::Uniform || p.init.kind == InitSpec::Kind::Normal)
@@ -80,8 +92,8 @@ void runInfo(const Manifest &m, bool asJson) {
     std::printf("  %-*s  %-16s %12lld  %s\n", int(width), p.name.c_str(), type.c_str(),
                 static_cast<long long>(n), init.c_str());
   }
-  std::printf("total parameters: %lld (%lld bytes)\n", static_cast<long long>(total),
-              static_cast<long long>(bytes));
+  std::printf("total parameters: %s (%s bytes)\n", decimal(total).c_str(),
+              decimal(bytes).c_str());
   std::string scalars = m.loss ? "loss" : "";
   for (const std::string &name : m.metrics)
     scalars += (scalars.empty() ? "" : ", ") + name;
@@ -127,47 +139,18 @@ void runEval(const Manifest &m, const EntryPoints &ep, const EvalOptions &o) {
     runError("this executable lacks kiln_loss, which its manifest lists");
   DataSet ds = loadDataSet(m, o.data, /*withTargets=*/true);
   std::vector<Tensor> params = loadWeights(m, o.weights);
-
-  int64_t cap = std::min(o.batch, ds.samples);
-  std::vector<Tensor> inBuf = batchBuffers(m.inputs, cap);
-  std::vector<Tensor> tgtBuf = batchBuffers(m.targets, cap);
-  std::vector<Tensor> scalars;
   std::vector<std::string> names = scalarNames(m);
-  for (size_t i = 0; i < names.size(); ++i)
-    scalars.emplace_back(m.scalarDType, std::vector<int64_t>{});
-  std::vector<double> sums(names.size(), 0.0);
-
-  for (int64_t begin = 0; begin < ds.samples; begin += cap) {
-    int64_t rows = std::min(cap, ds.samples - begin);
-    std::vector<MemRef> descs;
-    for (size_t i = 0; i < inBuf.size(); ++i) {
-      copyRows(ds.inputs[i], begin, rows, inBuf[i]);
-      descs.push_back(MemRef::firstRows(inBuf[i], rows));
-    }
-    for (size_t i = 0; i < tgtBuf.size(); ++i) {
-      copyRows(ds.targets[i], begin, rows, tgtBuf[i]);
-      descs.push_back(MemRef::firstRows(tgtBuf[i], rows));
-    }
-    for (Tensor &p : params)
-      descs.push_back(MemRef::of(p));
-    for (Tensor &s : scalars)
-      descs.push_back(MemRef::of(s));
-    std::vector<void *> args;
-    for (MemRef &d : descs)
-      args.push_back(d.descriptor());
-    ep.loss(args.data());
-    for (size_t i = 0; i < scalars.size(); ++i)
-      sums[i] += scalarValue(scalars[i]) * double(rows);
-  }
+  std::vector<double> means;
+  evaluate(m, ep, ds, params, o.batch, means);
 
   std::string line;
   for (size_t i = 0; i < names.size(); ++i) {
     char buf[64];
-    std::snprintf(buf, sizeof buf, "%.8g", sums[i] / double(ds.samples));
+    std::snprintf(buf, sizeof buf, "%.8g", means[i]);
     line += (i ? "  " : "") + names[i] + " " + buf;
   }
   std::printf("%s\n", line.c_str());
-  if (m.loss && !std::isfinite(sums[0]))
+  if (m.loss && !std::isfinite(means[0]))
     runError("the loss is not finite");
 }
 
@@ -207,11 +190,16 @@ void runPredict(const Manifest &m, const EntryPoints &ep, const PredictOptions &
     }
   }
 
+  std::string wrote;
   for (size_t i = 0; i < outputs.size(); ++i) {
     std::string path = outputPath(o.output, m.outputs[i].name, outputs.size());
     if (std::string err = saveData(path, outputs[i]); !err.empty())
       runError(err);
+    wrote += (i ? ", " : "") + m.outputs[i].name + " " + dtypeName(outputs[i].dtype()) +
+             shapeString(outputs[i].shape()) + " to " + path;
   }
+  std::printf("predicted %lld samples; wrote %s\n", static_cast<long long>(ds.samples),
+              wrote.c_str());
 }
 
 } // namespace kiln::runtime

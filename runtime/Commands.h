@@ -6,6 +6,7 @@
 
 #include <cstdint>
 #include <map>
+#include <optional>
 #include <string>
 
 namespace kiln::runtime {
@@ -28,10 +29,14 @@ struct PredictOptions {
 
 struct TrainOptions {
   DataFiles data;
-  int64_t epochs = 1, batch = 64, threads = 0; // threads: 0 = one per core
-  double lr = 0.01;
-  uint64_t seed = 0;
-  std::string init, save, metrics; // empty when not given
+  DataFiles valData; // --val-NAME files; empty: no validation
+  // Not given: the checkpoint's (--resume), else the manifest's train block.
+  std::optional<int64_t> epochs, batch;
+  std::optional<double> lr;
+  std::optional<uint64_t> seed;
+  int64_t threads = 0;  // 0 = one per core
+  int64_t valEvery = 0; // validate every K steps too; 0: per epoch only
+  std::string init, save, resume, metrics, tensorboard; // empty when not given
 };
 
 /// The file an output goes to: PATH itself for a model with one output,

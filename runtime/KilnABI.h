@@ -56,7 +56,8 @@ void kiln_loss(void **args);
 /// params in manifest "params" order; state in manifest "state" order (static
 /// shapes, the dtype of their param; zero before the first step); hyper in
 /// manifest "hyper" order, each a rank-0 f64: "lr" (the learning rate) and
-/// "step" (1-based count of steps over the whole run, across epochs). The
+/// "step" (1-based count of steps over the whole run, across epochs and
+/// resumes: a resumed run continues the count from its checkpoint). The
 /// results go into buffers the runtime allocated, never the argument buffers
 /// (the runtime keeps two sets and swaps them after each step). loss (rank 0)
 /// and metrics (rank 0 each, manifest order) are batch means of the

@@ -43,8 +43,12 @@ std::string Manifest::toJson() const {
                         : std::string(group) == "targets" ? targets
                                                           : outputs;
     j[group] = json::array();
-    for (const TensorSpec &s : specs)
-      j[group].push_back(specJson(s.name, s.dtype, s.shape));
+    for (const TensorSpec &s : specs) {
+      json sj = specJson(s.name, s.dtype, s.shape);
+      if (s.classes > 0)
+        sj["classes"] = s.classes;
+      j[group].push_back(sj);
+    }
   }
   j["params"] = json::array();
   for (const ParamSpec &p : params) {
@@ -196,6 +200,8 @@ std::vector<TensorSpec> getSpecs(const json &j, const char *group,
     s.name = getName(arr[i], where, seen);
     s.dtype = getDType(arr[i], where);
     s.shape = getShape(arr[i], where, /*batched=*/true);
+    if (arr[i].contains("classes"))
+      s.classes = getInt(arr[i], "classes", where, 1);
     specs.push_back(std::move(s));
   }
   return specs;

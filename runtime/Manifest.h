@@ -7,7 +7,7 @@
 // {
 //   "model":   "FashionMLP",                                  required
 //   "inputs":  [{"name":"image","dtype":"u8","shape":[-1,28,28]}],  >= 1
-//   "targets": [{"name":"label","dtype":"i64","shape":[-1]}],    may be []
+//   "targets": [{"name":"label","dtype":"i64","shape":[-1],"classes":10}],  may be []
 //   "outputs": [{"name":"logits","dtype":"f32","shape":[-1,10]}],   >= 1
 //   "params":  [{"name":"net.0.weight","dtype":"f32","shape":[256,784],
 //                "init":{"kind":"uniform","a":-0.0357,"b":0.0357}}],
@@ -23,6 +23,11 @@
 //   "state": [{"name":"net.0.weight.momentum_buffer","dtype":"f32","shape":[256,784]}],
 //   "hyper": ["lr","step","seed"]  each optional; with train_step ("seed": dropout)
 // }
+// "classes" (optional, on an input or target, an integer >= 1): every value
+// of the tensor is an index in [0, classes): the class count of the
+// cross_entropy, nll_loss or accuracy that takes the target, the table size
+// of the Embedding that takes the input. With several uses, the smallest.
+// The runtime refuses data outside it (exit 2) before running the model.
 // Shapes: inputs, targets and outputs start with -1, the batch dimension;
 // every other size is >= 0. Init kinds: zeros, ones, uniform (a = low,
 // b = high), normal (a = mean, b = std); uniform and normal need a float param.
@@ -42,6 +47,9 @@ struct TensorSpec {
   std::string name;
   DType dtype = DType::F32;
   std::vector<int64_t> shape;
+  /// > 0: every value is an index in [0, classes) (class labels, embedding
+  /// indices); 0: not recorded, not checked.
+  int64_t classes = 0;
 
   /// The shape of one sample: the shape without its batch dimension.
   std::vector<int64_t> sampleShape() const {

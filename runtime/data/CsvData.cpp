@@ -10,6 +10,7 @@
 #include <cmath>
 #include <cstdlib>
 #include <cstring>
+#include <memory>
 #include <string_view>
 
 namespace kiln::runtime {
@@ -22,18 +23,6 @@ std::string_view trim(std::string_view s) {
   while (!s.empty() && (s.back() == ' ' || s.back() == '\t' || s.back() == '\r'))
     s.remove_suffix(1);
   return s;
-}
-
-std::vector<std::string_view> splitCells(std::string_view line) {
-  std::vector<std::string_view> cells;
-  size_t start = 0;
-  while (true) {
-    size_t comma = line.find(',', start);
-    cells.push_back(trim(line.substr(start, comma - start)));
-    if (comma == std::string_view::npos)
-      return cells;
-    start = comma + 1;
-  }
 }
 
 /// Whether the whole cell is a number strtod understands.
@@ -119,6 +108,104 @@ CellError parseCell(const std::string &s, Tensor &t, int64_t index) {
 
 } // namespace
 
+namespace {
+
+/// A cell longer than this is not a number (no float or integer needs it);
+/// only this much of it is kept, for the message.
+constexpr size_t kMaxCell = 4096;
+
+/// Buffered bytes of a file, after a UTF-8 byte order mark if it has one.
+class ByteReader {
+public:
+  /// `size`: the file's size, so a small file gets a small buffer.
+  ByteReader(FILE *f, uint64_t size)
+      : f_(f), cap_(size_t(std::min<uint64_t>(size + 1, uint64_t(1) << 20))),
+        buf_(new char[cap_]) {
+    if (fill() && len_ >= 3 && std::memcmp(buf_.get(), "\xEF\xBB\xBF", 3) == 0)
+      pos_ = 3;
+  }
+  int get() {
+    if (pos_ == len_ && !fill())
+      return EOF;
+    return static_cast<unsigned char>(buf_[pos_++]);
+  }
+  bool failed() const { return failed_; }
+
+private:
+  bool fill() {
+    len_ = std::fread(buf_.get(), 1, cap_, f_);
+    pos_ = 0;
+    if (len_ == 0)
+      failed_ = std::ferror(f_) != 0;
+    return len_ > 0;
+  }
+  FILE *f_;
+  size_t cap_;
+  std::unique_ptr<char[]> buf_;
+  size_t pos_ = 0, len_ = 0;
+  bool failed_ = false;
+};
+
+struct Cell {
+  std::string_view text; // trimmed; at most kMaxCell bytes
+  bool tooLong;
+  int64_t line, column; // 1-based
+};
+
+/// Streams the file's lines and cells without holding a line: onCell(cell)
+/// for every cell of a non-blank line, then onLine(lineNo, cells) for it
+/// (blank lines, only spaces, tabs and \r, are skipped). Either returns
+/// false to stop. Memory: one cell.
+template <class OnCell, class OnLine>
+void scanCsv(ByteReader &r, OnCell onCell, OnLine onLine) {
+  std::string cell, first;
+  bool cellLong = false, firstLong = false;
+  int64_t lineNo = 1, column = 0;
+  auto finishCell = [&]() -> bool {
+    std::string_view t = trim(cell);
+    bool ok = true;
+    if (column == 0) { // held until the line proves not to be blank
+      first.assign(t);
+      firstLong = cellLong;
+    } else {
+      if (column == 1)
+        ok = onCell(Cell{first, firstLong, lineNo, 1});
+      ok = ok && onCell(Cell{t, cellLong, lineNo, column + 1});
+    }
+    ++column;
+    cell.clear();
+    cellLong = false;
+    return ok;
+  };
+  for (;;) {
+    int c = r.get();
+    if (c == ',') {
+      if (!finishCell())
+        return;
+    } else if (c == '\n' || c == EOF) {
+      if (!finishCell())
+        return;
+      bool blank = column == 1 && first.empty() && !firstLong;
+      if (!blank) {
+        if (column == 1 && !onCell(Cell{first, firstLong, lineNo, 1}))
+          return;
+        if (!onLine(lineNo, column))
+          return;
+      }
+      ++lineNo;
+      column = 0;
+      if (c == EOF)
+        return;
+    } else if (cell.size() < kMaxCell) {
+      cell += char(c);
+    } else {
+      cellLong = true;
+    }
+  }
+}
+
+} // namespace
+
 Result<Tensor> loadCsv(const std::string &path, DType dtype,
                        const std::vector<int64_t> &sampleShape) {
   using R = Result<Tensor>;
@@ -126,76 +213,109 @@ Result<Tensor> loadCsv(const std::string &path, DType dtype,
   FilePtr f = openForReading(path, err);
   if (!f)
     return R::failure(err);
-  uint64_t size = 0;
-  fileSize(f.get(), size);
-  if (size > kMaxDataBytes)
-    return R::failure(path + ": holds " + std::to_string(size) +
-                      " bytes, more than the 16 GiB limit");
-  std::string text(size, '\0');
-  if (!readExactly(f.get(), text.data(), size))
-    return R::failure(errnoMessage(path, "read error"));
-  f.reset();
-
   int64_t perSample;
   if (!checkedNumel(sampleShape, perSample))
     return R::failure(path + ": bad per-sample shape " + shapeString(sampleShape));
+  uint64_t size = 0;
+  fileSize(f.get(), size);
 
-  // Lines holding data, with their 1-based line numbers for messages.
-  std::vector<std::pair<int64_t, std::string_view>> rows;
-  std::string_view all(text);
-  int64_t lineNo = 0;
-  for (size_t start = 0; start < all.size();) {
-    size_t nl = all.find('\n', start);
-    std::string_view line = all.substr(start, nl - start);
-    ++lineNo;
-    start = nl == std::string_view::npos ? all.size() : nl + 1;
-    if (!trim(line).empty())
-      rows.push_back({lineNo, line});
+  // Pass 1: the header, and every row's value count, before the tensor is
+  // allocated: its size is rows times the model's per-sample size, which a
+  // file of short rows must not be able to inflate (say to terabytes). Only
+  // one cell is held at a time, so a huge line costs no memory.
+  int64_t rows = 0, headerLine = 0;
+  bool firstRow = true, anyNumber = false;
+  std::string error;
+  {
+    ByteReader r(f.get(), size);
+    scanCsv(
+        r,
+        [&](const Cell &c) {
+          if (firstRow && !anyNumber && !c.tooLong && isNumber(c.text))
+            anyNumber = true;
+          return true;
+        },
+        [&](int64_t line, int64_t values) {
+          // The first non-blank row is a header when none of its cells is a number.
+          if (firstRow) {
+            firstRow = false;
+            if (!anyNumber) {
+              headerLine = line;
+              return true;
+            }
+          }
+          if (values != perSample) {
+            error = path + ": line " + std::to_string(line) + " has " +
+                    std::to_string(values) + " values, expected " +
+                    std::to_string(perSample) + " (per-sample shape " +
+                    shapeString(sampleShape) + ")";
+            return false;
+          }
+          ++rows;
+          return true;
+        });
+    if (r.failed())
+      return R::failure(errnoMessage(path, "read error"));
   }
-  // A first row with no number in it is a header.
-  if (!rows.empty()) {
-    bool header = true;
-    for (std::string_view cell : splitCells(rows[0].second))
-      header = header && !isNumber(cell);
-    if (header)
-      rows.erase(rows.begin());
-  }
+  if (!error.empty())
+    return R::failure(error);
 
-  // Every row's value count is checked before the tensor is allocated: its
-  // size is rows times the model's per-sample size, which a file of short
-  // rows must not be able to inflate (say to terabytes).
-  for (const auto &[line, text] : rows) {
-    int64_t values = int64_t(std::count(text.begin(), text.end(), ',')) + 1;
-    if (values != perSample)
-      return R::failure(path + ": line " + std::to_string(line) + " has " +
-                        std::to_string(values) + " values, expected " +
-                        std::to_string(perSample) + " (per-sample shape " +
-                        shapeString(sampleShape) + ")");
-  }
-  std::vector<int64_t> shape = {int64_t(rows.size())};
+  std::vector<int64_t> shape = {rows};
   shape.insert(shape.end(), sampleShape.begin(), sampleShape.end());
   int64_t numel;
-  if (!checkedNumel(shape, numel) || uint64_t(numel) > kMaxDataBytes / dtypeSize(dtype))
-    return R::failure(path + ": " + std::to_string(rows.size()) + " rows of " +
-                      std::to_string(perSample) + " values is more than the 16 GiB limit");
+  if (!checkedNumel(shape, numel) || uint64_t(numel) > maxDataBytes() / dtypeSize(dtype))
+    return R::failure(path + ": " + std::to_string(rows) + " rows of " +
+                      std::to_string(perSample) + " values is more than " + dataLimitText());
   Tensor t(dtype, shape);
-  int64_t index = 0;
-  for (const auto &[line, text] : rows) {
-    std::vector<std::string_view> cells = splitCells(text);
-    for (size_t c = 0; c < cells.size(); ++c) {
-      std::string cell(cells[c]);
-      std::string where = path + ": line " + std::to_string(line) + ", column " +
-                          std::to_string(c + 1) + ": ";
-      switch (parseCell(cell, t, index++)) {
-      case CellError::None: break;
-      case CellError::NotANumber:
-        return R::failure(where + "'" + printable(cell) + "' is not a number");
-      case CellError::DoesNotFit:
-        return R::failure(where + printable(cell) + " does not fit " + dtypeName(dtype) +
-                          " exactly");
-      }
-    }
-  }
+
+  // Pass 2: the values, straight into the tensor.
+  if (std::fseek(f.get(), 0, SEEK_SET) != 0)
+    return R::failure(errnoMessage(path, "read error"));
+  int64_t index = 0, row = 0;
+  std::string cellText;
+  const std::string changed = path + ": the file changed while it was read";
+  ByteReader r(f.get(), size);
+  scanCsv(
+      r,
+      [&](const Cell &c) {
+        if (c.line == headerLine)
+          return true;
+        if (c.column > perSample || row >= rows) {
+          error = changed;
+          return false;
+        }
+        cellText.assign(c.text);
+        switch (c.tooLong ? CellError::NotANumber : parseCell(cellText, t, index)) {
+        case CellError::None:
+          ++index;
+          return true;
+        case CellError::NotANumber:
+          error = "'" + printable(cellText) + (c.tooLong ? "...'" : "'") + " is not a number";
+          break;
+        case CellError::DoesNotFit:
+          error = printable(cellText) + " does not fit " + dtypeName(dtype) + " exactly";
+          break;
+        }
+        error = path + ": line " + std::to_string(c.line) + ", column " +
+                std::to_string(c.column) + ": " + error;
+        return false;
+      },
+      [&](int64_t line, int64_t values) {
+        if (line == headerLine)
+          return true;
+        if (values != perSample) {
+          error = changed;
+          return false;
+        }
+        ++row;
+        return true;
+      });
+  if (r.failed())
+    return R::failure(errnoMessage(path, "read error"));
+  if (!error.empty())
+    return R::failure(error);
+  if (row != rows)
+    return R::failure(changed);
   return R::success(std::move(t));
 }
 

@@ -6,7 +6,14 @@
 #include <zlib.h>
 
 #include <cctype>
+#include <cerrno>
+#include <cmath>
+#include <cstdlib>
 #include <cstring>
+#include <memory>
+#include <sys/resource.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 namespace kiln::runtime {
 
@@ -74,35 +81,76 @@ void convertAll(const uint8_t *raw, int64_t n, Dst *dst) {
   }
 }
 
-template <class Src> void convertTo(const uint8_t *raw, int64_t n, Tensor &out) {
+template <class Src>
+void convertTo(const uint8_t *raw, int64_t at, int64_t n, Tensor &out) {
   switch (out.dtype()) {
-  case DType::F32: return convertAll<Src>(raw, n, out.as<float>());
-  case DType::F64: return convertAll<Src>(raw, n, out.as<double>());
-  case DType::I32: return convertAll<Src>(raw, n, out.as<int32_t>());
-  case DType::I64: return convertAll<Src>(raw, n, out.as<int64_t>());
-  case DType::U8: return convertAll<Src>(raw, n, out.as<uint8_t>());
+  case DType::F32: return convertAll<Src>(raw, n, out.as<float>() + at);
+  case DType::F64: return convertAll<Src>(raw, n, out.as<double>() + at);
+  case DType::I32: return convertAll<Src>(raw, n, out.as<int32_t>() + at);
+  case DType::I64: return convertAll<Src>(raw, n, out.as<int64_t>() + at);
+  case DType::U8: return convertAll<Src>(raw, n, out.as<uint8_t>() + at);
   }
 }
 
-/// Converts n native-endian values of type `s` into `out` (already checked
-/// to be lossless).
-void convert(std::vector<uint8_t> &raw, Stored s, int64_t n, Tensor &out) {
+/// Converts n native-endian values of type `s` into elements [at, at + n) of
+/// `out` (already checked to be lossless). `raw` may be changed.
+void convert(uint8_t *raw, Stored s, int64_t at, int64_t n, Tensor &out) {
   switch (s) {
   case Stored::Bool:
-    for (auto &b : raw)
-      b = b != 0;
-    return convertTo<uint8_t>(raw.data(), n, out);
-  case Stored::U8: return convertTo<uint8_t>(raw.data(), n, out);
-  case Stored::I8: return convertTo<int8_t>(raw.data(), n, out);
-  case Stored::I16: return convertTo<int16_t>(raw.data(), n, out);
-  case Stored::U16: return convertTo<uint16_t>(raw.data(), n, out);
-  case Stored::I32: return convertTo<int32_t>(raw.data(), n, out);
-  case Stored::U32: return convertTo<uint32_t>(raw.data(), n, out);
-  case Stored::I64: return convertTo<int64_t>(raw.data(), n, out);
-  case Stored::U64: return convertTo<uint64_t>(raw.data(), n, out);
-  case Stored::F32: return convertTo<float>(raw.data(), n, out);
-  case Stored::F64: return convertTo<double>(raw.data(), n, out);
+    for (int64_t i = 0; i < n; ++i)
+      raw[i] = raw[i] != 0;
+    return convertTo<uint8_t>(raw, at, n, out);
+  case Stored::U8: return convertTo<uint8_t>(raw, at, n, out);
+  case Stored::I8: return convertTo<int8_t>(raw, at, n, out);
+  case Stored::I16: return convertTo<int16_t>(raw, at, n, out);
+  case Stored::U16: return convertTo<uint16_t>(raw, at, n, out);
+  case Stored::I32: return convertTo<int32_t>(raw, at, n, out);
+  case Stored::U32: return convertTo<uint32_t>(raw, at, n, out);
+  case Stored::I64: return convertTo<int64_t>(raw, at, n, out);
+  case Stored::U64: return convertTo<uint64_t>(raw, at, n, out);
+  case Stored::F32: return convertTo<float>(raw, at, n, out);
+  case Stored::F64: return convertTo<double>(raw, at, n, out);
   }
+}
+
+/// Whether values of `s` are stored exactly as `t` keeps them in memory (so
+/// a file's bytes can go straight into the tensor).
+bool sameRepresentation(Stored s, DType t) {
+  return (s == Stored::U8 && t == DType::U8) || (s == Stored::I32 && t == DType::I32) ||
+         (s == Stored::I64 && t == DType::I64) || (s == Stored::F32 && t == DType::F32) ||
+         (s == Stored::F64 && t == DType::F64);
+}
+
+void byteSwap(uint8_t *raw, size_t bytes, size_t elemSize) {
+  if (elemSize == 1)
+    return;
+  for (size_t i = 0; i + elemSize <= bytes; i += elemSize)
+    for (size_t a = i, b = i + elemSize - 1; a < b; ++a, --b)
+      std::swap(raw[a], raw[b]);
+}
+
+/// Reads `bytes` bytes of stored values from `read` (which fills a buffer
+/// and returns how many bytes it got, or -1) into `t`, converting in chunks
+/// so that no second copy of the data is ever held. "" or an error.
+constexpr size_t kChunk = size_t(4) << 20; // a multiple of every element size
+
+template <class Read>
+bool readInto(Read read, uint64_t bytes, Stored s, bool swap, Tensor &t) {
+  size_t elem = storedSize(s);
+  if (!swap && sameRepresentation(s, t.dtype()))
+    return read(static_cast<uint8_t *>(t.data()), bytes) == int64_t(bytes);
+  // Uninitialized: the bytes read are known to be there (the size was checked).
+  std::unique_ptr<uint8_t[]> chunk(new uint8_t[size_t(std::min<uint64_t>(bytes, kChunk))]);
+  for (uint64_t done = 0; done < bytes;) {
+    size_t want = size_t(std::min<uint64_t>(bytes - done, kChunk));
+    if (read(chunk.get(), want) != int64_t(want))
+      return false;
+    if (swap)
+      byteSwap(chunk.get(), want, elem);
+    convert(chunk.get(), s, int64_t(done / elem), int64_t(want / elem), t);
+    done += want;
+  }
+  return true;
 }
 
 /// Checks a file's shape and stored type against the declaration and
@@ -122,10 +170,11 @@ std::string checkHeader(const std::string &path, const std::vector<int64_t> &fil
            dtypeName(dtype) + " without changing values; store it as " +
            dtypeName(dtype);
   int64_t numel;
-  if (!checkedNumel(fileShape, numel) ||
-      uint64_t(numel) > kMaxDataBytes / storedSize(s))
+  uint64_t limit = maxDataBytes();
+  size_t widest = std::max(storedSize(s), dtypeSize(dtype)); // stored or decoded
+  if (!checkedNumel(fileShape, numel) || uint64_t(numel) > limit / widest)
     return path + ": header claims shape " + shapeString(fileShape) + " of " +
-           storedName(s) + ", more than the 16 GiB limit";
+           storedName(s) + ", more than " + dataLimitText();
   dataBytes = uint64_t(numel) * storedSize(s);
   return "";
 }
@@ -139,38 +188,33 @@ std::string describeItems(const std::vector<int64_t> &fileShape, Stored s,
   return what + storedName(s) + " (" + std::to_string(bytes) + " bytes)";
 }
 
-void byteSwap(std::vector<uint8_t> &raw, size_t elemSize) {
-  if (elemSize == 1)
-    return;
-  for (size_t i = 0; i + elemSize <= raw.size(); i += elemSize)
-    for (size_t a = i, b = i + elemSize - 1; a < b; ++a, --b)
-      std::swap(raw[a], raw[b]);
-}
-
 struct GzCloser {
   void operator()(gzFile_s *g) const { gzclose(g); }
 };
 
-/// Reads up to n bytes from a gzip (or plain) stream, appending to `out`;
-/// stops early at the end of the stream. Grows the buffer as data arrives, so
-/// a header's claim never decides how much is allocated.
-bool gzReadAppend(gzFile g, uint64_t n, std::vector<uint8_t> &out) {
-  const uint64_t chunk = 1 << 20;
-  while (n > 0) {
-    unsigned want = unsigned(std::min(n, chunk));
-    size_t old = out.size();
-    out.resize(old + want);
-    int got = gzread(g, out.data() + old, want);
-    if (got < 0) {
-      out.resize(old);
-      return false;
-    }
-    out.resize(old + size_t(got));
-    if (got == 0)
+/// Reads up to n bytes from a gzip (or plain) stream into buf; fewer only at
+/// the end of the stream; -1 on an error.
+int64_t gzReadFull(gzFile g, uint8_t *buf, uint64_t n) {
+  uint64_t got = 0;
+  while (got < n) {
+    unsigned want = unsigned(std::min<uint64_t>(n - got, 1u << 30));
+    int r = gzread(g, buf + got, want);
+    if (r < 0)
+      return -1;
+    if (r == 0)
       break;
-    n -= uint64_t(got);
+    got += uint64_t(r);
   }
-  return true;
+  return int64_t(got);
+}
+
+/// Reads up to n bytes into a vector (small reads: headers).
+bool gzReadAppend(gzFile g, uint64_t n, std::vector<uint8_t> &out) {
+  size_t old = out.size();
+  out.resize(old + size_t(n));
+  int64_t got = gzReadFull(g, out.data() + old, n);
+  out.resize(old + size_t(std::max<int64_t>(got, 0)));
+  return got >= 0;
 }
 
 std::string gzErrorMessage(const std::string &path, gzFile g) {
@@ -193,19 +237,21 @@ Result<Tensor> loadIdx(const std::string &path, DType dtype,
                        const std::vector<int64_t> &sampleShape) {
   using R = Result<Tensor>;
   std::string err;
-  FilePtr probe = openForReading(path, err);
-  if (!probe)
+  int fd = openRegularFd(path, err);
+  if (fd < 0)
     return R::failure(err);
-  uint64_t fileBytes = 0;
-  fileSize(probe.get(), fileBytes);
+  struct stat st;
+  uint64_t fileBytes = fstat(fd, &st) == 0 ? uint64_t(st.st_size) : 0;
   unsigned char gzMagic[2] = {0, 0};
-  bool gzipped = readExactly(probe.get(), gzMagic, 2) && gzMagic[0] == 0x1f &&
-                 gzMagic[1] == 0x8b;
-  probe.reset();
+  bool gzipped = pread(fd, gzMagic, 2, 0) == 2 && gzMagic[0] == 0x1f && gzMagic[1] == 0x8b;
 
-  std::unique_ptr<gzFile_s, GzCloser> g(gzopen(path.c_str(), "rb"));
-  if (!g)
+  // The descriptor already checked to be a regular file, never the path again.
+  std::unique_ptr<gzFile_s, GzCloser> g(gzdopen(fd, "rb"));
+  if (!g) {
+    close(fd);
     return R::failure(errnoMessage(path, "cannot open"));
+  }
+  gzbuffer(g.get(), 128 << 10); // more than the default 8 KiB: fewer reads
   std::vector<uint8_t> head;
   if (!gzReadAppend(g.get(), 4, head) || head.size() < 4) {
     if (std::string e = gzErrorMessage(path, g.get()); !e.empty())
@@ -245,28 +291,73 @@ Result<Tensor> loadIdx(const std::string &path, DType dtype,
   uint64_t bytes = 0;
   if (std::string e = checkHeader(path, shape, s, dtype, sampleShape, bytes); !e.empty())
     return R::failure(e);
+  size_t elem = storedSize(s);
+  auto truncated = [&](uint64_t have) {
+    return R::failure(path + ": truncated: header says " + describeItems(shape, s, bytes) +
+                      ", file holds " + std::to_string(have) + " bytes of data");
+  };
 
   uint64_t headerBytes = 4 + 4ull * ndims;
-  if (!gzipped && fileBytes - headerBytes != bytes) {
-    const char *what = fileBytes - headerBytes < bytes ? "truncated: " : "";
-    return R::failure(path + ": " + what + "header says " +
-                      describeItems(shape, s, bytes) + ", file holds " +
-                      std::to_string(fileBytes - headerBytes) + " bytes of data");
+  if (!gzipped) {
+    // A plain file's size is known: it must be exactly what the header says
+    // before anything is allocated; then the data goes straight into the tensor.
+    if (fileBytes - headerBytes != bytes) {
+      if (fileBytes - headerBytes < bytes)
+        return truncated(fileBytes - headerBytes);
+      return R::failure(path + ": header says " + describeItems(shape, s, bytes) +
+                        ", file holds " + std::to_string(fileBytes - headerBytes) +
+                        " bytes of data");
+    }
+    Tensor t(dtype, shape);
+    auto read = [&](uint8_t *buf, uint64_t n) { return gzReadFull(g.get(), buf, n); };
+    if (!readInto(read, bytes, s, /*swap=*/elem > 1, t)) {
+      if (std::string e = gzErrorMessage(path, g.get()); !e.empty())
+        return R::failure(e);
+      return R::failure(path + ": read failed (was the file changed while reading?)");
+    }
+    return R::success(std::move(t));
   }
-  std::vector<uint8_t> raw;
-  if (!gzReadAppend(g.get(), bytes + 1, raw) || raw.size() < bytes) {
+
+  // A gzip stream's real size is known only once it is inflated. Pass 1
+  // inflates it counting bytes (a 256 KiB scratch buffer, so a lying header
+  // costs time, never memory); only when the stream holds exactly what the
+  // header says is the tensor allocated, and pass 2 inflates straight into
+  // it. Peak memory: the tensor.
+  {
+    // Uninitialized and at most 256 KiB: a claim costs no memory.
+    size_t n = size_t(std::min<uint64_t>(bytes + 1, uint64_t(256) << 10));
+    std::unique_ptr<uint8_t[]> scratch(new uint8_t[n]);
+    uint64_t have = 0;
+    while (have <= bytes) {
+      int64_t got = gzReadFull(g.get(), scratch.get(), std::min<uint64_t>(bytes + 1 - have, n));
+      if (got < 0) {
+        if (std::string e = gzErrorMessage(path, g.get()); !e.empty())
+          return R::failure(e);
+        return R::failure(errnoMessage(path, "read error"));
+      }
+      if (got == 0)
+        break;
+      have += uint64_t(got);
+    }
     if (std::string e = gzErrorMessage(path, g.get()); !e.empty())
       return R::failure(e);
-    return R::failure(path + ": truncated: header says " +
-                      describeItems(shape, s, bytes) + ", file holds " +
-                      std::to_string(raw.size()) + " bytes of data");
+    if (have < bytes)
+      return truncated(have);
+    if (have > bytes)
+      return R::failure(path + ": header says " + describeItems(shape, s, bytes) +
+                        ", file holds more data");
   }
-  if (raw.size() > bytes)
-    return R::failure(path + ": header says " + describeItems(shape, s, bytes) +
-                      ", file holds more data");
-  byteSwap(raw, storedSize(s));
+  std::vector<uint8_t> skip;
+  if (gzrewind(g.get()) != 0 || !gzReadAppend(g.get(), headerBytes, skip) ||
+      skip.size() != headerBytes)
+    return R::failure(errnoMessage(path, "read error"));
   Tensor t(dtype, shape);
-  convert(raw, s, t.numel(), t);
+  auto read = [&](uint8_t *buf, uint64_t n) { return gzReadFull(g.get(), buf, n); };
+  if (!readInto(read, bytes, s, /*swap=*/elem > 1, t)) {
+    if (std::string e = gzErrorMessage(path, g.get()); !e.empty())
+      return R::failure(e);
+    return R::failure(path + ": read failed (was the file changed while reading?)");
+  }
   return R::success(std::move(t));
 }
 
@@ -469,11 +560,12 @@ Result<Tensor> loadNpy(const std::string &path, DType dtype,
     return R::failure(path + ": " + (have < bytes ? "truncated: " : "") +
                       "header says " + describeItems(shape, s, bytes) +
                       ", file holds " + std::to_string(have) + " bytes of data");
-  std::vector<uint8_t> raw(bytes);
-  if (!readExactly(f.get(), raw.data(), bytes))
-    return R::failure(errnoMessage(path, "read error"));
   Tensor t(dtype, shape);
-  convert(raw, s, t.numel(), t);
+  auto read = [&](uint8_t *buf, uint64_t n) -> int64_t {
+    return readExactly(f.get(), buf, size_t(n)) ? int64_t(n) : -1;
+  };
+  if (!readInto(read, bytes, s, /*swap=*/false, t))
+    return R::failure(errnoMessage(path, "read error"));
   return R::success(std::move(t));
 }
 
@@ -505,6 +597,89 @@ Result<Tensor> loadData(const std::string &path, DType dtype,
     return Result<Tensor>::failure(path + ": empty file");
   return Result<Tensor>::failure(
       path + ": unknown data format (expected IDX, gzipped or not, .npy or .csv)");
+}
+
+//===----------------------------------------------------------------------===//
+// The data limit
+//===----------------------------------------------------------------------===//
+
+std::string humanBytes(uint64_t bytes) {
+  const char *units[] = {"KiB", "MiB", "GiB", "TiB", "PiB", "EiB"};
+  if (bytes < 1024)
+    return std::to_string(bytes) + " bytes";
+  double v = double(bytes);
+  int u = -1;
+  while (v >= 1024 && u < 5) {
+    v /= 1024;
+    ++u;
+  }
+  char buf[32];
+  if (v == std::floor(v))
+    std::snprintf(buf, sizeof buf, "%.0f %s", v, units[u]);
+  else
+    std::snprintf(buf, sizeof buf, "%.1f %s", v, units[u]);
+  return buf;
+}
+
+namespace {
+
+/// KILN_MAX_DATA_BYTES: digits with an optional K, M, G or T (binary);
+/// false when malformed.
+bool parseLimit(const char *text, uint64_t &out) {
+  char *end = nullptr;
+  errno = 0;
+  unsigned long long v = std::strtoull(text, &end, 10);
+  if (end == text || errno == ERANGE || *text == '-')
+    return false;
+  int shift = 0;
+  switch (*end) {
+  case '\0': break;
+  case 'k': case 'K': shift = 10; ++end; break;
+  case 'm': case 'M': shift = 20; ++end; break;
+  case 'g': case 'G': shift = 30; ++end; break;
+  case 't': case 'T': shift = 40; ++end; break;
+  default: return false;
+  }
+  if (*end == 'i' || *end == 'I')
+    ++end;
+  if (*end == 'b' || *end == 'B')
+    ++end;
+  if (*end != '\0' || (shift && v > (UINT64_MAX >> shift)))
+    return false;
+  out = uint64_t(v) << shift;
+  return true;
+}
+
+} // namespace
+
+uint64_t maxDataBytes() {
+  if (const char *env = std::getenv("KILN_MAX_DATA_BYTES"); env && *env) {
+    uint64_t v;
+    if (parseLimit(env, v))
+      return v;
+  }
+  uint64_t limit = uint64_t(16) << 30;
+  long pages = sysconf(_SC_PHYS_PAGES), pageSize = sysconf(_SC_PAGESIZE);
+  if (pages > 0 && pageSize > 0)
+    limit = std::min(limit, uint64_t(pages) * uint64_t(pageSize) / 2);
+  struct rlimit rl;
+  if (getrlimit(RLIMIT_AS, &rl) == 0 && rl.rlim_cur != RLIM_INFINITY)
+    limit = std::min(limit, uint64_t(rl.rlim_cur) / 4);
+  return limit;
+}
+
+std::string checkDataLimitEnvironment() {
+  const char *env = std::getenv("KILN_MAX_DATA_BYTES");
+  uint64_t v;
+  if (!env || !*env || parseLimit(env, v))
+    return "";
+  return "KILN_MAX_DATA_BYTES: '" + printable(env) +
+         "' is not a byte count (such as 1073741824, 512M or 64G)";
+}
+
+std::string dataLimitText() {
+  return "the data limit of " + humanBytes(maxDataBytes()) +
+         " (set KILN_MAX_DATA_BYTES to raise it)";
 }
 
 } // namespace kiln::runtime

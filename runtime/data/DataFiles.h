@@ -13,9 +13,24 @@
 
 namespace kiln::runtime {
 
-/// No data file may hold more than this many bytes of data (a bound for
-/// gzip streams, whose real size is unknown until they are read).
-constexpr uint64_t kMaxDataBytes = uint64_t(16) << 30;
+/// The most bytes of data one file may decode to (the tensor, in the
+/// declared dtype), checked before anything is allocated: the environment
+/// variable KILN_MAX_DATA_BYTES when set (bytes, or a number with a K, M, G
+/// or T suffix, binary units: "64G"), else the smallest of 16 GiB, half the
+/// machine's physical memory and a quarter of the address-space limit
+/// (RLIMIT_AS), so a file too large for the machine is a clear exit 2 rather
+/// than "out of memory". Reading peaks at about twice the decoded data
+/// (gzip streams), usually once (NPY, plain IDX, CSV).
+uint64_t maxDataBytes();
+
+/// "" when KILN_MAX_DATA_BYTES is unset or well formed, else what is wrong.
+std::string checkDataLimitEnvironment();
+
+/// "the data limit of 16 GiB (KILN_MAX_DATA_BYTES)", for messages.
+std::string dataLimitText();
+
+/// A byte count for people: "512 MiB", "1.5 GiB", "100 bytes".
+std::string humanBytes(uint64_t bytes);
 
 /// Loads PATH as a tensor of shape [samples] + sampleShape and dtype `dtype`.
 /// The format comes from the content (NPY and IDX magic, gzip) and the

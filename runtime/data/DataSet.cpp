@@ -1,15 +1,77 @@
 #include "runtime/data/DataSet.h"
 
 #include "runtime/Args.h"
+#include "runtime/Signals.h"
 #include "runtime/data/DataFiles.h"
 #include "runtime/weights/Params.h"
 
+#include <algorithm>
+#include <cstdio>
+#include <type_traits>
+
 namespace kiln::runtime {
+
+namespace {
+
+/// The first element of `t` outside [0, classes), or -1.
+template <class T> int64_t firstOutside(const Tensor &t, int64_t classes, double &value) {
+  const T *v = t.as<T>();
+  for (int64_t i = 0; i < t.numel(); ++i) {
+    bool ok;
+    if constexpr (std::is_floating_point_v<T>)
+      ok = v[i] >= 0 && v[i] < T(classes) && v[i] == T(int64_t(v[i]));
+    else
+      ok = v[i] >= 0 && int64_t(v[i]) < classes;
+    if (!ok) {
+      value = double(v[i]);
+      return i;
+    }
+  }
+  return -1;
+}
+
+std::string valueText(double v, DType dtype) {
+  char buf[48];
+  if (isFloat(dtype))
+    std::snprintf(buf, sizeof buf, "%.9g", v);
+  else
+    std::snprintf(buf, sizeof buf, "%.0f", v);
+  return buf;
+}
+
+} // namespace
+
+void checkIndices(const TensorSpec &spec, const Tensor &t, const std::string &path,
+                  const char *kind) {
+  if (spec.classes <= 0)
+    return;
+  double value = 0;
+  int64_t at = -1;
+  switch (t.dtype()) {
+  case DType::F32: at = firstOutside<float>(t, spec.classes, value); break;
+  case DType::F64: at = firstOutside<double>(t, spec.classes, value); break;
+  case DType::I32: at = firstOutside<int32_t>(t, spec.classes, value); break;
+  case DType::I64: at = firstOutside<int64_t>(t, spec.classes, value); break;
+  case DType::U8: at = firstOutside<uint8_t>(t, spec.classes, value); break;
+  }
+  if (at < 0)
+    return;
+  int64_t perSample = t.samples() > 0 ? t.numel() / t.samples() : 1;
+  std::string where = "sample " + std::to_string(at / perSample);
+  if (perSample > 1)
+    where += ", element " + std::to_string(at % perSample);
+  bool target = std::string(kind) == "target";
+  inputError(path + ": " + where + " (0-based) holds " + valueText(value, t.dtype()) +
+             ", not " + (target ? "a class index" : "an index") + " of the model's " +
+             kind + " '" + spec.name + "', which takes 0 to " +
+             std::to_string(spec.classes - 1) +
+             (target ? " (" + std::to_string(spec.classes) + " classes)" : ""));
+}
 
 DataSet loadDataSet(const Manifest &m, const DataFiles &files, bool withTargets) {
   DataSet ds;
   std::string firstPath;
-  auto load = [&](const TensorSpec &spec, std::vector<Tensor> &into) {
+  auto load = [&](const TensorSpec &spec, std::vector<Tensor> &into, const char *kind) {
     const std::string &path = files.at(spec.name);
     Result<Tensor> t = loadData(path, spec.dtype, spec.sampleShape());
     if (!t.ok())
@@ -23,13 +85,14 @@ DataSet loadDataSet(const Manifest &m, const DataFiles &files, bool withTargets)
       inputError(firstPath + " has " + std::to_string(ds.samples) + " samples, but " +
                  path + " has " + std::to_string(t.value.samples()));
     }
+    checkIndices(spec, t.value, path, kind);
     into.push_back(std::move(t.value));
   };
   for (const TensorSpec &s : m.inputs)
-    load(s, ds.inputs);
+    load(s, ds.inputs, "input");
   if (withTargets)
     for (const TensorSpec &s : m.targets)
-      load(s, ds.targets);
+      load(s, ds.targets, "target");
   return ds;
 }
 
@@ -55,6 +118,48 @@ std::vector<Tensor> batchBuffers(const std::vector<TensorSpec> &specs, int64_t r
 
 double scalarValue(const Tensor &t) {
   return t.dtype() == DType::F64 ? t.as<double>()[0] : double(t.as<float>()[0]);
+}
+
+bool evaluate(const Manifest &m, const EntryPoints &ep, const DataSet &ds,
+              std::vector<Tensor> &params, int64_t batch, std::vector<double> &means,
+              bool stoppable) {
+  int64_t cap = std::min(batch, ds.samples);
+  std::vector<Tensor> inBuf = batchBuffers(m.inputs, cap);
+  std::vector<Tensor> tgtBuf = batchBuffers(m.targets, cap);
+  std::vector<Tensor> scalars;
+  std::vector<std::string> names = scalarNames(m);
+  for (size_t i = 0; i < names.size(); ++i)
+    scalars.emplace_back(m.scalarDType, std::vector<int64_t>{});
+  std::vector<double> sums(names.size(), 0.0);
+
+  for (int64_t begin = 0; begin < ds.samples; begin += cap) {
+    if (stoppable && stopRequested())
+      return false;
+    int64_t rows = std::min(cap, ds.samples - begin);
+    std::vector<MemRef> descs;
+    for (size_t i = 0; i < inBuf.size(); ++i) {
+      copyRows(ds.inputs[i], begin, rows, inBuf[i]);
+      descs.push_back(MemRef::firstRows(inBuf[i], rows));
+    }
+    for (size_t i = 0; i < tgtBuf.size(); ++i) {
+      copyRows(ds.targets[i], begin, rows, tgtBuf[i]);
+      descs.push_back(MemRef::firstRows(tgtBuf[i], rows));
+    }
+    for (Tensor &p : params)
+      descs.push_back(MemRef::of(p));
+    for (Tensor &s : scalars)
+      descs.push_back(MemRef::of(s));
+    std::vector<void *> args;
+    for (MemRef &d : descs)
+      args.push_back(d.descriptor());
+    ep.loss(args.data());
+    for (size_t i = 0; i < scalars.size(); ++i)
+      sums[i] += scalarValue(scalars[i]) * double(rows);
+  }
+  means.assign(names.size(), 0.0);
+  for (size_t i = 0; i < names.size(); ++i)
+    means[i] = sums[i] / double(ds.samples);
+  return true;
 }
 
 std::vector<std::string> scalarNames(const Manifest &m) {

@@ -19,8 +19,15 @@ struct DataSet {
 };
 
 /// Loads every input (and target) file; throws CliError (exit 2) for a bad
-/// file, an empty one or files with different sample counts.
+/// file, an empty one, files with different sample counts, or values outside
+/// a tensor's "classes" (checkIndices).
 DataSet loadDataSet(const Manifest &m, const DataFiles &files, bool withTargets);
+
+/// When the manifest gives `spec` a class count, every value of `t` (loaded
+/// from `path`) must be an index in [0, classes): else exit 2 naming the
+/// file, the sample and the value. `kind`: "input" or "target".
+void checkIndices(const TensorSpec &spec, const Tensor &t, const std::string &path,
+                  const char *kind);
 
 /// Strict load of the parameters (exit 2 on any mismatch).
 std::vector<Tensor> loadWeights(const Manifest &m, const std::string &path);
@@ -33,6 +40,14 @@ std::vector<Tensor> batchBuffers(const std::vector<TensorSpec> &specs, int64_t r
 
 /// The value of a rank-0 f32 or f64 tensor.
 double scalarValue(const Tensor &t);
+
+/// The loss and metrics (scalarNames order) over a data set: kiln_loss over
+/// batches of `batch` samples, each batch mean weighed by its size (as
+/// PyTorch gets over the whole set). With `stoppable`, gives up and returns
+/// false when a signal asked the run to stop (Signals.h).
+bool evaluate(const Manifest &m, const EntryPoints &ep, const DataSet &ds,
+              std::vector<Tensor> &params, int64_t batch, std::vector<double> &means,
+              bool stoppable = false);
 
 /// The names of the scalars kiln_loss and kiln_train_step write: "loss"
 /// (when the model has one), then the metrics.

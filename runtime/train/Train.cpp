@@ -5,23 +5,26 @@
 //                   new params..., new state..., loss, metrics...)
 // and swaps the two sets of parameter and state buffers (the results never
 // alias the arguments). Everything that decides the numbers (initial values,
-// sample order, step count) comes from the seed and the flags, never the clock.
+// sample order, step count) comes from the seed and the flags, never the
+// clock, and a checkpoint (train/Checkpoint.h) holds all of it, so a resumed
+// run continues exactly where the first one stopped.
 #include "runtime/Commands.h"
 
 #include "runtime/Args.h"
+#include "runtime/Signals.h"
 #include "runtime/Tensor.h"
 #include "runtime/data/DataSet.h"
+#include "runtime/train/Checkpoint.h"
 #include "runtime/train/TrainReport.h"
 #include "runtime/weights/Params.h"
 #include "runtime/weights/Random.h"
 
 #include <algorithm>
-#include <cerrno>
 #include <cmath>
-#include <cstring>
+#include <csignal>
+#include <cstdio>
 #include <numeric>
-#include <sys/stat.h>
-#include <unistd.h>
+#include <optional>
 
 namespace kiln::runtime {
 
@@ -33,18 +36,6 @@ constexpr uint64_t kShuffleStream = 0x53485546464c4521ULL; // "SHUFFLE!"
 /// Dropout's per-step seeds come from a third stream, one draw per step, cut
 /// to 53 bits so the f64 "seed" hyperparameter holds it exactly.
 constexpr uint64_t kDropoutStream = 0x44524f504f555421ULL; // "DROPOUT!"
-
-/// --save's directory must exist and be writable: found out before training,
-/// not after it.
-void checkSavePath(const std::string &path) {
-  struct stat st;
-  if (stat(path.c_str(), &st) == 0 && S_ISDIR(st.st_mode))
-    inputError(path + ": is a directory");
-  size_t slash = path.find_last_of('/');
-  std::string dir = slash == std::string::npos ? "." : slash == 0 ? "/" : path.substr(0, slash);
-  if (access(dir.c_str(), W_OK) != 0)
-    inputError(path + ": cannot write to its directory " + dir + ": " + std::strerror(errno));
-}
 
 bool allFinite(const Tensor &t) {
   if (t.dtype() == DType::F32)
@@ -63,6 +54,10 @@ std::vector<Tensor> zerosLike(const std::vector<Tensor> &ts) {
   return out;
 }
 
+std::string plural(int64_t n, const char *word) {
+  return std::to_string(n) + " " + word + (n == 1 ? "" : "s");
+}
+
 } // namespace
 
 void runTrain(const Manifest &m, const EntryPoints &ep, const TrainOptions &o) {
@@ -72,24 +67,61 @@ void runTrain(const Manifest &m, const EntryPoints &ep, const TrainOptions &o) {
                       : "train: the model has no loss to minimize");
   if (!ep.trainStep)
     runError("this executable lacks kiln_train_step, which its manifest lists");
-  if (!o.save.empty())
-    checkSavePath(o.save);
+  if (!o.valData.empty() && !ep.loss)
+    runError("this executable lacks kiln_loss, which validation needs");
 
   DataSet ds = loadDataSet(m, o.data, /*withTargets=*/true);
-  std::vector<Tensor> params =
-      o.init.empty() ? initParams(m.params, o.seed) : loadWeights(m, o.init);
-  std::vector<Tensor> nextParams = zerosLike(params);
-  std::vector<Tensor> state, nextState; // optimizer state starts at zero
-  for (const TensorSpec &s : m.state) {
-    state.emplace_back(s.dtype, s.shape);
-    nextState.emplace_back(s.dtype, s.shape);
+  std::optional<DataSet> val;
+  if (!o.valData.empty())
+    val = loadDataSet(m, o.valData, /*withTargets=*/true);
+
+  // The starting point: a checkpoint's parameters, state and position, or
+  // fresh ones (--init's parameters or the seeded initializers, zero state).
+  std::vector<Tensor> params, state;
+  TrainPosition pos;
+  bool resumed = !o.resume.empty();
+  if (resumed) {
+    Checkpoint ck = loadCheckpoint(o.resume, m);
+    pos = ck.position;
+    if (pos.samples != ds.samples)
+      inputError(o.resume + ": the checkpoint is of a run on " + plural(pos.samples, "sample") +
+                 ", but the training data has " + std::to_string(ds.samples));
+    if (o.seed && *o.seed != pos.seed)
+      usageError("--seed " + std::to_string(*o.seed) + ": the checkpoint's run has seed " +
+                 std::to_string(pos.seed) + ", which --resume continues (leave --seed out)");
+    if (o.batch && *o.batch != pos.batch && pos.epochStepsDone > 0)
+      usageError("--batch " + std::to_string(*o.batch) + ": the checkpoint stopped inside " +
+                 "an epoch of batch " + std::to_string(pos.batch) +
+                 ", which must be finished with the same batch");
+    params = std::move(ck.params);
+    state = std::move(ck.state);
+  } else {
+    params = o.init.empty() ? initParams(m.params, o.seed.value_or(m.train.seed))
+                            : loadWeights(m, o.init);
+    for (const TensorSpec &s : m.state)
+      state.emplace_back(s.dtype, s.shape); // optimizer state starts at zero
   }
+  const int64_t epochs = o.epochs.value_or(resumed ? pos.epochs : m.train.epochs);
+  const int64_t batch = o.batch.value_or(resumed ? pos.batch : m.train.batch);
+  const double lr = o.lr.value_or(resumed ? pos.lr : m.train.lr);
+  const uint64_t seed = o.seed.value_or(resumed ? pos.seed : m.train.seed);
+  if (resumed && (epochs < pos.epochsDone || (epochs == pos.epochsDone && pos.epochStepsDone > 0)))
+    usageError("--epochs " + std::to_string(epochs) + ": the checkpoint has already trained " +
+               plural(pos.epochsDone, "epoch") +
+               (pos.epochStepsDone ? " and " + plural(pos.epochStepsDone, "step") : "") +
+               " (--epochs counts the whole run)");
+
+  std::vector<Tensor> nextParams = zerosLike(params), nextState = zerosLike(state);
   std::vector<Tensor> hyper;
   for (size_t i = 0; i < m.hyper.size(); ++i)
     hyper.emplace_back(DType::F64, std::vector<int64_t>{});
 
-  int64_t cap = std::min(o.batch, ds.samples);
+  int64_t cap = std::min(batch, ds.samples);
   int64_t stepsPerEpoch = (ds.samples + cap - 1) / cap;
+  if (resumed && pos.epochStepsDone >= stepsPerEpoch)
+    inputError(o.resume + ": the checkpoint's position (step " +
+               std::to_string(pos.epochStepsDone) + " of an epoch) is past the epoch's " +
+               plural(stepsPerEpoch, "step"));
   std::vector<Tensor> inBuf = batchBuffers(m.inputs, cap);
   std::vector<Tensor> tgtBuf = batchBuffers(m.targets, cap);
   std::vector<Tensor> scalars;
@@ -98,19 +130,94 @@ void runTrain(const Manifest &m, const EntryPoints &ep, const TrainOptions &o) {
     scalars.emplace_back(m.scalarDType, std::vector<int64_t>{});
   std::vector<double> values(names.size());
 
-  TrainReport report(names, m.scalarDType == DType::F64, o.epochs, ds.samples, cap,
-                     o.metrics);
-  Rng shuffleRng(o.seed ^ kShuffleStream);
-  Rng dropoutRng(o.seed ^ kDropoutStream);
+  ReportOptions ro;
+  ro.names = names;
+  ro.f64Scalars = m.scalarDType == DType::F64;
+  ro.epochs = epochs;
+  ro.samples = ds.samples;
+  ro.batch = cap;
+  ro.metricsPath = o.metrics;
+  ro.appendMetrics = resumed;
+  ro.tensorboardDir = o.tensorboard;
+  ro.validation = val.has_value();
+  TrainReport report(ro);
+
+  Rng shuffleRng(seed ^ kShuffleStream);
+  Rng dropoutRng(seed ^ kDropoutStream);
+  if (resumed) {
+    shuffleRng.restoreState(pos.shuffleRng); // checked by loadCheckpoint
+    dropoutRng.restoreState(pos.dropoutRng);
+  }
   std::vector<int64_t> order(size_t(ds.samples));
   std::iota(order.begin(), order.end(), int64_t(0));
-  int64_t runStep = 0;
+  int64_t runStep = resumed ? pos.runStep : 0;
+  const int64_t firstEpoch = resumed ? pos.epochsDone + 1 : 1;
+  const int64_t firstStep = resumed ? pos.epochStepsDone : 0;
 
-  for (int64_t epoch = 1; epoch <= o.epochs; ++epoch) {
+  // The position a checkpoint written now would record.
+  TrainPosition now;
+  now.epochs = epochs;
+  now.batch = batch;
+  now.samples = ds.samples;
+  now.lr = lr;
+  now.seed = seed;
+  auto position = [&](int64_t epochsDone, int64_t stepsDone, const std::string &shuffle) {
+    TrainPosition p = now;
+    p.epochsDone = epochsDone;
+    p.epochStepsDone = stepsDone;
+    p.runStep = runStep;
+    p.shuffleRng = shuffle;
+    p.dropoutRng = dropoutRng.saveState();
+    return p;
+  };
+  std::string savedAt; // what the --save file holds from this run, if anything
+  auto save = [&](const TrainPosition &p) {
+    for (size_t i = 0; i < params.size(); ++i)
+      if (!allFinite(params[i]))
+        runError("the trained parameter '" + m.params[i].name + "' is not finite" +
+                 (o.save.empty() ? ""
+                  : savedAt.empty() ? "; " + o.save + " was not written"
+                                    : "; " + o.save + " holds the checkpoint " + savedAt));
+    if (o.save.empty())
+      return;
+    if (std::string err = saveCheckpoint(o.save, m, params, state, p); !err.empty())
+      runError(err);
+    savedAt = p.epochStepsDone ? "at epoch " + std::to_string(p.epochsDone + 1) + ", step " +
+                                     std::to_string(p.epochStepsDone) + " of " +
+                                     std::to_string(stepsPerEpoch)
+                               : "after epoch " + std::to_string(p.epochsDone);
+  };
+  // Stops the run after a signal: checkpoint (when --save was given), say
+  // where, exit 128 + signal.
+  auto interrupted = [&](const TrainPosition &p, bool alreadySaved) {
+    report.abort();
+    int sig = stopRequested();
+    if (!o.save.empty() && !alreadySaved)
+      save(p);
+    std::string where = p.epochStepsDone
+                            ? "epoch " + std::to_string(p.epochsDone + 1) + ", step " +
+                                  std::to_string(p.epochStepsDone) + " of " +
+                                  std::to_string(stepsPerEpoch)
+                            : "the end of epoch " + std::to_string(p.epochsDone);
+    std::string msg = std::string("interrupted (") + (sig == SIGTERM ? "SIGTERM" : "SIGINT") +
+                      ") at " + where + " (step " + std::to_string(runStep) + " of the run); ";
+    msg += o.save.empty() ? "nothing saved (no --save)"
+                          : "checkpoint saved to " + o.save + "; continue with --resume " +
+                                o.save;
+    throw CliError(128 + sig, false, msg, /*interrupt=*/true);
+  };
+
+  // From here a first SIGINT/SIGTERM stops after the current step.
+  setGracefulStop(true);
+  std::vector<double> valValues;
+  for (int64_t epoch = firstEpoch; epoch <= epochs; ++epoch) {
+    std::string epochStart = shuffleRng.saveState();
     if (m.train.shuffle)
       order = permutation(ds.samples, shuffleRng); // one draw per epoch
-    report.beginEpoch(epoch);
-    for (int64_t s = 0; s < stepsPerEpoch; ++s) {
+    int64_t s0 = epoch == firstEpoch ? firstStep : 0;
+    report.beginEpoch(epoch, s0);
+    bool validatedNow = false;
+    for (int64_t s = s0; s < stepsPerEpoch; ++s) {
       int64_t begin = s * cap, rows = std::min(cap, ds.samples - begin);
       ++runStep;
       std::vector<MemRef> descs;
@@ -127,7 +234,7 @@ void runTrain(const Manifest &m, const EntryPoints &ep, const TrainOptions &o) {
       stage(ds.targets, tgtBuf);
       double dropoutSeed = double(dropoutRng.next() >> 11);
       for (size_t i = 0; i < hyper.size(); ++i)
-        hyper[i].as<double>()[0] = m.hyper[i] == "lr"     ? o.lr
+        hyper[i].as<double>()[0] = m.hyper[i] == "lr"     ? lr
                                    : m.hyper[i] == "step" ? double(runStep)
                                                           : dropoutSeed;
       for (auto *group : {&params, &state, &hyper, &nextParams, &nextState, &scalars})
@@ -146,22 +253,45 @@ void runTrain(const Manifest &m, const EntryPoints &ep, const TrainOptions &o) {
         runError("epoch " + std::to_string(epoch) + ", step " + std::to_string(s + 1) +
                  " of " + std::to_string(stepsPerEpoch) + " (step " +
                  std::to_string(runStep) + " of the run): the loss is not finite (" +
-                 what + ")" + (o.save.empty() ? "" : "; " + o.save + " was not written"));
+                 what + ")" +
+                 (o.save.empty() ? ""
+                  : savedAt.empty() ? "; " + o.save + " was not written"
+                                    : "; " + o.save + " holds the checkpoint " + savedAt));
       }
-      report.step(runStep, rows, values);
       std::swap(params, nextParams);
       std::swap(state, nextState);
+      validatedNow = false;
+      bool validate = val && o.valEvery > 0 && runStep % o.valEvery == 0 && !stopRequested();
+      if (validate) {
+        report.validating();
+        validatedNow = evaluate(m, ep, *val, params, cap, valValues, /*stoppable=*/true);
+      }
+      report.step(runStep, rows, values, validatedNow ? &valValues : nullptr);
+      if (stopRequested() && s + 1 < stepsPerEpoch)
+        interrupted(position(epoch - 1, s + 1, epochStart), false);
     }
-    report.endEpoch();
+    // The epoch's end: validation (unless this very step just had it), the
+    // epoch's line, the checkpoint.
+    bool haveVal = validatedNow;
+    if (val && !validatedNow && !stopRequested()) {
+      report.validating();
+      haveVal = evaluate(m, ep, *val, params, cap, valValues, /*stoppable=*/true);
+    }
+    report.endEpoch(runStep, haveVal ? &valValues : nullptr);
+    TrainPosition p = position(epoch, 0, shuffleRng.saveState());
+    save(p);
+    if (stopRequested() && epoch < epochs)
+      interrupted(p, /*alreadySaved=*/true);
   }
-
-  for (size_t i = 0; i < params.size(); ++i)
-    if (!allFinite(params[i]))
-      runError("the trained parameter '" + m.params[i].name + "' is not finite" +
-               (o.save.empty() ? "" : "; " + o.save + " was not written"));
+  setGracefulStop(false);
+  if (firstEpoch > epochs) // nothing to train (--epochs 0, or a finished run)
+    save(position(pos.epochsDone, 0, resumed ? pos.shuffleRng : shuffleRng.saveState()));
   if (!o.save.empty())
-    if (std::string err = saveParams(o.save, m.params, params); !err.empty())
-      runError(err);
+    std::printf("saved %s after %s (%s) to %s\n",
+                m.state.empty() ? "the parameters" : "the parameters and optimizer state",
+                plural(epochs, "epoch").c_str(), plural(runStep, "step").c_str(),
+                o.save.c_str());
+  std::fflush(stdout);
 }
 
 } // namespace kiln::runtime

@@ -38,7 +38,7 @@ Result<std::vector<Tensor>> loadParams(const std::string &path,
                         dtypeName(p.dtype) + shapeString(p.shape) + ")");
   }
   for (const SafetensorsEntry &e : index.value.entries)
-    if (!expected.count(e.name))
+    if (!expected.count(e.name) && e.name.rfind(kOptimizerPrefix, 0) != 0)
       return R::failure(path + ": unexpected tensor '" + printable(e.name) +
                         "': the model has no such parameter");
 

@@ -15,9 +15,15 @@ namespace kiln::runtime {
 /// `seed` (parameters in order, elements in row-major order).
 std::vector<Tensor> initParams(const std::vector<ParamSpec> &specs, uint64_t seed);
 
+/// Tensors whose names start with this hold a checkpoint's optimizer state
+/// ("optimizer/net.0.weight.momentum_buffer"); no model parameter's name can
+/// contain '/', so they never clash. Loading parameters skips them.
+constexpr const char *kOptimizerPrefix = "optimizer/";
+
 /// Loads every parameter from a safetensors file. Like PyTorch's strict
 /// load_state_dict: a missing tensor, an unexpected one, a wrong shape or a
-/// wrong dtype is an error naming the tensor.
+/// wrong dtype is an error naming the tensor. A checkpoint's optimizer state
+/// (kOptimizerPrefix) is skipped, so --init and --weights take checkpoints.
 Result<std::vector<Tensor>> loadParams(const std::string &path,
                                        const std::vector<ParamSpec> &specs);
 

@@ -1,6 +1,8 @@
 #include "runtime/weights/Random.h"
 
 #include <cmath>
+#include <cstdio>
+#include <cstring>
 
 namespace kiln::runtime {
 
@@ -54,6 +56,47 @@ double Rng::normal() {
   spare_ = r * std::sin(theta);
   haveSpare_ = true;
   return r * std::cos(theta);
+}
+
+std::string Rng::saveState() const {
+  uint64_t spareBits;
+  std::memcpy(&spareBits, &spare_, 8);
+  uint64_t words[6] = {s_[0], s_[1], s_[2], s_[3], haveSpare_ ? 1u : 0u, spareBits};
+  std::string out;
+  for (int i = 0; i < 6; ++i) {
+    char buf[24];
+    std::snprintf(buf, sizeof buf, "%s%016llx", i ? ":" : "",
+                  static_cast<unsigned long long>(words[i]));
+    out += buf;
+  }
+  return out;
+}
+
+bool Rng::restoreState(const std::string &text) {
+  uint64_t words[6];
+  size_t at = 0;
+  for (int i = 0; i < 6; ++i) {
+    if (at + 16 > text.size() || (i < 5 && (at + 16 >= text.size() || text[at + 16] != ':')))
+      return false;
+    uint64_t v = 0;
+    for (size_t k = at; k < at + 16; ++k) {
+      char c = text[k];
+      int d = c >= '0' && c <= '9' ? c - '0' : c >= 'a' && c <= 'f' ? c - 'a' + 10 : -1;
+      if (d < 0)
+        return false;
+      v = v << 4 | uint64_t(d);
+    }
+    words[i] = v;
+    at += 17;
+  }
+  if (at - 1 != text.size() || words[4] > 1 ||
+      (words[0] | words[1] | words[2] | words[3]) == 0)
+    return false;
+  for (int i = 0; i < 4; ++i)
+    s_[i] = words[i];
+  haveSpare_ = words[4] == 1;
+  std::memcpy(&spare_, &words[5], 8);
+  return true;
 }
 
 template <class T, class F> static void fill(Tensor &t, F draw) {

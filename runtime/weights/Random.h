@@ -5,6 +5,7 @@
 #include "runtime/Tensor.h"
 
 #include <cstdint>
+#include <string>
 #include <vector>
 
 namespace kiln::runtime {
@@ -20,6 +21,12 @@ public:
   uint64_t below(uint64_t n);
   /// Standard normal (Box-Muller; both values of a pair are used in turn).
   double normal();
+
+  /// The whole state as text (hex words: the four state words, whether a
+  /// normal is pending, its bits), so a checkpoint can continue the stream.
+  std::string saveState() const;
+  /// Restores what saveState wrote; false (unchanged) for malformed text.
+  bool restoreState(const std::string &text);
 
 private:
   uint64_t s_[4];

@@ -114,6 +114,13 @@ Result<SafetensorsIndex> readSafetensorsIndex(const std::string &path) {
   uint64_t n = 0;
   for (int i = 7; i >= 0; --i)
     n = (n << 8) | len[i];
+  // The header is JSON starting with '{' right after the length: anything
+  // else (a text file, a PyTorch pickle) is not safetensors at all, whatever
+  // its first 8 bytes say as a length.
+  unsigned char open = 0;
+  if (fileBytes <= 8 || !readExactly(f.get(), &open, 1) || open != '{')
+    return R::failure(path + ": not a safetensors file (it does not start with an "
+                             "8-byte header length and a JSON header)");
   if (n > fileBytes - 8)
     return R::failure(path + ": header length " + std::to_string(n) +
                       " is past the end of the file (" + std::to_string(fileBytes) +
@@ -122,7 +129,9 @@ Result<SafetensorsIndex> readSafetensorsIndex(const std::string &path) {
     return R::failure(path + ": header length " + std::to_string(n) +
                       " is over the 100 MB limit");
   std::string header(n, '\0');
-  if (!readExactly(f.get(), header.data(), n))
+  if (n > 0)
+    header[0] = char(open);
+  if (n > 1 && !readExactly(f.get(), header.data() + 1, n - 1))
     return R::failure(errnoMessage(path, "read error"));
   if (header.empty() || header[0] != '{')
     return R::failure(path + ": not a safetensors file (the header is not a JSON object)");

@@ -56,12 +56,12 @@ TEST_F(DataFilesTest, IdxAbsurdSizeRejectedBeforeAllocation) {
   writeFile(path("huge.idx"), idxBytes(0x0E, {65535, 65535, 65535, 65535}, {}));
   Result<Tensor> t = loadData(path("huge.idx"), DType::F64, {65535, 65535, 65535});
   ASSERT_FALSE(t.ok());
-  EXPECT_TRUE(contains(t.error, "16 GiB")) << t.error;
+  EXPECT_TRUE(contains(t.error, "data limit")) << t.error;
   // A terabyte claim under the cap's arithmetic but far beyond the file, gzipped.
   writeGzip(path("tb.gz"), idxBytes(0x08, {1000000, 1000, 1000}, Bytes(10, 0)));
   t = loadData(path("tb.gz"), DType::U8, {1000, 1000});
   ASSERT_FALSE(t.ok());
-  EXPECT_TRUE(contains(t.error, "16 GiB")) << t.error;
+  EXPECT_TRUE(contains(t.error, "data limit")) << t.error;
   writeGzip(path("gb.gz"), idxBytes(0x08, {1000, 1000, 1000}, Bytes(10, 0)));
   t = loadData(path("gb.gz"), DType::U8, {1000, 1000});
   ASSERT_FALSE(t.ok());
@@ -140,7 +140,7 @@ TEST_F(DataFilesTest, NpyErrors) {
   EXPECT_TRUE(contains(npy("{'descr': '<f4', 'fortran_order': False, 'shape': (1000000000000, "
                            "3), }",
                            rawBytes(v)),
-                       "16 GiB"));
+                       "data limit"));
   EXPECT_TRUE(contains(npy("{'descr': '<f4', 'shape': (2, 3), }", rawBytes(v)),
                        "bad NPY header"));
   EXPECT_TRUE(contains(npy("{'descr': '<f4', 'fortran_order': False, 'shape': (), }",
@@ -221,6 +221,80 @@ TEST_F(DataFilesTest, CsvErrors) {
   EXPECT_TRUE(contains(csv("a,1\n", DType::F32, {2}), "line 1, column 1"));
 }
 
+// Issue 14: a one-column CSV starting with a UTF-8 byte order mark lost its
+// first row, which "\xEF\xBB\xBF1" made look like a header.
+TEST_F(DataFilesTest, CsvByteOrderMarkAndHeaderRule) {
+  writeText(path("bom.csv"), "\xEF\xBB\xBF" "1\n0\n1\n");
+  Result<Tensor> t = loadData(path("bom.csv"), DType::I64, {});
+  ASSERT_TRUE(t.ok()) << t.error;
+  EXPECT_EQ(t.value.shape(), (std::vector<int64_t>{3}));
+  EXPECT_EQ(t.value.as<int64_t>()[0], 1);
+  writeText(path("bomh.csv"), "\xEF\xBB\xBF" "label\r\n7\r\n");
+  t = loadData(path("bomh.csv"), DType::I64, {});
+  ASSERT_TRUE(t.ok()) << t.error;
+  EXPECT_EQ(t.value.shape(), (std::vector<int64_t>{1}));
+  EXPECT_EQ(t.value.as<int64_t>()[0], 7);
+  // A header only when none of its cells is a number: "nan", "inf" and hex
+  // are numbers, so those rows are data.
+  writeText(path("nan.csv"), "nan,1\n2,3\n");
+  t = loadData(path("nan.csv"), DType::F32, {2});
+  ASSERT_TRUE(t.ok()) << t.error;
+  EXPECT_EQ(t.value.samples(), 2);
+  writeText(path("mixed.csv"), "x,1\n2,3\n");
+  EXPECT_EQ(loadData(path("mixed.csv"), DType::F32, {2}).error,
+            path("mixed.csv") + ": line 1, column 1: 'x' is not a number");
+  // A BOM alone, blank lines alone: no samples.
+  writeText(path("empty.csv"), "\xEF\xBB\xBF\n \t\r\n\n");
+  t = loadData(path("empty.csv"), DType::F32, {});
+  ASSERT_TRUE(t.ok()) << t.error;
+  EXPECT_EQ(t.value.samples(), 0);
+}
+
+TEST_F(DataFilesTest, CsvHugeCellsAndLines) {
+  // A cell longer than any number is quoted cut short, and costs no memory.
+  std::string cell(100000, '7');
+  writeText(path("long.csv"), "1," + cell + "\n");
+  std::string err = loadData(path("long.csv"), DType::F64, {2}).error;
+  EXPECT_TRUE(contains(err, "line 1, column 2: '7777")) << err;
+  EXPECT_TRUE(contains(err, "...' is not a number")) << err;
+  EXPECT_LT(err.size(), 200u);
+  // A last line without a newline is a row like the others.
+  writeText(path("nonl.csv"), "1,2\n3,4");
+  Result<Tensor> t = loadData(path("nonl.csv"), DType::I32, {2});
+  ASSERT_TRUE(t.ok()) << t.error;
+  EXPECT_EQ(t.value.as<int32_t>()[3], 4);
+}
+
+TEST_F(DataFilesTest, DataLimitFromTheEnvironment) {
+  writeText(path("rows.csv"), "1,2,3\n4,5,6\n");
+  writeFile(path("x.npy"), npyBytes("{'descr': '<f4', 'fortran_order': False, 'shape': (2, 3), }",
+                                    rawBytes(std::vector<float>(6, 1.0f))));
+  setenv("KILN_MAX_DATA_BYTES", "20", 1); // 24 bytes of f32 do not fit
+  EXPECT_EQ(maxDataBytes(), 20u);
+  EXPECT_TRUE(contains(loadData(path("rows.csv"), DType::F32, {3}).error,
+                       "more than the data limit of 20 bytes (set KILN_MAX_DATA_BYTES"));
+  EXPECT_TRUE(contains(loadData(path("x.npy"), DType::F32, {3}).error, "data limit of 20 bytes"));
+  // The decoded size counts: 6 u8 values fit 20 bytes, as f64 they do not.
+  writeFile(path("u8.idx"), idxBytes(0x08, {2, 3}, Bytes(6, 1)));
+  EXPECT_TRUE(loadData(path("u8.idx"), DType::U8, {3}).ok());
+  EXPECT_TRUE(contains(loadData(path("u8.idx"), DType::F64, {3}).error, "data limit"));
+  setenv("KILN_MAX_DATA_BYTES", "24", 1);
+  EXPECT_TRUE(loadData(path("rows.csv"), DType::F32, {3}).ok());
+  setenv("KILN_MAX_DATA_BYTES", "3G", 1);
+  EXPECT_EQ(maxDataBytes(), uint64_t(3) << 30);
+  EXPECT_EQ(checkDataLimitEnvironment(), "");
+  setenv("KILN_MAX_DATA_BYTES", "512MiB", 1);
+  EXPECT_EQ(maxDataBytes(), uint64_t(512) << 20);
+  setenv("KILN_MAX_DATA_BYTES", "-5", 1);
+  EXPECT_TRUE(contains(checkDataLimitEnvironment(), "'-5' is not a byte count"));
+  setenv("KILN_MAX_DATA_BYTES", "12Q", 1);
+  EXPECT_FALSE(checkDataLimitEnvironment().empty());
+  unsetenv("KILN_MAX_DATA_BYTES");
+  EXPECT_LE(maxDataBytes(), uint64_t(16) << 30);
+  EXPECT_EQ(humanBytes(1536), "1.5 KiB");
+  EXPECT_EQ(humanBytes(uint64_t(16) << 30), "16 GiB");
+}
+
 TEST_F(DataFilesTest, CsvRowsCannotInflateTheAllocation) {
   // Three short rows against a per-sample shape of 2^40 values would be 24 TB
   // of f64: every row's value count is checked before anything is allocated.
@@ -246,10 +320,25 @@ TEST_F(DataFilesTest, MessagesQuoteFileBytesOnOneLine) {
             path("z.npy") + ": bad NPY header: unexpected key 'sha\\x0Ape'");
 }
 
+// Issue 14: a FIFO with no writer made every reader block in open().
+TEST_F(DataFilesTest, FifosAndDevicesAreNotRegularFiles) {
+  ASSERT_EQ(mkfifo(path("fifo").c_str(), 0600), 0);
+  for (const char *name : {"fifo.npy", "fifo.csv", "fifo.idx.gz", "fifo"}) {
+    std::string p = path(name);
+    if (std::string(name) != "fifo")
+      ASSERT_EQ(symlink(path("fifo").c_str(), p.c_str()), 0);
+    EXPECT_EQ(loadData(p, DType::F32, {}).error, p + ": not a regular file (a FIFO)");
+  }
+  EXPECT_EQ(loadIdx(path("fifo"), DType::F32, {}).error,
+            path("fifo") + ": not a regular file (a FIFO)");
+  EXPECT_EQ(loadData("/dev/zero", DType::F32, {}).error,
+            "/dev/zero: not a regular file (a character device)");
+}
+
 TEST_F(DataFilesTest, MissingUnreadableAndUnknown) {
   Result<Tensor> t = loadData(path("nope.npy"), DType::F32, {});
   EXPECT_EQ(t.error, path("nope.npy") + ": cannot open: No such file or directory");
-  EXPECT_EQ(loadData(dir_, DType::F32, {}).error, dir_ + ": not a regular file");
+  EXPECT_EQ(loadData(dir_, DType::F32, {}).error, dir_ + ": not a regular file (a directory)");
   writeText(path("data.txt"), "1,2\n");
   EXPECT_TRUE(contains(loadData(path("data.txt"), DType::F32, {}).error,
                        "unknown data format"));

@@ -4,10 +4,17 @@
 // a train step: SGD with momentum (one momentum buffer per parameter).
 // Built with FAKE_NO_SHUFFLE its train block says shuffle = false. Built
 // with FAKE_TWO_OUTPUTS it also outputs probs = softmax(logits) and has
-// neither loss nor metrics (so no kiln_loss at all).
+// neither loss nor metrics (so no kiln_loss at all). The target y has
+// "classes": 2 (class indices 0 and 1; the loss treats any other value as 1,
+// so only the runtime's check refuses them).
+// Environment, for tests: FAKE_FIRST_STEP=K, the step a resumed run's first
+// kiln_train_step must get (default 1); FAKE_STEP_SLEEP_MS=T sleeps T ms per
+// step, so a test can signal a run in the middle of a step.
 #include "runtime/KilnABI.h"
 
 #include <cmath>
+#include <cstdlib>
+#include <ctime>
 
 using kiln::MemRefDescriptor;
 
@@ -21,7 +28,7 @@ using kiln::MemRefDescriptor;
 extern "C" const char kiln_manifest_json[] = R"({
   "model": "FakeLinear",
   "inputs":  [{"name": "x", "dtype": "f32", "shape": [-1, 3]}],
-  "targets": [{"name": "y", "dtype": "i64", "shape": [-1]}],
+  "targets": [{"name": "y", "dtype": "i64", "shape": [-1], "classes": 2}],
   "outputs": [{"name": "logits", "dtype": "f32", "shape": [-1, 2]}],
   "params":  [{"name": "fc.weight", "dtype": "f32", "shape": [2, 3],
                "init": {"kind": "uniform", "a": -0.577, "b": 0.577}},
@@ -147,12 +154,13 @@ double hyper(void *arg) {
 } // namespace
 
 // One SGD step with momentum 0.9, as torch.optim.SGD does it (the buffers
-// start at zero, so the first step's buffer is the gradient):
+// start at zero, so the first step's buffer is the gradient; a resumed run
+// passes them from its checkpoint):
 //   x, y, W, b, bufW, bufB, lr, step, W', b', bufW', bufB', loss, accuracy
 // The loss and accuracy are those of the parameters before the update. Traps
 // when the runtime breaks the ABI: results aliasing arguments, a step count
-// that does not go 1, 2, 3, ... over the whole run, descriptors of the wrong
-// shape.
+// that does not go 1, 2, 3, ... over the whole run (FAKE_FIRST_STEP, ...
+// after a resume), descriptors of the wrong shape.
 extern "C" void kiln_train_step(void **args) {
   auto *x = static_cast<MemRefDescriptor<2> *>(args[0]);
   auto *y = static_cast<MemRefDescriptor<1> *>(args[1]);
@@ -167,10 +175,20 @@ extern "C" void kiln_train_step(void **args) {
   auto *newBufB = static_cast<MemRefDescriptor<1> *>(args[11]);
   float *loss = data0(args[12]), *accuracy = data0(args[13]);
 
-  static double lastStep = 0;
+  static double lastStep = -1;
+  if (lastStep < 0) {
+    const char *first = std::getenv("FAKE_FIRST_STEP");
+    lastStep = (first ? std::atof(first) : 1.0) - 1;
+  }
   if (step != lastStep + 1)
     __builtin_trap();
   lastStep = step;
+  if (const char *ms = std::getenv("FAKE_STEP_SLEEP_MS")) {
+    // The whole time, even when a signal interrupts the sleep.
+    struct timespec left = {std::atoi(ms) / 1000, long(std::atoi(ms) % 1000) * 1000000};
+    while (nanosleep(&left, &left) != 0) {
+    }
+  }
   int64_t n = x->sizes[0];
   if (n < 1 || y->sizes[0] != n || w->sizes[0] != 2 || w->sizes[1] != 3 ||
       newW->sizes[0] != 2 || newW->sizes[1] != 3 || newBufW->sizes[1] != 3 ||

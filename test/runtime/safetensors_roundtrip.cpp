@@ -1,6 +1,8 @@
 // Test tool: reads every tensor of a safetensors file with the runtime's
 // reader and writes them back with its writer (kiln-safetensors-roundtrip
-// IN OUT), so that Python can check that PyTorch loads what Kiln writes.
+// IN OUT), so that Python can check that PyTorch loads what Kiln writes, and
+// test_reliability.py can interrupt a long atomic write.
+#include "runtime/Signals.h"
 #include "runtime/weights/Safetensors.h"
 
 #include <cstdio>
@@ -12,6 +14,7 @@ int main(int argc, char **argv) {
     std::fprintf(stderr, "usage: %s IN.safetensors OUT.safetensors\n", argv[0]);
     return 2;
   }
+  installSignalHandlers(); // as the executables do: a signal removes the temporary
   Result<SafetensorsIndex> index = readSafetensorsIndex(argv[1]);
   if (!index.ok()) {
     std::fprintf(stderr, "%s\n", index.error.c_str());

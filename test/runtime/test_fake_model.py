@@ -1,20 +1,28 @@
 """End-to-end test of the runtime's main(): runs the fake model executables
 (test/runtime/fake_model.cpp) on files written here and checks every number
-against numpy and PyTorch, and every bad input's exit status and message.
+against numpy and PyTorch, and every bad input's exit status and message;
+then issue 14's: outputs that are not regular files or are inputs, FIFO
+inputs, BOM CSVs, class labels, checkpoints and --resume (byte for byte),
+SIGINT/SIGTERM, validation sets, the progress bar's width and plain lines.
 
 usage: test_fake_model.py FAKE_MODEL FAKE_TWO_OUTPUTS SAFETENSORS_ROUNDTRIP [FAKE_NO_SHUFFLE]
 (each a path, or a name found on PATH; FAKE_NO_SHUFFLE defaults to
 kiln-fake-model-no-shuffle next to FAKE_MODEL)."""
+import fcntl
 import gzip
 import json
 import os
 import pty
 import re
 import shutil
+import signal
+import stat
 import struct
 import subprocess
 import sys
 import tempfile
+import termios
+import time
 
 import numpy as np
 
@@ -163,9 +171,17 @@ def check_train(model, two, P, x, y):
         rc, out, err = run(binary, "train", *data, *args, "--save", P(save))
         check(rc == 0, f"train {args}: exit {rc}: {err}")
         tensors, meta = safetensors_util.load(P(save))
-        check(meta == {"format": "pt"} and sorted(tensors) == ["fc.bias", "fc.weight"],
+        # A checkpoint: the parameters, the momentum buffers under names no
+        # parameter can have, the position in the metadata.
+        check(meta.get("format") == "pt" and meta.get("kiln.checkpoint") == "1" and
+              sorted(tensors) == ["fc.bias", "fc.weight", "optimizer/fc.bias.momentum_buffer",
+                                  "optimizer/fc.weight.momentum_buffer"],
               f"train {args}: saved {list(tensors)} {meta}")
-        return tensors, out
+        last = out.splitlines()[-1] if out else ""
+        check(re.fullmatch(r"saved the parameters and optimizer state after \d+ epochs? "
+                           r"\(\d+ steps?\) to " + re.escape(P(save)), last),
+              f"train {args}: last line {last!r}")
+        return tensors, "".join(l + "\n" for l in out.splitlines()[:-1])
 
     def close(tensors, w, b, what):
         check(tensors["fc.weight"].dtype == np.float32 and
@@ -242,20 +258,29 @@ def check_train(model, two, P, x, y):
     got42, _ = train(model, "--seed", "42", save="d42.safetensors")
     check(np.array_equal(got["fc.weight"], got42["fc.weight"]), "default seed is not 42")
 
-    # A loss that is not finite: exit 1 naming epoch and step; --save untouched.
+    # A loss that is not finite: exit 1 naming epoch and step; --save holds
+    # the last finished epoch's checkpoint, or is untouched in epoch 1.
     with open(P("keep.safetensors"), "wb") as f:
         f.write(b"not overwritten")
     before = set(os.listdir(P("")))
-    for lr, where in [("1e38", r"epoch [1-3], step [1-3] of 3 \(step [1-9] of the run\)"),
-                      ("1e300", r"epoch 1, step 2 of 3 \(step 2 of the run\)")]:
+    for lr, where in [("1e38", r"epoch ([1-3]), step [1-3] of 3 \(step [1-9] of the run\)"),
+                      ("1e300", r"epoch (1), step 2 of 3 \(step 2 of the run\)")]:
+        shutil.copyfile(P("keep.safetensors"), P("keep2.safetensors"))
         rc, out, err = run(NO_SHUFFLE, "train", *data, *init, "--lr", lr, "--save",
-                           P("keep.safetensors"), "--metrics", P("nan.jsonl"))
-        check(rc == 1 and re.search(where + ": the loss is not finite", err) and
-              err.endswith("keep.safetensors was not written\n") and err.count("\n") == 1,
-              f"--lr {lr}: exit {rc}, {err!r}")
-        with open(P("keep.safetensors"), "rb") as f:
-            check(f.read() == b"not overwritten", f"--lr {lr}: --save file overwritten")
-    check(set(os.listdir(P(""))) == before | {"nan.jsonl"},
+                           P("keep2.safetensors"), "--metrics", P("nan.jsonl"))
+        found = re.search(where + ": the loss is not finite", err)
+        check(rc == 1 and found and err.count("\n") == 1, f"--lr {lr}: exit {rc}, {err!r}")
+        epoch = int(found.group(1)) if found else 1
+        if epoch == 1:
+            check(err.endswith("keep2.safetensors was not written\n"), f"--lr {lr}: {err!r}")
+            with open(P("keep2.safetensors"), "rb") as f:
+                check(f.read() == b"not overwritten", f"--lr {lr}: --save file overwritten")
+        else:
+            check(err.endswith(f"keep2.safetensors holds the checkpoint after epoch {epoch - 1}\n"),
+                  f"--lr {lr}: {err!r}")
+            _, meta = safetensors_util.load(P("keep2.safetensors"))
+            check(meta.get("kiln.epochs_done") == str(epoch - 1), f"--lr {lr}: {meta}")
+    check(set(os.listdir(P(""))) == before | {"nan.jsonl", "keep2.safetensors"},
           f"leftover files: {set(os.listdir(P(''))) - before}")
     log = read_jsonl(P("nan.jsonl"))  # the step that failed is not logged
     check(len(log) == 1 and log[0]["epoch"] == 1 and log[0]["step"] == 1,
@@ -302,6 +327,378 @@ def check_train(model, two, P, x, y):
     check(len(final) == 2 and final[0].startswith("epoch 1/2  loss ") and
           final[1].startswith("epoch 2/2  loss ") and "samples/s" in final[1],
           f"terminal epoch lines: {final} in {tty!r}")
+
+
+# --- issue 14: files that are not what they seem ----------------------------
+
+def run_timed(binary, *args, timeout=20, env=None):
+    """run(), but a hang (a FIFO opened for reading or writing) fails the check
+    instead of the whole test."""
+    try:
+        p = subprocess.run([binary, *args], capture_output=True, text=True, timeout=timeout,
+                           env=env)
+        return p.returncode, p.stdout, p.stderr
+    except subprocess.TimeoutExpired:
+        return None, "", f"hung for {timeout}s"
+
+
+def check_output_rule(model, P, x, y):
+    """Outputs go only to regular files or new names; a symlink's target is
+    written in its own directory; anything else is exit 2, left as it was."""
+    data = ["--x", P("x.npy"), "--y", P("y.npy")]
+    W = ["--weights", P("w.safetensors")]
+    os.makedirs(P("out"), exist_ok=True)
+    fifo = P("out/fifo")
+    os.mkfifo(fifo)
+    for args, what in [(["train", *data, "--epochs", "1", "--save", fifo], "--save"),
+                       (["train", *data, "--epochs", "1", "--metrics", fifo], "--metrics"),
+                       (["predict", *W, "--x", P("x.npy"), "--output", fifo + ".npy"], None)]:
+        if what is None:  # predict's --output must end in .npy: a FIFO of that name
+            os.mkfifo(fifo + ".npy")
+        rc, out, err = run_timed(model, *args)
+        check(rc == 2 and "is a FIFO" in err and err.count("\n") == 1,
+              f"{args[0]} {what or '--output'} FIFO: exit {rc}, {err!r}")
+        check(stat.S_ISFIFO(os.lstat(fifo).st_mode), f"{what}: the FIFO was replaced")
+    # A device node (made here, so nothing real is at risk; needs root).
+    try:
+        os.mknod(P("out/null"), 0o666 | stat.S_IFCHR, os.makedev(1, 3))
+        rc, _, err = run_timed(model, "train", *data, "--epochs", "1", "--save", P("out/null"))
+        check(rc == 2 and "is a character device" in err, f"--save device: {rc} {err!r}")
+        check(stat.S_ISCHR(os.lstat(P("out/null")).st_mode), "--save replaced a device node")
+    except PermissionError:
+        print("note: not root; the device-node case is skipped")
+    # A symlink: its target is written (atomically, in the target's
+    # directory); the link stays a link.
+    os.makedirs(P("elsewhere"), exist_ok=True)
+    with open(P("elsewhere/w.safetensors"), "wb") as f:
+        f.write(b"old")
+    os.symlink("../elsewhere/w.safetensors", P("out/link.safetensors"))
+    rc, out, err = run_timed(model, "train", *data, "--epochs", "1", "--save",
+                             P("out/link.safetensors"))
+    check(rc == 0 and os.path.islink(P("out/link.safetensors")),
+          f"--save symlink: exit {rc}, still a link: {os.path.islink(P('out/link.safetensors'))}")
+    try:
+        tensors, _ = safetensors_util.load(P("elsewhere/w.safetensors"))
+    except Exception:
+        tensors = {}
+    check("fc.weight" in tensors, "--save symlink: the target was not written")
+    check(not any(".tmp." in n for n in os.listdir(P("out")) + os.listdir(P("elsewhere"))),
+          "--save symlink: a temporary was left")
+    # A link to a FIFO is refused like the FIFO.
+    if not stat.S_ISFIFO(os.lstat(fifo).st_mode):  # replaced above (a failed check)
+        os.remove(fifo)
+        os.mkfifo(fifo)
+    os.symlink(fifo, P("out/fifolink.jsonl"))
+    rc, _, err = run_timed(model, "train", *data, "--epochs", "1", "--metrics",
+                           P("out/fifolink.jsonl"))
+    check(rc == 2 and "a link to" in err and "is a FIFO" in err, f"--metrics link to FIFO: {err!r}")
+    # predict --output into a missing directory: exit 2 before any work, as
+    # train --save.
+    rc, out, err = run_timed(model, "predict", *W, "--x", P("x.npy"), "--output",
+                             P("no/dir/p.npy"))
+    check(rc == 2 and P("no/dir/p.npy") in err and "cannot write to its directory" in err and
+          ".tmp." not in err, f"predict --output missing dir: exit {rc}, {err!r}")
+
+
+def check_inputs_are_not_outputs(model, two, P, x, y):
+    """No output may be one of the command's inputs (same inode), nor two
+    outputs one file: exit 2 before any work, naming both flags."""
+    for name in ["sx.npy", "sy.npy", "sinit.safetensors"]:
+        shutil.copyfile(P({"sx.npy": "x.npy", "sy.npy": "y.npy",
+                           "sinit.safetensors": "init.safetensors"}[name]), P(name))
+    os.link(P("sy.npy"), P("sy_hardlink.npy"))
+    os.symlink(P("sx.npy"), P("sx_link.npy"))
+    data = ["--x", P("sx.npy"), "--y", P("sy.npy")]
+    cases = [
+        (["train", *data, "--metrics", P("sy.npy")], ["--metrics", "--y"], "sy.npy"),
+        (["train", *data, "--metrics", P("sy_hardlink.npy")], ["--metrics", "--y"], "sy.npy"),
+        (["train", *data, "--init", P("sinit.safetensors"), "--metrics", P("sinit.safetensors")],
+         ["--metrics", "--init"], "sinit.safetensors"),
+        (["train", *data, "--save", P("sx.npy")], ["--save", "--x"], "sx.npy"),
+        (["train", *data, "--save", P("sx_link.npy")], ["--save", "--x"], "sx.npy"),
+        (["train", *data, "--val-x", P("sx.npy"), "--val-y", P("sy.npy"), "--save",
+          P("sy.npy")], ["--save", "--y"], "sy.npy"),
+        (["train", *data, "--save", P("same.out"), "--metrics", P("same.out")],
+         ["--save", "--metrics"], None),
+        (["predict", "--weights", P("w.safetensors"), "--x", P("sx.npy"), "--output",
+          P("sx.npy")], ["--output", "--x"], "sx.npy"),
+        (["predict", "--weights", P("w.safetensors"), "--x", P("sx.npy"), "--output",
+          P("w.safetensors.npy")], None, None),
+    ]
+    for args, flags, victim in cases:
+        before = open(P(victim), "rb").read() if victim else None
+        rc, out, err = run_timed(model, *args)
+        if flags is None:  # not the same file: fine
+            check(rc == 0, f"{args}: exit {rc}: {err!r}")
+            continue
+        check(rc == 2 and all(f + " " in err for f in flags) and "same file" in err and
+              out == "", f"{args}: exit {rc}, {err!r}")
+        if victim:
+            check(open(P(victim), "rb").read() == before, f"{args}: {victim} was changed")
+    check(not os.path.exists(P("same.out")), "two outputs, one file: it was written")
+
+
+def check_nonblocking_inputs(model, P):
+    """A FIFO with no writer, /dev/zero, a directory: 'not a regular file',
+    exit 2, at once."""
+    os.mkfifo(P("in_fifo.npy"))
+    W = ["--weights", P("w.safetensors")]
+    for args, bad in [(["eval", *W, "--x", P("in_fifo.npy"), "--y", P("y.npy")], P("in_fifo.npy")),
+                      (["eval", *W, "--x", "/dev/zero", "--y", P("y.npy")], "/dev/zero"),
+                      (["eval", "--weights", P("in_fifo.npy"), "--x", P("x.npy"), "--y",
+                        P("y.npy")], P("in_fifo.npy")),
+                      (["train", "--x", P("x.npy"), "--y", P("y.npy"), "--init", "/dev/zero"],
+                       "/dev/zero"),
+                      (["eval", *W, "--x", P("x.npy"), "--y", P("")], P(""))]:
+        rc, out, err = run_timed(model, *args, timeout=10)
+        check(rc == 2 and f"{bad}: not a regular file" in err, f"{args}: exit {rc}, {err!r}")
+
+
+def check_csv_bom_and_header(model, P, y):
+    """A one-column CSV starting with a UTF-8 byte order mark keeps its
+    first row; a header is recognised only when its cells are not numbers."""
+    W = ["--weights", P("w.safetensors"), "--x", P("x.npy")]
+    rc, ref, _ = run(model, "eval", *W, "--y", P("y.npy"))
+    body = "".join(f"{v}\n" for v in y)
+    for name, text in [("y_bom.csv", "\ufeff" + body), ("y_bom_header.csv", "\ufefflabel\n" + body),
+                       ("y_bom_crlf.csv", "\ufeff" + body.replace("\n", "\r\n"))]:
+        with open(P(name), "w", encoding="utf-8", newline="") as f:
+            f.write(text)
+        rc, out, err = run(model, "eval", *W, "--y", P(name))
+        check(rc == 0 and out == ref, f"{name}: exit {rc}, {out!r} vs {ref!r}: {err!r}")
+    with open(P("x_bom.csv"), "w", encoding="utf-8") as f:
+        f.write("\ufeff1,2,3\n4,5,6\n")
+    rc, out, err = run(model, "predict", "--weights", P("w.safetensors"), "--x", P("x_bom.csv"),
+                       "--output", P("bom.npy"))
+    check(rc == 0 and np.load(P("bom.npy")).shape == (2, 2),
+          f"predict x_bom.csv: exit {rc}, {err!r}")
+
+
+def check_class_labels(model, P, x, y):
+    """Out-of-range class labels (the manifest's "classes": 2 for y) are bad
+    input: exit 2 naming the file, the sample and the value, before training
+    or evaluating starts."""
+    data = ["--x", P("x.npy")]
+    for value in [255, -1, 2]:
+        bad = y.copy()
+        bad[7] = value
+        np.save(P("y_bad_class.npy"), bad)
+        for args in [["train", *data, "--y", P("y_bad_class.npy"), "--metrics", P("cls.jsonl")],
+                     ["eval", "--weights", P("w.safetensors"), *data, "--y", P("y_bad_class.npy")],
+                     ["train", *data, "--y", P("y.npy"), "--val-x", P("x.npy"), "--val-y",
+                      P("y_bad_class.npy")]]:
+            rc, out, err = run(model, *args)
+            check(rc == 2 and P("y_bad_class.npy") + ": sample 7" in err and
+                  f"holds {value}," in err and "0 to 1" in err and "epoch" not in out,
+                  f"{args[0]} label {value}: exit {rc}, {out!r} {err!r}")
+    with open(P("y_bad_class.csv"), "w") as f:
+        f.write("".join(f"{v}\n" for v in list(y[:3]) + [255] + list(y[4:])))
+    rc, _, err = run(model, "eval", "--weights", P("w.safetensors"), *data, "--y",
+                     P("y_bad_class.csv"))
+    check(rc == 2 and "y_bad_class.csv: sample 3 (0-based) holds 255" in err, f"csv label: {err!r}")
+
+
+def check_weights_not_safetensors(model, P):
+    with open(P("notes.txt"), "w") as f:
+        f.write("these are not weights, just some text that is long enough\n")
+    for args in [["eval", "--weights", P("notes.txt"), "--x", P("x.npy"), "--y", P("y.npy")],
+                 ["train", "--init", P("notes.txt"), "--x", P("x.npy"), "--y", P("y.npy")]]:
+        rc, _, err = run(model, *args)
+        check(rc == 2 and P("notes.txt") + ": not a safetensors file" in err,
+              f"{args[0]} text weights: exit {rc}, {err!r}")
+
+
+# --- issue 14: the training workflow -----------------------------------------
+
+def read_bytes(path):
+    with open(path, "rb") as f:
+        return f.read()
+
+
+def check_resume(model, P, x, y):
+    """--save after every epoch holds what --resume needs: a run of 3 epochs
+    and a run of 2 resumed for 1 more save byte-identical checkpoints; so does
+    a run interrupted by SIGINT mid-epoch and resumed."""
+    data = ["--x", P("x.npy"), "--y", P("y.npy"), "--seed", "3"]  # shuffled, 3 steps an epoch
+    rc, _, err = run(model, "train", *data, "--save", P("r3.safetensors"), "--metrics",
+                     P("r3.jsonl"))
+    check(rc == 0, f"3 epochs: {err}")
+    rc, _, err = run(model, "train", *data, "--epochs", "2", "--save", P("r2.safetensors"),
+                     "--metrics", P("r21.jsonl"))
+    check(rc == 0, f"2 epochs: {err}")
+    _, meta = safetensors_util.load(P("r2.safetensors"))
+    check(meta.get("kiln.epochs_done") == "2" and meta.get("kiln.step") == "6" and
+          meta.get("kiln.epoch_steps_done") == "0", f"checkpoint metadata {meta}")
+    env = dict(os.environ, FAKE_FIRST_STEP="7")  # the fake traps on any other first step
+    p = subprocess.run([model, "train", "--x", P("x.npy"), "--y", P("y.npy"), "--resume",
+                        P("r2.safetensors"), "--epochs", "3", "--save", P("r21.safetensors"),
+                        "--metrics", P("r21.jsonl")], capture_output=True, text=True, env=env)
+    check(p.returncode == 0 and p.stdout.startswith("epoch 3/3  loss "),
+          f"resume for 1 more epoch: exit {p.returncode}: {p.stdout!r} {p.stderr!r}")
+    check(read_bytes(P("r3.safetensors")) == read_bytes(P("r21.safetensors")),
+          "3 epochs and 2 + 1 resumed: the checkpoints differ")
+    # The resumed run appends to the same log, which then equals one run's
+    # (but for the timings).
+    strip = lambda rows: [{k: v for k, v in r.items() if k not in ("samples_per_second", "seconds")}
+                          for r in rows]  # noqa: E731
+    check(strip(read_jsonl(P("r3.jsonl"))) == strip(read_jsonl(P("r21.jsonl"))),
+          "the resumed run's --metrics log differs from the uninterrupted run's")
+    # Resuming a finished run trains nothing and saves the same checkpoint.
+    rc, out, err = run(model, "train", "--x", P("x.npy"), "--y", P("y.npy"), "--resume",
+                       P("r3.safetensors"), "--save", P("r3b.safetensors"))
+    check(rc == 0 and read_bytes(P("r3.safetensors")) == read_bytes(P("r3b.safetensors")),
+          f"resuming a finished run: exit {rc}, {out!r} {err!r}")
+    # Resuming in place: --resume W --save W.
+    shutil.copyfile(P("r2.safetensors"), P("inplace.safetensors"))
+    p = subprocess.run([model, "train", "--x", P("x.npy"), "--y", P("y.npy"), "--resume",
+                        P("inplace.safetensors"), "--epochs", "3", "--save",
+                        P("inplace.safetensors")], capture_output=True, text=True, env=env)
+    check(p.returncode == 0 and read_bytes(P("inplace.safetensors")) == read_bytes(P("r3.safetensors")),
+          f"resume in place: exit {p.returncode}: {p.stderr!r}")
+    # --init takes a checkpoint's parameters only (a fresh run from them).
+    rc, _, err = run(model, "train", "--x", P("x.npy"), "--y", P("y.npy"), "--init",
+                     P("r2.safetensors"), "--epochs", "1")
+    check(rc == 0, f"--init from a checkpoint: exit {rc}: {err}")
+
+    # Interrupted mid-epoch (SIGINT, slow steps so it lands inside one): exit
+    # 130, a checkpoint at that step; resumed, byte-identical to r3.
+    for sig, status in [(signal.SIGINT, 130), (signal.SIGTERM, 143)]:
+        slow = dict(os.environ, FAKE_STEP_SLEEP_MS="40")
+        proc = subprocess.Popen([model, "train", *data, "--save", P("int.safetensors")],
+                                stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=slow)
+        time.sleep(0.2)
+        proc.send_signal(sig)
+        out, err = proc.communicate(timeout=30)
+        check(proc.returncode == status and
+              re.search(r": interrupted \(%s\) at (epoch \d, step \d of 3|the end of epoch \d) "
+                        r"\(step \d of the run\); checkpoint saved to .*int.safetensors; "
+                        r"continue with --resume .*int.safetensors\n$" % sig.name, err),
+              f"{sig.name}: exit {proc.returncode}: {err!r}")
+        _, meta = safetensors_util.load(P("int.safetensors"))
+        done = int(meta.get("kiln.step", 0))
+        check(0 < done < 9, f"{sig.name}: stopped at step {done}")
+        env = dict(os.environ, FAKE_FIRST_STEP=str(done + 1))
+        p = subprocess.run([model, "train", "--x", P("x.npy"), "--y", P("y.npy"), "--resume",
+                            P("int.safetensors"), "--save", P("int_done.safetensors")],
+                           capture_output=True, text=True, env=env)
+        check(p.returncode == 0 and
+              read_bytes(P("int_done.safetensors")) == read_bytes(P("r3.safetensors")),
+              f"{sig.name} at step {done}, resumed: exit {p.returncode}, {p.stderr!r}; "
+              "the checkpoint differs from the uninterrupted run's")
+    # Without --save: exit 130, nothing saved.
+    proc = subprocess.Popen([model, "train", *data], stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, text=True,
+                            env=dict(os.environ, FAKE_STEP_SLEEP_MS="40"))
+    time.sleep(0.15)
+    proc.send_signal(signal.SIGINT)
+    out, err = proc.communicate(timeout=30)
+    check(proc.returncode == 130 and "nothing saved (no --save)" in err, f"no --save: {err!r}")
+    # A second Ctrl-C stops at once, writing nothing: the old file stays.
+    with open(P("twice.safetensors"), "wb") as f:
+        f.write(b"old")
+    proc = subprocess.Popen([model, "train", *data, "--save", P("twice.safetensors")],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                            env=dict(os.environ, FAKE_STEP_SLEEP_MS="300"))
+    time.sleep(0.1)
+    proc.send_signal(signal.SIGINT)
+    time.sleep(0.05)
+    proc.send_signal(signal.SIGINT)
+    out, err = proc.communicate(timeout=30)
+    check(proc.returncode == 130 and read_bytes(P("twice.safetensors")) == b"old" and
+          not [n for n in os.listdir(P("")) if "twice.safetensors.tmp" in n],
+          f"two SIGINTs: exit {proc.returncode}, {err!r}")
+
+    # Misuse: exit 2 before any work.
+    tr = ["train", "--x", P("x.npy"), "--y", P("y.npy")]
+    expect_error(model, [*tr, "--resume", P("w.safetensors")], 2, "not a Kiln checkpoint",
+                 "use --init")
+    expect_error(model, [*tr, "--resume", P("r2.safetensors"), "--init", P("w.safetensors")], 2,
+                 "--init and --resume")
+    expect_error(model, [*tr, "--resume", P("r2.safetensors"), "--seed", "4"], 2, "--seed 4")
+    expect_error(model, [*tr, "--resume", P("r3.safetensors"), "--epochs", "2"], 2,
+                 "already trained 3 epochs")
+    np.save(P("x9.npy"), x[:9])
+    np.save(P("y9.npy"), y[:9])
+    expect_error(model, ["train", "--x", P("x9.npy"), "--y", P("y9.npy"), "--resume",
+                         P("r2.safetensors")], 2, "run on 10 samples")
+
+
+def check_validation(model, P, x, y):
+    """--val-NAME for every input and target: loss and metrics on that set
+    after every epoch (and every --val-every steps), beside the training
+    figures and in --metrics."""
+    rng = np.random.default_rng(5)
+    vx = rng.normal(size=(7, 3)).astype(np.float32)
+    vy = rng.integers(0, 2, size=7).astype(np.int64)
+    np.save(P("vx.npy"), vx)
+    np.save(P("vy.npy"), vy)
+    rc, out, err = run(model, "train", "--x", P("x.npy"), "--y", P("y.npy"), "--val-x",
+                       P("vx.npy"), "--val-y", P("vy.npy"), "--val-every", "2", "--metrics",
+                       P("val.jsonl"), "--save", P("val.safetensors"))
+    check(rc == 0, f"train with validation: exit {rc}: {err}")
+    lines = out.splitlines()
+    check(len(lines) == 4 and all(re.match(rf"epoch {e}/3  loss \S+  accuracy \S+  val_loss \S+  "
+                                           r"val_accuracy \S+  \d+ samples/s", l)
+                                  for e, l in zip((1, 2, 3), lines)), f"validation stdout {out!r}")
+    log = read_jsonl(P("val.jsonl"))
+    steps = [r for r in log if "step" in r]
+    epochs = [r for r in log if "step" not in r]
+    check([r["step"] for r in steps if "val_loss" in r] == [2, 4, 6, 8] and
+          all(list(r)[-2:] == ["val_loss", "val_accuracy"] for r in steps if "val_loss" in r),
+          f"--val-every 2: {steps}")
+    check(all(list(r)[:5] == ["epoch", "loss", "accuracy", "val_loss", "val_accuracy"]
+              for r in epochs) and len(epochs) == 3, f"epoch lines {epochs}")
+    rc, ev, err = run(model, "eval", "--weights", P("val.safetensors"), "--x", P("vx.npy"),
+                      "--y", P("vy.npy"))
+    got = parse_eval(ev) if rc == 0 else {}
+    check(rc == 0 and abs(got.get("loss", 0) - epochs[-1]["val_loss"]) < 1e-6 and
+          abs(got.get("accuracy", 0) - epochs[-1]["val_accuracy"]) < 1e-7,
+          f"the last val_loss {epochs[-1]} vs eval of the saved weights {ev!r}")
+    shown = float(lines[2].split()[7])
+    check(abs(shown - epochs[-1]["val_loss"]) < 1e-4, f"epoch 3 line {lines[2]!r}")
+    tr = ["train", "--x", P("x.npy"), "--y", P("y.npy")]
+    expect_error(model, [*tr, "--val-x", P("vx.npy")], 2, "--val-x needs --val-y")
+    expect_error(model, [*tr, "--val-every", "3"], 2, "--val-every needs a validation set")
+    np.save(P("vx_bad.npy"), np.zeros((7, 4), np.float32))
+    expect_error(model, [*tr, "--val-x", P("vx_bad.npy"), "--val-y", P("vy.npy")], 2,
+                 P("vx_bad.npy") + ": expected per-sample shape [3]")
+
+
+def check_progress(model, P):
+    """The live bar fits the terminal's width; without a terminal, a plain
+    line every KILN_PROGRESS_SECONDS (default 5) besides each epoch's."""
+    data = ["--x", P("x.npy"), "--y", P("y.npy")]
+    for cols in (40, 60):
+        master, slave = pty.openpty()
+        fcntl.ioctl(slave, termios.TIOCSWINSZ, struct.pack("HHHH", 24, cols, 0, 0))
+        p = subprocess.Popen([model, "train", *data, "--epochs", "2"], stdout=slave,
+                             stderr=subprocess.PIPE, env={**os.environ, "TERM": "xterm",
+                                                          "FAKE_STEP_SLEEP_MS": "30"})
+        os.close(slave)
+        chunks = []
+        while True:
+            try:
+                chunk = os.read(master, 4096)
+            except OSError:
+                break
+            if not chunk:
+                break
+            chunks.append(chunk)
+        os.close(master)
+        p.wait()
+        tty = b"".join(chunks).decode().replace("\x1b[K", "")
+        bars = [seg for seg in re.split(r"[\r\n]", tty) if seg.startswith("epoch") and "[" in seg]
+        check(bars and all(len(seg) < cols for seg in bars),
+              f"{cols} columns: bar lines {[len(b) for b in bars]}: {bars}")
+    p = subprocess.run([model, "train", *data, "--epochs", "2"], capture_output=True, text=True,
+                       env={**os.environ, "KILN_PROGRESS_SECONDS": "0"})
+    plain = [l for l in p.stdout.splitlines() if re.match(r"epoch \d/2  step \d/3  loss ", l)]
+    check(p.returncode == 0 and len(plain) == 4 and all("ETA" in l for l in plain),
+          f"plain progress lines: {p.stdout!r}")
+    rc, out, err = run(model, "predict", "--weights", P("w.safetensors"), "--x", P("x.npy"),
+                       "--output", P("said.npy"))
+    check(rc == 0 and out == f"predicted 10 samples; wrote logits f32[10, 2] to {P('said.npy')}\n",
+          f"predict's line: {out!r}")
 
 
 def main():
@@ -488,6 +885,15 @@ def main():
                          "--output", P("o.npy")], 2, "unknown flag --y")
 
     check_train(model, two, P, x, y)
+    check_output_rule(model, P, x, y)
+    check_inputs_are_not_outputs(model, two, P, x, y)
+    check_nonblocking_inputs(model, P)
+    check_csv_bom_and_header(model, P, y)
+    check_class_labels(model, P, x, y)
+    check_weights_not_safetensors(model, P)
+    check_resume(model, P, x, y)
+    check_validation(model, P, x, y)
+    check_progress(model, P)
 
     shutil.rmtree(tmp)
     if FAILURES:

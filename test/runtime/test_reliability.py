@@ -65,7 +65,10 @@ def check_absurd_sizes(model, tmp):
     safetensors_util.save(P("w.safetensors"), {
         "fc.weight": np.ones((2, 3), np.float32), "fc.bias": np.zeros(2, np.float32)})
 
-    env = dict(os.environ)
+    # The data limit (KILN_MAX_DATA_BYTES) would refuse these claims by
+    # itself under the address-space limit; set high, the claims reach the
+    # readers' own checks, which must refuse them without allocating.
+    env = dict(os.environ, KILN_MAX_DATA_BYTES="16G")
     if not use_limit:
         env["ASAN_OPTIONS"] = env.get("ASAN_OPTIONS", "") + \
             f":allocator_may_return_null=1:max_allocation_size_mb={LIMIT >> 20}"
@@ -103,9 +106,9 @@ def check_absurd_sizes(model, tmp):
     idx("x_gb.idx", [400_000_000, 3])          # 4.8 GB
     idx("x_gb.gz", [400_000_000, 3], gz=True)  # 4.8 GB in a gzip stream
     cases = [
-        ("x", "x_tb.npy", "16 GiB limit"),
+        ("x", "x_tb.npy", "data limit of 16 GiB"),
         ("x", "x_gb.npy", "truncated: header says 500000000 items"),
-        ("x", "x_tb.idx", "16 GiB limit"),
+        ("x", "x_tb.idx", "data limit of 16 GiB"),
         ("x", "x_gb.idx", "truncated: header says 400000000 items"),
         ("x", "x_gb.gz", "truncated: header says 400000000 items"),
     ]
@@ -141,9 +144,11 @@ def check_absurd_sizes(model, tmp):
 
 # --- 2. interrupted checkpoints --------------------------------------------
 
-def kill_and_check(argv, out, old, new, tmp_name, mode, duration, rng):
-    """Runs argv (which writes `out`), SIGKILLs it, and checks `out`.
-    Returns whether a partial temporary was seen when it was killed."""
+def kill_and_check(argv, out, old, new, tmp_name, mode, duration, rng, valid=None):
+    """Runs argv (which writes `out`), SIGKILLs it, and checks `out`: the old
+    file, the new one, or (when `valid` is given) a file valid(bytes) accepts,
+    such as an earlier epoch's checkpoint. Returns whether a partial temporary
+    was seen when it was killed, and which of them `out` was."""
     shutil.copyfile(old, out)
     with open(old, "rb") as f:
         old_bytes = f.read()
@@ -172,11 +177,12 @@ def kill_and_check(argv, out, old, new, tmp_name, mode, duration, rng):
     proc.wait()
     with open(out, "rb") as f:
         got = f.read()
-    state = "old" if got == old_bytes else "new" if got == new else None
+    state = ("old" if got == old_bytes else "new" if got == new else
+             "earlier" if valid and valid(got) else None)
     check(state is not None,
           f"{os.path.basename(argv[0])} killed ({mode}): {out} is neither the old file "
           f"nor the new one ({len(got)} bytes; old {len(old_bytes)}, new {len(new)})")
-    if state == "new":
+    if state in ("new", "earlier"):
         tensors, _ = safetensors_util.load(out)  # and it loads
         check(len(tensors) > 0, f"{out}: the new file holds no tensors")
     if os.path.exists(tmp):  # a SIGKILL leaves the temporary behind; that is all
@@ -207,7 +213,7 @@ def check_interrupted_saves(model, roundtrip, tmp):
     check(p.returncode == 0, f"roundtrip: exit {p.returncode}: {p.stderr!r}")
     with open(P("ref.safetensors"), "rb") as f:
         new = f.read()
-    outcomes = {"old": 0, "new": 0, None: 0}
+    outcomes = {"old": 0, "new": 0, "earlier": 0, None: 0}
     partials = 0
     for i in range(30):
         partial, state = kill_and_check(
@@ -233,12 +239,34 @@ def check_interrupted_saves(model, roundtrip, tmp):
     check(p.returncode == 0, f"train: exit {p.returncode}: {p.stderr!r}")
     with open(P("train_ref.safetensors"), "rb") as f:
         new = f.read()
+    # --save is written after every epoch too: a kill may leave epoch 1's or
+    # 2's checkpoint, complete, with the tensors of a run of that many epochs.
+    refs = {}
+    for k in (1, 2):
+        p, _ = timed([model, "train", "--x", P("tx.npy"), "--y", P("ty.npy"), "--epochs",
+                      str(k), "--batch", "64", "--seed", "2",
+                      "--save", P(f"train_ref{k}.safetensors")])
+        check(p.returncode == 0, f"train --epochs {k}: exit {p.returncode}: {p.stderr!r}")
+        refs[str(k)] = safetensors_util.load(P(f"train_ref{k}.safetensors"))[0]
+
+    def earlier_epoch(data):
+        with open(P("probe.safetensors"), "wb") as f:
+            f.write(data)
+        try:
+            tensors, meta = safetensors_util.load(P("probe.safetensors"))
+        except Exception:
+            return False
+        ref = refs.get(meta.get("kiln.epochs_done"))
+        return ref is not None and sorted(ref) == sorted(tensors) and all(
+            np.array_equal(ref[k], tensors[k]) for k in ref)
+
     argv = base + ["--seed", "2", "--save", P("train_out.safetensors")]
-    outcomes = {"old": 0, "new": 0, None: 0}
+    outcomes = {"old": 0, "new": 0, "earlier": 0, None: 0}
     for i in range(12):
         _, state = kill_and_check(
             argv, P("train_out.safetensors"), P("train_old.safetensors"), new,
-            lambda pid: P("train_out.safetensors") + f".tmp.{pid}", "time", duration, rng)
+            lambda pid: P("train_out.safetensors") + f".tmp.{pid}", "time", duration, rng,
+            valid=earlier_epoch)
         outcomes[state] += 1
         if state is not None:
             e = subprocess.run([model, "eval", "--weights", P("train_out.safetensors"),
@@ -246,7 +274,122 @@ def check_interrupted_saves(model, roundtrip, tmp):
                                capture_output=True, text=True)
             check(e.returncode == 0, f"eval of a killed train's --save: {e.stderr!r}")
     print(f"train --save ({duration:.2f}s uninterrupted), 12 kills: "
-          f"{outcomes['old']} old intact, {outcomes['new']} new complete")
+          f"{outcomes['old']} old intact, {outcomes['earlier']} an earlier epoch's "
+          f"checkpoint, {outcomes['new']} new complete")
+
+
+# --- 3. memory while reading, the data limit ---------------------------------
+
+PEAK = """import resource, subprocess, sys
+p = subprocess.run(sys.argv[1:], capture_output=True, text=True)
+sys.stdout.write(f"{p.returncode}\\n{resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss}\\n{p.stderr}")
+"""
+
+
+def peak_run(argv, env=None):
+    """Runs argv in a fresh Python whose only child it is: (exit status,
+    peak resident memory in MiB, stderr)."""
+    p = subprocess.run([sys.executable, "-c", PEAK, *argv], capture_output=True, text=True,
+                       env=env)
+    rc, kib, err = p.stdout.split("\n", 2)
+    return int(rc), int(kib) / 1024, err
+
+
+def check_memory(model, tmp):
+    P = lambda name: os.path.join(tmp, name)  # noqa: E731
+    measure = not sanitized(model)  # ASan's shadow memory makes RSS meaningless
+    np.save(P("y8.npy"), np.zeros(8, np.int64))
+    np.save(P("x8.npy"), np.zeros((8, 3), np.float32))
+    safetensors_util.save(P("w.safetensors"), {
+        "fc.weight": np.ones((2, 3), np.float32), "fc.bias": np.zeros(2, np.float32)})
+    ev = [model, "eval", "--weights", P("w.safetensors")]
+
+    # A 30 MB CSV on one line: its value count is wrong for [3] samples. The
+    # reader streams: it never holds the line, let alone a cell table of it.
+    with open(P("line.csv"), "w") as f:
+        f.write(",".join(["0.123456789"] * 2_500_000) + "\n")
+    size = os.path.getsize(P("line.csv")) / 2**20
+    rc, peak, err = peak_run(ev + ["--x", P("line.csv"), "--y", P("y8.npy")])
+    check(rc == 2 and "line 1 has 2500000 values, expected 3" in err,
+          f"one-line CSV: exit {rc}: {err!r}")
+    if measure:
+        check(peak < 40, f"one-line CSV of {size:.0f} MiB: peak {peak:.0f} MiB")
+    print(f"one-line CSV of {size:.0f} MiB refused; peak {peak:.0f} MiB")
+
+    # A gzip stream of 96 MiB of f32 (about 100 KB of file) that holds what
+    # its header says: read into the tensor with no second copy, so the peak
+    # is the tensor (not the stored bytes plus the tensor).
+    import gzip
+    n = 8 << 20
+    with gzip.open(P("bomb.idx.gz"), "wb", compresslevel=9) as f:
+        f.write(struct.pack(">BBBBII", 0, 0, 0x0D, 2, n, 3))
+        chunk = b"\0" * (12 << 20)
+        for _ in range(8):
+            f.write(chunk)
+    decoded = n * 3 * 4 / 2**20
+    rc, peak, err = peak_run(ev + ["--x", P("bomb.idx.gz"), "--y", P("y8.npy")])
+    check(rc == 2 and f"has {n} samples" in err, f"gzip of {decoded:.0f} MiB: exit {rc}: {err!r}")
+    if measure:
+        check(peak < decoded * 1.25 + 24,
+              f"gzip of {decoded:.0f} MiB decoded: peak {peak:.0f} MiB, more than the data")
+    print(f"gzip stream of {decoded:.0f} MiB ({os.path.getsize(P('bomb.idx.gz')) >> 10} KiB): "
+          f"peak {peak:.0f} MiB")
+    # With a lower data limit it is refused from its header, before reading.
+    env = dict(os.environ, KILN_MAX_DATA_BYTES="64M")
+    rc, peak, err = peak_run(ev + ["--x", P("bomb.idx.gz"), "--y", P("y8.npy")], env=env)
+    check(rc == 2 and P("bomb.idx.gz") in err and "data limit of 64 MiB" in err and
+          "KILN_MAX_DATA_BYTES" in err, f"gzip over the limit: exit {rc}: {err!r}")
+    if measure:
+        check(peak < 24, f"gzip over the limit: peak {peak:.0f} MiB")
+    # The same for a CSV whose rows are fine but too many.
+    with open(P("rows.csv"), "w") as f:
+        f.write("1,2,3\n" * 200_000)
+    env = dict(os.environ, KILN_MAX_DATA_BYTES="1M")
+    rc, _, err = peak_run(ev + ["--x", P("rows.csv"), "--y", P("y8.npy")], env=env)
+    check(rc == 2 and "data limit of 1 MiB" in err, f"CSV over the limit: exit {rc}: {err!r}")
+    env = dict(os.environ, KILN_MAX_DATA_BYTES="lots")
+    rc, _, err = peak_run(ev + ["--x", P("x8.npy"), "--y", P("y8.npy")], env=env)
+    check(rc == 2 and "KILN_MAX_DATA_BYTES: 'lots' is not a byte count" in err,
+          f"a bad KILN_MAX_DATA_BYTES: exit {rc}: {err!r}")
+
+
+# --- 4. signals during an atomic write ---------------------------------------
+
+def check_signal_cleanup(roundtrip, tmp):
+    """SIGINT or SIGTERM while the temporary is being written: the process
+    exits 130 / 143, removes PATH.tmp.<pid>, and PATH is the old file."""
+    P = lambda name: os.path.join(tmp, name)  # noqa: E731
+    gen = np.random.default_rng(3)
+    safetensors_util.save(P("sin.safetensors"), {
+        "big": gen.standard_normal((3 << 20, 2)).astype(np.float32)})
+    safetensors_util.save(P("sold.safetensors"), {"old": np.ones(4, np.float32)})
+    with open(P("sold.safetensors"), "rb") as f:
+        old = f.read()
+    landed = 0
+    for i in range(8):
+        sig = signal.SIGINT if i % 2 == 0 else signal.SIGTERM
+        shutil.copyfile(P("sold.safetensors"), P("sout.safetensors"))
+        proc = subprocess.Popen([roundtrip, P("sin.safetensors"), P("sout.safetensors")],
+                                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        tmp_path = P("sout.safetensors") + f".tmp.{proc.pid}"
+        deadline = time.monotonic() + 30
+        while proc.poll() is None and time.monotonic() < deadline:
+            if os.path.exists(tmp_path) and os.path.getsize(tmp_path) > (1 << 20):
+                break
+            time.sleep(0.0002)
+        if proc.poll() is None:
+            proc.send_signal(sig)
+            landed += 1
+        rc = proc.wait()
+        if rc != 0:
+            check(rc == 128 + sig, f"{sig.name} during a write: exit {rc}, wanted {128 + sig}")
+            with open(P("sout.safetensors"), "rb") as f:
+                check(f.read() == old, f"{sig.name} during a write: the target changed")
+        check(not os.path.exists(tmp_path), f"{sig.name} during a write left {tmp_path}")
+        if os.path.exists(tmp_path):
+            os.remove(tmp_path)
+    check(landed > 0, "no signal landed during a write")
+    print(f"signals during an atomic write: {landed} of 8 landed; no temporary left")
 
 
 def main():
@@ -259,6 +402,8 @@ def main():
     try:
         check_absurd_sizes(model, tmp)
         check_interrupted_saves(model, roundtrip, tmp)
+        check_memory(model, tmp)
+        check_signal_cleanup(roundtrip, tmp)
     finally:
         shutil.rmtree(tmp)
     if FAILURES:
