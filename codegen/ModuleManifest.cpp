@@ -92,6 +92,27 @@ static int64_t flopsPerSample(Operation *op) {
   return out;
 }
 
+/// The class count of a value used as the class indices of a loss or metric
+/// (its logits' width; the smallest, if used more than once), or 0: the
+/// runtime then refuses labels out of range before training (exit 2).
+static int64_t classesOf(Value indices) {
+  int64_t classes = 0;
+  for (OpOperand &use : indices.getUses()) {
+    Value logits;
+    if (auto op = dyn_cast<ir::CrossEntropyOp>(use.getOwner()))
+      logits = use.get() == op.getTarget() ? op.getInput() : Value();
+    else if (auto op = dyn_cast<ir::NllLossOp>(use.getOwner()))
+      logits = use.get() == op.getTarget() ? op.getInput() : Value();
+    else if (auto op = dyn_cast<ir::AccuracyOp>(use.getOwner()))
+      logits = use.get() == op.getTarget() ? op.getInput() : Value();
+    if (!logits)
+      continue;
+    int64_t width = cast<RankedTensorType>(logits.getType()).getDimSize(1);
+    classes = classes == 0 ? width : std::min(classes, width);
+  }
+  return classes;
+}
+
 std::string manifestJson(ModuleOp module) {
   using ir::Entry;
   runtime::Manifest m;
@@ -116,6 +137,7 @@ std::string manifestJson(ModuleOp module) {
         m.inputs.push_back(tensorSpec(ir::roleName(role), argTypes[a]));
       } else if (*entry == Entry::Loss && isa<ir::TargetAttr>(role)) {
         m.targets.push_back(tensorSpec(ir::roleName(role), argTypes[a]));
+        m.targets.back().classes = classesOf(func.getFunctionBody().getArgument(a));
       } else if (auto param = dyn_cast<ir::ParamAttr>(role); param && *entry == Entry::Forward) {
         runtime::TensorSpec spec = tensorSpec(param.getName(), argTypes[a]);
         m.params.push_back({spec.name, spec.dtype, spec.shape, initSpec(param.getInit())});

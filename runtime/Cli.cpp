@@ -1,6 +1,8 @@
 // Dispatch, flags and help of the executable's command line.
 #include "runtime/Cli.h"
 
+#include "common/ExecutableFlags.h"
+
 #include "runtime/Args.h"
 #include "runtime/Commands.h"
 #include "runtime/Manifest.h"
@@ -70,9 +72,13 @@ std::vector<FlagSpec> commandFlags(const Manifest &m, const std::string &cmd) {
   if (cmd == "info")
     f.push_back({"json", "", "print the manifest as JSON"});
 
-  std::set<std::string> builtIn = {"help"};
+  // The names the compiler keeps from inputs and targets (a model built by
+  // an older compiler may still use one: refused here too).
+  std::set<std::string> builtIn(std::begin(kExecutableFlags), std::end(kExecutableFlags));
   for (const FlagSpec &s : f)
-    builtIn.insert(s.name);
+    if (!builtIn.count(s.name)) // a new flag must be added there, or models could shadow it
+      runError("internal error: the flag --" + s.name +
+               " is missing from common/ExecutableFlags.h");
   auto addData = [&](const char *kind, const std::vector<TensorSpec> &specs) {
     for (const TensorSpec &s : specs) {
       if (builtIn.count(s.name))
