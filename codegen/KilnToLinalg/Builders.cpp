@@ -240,6 +240,12 @@ Value addScalar(OpBuilder &b, Location loc, Value x, Value y) {
   return arith::AddIOp::create(b, loc, x, y);
 }
 
+Type accumulatorType(Type element) {
+  if (element.isF32())
+    return Float64Type::get(element.getContext());
+  return element;
+}
+
 Value lowest(Emitter &e, Type type, bool isUnsignedInt) {
   if (auto f = dyn_cast<FloatType>(type))
     return arith::ConstantOp::create(

@@ -112,6 +112,9 @@ mlir::Value castScalar(mlir::OpBuilder &b, mlir::Location loc, mlir::Value v, ml
 mlir::Value maxScalar(mlir::OpBuilder &b, mlir::Location loc, mlir::Value x, mlir::Value y,
                       bool isUnsignedInt);
 mlir::Value addScalar(mlir::OpBuilder &b, mlir::Location loc, mlir::Value x, mlir::Value y);
+/// What a sum of `element`s accumulates in: f64 for f32 (rounded once at
+/// the end), else the element type itself.
+mlir::Type accumulatorType(mlir::Type element);
 /// The lowest value of `type`: where a max reduction starts.
 mlir::Value lowest(Emitter &e, mlir::Type type, bool isUnsignedInt);
 /// Index (i64) of the first largest value along `dim`, keepdim=false.

@@ -9,7 +9,10 @@ namespace kiln::lowering {
 namespace {
 
 /// sum and mean: every dim listed (all when `dims` is empty), then the
-/// keepdim shape by a reshape.
+/// keepdim shape by a reshape. An f32 sum accumulates in f64 and rounds
+/// once at the end: summed one by one in f32, 20M ones stop growing at
+/// 2^24; PyTorch's cascade sum keeps such sums to about 1e-7, and this
+/// keeps them closer still, the same for any thread count.
 template <typename Op>
 struct LowerSumMean : KilnPattern<Op> {
   using KilnPattern<Op>::KilnPattern;
@@ -22,20 +25,25 @@ struct LowerSumMean : KilnPattern<Op> {
     for (int64_t d = 0; d < e.typeOf(in).getRank(); ++d)
       if (dims.empty() || llvm::is_contained(dims, d))
         all.push_back(d);
-    Value sum = e.reduce(in, all, e.scalar(elem, 0.0),
-                         [](OpBuilder &b, Location l, ValueRange xs, Value acc) {
-                           return addScalar(b, l, acc, xs[0]);
+    Type acc = accumulatorType(elem);
+    Value sum = e.reduce(in, all, e.scalar(acc, 0.0),
+                         [&](OpBuilder &b, Location l, ValueRange xs, Value total) {
+                           return addScalar(b, l, total, castScalar(b, l, xs[0], elem, acc));
                          });
+    Value n;
     if (std::is_same_v<Op, MeanOp>) {
       Value count = e.index(1);
       for (int64_t d : all)
         count = arith::MulIOp::create(e.b, e.loc, count, e.dim(in, d));
-      Value n = e.toFloat(count, elem);
+      n = e.toFloat(count, acc);
+    }
+    if (n || acc != elem) { // divide by the count, round to the result's type
       RankedTensorType st = e.typeOf(sum);
-      sum = e.generic(st, e.sizesOf(st, sum), ValueRange{sum},
-                      {e.b.getMultiDimIdentityMap(st.getRank())},
+      sum = e.generic(RankedTensorType::get(st.getShape(), elem), e.sizesOf(st, sum),
+                      ValueRange{sum}, {e.b.getMultiDimIdentityMap(st.getRank())},
                       [&](OpBuilder &b, Location l, ValueRange a) -> Value {
-                        return arith::DivFOp::create(b, l, a[0], n);
+                        Value x = n ? arith::DivFOp::create(b, l, a[0], n).getResult() : a[0];
+                        return castScalar(b, l, x, acc, elem);
                       });
     }
     return e.reshape(sum, type);
