@@ -5,6 +5,7 @@
 #include "codegen/Pipeline.h"
 #include "frontend/Frontend.h"
 #include "frontend/MLIRGen.h"
+#include "ir/KilnAttrs.h"
 
 #include "mlir/IR/AsmState.h"
 #include "mlir/IR/Diagnostics.h"
@@ -38,6 +39,11 @@ cl::opt<std::string> outputFile(
     "o", cl::desc("Output file (default: the model file's name without .kiln for an "
                   "executable, NAME.o for an object, stdout for text)"),
     cl::value_desc("file"));
+cl::opt<bool> withLossGrad(
+    "with-loss-grad",
+    cl::desc("Also compile @loss_grad (kiln_loss_grad: the loss, metrics and every "
+             "parameter's gradient), which tests call; executables never do"),
+    cl::init(false));
 cl::opt<Stage> emit(
     "emit", cl::desc("Stop after a stage and write it (default: an executable)"),
     cl::init(Stage::Exe),
@@ -227,6 +233,12 @@ int build(const char *argv0) {
 
   // The manifest describes the functions as the runtime calls them.
   std::string manifest = kiln::manifestJson(*module);
+  // @train_step holds @loss_grad's body already; compiling it again for the
+  // tests alone costs a quarter of the compile time.
+  if (!withLossGrad)
+    if (auto lossGrad = kiln::ir::lookupEntry(*module, kiln::ir::Entry::LossGrad);
+        succeeded(lossGrad) && *lossGrad)
+      lossGrad->erase();
   mlir::PassManager pm(&context);
   kiln::addLowerToLinalgPasses(pm);
   if (emit == Stage::Lowered)
@@ -310,6 +322,7 @@ int main(int argc, char **argv) {
   // every LLVM backend registers; --help-hidden still lists them all.
   for (auto &[optionName, option] : cl::getRegisteredOptions())
     if (!optionName.starts_with("mlir-") && optionName != "o" && optionName != "emit" &&
+        optionName != "with-loss-grad" &&
         !optionName.starts_with("help") && optionName != "version")
       option->setHiddenFlag(cl::ReallyHidden);
   // The arguments after the command parse under the name "kiln COMMAND".
