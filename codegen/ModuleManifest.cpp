@@ -126,6 +126,10 @@ std::string manifestJson(ModuleOp module) {
       } else if (auto param = dyn_cast<ir::ParamAttr>(role); param && *entry == Entry::Forward) {
         runtime::TensorSpec spec = tensorSpec(param.getName(), argTypes[a]);
         m.params.push_back({spec.name, spec.dtype, spec.shape, initSpec(param.getInit())});
+      } else if (auto buffer = dyn_cast<ir::BufferAttr>(role); buffer && *entry == Entry::Forward) {
+        runtime::TensorSpec spec = tensorSpec(buffer.getName(), argTypes[a]);
+        m.params.push_back(
+            {spec.name, spec.dtype, spec.shape, initSpec(buffer.getInit()), /*buffer=*/true});
       } else if (*entry == Entry::TrainStep && isa<ir::StateAttr>(role)) {
         m.state.push_back(tensorSpec(ir::roleName(role), argTypes[a]));
       } else if (*entry == Entry::TrainStep && isa<ir::HyperAttr>(role)) {

@@ -59,6 +59,8 @@ std::string Manifest::toJson() const {
       pj["init"]["a"] = p.init.a;
       pj["init"]["b"] = p.init.b;
     }
+    if (p.buffer)
+      pj["buffer"] = true;
     j["params"].push_back(pj);
   }
   j["loss"] = loss;
@@ -270,6 +272,8 @@ Manifest parse(const json &j) {
     p.dtype = getDType(params[i], where);
     p.shape = getShape(params[i], where, /*batched=*/false);
     p.init = getInit(params[i], where, p.dtype);
+    if (params[i].contains("buffer"))
+      p.buffer = getBool(params[i], "buffer", where);
     m.params.push_back(std::move(p));
   }
 

@@ -11,6 +11,7 @@
 //   "outputs": [{"name":"logits","dtype":"f32","shape":[-1,10]}],   >= 1
 //   "params":  [{"name":"net.0.weight","dtype":"f32","shape":[256,784],
 //                "init":{"kind":"uniform","a":-0.0357,"b":0.0357}}],
+//              a buffer (saved and loaded, never trained) adds "buffer":true
 //   "loss": true,               whether kiln_loss writes a loss scalar
 //   "metrics": ["accuracy"],    scalars kiln_loss writes after the loss
 //   "scalar_dtype": "f32",      optional, "f32" | "f64": loss and metrics
@@ -76,6 +77,7 @@ struct ParamSpec {
   DType dtype = DType::F32;
   std::vector<int64_t> shape;
   InitSpec init;
+  bool buffer = false; // saved and loaded, never trained (BatchNorm's running statistics)
 };
 
 /// The train block's defaults, which the executable's flags override.
