@@ -152,6 +152,18 @@ std::string manifestJson(ModuleOp module) {
     }
     if (*entry == Entry::Forward)
       func->walk([&](Operation *op) { m.flopsPerSample += flopsPerSample(op); });
+    // A batch norm with one value per channel and sample (x [N, C], or
+    // [N, C, 1]) needs two samples in every training batch: the unbiased
+    // variance divides by count - 1 (PyTorch refuses such a batch too).
+    if (*entry == Entry::Loss)
+      func->walk([&](ir::BatchNormOp bn) {
+        auto shape = cast<RankedTensorType>(bn.getInput().getType()).getShape();
+        int64_t perSample = 1;
+        for (int64_t size : shape.drop_front(2))
+          perSample *= size;
+        if (perSample == 1)
+          m.minTrainBatch = 2;
+      });
   }
   return m.toJson();
 }

@@ -87,6 +87,8 @@ std::string Manifest::toJson() const {
                   {"seed", train.seed},
                   {"shuffle", train.shuffle}};
   j["flops_per_sample"] = flopsPerSample;
+  if (minTrainBatch > 1)
+    j["min_train_batch"] = minTrainBatch;
   if (hasArena)
     j["arena"] = {{"fixed_bytes", arenaFixedBytes},
                   {"per_sample_bytes", arenaPerSampleBytes}};
@@ -377,6 +379,8 @@ Manifest parse(const json &j) {
 
   if (j.contains("flops_per_sample"))
     m.flopsPerSample = getInt(j, "flops_per_sample", "", 0);
+  if (j.contains("min_train_batch"))
+    m.minTrainBatch = getInt(j, "min_train_batch", "", 1);
   if (j.contains("arena")) {
     const json &a = j["arena"];
     if (!a.is_object())

@@ -22,6 +22,8 @@
 //             "scheduler":"none"|"StepLR"|"CosineAnnealingLR","step_size":1,
 //             "gamma":0.1,"t_max":1,"eta_min":0},
 //   "flops_per_sample": 0,      optional, integer >= 0
+//   "min_train_batch": 2,       optional, integer >= 1: the fewest samples a
+//                               training batch may hold (BatchNorm1d on [N, C])
 //   "arena": {"fixed_bytes":0,"per_sample_bytes":0},           optional
 //   "entry_points": ["forward","loss"]   subset of forward, loss, train_step
 //   "state": [{"name":"net.0.weight.momentum_buffer","dtype":"f32","shape":[256,784]}],
@@ -95,6 +97,7 @@ struct Manifest {
   bool hasTrain = false; // whether the model file had a train block
   TrainDefaults train;
   int64_t flopsPerSample = 0;
+  int64_t minTrainBatch = 1; // samples every training batch needs (BatchNorm1d on [N, C]: 2)
   bool hasArena = false;
   int64_t arenaFixedBytes = 0;
   int64_t arenaPerSampleBytes = 0;
