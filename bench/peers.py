@@ -46,6 +46,20 @@ WORKLOADS = {
 }
 
 
+def blas_libraries():
+    """The BLAS and MKL libraries this process has loaded (its /proc/self/maps):
+    Debian's torch calls libblas.so.3, the reference BLAS unless bench/setup
+    gave it Debian's OpenBLAS."""
+    libs = set()
+    with open("/proc/self/maps") as f:
+        for line in f:
+            words = line.split()
+            base = os.path.basename(words[-1]) if len(words) >= 6 else ""
+            if any(k in base for k in ("blas", "mkl_", "libmkl")):
+                libs.add(base)
+    return sorted(libs)
+
+
 def cpu_us():
     r = resource.getrusage(resource.RUSAGE_SELF)
     return (r.ru_utime + r.ru_stime) * 1e6
@@ -136,7 +150,16 @@ class TorchPeer:
         self.notes = []
 
     def version(self):
-        return f"torch {self.torch.__version__}" + (" (torch.compile)" if self.compiled else "")
+        # Debian's torch calls libblas.so.3 (reference BLAS unless bench/setup
+        # gave it OpenBLAS); PyPI's links MKL in, so no BLAS library shows.
+        blas = ""
+        if self.torch.__file__.startswith("/usr/"):
+            libs = blas_libraries()
+            ob = [x for x in libs if "openblas" in x]
+            blas = (f", {ob[0]}" if ob else ", reference BLAS" if any(
+                x.startswith("libblas") for x in libs) else "")
+        return (f"torch {self.torch.__version__}" + (" (torch.compile)" if self.compiled else "")
+                + blas)
 
     def make_optimizer(self, name, model):
         kind, lr = WORKLOADS[name]
