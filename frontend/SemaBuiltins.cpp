@@ -31,9 +31,15 @@ Builtin container(const char *name, LayerBuild build, LayerApply apply) {
   return b;
 }
 
-Builtin optimizer(const char *name, TrainConfig::Optimizer optimizer, std::vector<Param> params) {
+Builtin optimizer(const char *name, OptimizerKind optimizer, std::vector<Param> params) {
   Builtin b{BuiltinKind::Optimizer, name, "", Needs::AnyDType, std::move(params)};
   b.optimizer = optimizer;
+  return b;
+}
+
+Builtin scheduler(const char *name, SchedulerKind scheduler, std::vector<Param> params) {
+  Builtin b{BuiltinKind::Scheduler, name, "", Needs::AnyDType, std::move(params)};
+  b.scheduler = scheduler;
   return b;
 }
 
@@ -51,7 +57,9 @@ std::vector<Builtin> table() {
   layer(NAME, OP, &Sema::BUILD, &Sema::APPLY, Needs::NEEDS, {__VA_ARGS__}),
 #define KILN_CONTAINER(NAME, BUILD, APPLY) container(NAME, &Sema::BUILD, &Sema::APPLY),
 #define KILN_OPTIMIZER(NAME, OPTIMIZER, ...)                                                     \
-  optimizer(NAME, TrainConfig::OPTIMIZER, {__VA_ARGS__}),
+  optimizer(NAME, OptimizerKind::OPTIMIZER, {__VA_ARGS__}),
+#define KILN_SCHEDULER(NAME, SCHEDULER, ...)                                                     \
+  scheduler(NAME, SchedulerKind::SCHEDULER, {__VA_ARGS__}),
 #define KILN_INITIALIZER(NAME, RULE, ...) initializer(NAME, &Sema::RULE, {__VA_ARGS__}),
 #include "frontend/Builtins.def"
   };
@@ -61,7 +69,7 @@ std::vector<Builtin> table() {
 
 const std::vector<Builtin> &builtins(BuiltinKind kind) {
   static const std::vector<std::vector<Builtin>> byKind = [] {
-    std::vector<std::vector<Builtin>> lists(4);
+    std::vector<std::vector<Builtin>> lists(5);
     for (Builtin &b : table())
       lists[static_cast<size_t>(b.kind)].push_back(std::move(b));
     return lists;
@@ -109,11 +117,17 @@ bool Sema::bind(const Expr &call, const Builtin &sig, std::vector<const Expr *> 
   }
   for (size_t i = 0; i < call.args.size() && i < sig.params.size(); ++i)
     args[i] = call.args[i].get();
+  bool ok = true;
   for (const Kwarg &kw : call.kwargs) {
     size_t k = 0;
     while (k < sig.params.size() && kw.name != sig.params[k].name &&
            !(sig.params[k].pytorchAlias && kw.name == sig.params[k].pytorchAlias))
       ++k;
+    if (k == sig.params.size() && kw.name == "inplace") {
+      error(kw.span, "Kiln has no in-place operations: drop 'inplace'");
+      ok = false;
+      continue;
+    }
     if (k == sig.params.size()) {
       std::string accepted;
       for (const Param &p : sig.params) {
@@ -124,23 +138,25 @@ bool Sema::bind(const Expr &call, const Builtin &sig, std::vector<const Expr *> 
       error(kw.span, "unknown keyword argument " + quote(kw.name) + " for " + sig.name +
                          (accepted.empty() ? "; it takes no keyword arguments"
                                            : "; accepted: " + accepted));
-      return false;
+      ok = false; // the other keywords are checked too
+      continue;
     }
     if (args[k]) {
       bool positional = k < call.args.size();
       error(kw.span, "argument '" + std::string(sig.params[k].name) + "' of " + sig.name +
                          " is given twice" + (positional ? " (by position and by keyword)" : ""));
-      return false;
+      ok = false;
+      continue;
     }
     args[k] = kw.value.get();
   }
-  for (size_t k = 0; k < sig.params.size(); ++k)
+  for (size_t k = 0; k < sig.params.size() && ok; ++k)
     if (!args[k] && !sig.params[k].dflt) {
       error(call.span, "missing argument '" + std::string(sig.params[k].name) + "' in call to " +
                            signatureText(sig));
       return false;
     }
-  return true;
+  return ok;
 }
 
 /// `e`'s value if `accepted`; otherwise "expected EXPECTED for 'WHAT'" (nothing
