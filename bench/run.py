@@ -5,7 +5,8 @@ Peers (each skipped, with a note, when it is not installed; bench/setup
 installs the PyPI ones into bench/.venv):
   kiln           the executables Kiln builds, timed by their own `bench`
                  command (runtime/Bench.cpp): the entry point alone, no wrapper
-  torch-debian   Debian's python3-torch, eager, run by /usr/bin/python3
+  torch-debian   Debian's python3-torch, eager, run by /usr/bin/python3, with
+                 Debian's OpenBLAS (bench/setup) where libblas.so.3 is netlib's
   torch          PyTorch from PyPI, eager          } bench/.venv/bin/python
   torch-compile  PyTorch from PyPI, torch.compile  }
   jax            JAX, a jax.jit of the whole step  }
@@ -28,7 +29,10 @@ also warms it up: torch.compile and jax.jit compile there), then measured in
 drift and other processes' load fall on all of them alike. Printed per
 workload and thread count: each peer's median over all timed steps, the
 interquartile range, min..max, the range of the rounds' medians, its CPU time
-over wall time (the cores it kept busy), the best peer and Kiln's ratio to it,
+over wall time (the cores it kept busy), the best peer and Kiln's ratio to it
+(at T threads each contender, Kiln included, counts with its best median at
+T or fewer threads: on a loaded machine OpenMP and OpenBLAS pools can take
+many times their one-thread time, which would flatter Kiln),
 and the noise: /proc/loadavg before and after, and the CPU time other
 processes took meanwhile (/proc/stat's busy time minus this run's own).
 docs/bench.md says more.
