@@ -83,6 +83,15 @@ static int64_t flopsPerSample(Operation *op) {
     auto lhs = matmul.getLhs().getType();
     return 2 * out * lhs.getDimSize(lhs.getRank() - 1);
   }
+  if (isa<ir::RNNOp, ir::LSTMOp, ir::GRUOp>(op)) {
+    // Every step: the input and the previous state times G*H gate rows,
+    // and about one element-wise op per gate element.
+    auto x = cast<RankedTensorType>(op->getOperand(0).getType());
+    auto wih = cast<RankedTensorType>(op->getOperand(1).getType());
+    int64_t steps = x.getDimSize(1), rows = wih.getDimSize(0);
+    int64_t hidden = cast<RankedTensorType>(op->getOperand(2).getType()).getDimSize(1);
+    return steps * rows * (2 * (wih.getDimSize(1) + hidden) + 1);
+  }
   if (auto conv = dyn_cast<ir::Conv2dOp>(op)) {
     auto w = conv.getWeight().getType();
     return 2 * out * w.getDimSize(1) * w.getDimSize(2) * w.getDimSize(3);

@@ -59,4 +59,18 @@ std::optional<Shape> pool2d(const Shape &x, int64_t kh, int64_t kw, int64_t sh,
 std::optional<Shape> rnn(const Shape &x, const Shape &wih, const Shape &whh,
                          const Shape &bih, const Shape &bhh, std::string &err);
 
+/// A recurrent layer with `gates` gates (rnn 1, gru 3, lstm 4): x [N, T, in],
+/// weight_ih [G*H, in], weight_hh [G*H, H], biases [G*H] -> [N, T, H].
+/// Messages start with `name`.
+std::optional<Shape> recurrent(const char *name, int64_t gates, const Shape &x,
+                               const Shape &wih, const Shape &whh, const Shape &bih,
+                               const Shape &bhh, std::string &err);
+
+/// x [..., C] normalized over its last dim with weight and bias [C] -> x.
+std::optional<Shape> layerNorm(const Shape &x, const Shape &weight, const Shape &bias,
+                               std::string &err);
+
+/// indices [...] into weight [num, dim] -> [..., dim].
+std::optional<Shape> embedding(const Shape &indices, const Shape &weight, std::string &err);
+
 } // namespace kiln::shapes

@@ -70,7 +70,7 @@ inline Param tensor(const char *name) { return {name, nullptr, true}; }
 inline Param arg(const char *name, const char *dflt = nullptr) { return {name, dflt}; }
 
 /// What a builtin needs of its first tensor's dtype.
-enum class Needs { AnyDType, FloatTensor, FloatPredictions, FloatLogits };
+enum class Needs { AnyDType, FloatTensor, FloatPredictions, FloatLogits, IndexTensor };
 
 enum class BuiltinKind { Function, Layer, Optimizer, Initializer };
 
@@ -244,7 +244,9 @@ public:
   bool buildNoArgs(Layer &L, const Call &c);
   bool buildSoftmax(Layer &L, const Call &c);
   bool buildDropout(Layer &L, const Call &c);
-  bool buildRNN(Layer &L, const Call &c);
+  bool buildRecurrent(Layer &L, const Call &c);
+  bool buildLayerNorm(Layer &L, const Call &c);
+  bool buildEmbedding(Layer &L, const Call &c);
   bool buildSequential(Layer &L, const Call &c);
   int applyLinear(const Layer &L, int x, const Span &at);
   int applyConv2d(const Layer &L, int x, const Span &at);
@@ -253,7 +255,9 @@ public:
   int applyElementwise(const Layer &L, int x, const Span &at);
   int applySoftmax(const Layer &L, int x, const Span &at);
   int applyDropout(const Layer &L, int x, const Span &at);
-  int applyRNN(const Layer &L, int x, const Span &at);
+  int applyRecurrent(const Layer &L, int x, const Span &at);
+  int applyLayerNorm(const Layer &L, int x, const Span &at);
+  int applyEmbedding(const Layer &L, int x, const Span &at);
   int applySequential(const Layer &L, int x, const Span &at);
 
   // SemaDeclarations.cpp: the model's items, and the initializers' rules.

@@ -32,7 +32,8 @@ from harness import ROOT, draw, run_checks  # noqa: E402
 SAMPLES, BATCH, EPOCHS = 45, 8, 4
 MODELS = ["test/e2e/models/mlp.kiln", "test/e2e/models/regression.kiln",
           "test/e2e/models/two_inputs.kiln", "examples/fashion_mlp.kiln",
-          "test/e2e/models/cnn.kiln", "test/e2e/models/rnn.kiln"]
+          "test/e2e/models/cnn.kiln", "test/e2e/models/rnn.kiln",
+          "test/e2e/models/sequence.kiln"]
 OPTIMIZERS = {
     "SGD(lr=0.05)": lambda ps: torch.optim.SGD(ps, lr=0.05),
     "SGD(lr=0.05, momentum=0.9, weight_decay=0.01)":
