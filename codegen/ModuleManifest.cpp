@@ -102,8 +102,11 @@ static int64_t flopsPerSample(Operation *op) {
 }
 
 /// The class count of a value used as the class indices of a loss or metric
-/// (its logits' width; the smallest, if used more than once), or 0: the
-/// runtime then refuses labels out of range before training (exit 2).
+/// (its logits' width), or as an embedding's indices (the table's rows); the
+/// smallest, if used more than once; or 0. The runtime then refuses labels
+/// and indices out of range before running the model (exit 2). Only direct
+/// uses count: indices computed from an input are not checked there, and an
+/// embedding gives NaN rows for those out of range.
 static int64_t classesOf(Value indices) {
   int64_t classes = 0;
   for (OpOperand &use : indices.getUses()) {
@@ -114,9 +117,13 @@ static int64_t classesOf(Value indices) {
       logits = use.get() == op.getTarget() ? op.getInput() : Value();
     else if (auto op = dyn_cast<ir::AccuracyOp>(use.getOwner()))
       logits = use.get() == op.getTarget() ? op.getInput() : Value();
-    if (!logits)
+    int64_t width = 0;
+    if (logits)
+      width = cast<RankedTensorType>(logits.getType()).getDimSize(1);
+    else if (auto op = dyn_cast<ir::EmbeddingOp>(use.getOwner()))
+      width = op.getWeight().getType().getDimSize(0); // the table's rows
+    if (width <= 0)
       continue;
-    int64_t width = cast<RankedTensorType>(logits.getType()).getDimSize(1);
     classes = classes == 0 ? width : std::min(classes, width);
   }
   return classes;
@@ -144,6 +151,7 @@ std::string manifestJson(ModuleOp module) {
         continue;
       if (*entry == Entry::Forward && isa<ir::InputAttr>(role)) {
         m.inputs.push_back(tensorSpec(ir::roleName(role), argTypes[a]));
+        m.inputs.back().classes = classesOf(func.getFunctionBody().getArgument(a));
       } else if (*entry == Entry::Loss && isa<ir::TargetAttr>(role)) {
         m.targets.push_back(tensorSpec(ir::roleName(role), argTypes[a]));
         m.targets.back().classes = classesOf(func.getFunctionBody().getArgument(a));
