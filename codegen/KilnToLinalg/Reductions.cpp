@@ -90,11 +90,44 @@ struct LowerMaxGrad : KilnPattern<MaxGradOp> {
   }
 };
 
+/// min along `dim`, and its gradient: grad at the first smallest element.
+struct LowerMin : KilnPattern<MinOp> {
+  using KilnPattern::KilnPattern;
+  Value lower(MinOp op, Adaptor adaptor, RankedTensorType type, Emitter &e) const override {
+    bool u = isUnsigned(op.getInput().getType());
+    Value r = e.reduce(adaptor.getInput(), {static_cast<int64_t>(op.getDim())},
+                       highest(e, type.getElementType(), u),
+                       [&](OpBuilder &b, Location l, ValueRange xs, Value acc) {
+                         return minScalar(b, l, xs[0], acc, u);
+                       });
+    return e.reshape(r, type);
+  }
+};
+
+struct LowerMinGrad : KilnPattern<MinGradOp> {
+  using KilnPattern::KilnPattern;
+  Value lower(MinGradOp op, Adaptor adaptor, RankedTensorType type, Emitter &e) const override {
+    int64_t dim = op.getDim();
+    Value in = adaptor.getInput();
+    Value where = argmin(e, in, dim, isUnsigned(op.getInput().getType()));
+    AffineMap dropped = e.droppedMap(type.getRank(), {dim});
+    return e.generic(type, e.sizesOf(type, in), ValueRange{adaptor.getGrad(), where},
+                     {dropped, dropped}, [&](OpBuilder &b, Location l, ValueRange a) -> Value {
+                       Value i = arith::IndexCastOp::create(b, l, b.getI64Type(),
+                                                            linalg::IndexOp::create(b, l, dim));
+                       Value hit = arith::CmpIOp::create(b, l, arith::CmpIPredicate::eq, i, a[1]);
+                       Value zero = arith::ConstantOp::create(b, l, b.getZeroAttr(a[0].getType()));
+                       return arith::SelectOp::create(b, l, hit, a[0], zero);
+                     });
+  }
+};
+
 } // namespace
 
 void populateReductionPatterns(const TypeConverter &converter, RewritePatternSet &patterns) {
   patterns.add<LowerSumMean<SumOp>, LowerSumMean<MeanOp>, LowerMax, LowerArgMax, LowerMaxGrad>(
       converter, patterns.getContext());
+  patterns.add<LowerMin, LowerMinGrad>(converter, patterns.getContext());
 }
 
 } // namespace kiln::lowering
