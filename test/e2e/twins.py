@@ -249,7 +249,7 @@ def layers(t):
     logits = F.linear(features, t["head.weight"], t["head.bias"])
     return {"lstm_states": lstm, "gru_states": gru, "rnn_states": rnn, "normed": normed,
             "word_rows": word_rows, "byte_rows": byte_rows,
-            "poisoned": _poisoned_embedding(t["far"], t["words.weight"]), "logits": logits}, {
+            "poisoned": _poisoned_embedding(t["far"] - 3, t["words.weight"]), "logits": logits}, {
         "loss": F.cross_entropy(logits, t["label"]),
         "accuracy": _accuracy(logits, t["label"]),
     }
@@ -357,7 +357,7 @@ MODELS = {
     "examples/fashion_cnn.kiln": (fashion_cnn, {"label": (0, 10)}),
     "examples/fashion_rnn.kiln": (fashion_rnn, {"label": (0, 10)}),
     # Recurrent and normalization layers, embedding (issue 13).
-    "test/e2e/models/layers.kiln": (layers, {"label": (0, 3), "ids": (0, 7), "far": (-3, 10)}),
+    "test/e2e/models/layers.kiln": (layers, {"label": (0, 3), "ids": (0, 7), "far": (0, 13)}),
     "test/e2e/models/sequence.kiln": (sequence, {"label": (0, 3), "ids": (0, 20)}),
     "examples/fashion_lstm.kiln": (fashion_lstm, {"label": (0, 10)}),
     "test/e2e/models/expressions.kiln": (expressions, {"label": (0, 4), "ids": (-300, 300)}),
