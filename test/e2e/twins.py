@@ -275,6 +275,16 @@ def fashion_lstm(t):
     }
 
 
+def text_language(t):
+    rows = F.embedding(t["word"].long(), t["bytes.weight"])
+    last = _stack("gru", rows, t, "gru", 1)[:, -1]
+    logits = F.linear(F.layer_norm(last, [64], t["norm.weight"], t["norm.bias"]),
+                      t["head.weight"], t["head.bias"])
+    return {"logits": logits}, {
+        "loss": F.cross_entropy(logits, t["language"]),
+        "accuracy": _accuracy(logits, t["language"]),
+    }
+
 # Indexing, powers and the functions and layers added with them.
 def expressions(t):
     x, s, w, ids, img = t["x"], t["s"], t["w"], t["ids"], t["img"]
@@ -360,6 +370,7 @@ MODELS = {
     "test/e2e/models/layers.kiln": (layers, {"label": (0, 3), "ids": (0, 7), "far": (0, 13)}),
     "test/e2e/models/sequence.kiln": (sequence, {"label": (0, 3), "ids": (0, 20)}),
     "examples/fashion_lstm.kiln": (fashion_lstm, {"label": (0, 10)}),
+    "examples/text_language.kiln": (text_language, {"language": (0, 5)}),
     "test/e2e/models/expressions.kiln": (expressions, {"label": (0, 4), "ids": (-300, 300)}),
 }
 
