@@ -81,7 +81,7 @@ def words():
 
 
 EXAMPLES = {
-    "fashion_lstm": (FashionLSTM, fashion, lambda p: torch.optim.Adam(p, lr=0.001), 64, 3),
+    "fashion_lstm": (FashionLSTM, fashion, lambda p: torch.optim.Adam(p, lr=0.002), 64, 3),
     "text_language": (WordLanguage, words, lambda p: torch.optim.Adam(p, lr=0.003), 64, 3),
 }
 
