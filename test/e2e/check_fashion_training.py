@@ -18,8 +18,10 @@ Bars (test accuracy after the train block's 3 epochs):
   0.8308 0.8473 0.8454, and 0.8475 with the example's seed 42.
 - fashion_cnn: 0.89, the issue's bar.
 - fashion_rnn: 0.80, the issue's bar.
-- fashion_lstm: 0.87, the issue's bar. FASHION_LSTM_FIGURES
-- text_language: TEXT_LANGUAGE_FIGURES
+- fashion_lstm: 0.87, the issue's bar. Kiln, seed 0 (the default): 0.8756
+  (Adam lr 0.002; at lr 0.001 it was 0.8686); the twin: TWIN_LSTM.
+- text_language: 0.88 (5 languages, chance is 0.2). Kiln, seed 0: 0.8997;
+  the twin (seed 0): 0.8951.
 
 The PyTorch twins' figures come from test/e2e/train_twin.py (the same
 model, optimizer, batch and epochs, PyTorch's initialization and shuffling).
@@ -35,7 +37,7 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(os.path.dirname(HERE))
 DATA = "/usr/share/datasets/fashion-mnist"
 BARS = {"fashion_mlp": 0.84, "fashion_cnn": 0.89, "fashion_rnn": 0.80, "fashion_lstm": 0.87,
-        "text_language": TEXT_BAR}
+        "text_language": 0.88}
 
 
 def data(example, workdir):
