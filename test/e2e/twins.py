@@ -390,6 +390,9 @@ GRAD_MODELS = {
     "test/e2e/models/vectors.kiln": (vectors, {"y": "unit"}),
     # Every new layer in f64 (check_grads.py makes the IR), for finite differences.
     "test/e2e/models/sequence.kiln in f64": (sequence, {"label": (0, 3), "ids": (0, 20)}),
+    # Two-layer LSTM, GRU and RNN stacks, LayerNorm with its eps, two embeddings.
+    "test/e2e/models/layers.kiln in f64":
+        (layers, {"label": (0, 3), "ids": (0, 7), "far": (0, 13)}),
     "test/e2e/models/grads_expr.kiln": (grads_expr, {"label": (0, 3), "y": "unit"}),
     "test/e2e/models/grads_expr64.kiln": (grads_expr64, {"label": (0, 3), "y": "unit"}),
 }
