@@ -68,6 +68,15 @@ static int64_t flopsPerSample(Operation *op) {
     auto lhs = matmul.getLhs().getType();
     return 2 * out * lhs.getDimSize(lhs.getRank() - 1);
   }
+  if (isa<ir::RNNOp, ir::LSTMOp, ir::GRUOp>(op)) {
+    // Every step: the input and the previous state times G*H gate rows,
+    // and about one element-wise op per gate element.
+    auto x = cast<RankedTensorType>(op->getOperand(0).getType());
+    auto wih = cast<RankedTensorType>(op->getOperand(1).getType());
+    int64_t steps = x.getDimSize(1), rows = wih.getDimSize(0);
+    int64_t hidden = cast<RankedTensorType>(op->getOperand(2).getType()).getDimSize(1);
+    return steps * rows * (2 * (wih.getDimSize(1) + hidden) + 1);
+  }
   if (auto conv = dyn_cast<ir::Conv2dOp>(op)) {
     auto w = conv.getWeight().getType();
     return 2 * out * w.getDimSize(1) * w.getDimSize(2) * w.getDimSize(3);
@@ -78,8 +87,11 @@ static int64_t flopsPerSample(Operation *op) {
 }
 
 /// The class count of a value used as the class indices of a loss or metric
-/// (its logits' width; the smallest, if used more than once), or 0: the
-/// runtime then refuses labels out of range before training (exit 2).
+/// (its logits' width), or as an embedding's indices (the table's rows); the
+/// smallest, if used more than once; or 0. The runtime then refuses labels
+/// and indices out of range before running the model (exit 2). Only direct
+/// uses count: indices computed from an input are not checked there, and an
+/// embedding gives NaN rows for those out of range.
 static int64_t classesOf(Value indices) {
   int64_t classes = 0;
   for (OpOperand &use : indices.getUses()) {
@@ -90,9 +102,13 @@ static int64_t classesOf(Value indices) {
       logits = use.get() == op.getTarget() ? op.getInput() : Value();
     else if (auto op = dyn_cast<ir::AccuracyOp>(use.getOwner()))
       logits = use.get() == op.getTarget() ? op.getInput() : Value();
-    if (!logits)
+    int64_t width = 0;
+    if (logits)
+      width = cast<RankedTensorType>(logits.getType()).getDimSize(1);
+    else if (auto op = dyn_cast<ir::EmbeddingOp>(use.getOwner()))
+      width = op.getWeight().getType().getDimSize(0); // the table's rows
+    if (width <= 0)
       continue;
-    int64_t width = cast<RankedTensorType>(logits.getType()).getDimSize(1);
     classes = classes == 0 ? width : std::min(classes, width);
   }
   return classes;
@@ -120,6 +136,7 @@ std::string manifestJson(ModuleOp module) {
         continue;
       if (*entry == Entry::Forward && isa<ir::InputAttr>(role)) {
         m.inputs.push_back(tensorSpec(ir::roleName(role), argTypes[a]));
+        m.inputs.back().classes = classesOf(func.getFunctionBody().getArgument(a));
       } else if (*entry == Entry::Loss && isa<ir::TargetAttr>(role)) {
         m.targets.push_back(tensorSpec(ir::roleName(role), argTypes[a]));
         m.targets.back().classes = classesOf(func.getFunctionBody().getArgument(a));

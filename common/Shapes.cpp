@@ -359,34 +359,73 @@ std::optional<Shape> batchNorm(const Shape &x, const Shape &channelVector, std::
   return x;
 }
 
-std::optional<Shape> rnn(const Shape &x, const Shape &wih, const Shape &whh,
-                         const Shape &bih, const Shape &bhh, std::string &err) {
+std::optional<Shape> recurrent(const char *name, int64_t gates, const Shape &x,
+                               const Shape &wih, const Shape &whh, const Shape &bih,
+                               const Shape &bhh, std::string &err) {
+  std::string kind(name);
+  // As messages write a gate count times hidden: "hidden", "4*hidden".
+  std::string rows = gates == 1 ? "hidden" : std::to_string(gates) + "*hidden";
   if (x.size() != 3) {
-    err = "rnn expects an input [N, T, features], got " + str(x);
+    err = kind + " expects an input [N, T, features], got " + str(x);
     return std::nullopt;
   }
-  if (wih.size() != 2 || wih[0] == kDynamic) {
-    err = "rnn weight_ih must be [hidden, in], got " + str(wih);
+  if (wih.size() != 2 || wih[0] == kDynamic || wih[0] <= 0 || wih[0] % gates != 0) {
+    err = kind + " weight_ih must be [" + rows + ", in], got " + str(wih);
     return std::nullopt;
   }
-  int64_t hidden = wih[0];
+  int64_t hidden = wih[0] / gates;
   if (x[2] != wih[1]) {
-    err = "rnn input " + str(x) + " has " + sizeStr(x[2]) +
+    err = kind + " input " + str(x) + " has " + sizeStr(x[2]) +
           " features (dimension 2) but weight_ih " + str(wih) + " expects " +
           sizeStr(wih[1]);
     return std::nullopt;
   }
-  if (whh != Shape{hidden, hidden}) {
-    err = "rnn weight_hh must be " + str({hidden, hidden}) + ", got " + str(whh);
+  if (whh != Shape{wih[0], hidden}) {
+    err = kind + " weight_hh must be " + str({wih[0], hidden}) + ", got " + str(whh);
     return std::nullopt;
   }
   for (const Shape *b : {&bih, &bhh}) {
-    if (*b != Shape{hidden}) {
-      err = "rnn biases must be " + str({hidden}) + ", got " + str(*b);
+    if (*b != Shape{wih[0]}) {
+      err = kind + " biases must be " + str({wih[0]}) + ", got " + str(*b);
       return std::nullopt;
     }
   }
   return Shape{x[0], x[1], hidden};
+}
+
+std::optional<Shape> rnn(const Shape &x, const Shape &wih, const Shape &whh,
+                         const Shape &bih, const Shape &bhh, std::string &err) {
+  return recurrent("rnn", 1, x, wih, whh, bih, bhh, err);
+}
+
+std::optional<Shape> layerNorm(const Shape &x, const Shape &weight, const Shape &bias,
+                               std::string &err) {
+  if (x.empty() || x.back() == kDynamic) {
+    err = "layer_norm normalizes the last dimension, which must be a fixed size; got " + str(x);
+    return std::nullopt;
+  }
+  for (const Shape *p : {&weight, &bias}) {
+    if (*p != Shape{x.back()}) {
+      err = "layer_norm input " + str(x) + " needs weight and bias " + str({x.back()}) +
+            ", got " + str(*p);
+      return std::nullopt;
+    }
+  }
+  return x;
+}
+
+std::optional<Shape> embedding(const Shape &indices, const Shape &weight, std::string &err) {
+  if (weight.size() != 2 || weight[0] == kDynamic || weight[1] == kDynamic) {
+    err = "embedding weight must be [num, dim], got " + str(weight);
+    return std::nullopt;
+  }
+  Shape out = indices;
+  out.push_back(weight[1]);
+  if (!staticProduct(out)) {
+    err = "embedding result " + str(out) + " has too many elements";
+    return std::nullopt;
+  }
+  return out;
 }
 
 std::optional<Shape> index(const Shape &x, const std::vector<int64_t> &starts,

@@ -62,6 +62,19 @@ std::optional<Shape> batchNorm(const Shape &x, const Shape &channelVector, std::
 std::optional<Shape> rnn(const Shape &x, const Shape &wih, const Shape &whh,
                          const Shape &bih, const Shape &bhh, std::string &err);
 
+/// A recurrent layer with `gates` gates (rnn 1, gru 3, lstm 4): x [N, T, in],
+/// weight_ih [G*H, in], weight_hh [G*H, H], biases [G*H] -> [N, T, H].
+/// Messages start with `name`.
+std::optional<Shape> recurrent(const char *name, int64_t gates, const Shape &x,
+                               const Shape &wih, const Shape &whh, const Shape &bih,
+                               const Shape &bhh, std::string &err);
+
+/// x [..., C] normalized over its last dim with weight and bias [C] -> x.
+std::optional<Shape> layerNorm(const Shape &x, const Shape &weight, const Shape &bias,
+                               std::string &err);
+
+/// indices [...] into weight [num, dim] -> [..., dim].
+std::optional<Shape> embedding(const Shape &indices, const Shape &weight, std::string &err);
 /// Basic indexing's window (x[i, a:b:s, :]), normalized: per dimension of x
 /// a start, a size (kWhole: the whole dimension) and a step; `dropped` (sorted)
 /// lists the dimensions an integer index removes, each a window of size 1.

@@ -76,7 +76,7 @@ inline Param tensor(const char *name) { return {name, nullptr, true}; }
 inline Param arg(const char *name, const char *dflt = nullptr) { return {name, dflt}; }
 
 /// What a builtin needs of its first tensor's dtype.
-enum class Needs { AnyDType, FloatTensor, FloatPredictions, FloatLogits };
+enum class Needs { AnyDType, FloatTensor, FloatPredictions, FloatLogits, IndexTensor };
 
 enum class BuiltinKind { Function, Layer, Optimizer, Scheduler, Initializer };
 
@@ -274,7 +274,9 @@ public:
   bool buildSoftmax(Layer &L, const Call &c);
   bool buildDropout(Layer &L, const Call &c);
   bool buildBatchNorm(Layer &L, const Call &c);
-  bool buildRNN(Layer &L, const Call &c);
+  bool buildRecurrent(Layer &L, const Call &c);
+  bool buildLayerNorm(Layer &L, const Call &c);
+  bool buildEmbedding(Layer &L, const Call &c);
   bool buildSequential(Layer &L, const Call &c);
   bool buildNumbers(Layer &L, const Call &c);
   int applyLinear(const Layer &L, int x, const Span &at);
@@ -285,7 +287,9 @@ public:
   int applySoftmax(const Layer &L, int x, const Span &at);
   int applyDropout(const Layer &L, int x, const Span &at);
   int applyBatchNorm(const Layer &L, int x, const Span &at);
-  int applyRNN(const Layer &L, int x, const Span &at);
+  int applyRecurrent(const Layer &L, int x, const Span &at);
+  int applyLayerNorm(const Layer &L, int x, const Span &at);
+  int applyEmbedding(const Layer &L, int x, const Span &at);
   int applySequential(const Layer &L, int x, const Span &at);
 
   // SemaDeclarations.cpp: the model's items, and the initializers' rules.

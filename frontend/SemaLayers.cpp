@@ -43,6 +43,14 @@ int Sema::buildLayer(const Expr &call, const std::string &prefix) {
 int Sema::applyLayer(int index, int x, const Span &at) {
   const Layer &L = layerTable[index];
   TensorType tx = typeOf(x);
+  if (L.builtin->needs == Needs::IndexTensor) {
+    if (isFloat(tx.dtype)) {
+      error(at, L.label() + " needs integer indices (i64, i32 or u8), got " + tx.str() +
+                    "; cast them, e.g. i64(x)");
+      return -1;
+    }
+    return (this->*L.builtin->apply)(L, x, at);
+  }
   if (!L.params.empty() && tx.dtype != DType::F32) {
     error(at, L.label() + " has f32 parameters, so it needs an f32 input, got " + tx.str() +
                   "; cast it, e.g. f32(x)");
@@ -98,19 +106,78 @@ bool Sema::buildLinear(Layer &L, const Call &c) {
   return true;
 }
 
-/// RNN(in, hidden): tanh, one layer; nn.RNN's init, U(-1/sqrt(hidden), ...).
-bool Sema::buildRNN(Layer &L, const Call &c) {
+/// RNN, LSTM and GRU (in, hidden, num_layers=1): nn.RNN's parameters per
+/// layer k, weight_ih_lk [G*hidden, in (hidden above the first)],
+/// weight_hh_lk [G*hidden, hidden], bias_ih_lk, bias_hh_lk [G*hidden], with
+/// G gates (RNN 1, GRU 3, LSTM 4), all U(-1/sqrt(hidden), 1/sqrt(hidden)).
+bool Sema::buildRecurrent(Layer &L, const Call &c) {
   int64_t in, hidden;
   if (!layerSizes(c, in, hidden))
     return false;
-  L.ints = {in, hidden};
-  L.desc = c.name() + "(" + std::to_string(in) + ", " + std::to_string(hidden) + ")";
+  auto layers = intParam(c, 2);
+  if (!layers)
+    return false;
+  if (*layers < 1) {
+    error(c.args[2]->span, "'num_layers' must be positive, got " + std::to_string(*layers));
+    return false;
+  }
+  std::string op = L.builtin->op;
+  int64_t gates = op == "lstm" ? 4 : op == "gru" ? 3 : 1, rows = 0;
+  if (__builtin_mul_overflow(gates, hidden, &rows)) {
+    error(c.span(), c.name() + " weights have too many elements");
+    return false;
+  }
+  L.ints = {in, hidden, *layers};
+  L.desc = c.name() + "(" + std::to_string(in) + ", " + std::to_string(hidden) +
+           (*layers == 1 ? "" : ", num_layers=" + std::to_string(*layers)) + ")";
   double k = 1.0 / std::sqrt(static_cast<double>(hidden));
   Init init{Init::Uniform, -k, k};
-  L.params.push_back(makeParam(L.name + ".weight_ih_l0", {hidden, in}, init, c.span()));
-  L.params.push_back(makeParam(L.name + ".weight_hh_l0", {hidden, hidden}, init, c.span()));
-  L.params.push_back(makeParam(L.name + ".bias_ih_l0", {hidden}, init, c.span()));
-  L.params.push_back(makeParam(L.name + ".bias_hh_l0", {hidden}, init, c.span()));
+  for (int64_t layer = 0; layer < *layers; ++layer) {
+    std::string suffix = "_l" + std::to_string(layer);
+    int64_t features = layer == 0 ? in : hidden;
+    L.params.push_back(makeParam(L.name + ".weight_ih" + suffix, {rows, features}, init, c.span()));
+    L.params.push_back(makeParam(L.name + ".weight_hh" + suffix, {rows, hidden}, init, c.span()));
+    L.params.push_back(makeParam(L.name + ".bias_ih" + suffix, {rows}, init, c.span()));
+    L.params.push_back(makeParam(L.name + ".bias_hh" + suffix, {rows}, init, c.span()));
+    if (L.params.back() < 0)
+      return false;
+  }
+  return true;
+}
+
+/// LayerNorm(size, eps=1e-5) over the last dim: nn.LayerNorm's .weight
+/// (ones) and .bias (zeros).
+bool Sema::buildLayerNorm(Layer &L, const Call &c) {
+  auto size = intParam(c, 0);
+  auto eps = size ? realParam(c, 1) : std::nullopt;
+  if (!eps)
+    return false;
+  if (*size < 1) {
+    error(c.args[0]->span, "'size' must be positive, got " + std::to_string(*size));
+    return false;
+  }
+  if (!(*eps > 0)) {
+    error(c.args[1]->span, "LayerNorm's eps must be positive, got " + numberText(*eps));
+    return false;
+  }
+  L.ints = {*size};
+  L.p = *eps;
+  L.desc = c.name() + "(" + std::to_string(*size) +
+           (c.args[1] ? ", eps=" + numberText(*eps) : std::string()) + ")";
+  L.params.push_back(makeParam(L.name + ".weight", {*size}, Init{Init::Ones}, c.span()));
+  L.params.push_back(makeParam(L.name + ".bias", {*size}, Init{Init::Zeros}, c.span()));
+  return true;
+}
+
+/// Embedding(num, dim): nn.Embedding's .weight [num, dim], N(0, 1).
+bool Sema::buildEmbedding(Layer &L, const Call &c) {
+  int64_t num, dim;
+  if (!layerSizes(c, num, dim))
+    return false;
+  L.ints = {num, dim};
+  L.desc = c.name() + "(" + std::to_string(num) + ", " + std::to_string(dim) + ")";
+  L.params.push_back(makeParam(L.name + ".weight", {num, dim}, Init{Init::Normal, 0.0, 1.0},
+                               c.span()));
   return true;
 }
 
@@ -366,7 +433,8 @@ int Sema::applyPool2d(const Layer &L, int x, const Span &at) {
                 OpAttr::integers("padding", {L.ints[4], L.ints[5]})});
 }
 
-int Sema::applyRNN(const Layer &L, int x, const Span &at) {
+/// Each layer of the stack reads the one below's output sequence.
+int Sema::applyRecurrent(const Layer &L, int x, const Span &at) {
   TensorType tx = typeOf(x);
   // Batch first (batch_first=True): the time dim must be a known size.
   if (tx.shape.size() != 3 || tx.shape[2] != L.ints[0] || tx.shape[1] == kBatch) {
@@ -374,16 +442,54 @@ int Sema::applyRNN(const Layer &L, int x, const Span &at) {
                   "] (batch, time, features), but its input is " + tx.str());
     return -1;
   }
+  std::string op = L.builtin->op;
+  int64_t gates = op == "lstm" ? 4 : op == "gru" ? 3 : 1;
+  for (size_t first = 0; first < L.params.size(); first += 4) {
+    std::string err;
+    auto shape = shapes::recurrent(op.c_str(), gates, typeOf(x).shape,
+                                   typeOf(L.params[first]).shape,
+                                   typeOf(L.params[first + 1]).shape,
+                                   typeOf(L.params[first + 2]).shape,
+                                   typeOf(L.params[first + 3]).shape, err);
+    if (!shape) {
+      error(at, L.label() + ": " + err);
+      return -1;
+    }
+    std::vector<int> operands = {x};
+    operands.insert(operands.end(), L.params.begin() + first, L.params.begin() + first + 4);
+    x = addOp(op, operands, {tx.dtype, *shape}, at);
+    if (x < 0)
+      return -1;
+  }
+  return x;
+}
+
+int Sema::applyLayerNorm(const Layer &L, int x, const Span &at) {
+  TensorType tx = typeOf(x);
+  if (tx.shape.empty() || tx.shape.back() != L.ints[0]) {
+    error(at, L.label() + " normalizes a last dimension of size " + std::to_string(L.ints[0]) +
+                  ", but its input is " + tx.str());
+    return -1;
+  }
   std::string err;
-  auto shape = shapes::rnn(tx.shape, typeOf(L.params[0]).shape, typeOf(L.params[1]).shape,
-                           typeOf(L.params[2]).shape, typeOf(L.params[3]).shape, err);
+  auto shape = shapes::layerNorm(tx.shape, typeOf(L.params[0]).shape,
+                                 typeOf(L.params[1]).shape, err);
   if (!shape) {
     error(at, L.label() + ": " + err);
     return -1;
   }
-  std::vector<int> operands = {x};
-  operands.insert(operands.end(), L.params.begin(), L.params.end());
-  return addOp(L.builtin->op, operands, {tx.dtype, *shape}, at);
+  return addOp(L.builtin->op, {x, L.params[0], L.params[1]}, {tx.dtype, *shape}, at,
+               {OpAttr::number("eps", L.p)});
+}
+
+int Sema::applyEmbedding(const Layer &L, int x, const Span &at) {
+  std::string err;
+  auto shape = shapes::embedding(typeOf(x).shape, typeOf(L.params[0]).shape, err);
+  if (!shape) {
+    error(at, L.label() + ": " + err);
+    return -1;
+  }
+  return addOp(L.builtin->op, {x, L.params[0]}, {DType::F32, *shape}, at);
 }
 
 int Sema::applyFlatten(const Layer &L, int x, const Span &at) {

@@ -505,6 +505,155 @@ LogicalResult DropoutOp::buildGradients(OpBuilder &b, Value g, ArrayRef<bool>,
 }
 
 //===----------------------------------------------------------------------===//
+// Recurrent and normalization layers, embedding (issue 13)
+//===----------------------------------------------------------------------===//
+
+namespace {
+
+/// h_{t-1} for every t of a result `states` [N, T, H]: zeros, then the
+/// states but the last.
+Value previousStates(OpBuilder &b, Location loc, Value states) {
+  RankedTensorType st = typeOf(states);
+  int64_t steps = st.getDimSize(1), hidden = st.getDimSize(2);
+  SmallVector<Value> batch;
+  if (st.isDynamicDim(0))
+    batch.push_back(tensor::DimOp::create(b, loc, states, 0));
+  auto firstType = RankedTensorType::get({st.getDimSize(0), 1, hidden}, st.getElementType());
+  Value first = FillOp::create(b, loc, firstType, b.getF64FloatAttr(0.0), batch);
+  if (steps == 1)
+    return first;
+  return ConcatOp::create(
+      b, loc, ValueRange{first, SliceOp::create(b, loc, states, 1, 0, steps - 1)}, 1);
+}
+
+/// The gradients of a gated layer's operands from `dInput` [N, T, G*H] (the
+/// gradient at x_t @ weight_ih^T + bias_ih) and `dHidden` (the one at
+/// h_{t-1} @ weight_hh^T + bias_hh): whole-sequence products, as the rnn's.
+void gatedGradients(OpBuilder &b, Location loc, Value x, Value wih, Value previous,
+                    Value dInput, Value dHidden, ArrayRef<bool> needed,
+                    SmallVectorImpl<Value> &grads) {
+  Value dInRows = rows(b, loc, dInput);
+  auto transposed = [&](Value r) -> Value {
+    return TransposeOp::create(b, loc, r, ArrayRef<int64_t>{1, 0});
+  };
+  Value dInT = needed[1] || (needed[2] && dHidden == dInput) ? transposed(dInRows) : Value();
+  if (needed[0])
+    grads[0] = ReshapeOp::create(b, loc, x.getType(), MatMulOp::create(b, loc, dInRows, wih));
+  if (needed[1])
+    grads[1] = MatMulOp::create(b, loc, dInT, rows(b, loc, x));
+  if (needed[2]) {
+    Value dHidT = dHidden == dInput ? dInT : transposed(rows(b, loc, dHidden));
+    grads[2] = MatMulOp::create(b, loc, dHidT, rows(b, loc, previous));
+  }
+  Value dInSum;
+  if (needed[3] || (needed[4] && dHidden == dInput))
+    dInSum = SumOp::create(b, loc, dInput, ArrayRef<int64_t>{0, 1}, false);
+  if (needed[3])
+    grads[3] = dInSum;
+  if (needed[4])
+    grads[4] = dHidden == dInput
+                   ? dInSum
+                   : SumOp::create(b, loc, dHidden, ArrayRef<int64_t>{0, 1}, false).getResult();
+}
+
+} // namespace
+
+LogicalResult LSTMOp::buildGradients(OpBuilder &b, Value g, ArrayRef<bool> needed,
+                                     SmallVectorImpl<Value> &grads) {
+  // The gates of every step from the result: one product per side over the
+  // whole sequence (h_{t-1} is known for every t), then backprop through
+  // time gives the gradient at the gates, d [N, T, 4H], which both sides
+  // share.
+  Location loc = getLoc();
+  Value previous = previousStates(b, loc, getResult());
+  Value gates = AddOp::create(
+      b, loc, LinearOp::create(b, loc, getInput(), getWeightIh(), getBiasIh()),
+      LinearOp::create(b, loc, previous, getWeightHh(), getBiasHh()));
+  Value d = LSTMStepGradOp::create(b, loc, gates, g, getWeightHh());
+  gatedGradients(b, loc, getInput(), getWeightIh(), previous, d, d, needed, grads);
+  return success();
+}
+
+LogicalResult GRUOp::buildGradients(OpBuilder &b, Value g, ArrayRef<bool> needed,
+                                    SmallVectorImpl<Value> &grads) {
+  // Both projections of every step from the result, then backprop through
+  // time: (dr, dz, dn * r, dn). The hidden side's gradient is its first 3H
+  // columns; the input side's (dr, dz, dn).
+  Location loc = getLoc();
+  int64_t hidden = typeOf(getResult()).getDimSize(2);
+  Value previous = previousStates(b, loc, getResult());
+  Value inputGates = LinearOp::create(b, loc, getInput(), getWeightIh(), getBiasIh());
+  Value hiddenGates = LinearOp::create(b, loc, previous, getWeightHh(), getBiasHh());
+  Value d = GRUStepGradOp::create(b, loc, inputGates, hiddenGates, previous, g, getWeightHh());
+  Value dHidden = SliceOp::create(b, loc, d, 2, 0, 3 * hidden);
+  Value dInput = ConcatOp::create(
+      b, loc,
+      ValueRange{SliceOp::create(b, loc, d, 2, 0, 2 * hidden),
+                 SliceOp::create(b, loc, d, 2, 3 * hidden, hidden)},
+      2);
+  gatedGradients(b, loc, getInput(), getWeightIh(), previous, dInput, dHidden, needed, grads);
+  return success();
+}
+
+LogicalResult LayerNormOp::buildGradients(OpBuilder &b, Value g, ArrayRef<bool> needed,
+                                          SmallVectorImpl<Value> &grads) {
+  // ATen's layer_norm_backward (CPU), with mean and rstd recomputed as the
+  // forward computes them and s = 1 / C:
+  //   ds = sum(g * w * x), db = sum(g * w) over the last dim
+  //   b' = (db * mean - ds) * rstd^3 * s, c' = -b' * mean - db * rstd * s
+  //   dx = rstd * g * w + b' * x + c'
+  //   dw = sum over rows of g * (x * rstd + (-rstd * mean)), db = sum of g
+  Location loc = getLoc();
+  Value x = getInput();
+  RankedTensorType xt = typeOf(x);
+  int64_t last = xt.getRank() - 1;
+  SmallVector<int64_t> lastDim{last};
+  Value mean = MeanOp::create(b, loc, x, lastDim, true);
+  Value diff = SubOp::create(b, loc, x, mean);
+  Value var = MeanOp::create(b, loc, MulOp::create(b, loc, diff, diff), lastDim, true);
+  Value rstd = DivOp::create(
+      b, loc, scalarLike(b, loc, x, 1.0),
+      SqrtOp::create(b, loc, AddOp::create(b, loc, var, scalarLike(b, loc, x, getEps().convertToDouble()))));
+  if (needed[0]) {
+    Value s = scalarLike(b, loc, x, 1.0 / static_cast<double>(xt.getDimSize(last)));
+    Value dyw = MulOp::create(b, loc, g, getWeight());
+    Value ds = SumOp::create(b, loc, MulOp::create(b, loc, dyw, x), lastDim, true);
+    Value db = SumOp::create(b, loc, dyw, lastDim, true);
+    Value cube = MulOp::create(b, loc, MulOp::create(b, loc, rstd, rstd), rstd);
+    Value bb = MulOp::create(
+        b, loc, MulOp::create(b, loc, SubOp::create(b, loc, MulOp::create(b, loc, db, mean), ds), cube),
+        s);
+    Value cc = SubOp::create(b, loc, MulOp::create(b, loc, NegOp::create(b, loc, bb), mean),
+                             MulOp::create(b, loc, MulOp::create(b, loc, db, rstd), s));
+    Value scaled = MulOp::create(b, loc, MulOp::create(b, loc, rstd, g), getWeight());
+    grads[0] = AddOp::create(b, loc, AddOp::create(b, loc, scaled, MulOp::create(b, loc, bb, x)),
+                             cc);
+  }
+  SmallVector<int64_t> leading;
+  for (int64_t d = 0; d < last; ++d)
+    leading.push_back(d);
+  auto overRows = [&](Value v) -> Value {
+    return leading.empty() ? v : SumOp::create(b, loc, v, leading, false).getResult();
+  };
+  if (needed[1]) {
+    Value shift = MulOp::create(b, loc, NegOp::create(b, loc, rstd), mean);
+    Value normalized = AddOp::create(b, loc, MulOp::create(b, loc, x, rstd), shift);
+    grads[1] = overRows(MulOp::create(b, loc, g, normalized));
+  }
+  if (needed[2])
+    grads[2] = overRows(g);
+  return success();
+}
+
+LogicalResult EmbeddingOp::buildGradients(OpBuilder &b, Value g, ArrayRef<bool> needed,
+                                          SmallVectorImpl<Value> &grads) {
+  // Indices are integers: only the weight has a gradient.
+  if (needed[1])
+    grads[1] = EmbeddingGradOp::create(b, getLoc(), getWeight().getType(), g, getIndices());
+  return success();
+}
+
+//===----------------------------------------------------------------------===//
 // More expressions: pow, activations with settings, clamp, min, indexing,
 // l1_loss
 //===----------------------------------------------------------------------===//

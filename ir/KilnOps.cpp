@@ -712,6 +712,119 @@ LogicalResult RNNStepGradOp::inferReturnTypes(MLIRContext *, std::optional<Locat
 }
 
 //===----------------------------------------------------------------------===//
+// Recurrent and normalization layers, embedding, and their gradient helpers
+//===----------------------------------------------------------------------===//
+
+/// lstm (4 gates) and gru (3): the rnn's operands with G*H gate rows.
+template <typename Adaptor>
+static LogicalResult inferGated(std::optional<Location> loc, Adaptor adaptor, const char *name,
+                                int64_t gates, SmallVectorImpl<Type> &results) {
+  for (Value operand : {adaptor.getWeightIh(), adaptor.getWeightHh(), adaptor.getBiasIh(),
+                        adaptor.getBiasHh()})
+    if (failed(sameElementType(loc, adaptor.getInput(), operand)))
+      return failure();
+  std::string err;
+  auto shape = shapes::recurrent(name, gates, toShape(adaptor.getInput().getType()),
+                                 toShape(adaptor.getWeightIh().getType()),
+                                 toShape(adaptor.getWeightHh().getType()),
+                                 toShape(adaptor.getBiasIh().getType()),
+                                 toShape(adaptor.getBiasHh().getType()), err);
+  return inferred(loc, shape, err, elementOf(adaptor.getInput()), results);
+}
+
+template <typename Adaptor>
+static LogicalResult inferLSTM(std::optional<Location> loc, Adaptor adaptor,
+                               SmallVectorImpl<Type> &results) {
+  return inferGated(loc, adaptor, "lstm", 4, results);
+}
+
+template <typename Adaptor>
+static LogicalResult inferGRU(std::optional<Location> loc, Adaptor adaptor,
+                              SmallVectorImpl<Type> &results) {
+  return inferGated(loc, adaptor, "gru", 3, results);
+}
+
+LogicalResult LayerNormOp::inferReturnTypes(MLIRContext *, std::optional<Location> loc,
+                                            Adaptor adaptor, SmallVectorImpl<Type> &results) {
+  if (failed(sameElementType(loc, adaptor.getInput(), adaptor.getWeight())) ||
+      failed(sameElementType(loc, adaptor.getInput(), adaptor.getBias())))
+    return failure();
+  if (!(adaptor.getEps().convertToDouble() > 0))
+    return emitOptionalError(loc, "eps must be positive");
+  std::string err;
+  auto shape = shapes::layerNorm(toShape(adaptor.getInput().getType()),
+                                 toShape(adaptor.getWeight().getType()),
+                                 toShape(adaptor.getBias().getType()), err);
+  return inferred(loc, shape, err, elementOf(adaptor.getInput()), results);
+}
+
+LogicalResult EmbeddingOp::inferReturnTypes(MLIRContext *, std::optional<Location> loc,
+                                            Adaptor adaptor, SmallVectorImpl<Type> &results) {
+  std::string err;
+  auto shape = shapes::embedding(toShape(adaptor.getIndices().getType()),
+                                 toShape(adaptor.getWeight().getType()), err);
+  return inferred(loc, shape, err, elementOf(adaptor.getWeight()), results);
+}
+
+/// A step gradient's operands of shape [N, T, k*H] (k per operand, one
+/// element type) and weight_hh [G*H, H]: the result is [N, T, resultGates*H].
+static LogicalResult inferStepGrad(std::optional<Location> loc, ValueRange sequences,
+                                   ArrayRef<int64_t> gates, Value weightHh, int64_t weightGates,
+                                   int64_t resultGates, SmallVectorImpl<Type> &results) {
+  auto w = cast<RankedTensorType>(weightHh.getType());
+  auto first = cast<RankedTensorType>(sequences.front().getType());
+  int64_t hidden = w.getRank() == 2 ? w.getDimSize(1) : 0;
+  bool ok = w.getRank() == 2 && w.getDimSize(0) == weightGates * hidden && hidden > 0 &&
+            first.getRank() == 3;
+  for (auto [v, k] : llvm::zip(sequences, gates)) {
+    auto t = cast<RankedTensorType>(v.getType());
+    ok = ok && t.getRank() == 3 && t.getDimSize(0) == first.getDimSize(0) &&
+         t.getDimSize(1) == first.getDimSize(1) && t.getDimSize(2) == k * hidden &&
+         t.getElementType() == w.getElementType();
+  }
+  if (!ok) {
+    std::string shapesText;
+    for (auto [v, k] : llvm::zip(sequences, gates))
+      shapesText += (shapesText.empty() ? "[N, T, " : ", [N, T, ") +
+                    (k == 1 ? std::string("H") : std::to_string(k) + "H") + "]";
+    return emitOptionalError(loc, "expects ", shapesText, " and weight_hh [",
+                             weightGates, "H, H] of one element type");
+  }
+  results.push_back(RankedTensorType::get(
+      {first.getDimSize(0), first.getDimSize(1), resultGates * hidden}, w.getElementType()));
+  return success();
+}
+
+LogicalResult LSTMStepGradOp::inferReturnTypes(MLIRContext *, std::optional<Location> loc,
+                                               Adaptor adaptor, SmallVectorImpl<Type> &results) {
+  return inferStepGrad(loc, ValueRange{adaptor.getGates(), adaptor.getGrad()}, {4, 1},
+                       adaptor.getWeightHh(), 4, 4, results);
+}
+
+LogicalResult GRUStepGradOp::inferReturnTypes(MLIRContext *, std::optional<Location> loc,
+                                              Adaptor adaptor, SmallVectorImpl<Type> &results) {
+  return inferStepGrad(loc,
+                       ValueRange{adaptor.getInputGates(), adaptor.getHiddenGates(),
+                                  adaptor.getPrevious(), adaptor.getGrad()},
+                       {3, 3, 1, 1}, adaptor.getWeightHh(), 3, 4, results);
+}
+
+LogicalResult EmbeddingGradOp::verify() {
+  RankedTensorType grad = getGrad().getType(), indices = getIndices().getType(),
+                   result = getType();
+  SmallVector<int64_t> expected(indices.getShape());
+  if (result.getRank() == 2)
+    expected.push_back(result.getDimSize(1));
+  if (result.getRank() != 2 || !result.hasStaticShape() ||
+      grad.getShape() != ArrayRef<int64_t>(expected) ||
+      grad.getElementType() != result.getElementType())
+    return emitOpError("expects grad [..., dim] over indices [...] and a result [num, dim] of "
+                       "grad's element type, got ")
+           << grad << ", " << indices << " and " << result;
+  return success();
+}
+
+//===----------------------------------------------------------------------===//
 // More expressions: pow, clamp, min, indexing and their gradient helpers
 //===----------------------------------------------------------------------===//
 

@@ -574,6 +574,100 @@ def Kiln_RNNOp : Kiln_Op<"rnn", [Pure, InferTypeOpAdaptor, SameOperandsElementTy
                        "attr-dict `:` functional-type(operands, results)";
 }
 
+// Recurrent and normalization layers, embedding (issue 13).
+
+// LSTM and GRU: one layer each, the rnn's operands with G*H gate rows.
+class Kiln_GatedRecurrentOp<string mnemonic, string what, string doc, string example,
+                            string inferRule>
+    : Kiln_Op<mnemonic, [Pure, InferTypeOpAdaptor, SameOperandsElementType,
+                         DeclareOpInterfaceMethods<Kiln_GradientOpInterface>]> {
+  let summary = what;
+  let description = doc # [{
+    Floats, one element type. kiln-decompose writes it as one product for
+    the input projection of every step and an `scf.for` over time-major
+    steps with one product each.
+    ```mlir
+    }] # example # [{
+    ```
+  }];
+  let arguments = (ins Kiln_FloatTensor:$input, Kiln_FloatTensor:$weight_ih,
+                       Kiln_FloatTensor:$weight_hh, Kiln_FloatTensor:$bias_ih,
+                       Kiln_FloatTensor:$bias_hh);
+  let results = (outs Kiln_FloatTensor:$result);
+  let assemblyFormat = "$input `,` $weight_ih `,` $weight_hh `,` $bias_ih `,` $bias_hh "
+                       "attr-dict `:` functional-type(operands, results)";
+  let extraClassDefinition = Kiln_InferredBy<inferRule>.definition;
+}
+
+def Kiln_LSTMOp : Kiln_GatedRecurrentOp<"lstm",
+    "one LSTM layer over [N, T, in], batch first, zero initial state", [{
+    With gates = x_t @ weight_ih^T + bias_ih + h_{t-1} @ weight_hh^T + bias_hh
+    split into i, f, g, o (PyTorch's order): c_t = sigmoid(f) * c_{t-1} +
+    sigmoid(i) * tanh(g), h_t = sigmoid(o) * tanh(c_t), as
+    `nn.LSTM(batch_first=True)` with h_{-1} = c_{-1} = 0; the result stacks
+    every h_t: [N, T, H]. Input `[N, T, in]`, weight_ih `[4H, in]`, weight_hh
+    `[4H, H]`, both biases `[4H]`. Its gradient recomputes the gates from the
+    result and runs backprop through time (`kiln.lstm_step_grad`).
+  }], [{// %x: tensor<?x28x28xf32>, %wih: tensor<64x28xf32>, %whh: tensor<64x16xf32>, %bih: tensor<64xf32>, %bhh: tensor<64xf32>
+    %h = kiln.lstm %x, %wih, %whh, %bih, %bhh : (tensor<?x28x28xf32>, tensor<64x28xf32>, tensor<64x16xf32>, tensor<64xf32>, tensor<64xf32>) -> tensor<?x28x16xf32>}],
+    "inferLSTM">;
+
+def Kiln_GRUOp : Kiln_GatedRecurrentOp<"gru",
+    "one GRU layer over [N, T, in], batch first, zero initial state", [{
+    With x_t @ weight_ih^T + bias_ih split into (xr, xz, xn) and
+    h_{t-1} @ weight_hh^T + bias_hh into (hr, hz, hn) (PyTorch's order):
+    r = sigmoid(xr + hr), z = sigmoid(xz + hz), n = tanh(xn + r * hn),
+    h_t = (h_{t-1} - n) * z + n (that is, (1 - z) * n + z * h_{t-1}), as
+    `nn.GRU(batch_first=True)` with h_{-1} = 0; the result stacks every h_t:
+    [N, T, H]. Input `[N, T, in]`, weight_ih `[3H, in]`, weight_hh `[3H, H]`,
+    both biases `[3H]`. Its gradient recomputes both projections from the
+    result and runs backprop through time (`kiln.gru_step_grad`).
+  }], [{// %x: tensor<?x28x28xf32>, %wih: tensor<48x28xf32>, %whh: tensor<48x16xf32>, %bih: tensor<48xf32>, %bhh: tensor<48xf32>
+    %h = kiln.gru %x, %wih, %whh, %bih, %bhh : (tensor<?x28x28xf32>, tensor<48x28xf32>, tensor<48x16xf32>, tensor<48xf32>, tensor<48xf32>) -> tensor<?x28x16xf32>}],
+    "inferGRU">;
+
+def Kiln_LayerNormOp : Kiln_Op<"layer_norm", [Pure, InferTypeOpAdaptor, SameOperandsElementType,
+    DeclareOpInterfaceMethods<Kiln_GradientOpInterface>]> {
+  let summary = "normalizes over the last dim, then scales and shifts (nn.LayerNorm)";
+  let description = [{
+    `(x - mean) / sqrt(var + eps) * weight + bias` over the last dimension,
+    with the biased variance, as `torch.nn.functional.layer_norm(x, [C],
+    weight, bias, eps)`: input `[..., C]`, weight and bias `[C]`; the result
+    has the input's type. kiln-decompose writes ATen's CPU kernel,
+    `(x * rstd + (-rstd * mean)) * weight + bias` with
+    `rstd = 1 / sqrt(var + eps)`; the gradient is ATen's
+    `layer_norm_backward`.
+    ```mlir
+    // %x: tensor<?x5x8xf32>, %w: tensor<8xf32>, %b: tensor<8xf32>
+    %y = kiln.layer_norm %x, %w, %b eps 1.000000e-05 : (tensor<?x5x8xf32>, tensor<8xf32>, tensor<8xf32>) -> tensor<?x5x8xf32>
+    ```
+  }];
+  let arguments = (ins Kiln_FloatTensor:$input, Kiln_FloatTensor:$weight,
+                       Kiln_FloatTensor:$bias, F64Attr:$eps);
+  let results = (outs Kiln_FloatTensor:$result);
+  let assemblyFormat = "$input `,` $weight `,` $bias `eps` $eps attr-dict `:` "
+                       "functional-type(operands, results)";
+}
+
+def Kiln_EmbeddingOp : Kiln_Op<"embedding", [Pure, InferTypeOpAdaptor,
+    DeclareOpInterfaceMethods<Kiln_GradientOpInterface>]> {
+  let summary = "rows of `weight` picked by integer indices (nn.Embedding)";
+  let description = [{
+    `weight[indices]`, as `torch.nn.functional.embedding(indices, weight)`:
+    indices of any shape `[...]` (i32, i64 or u8) into weight `[num, dim]`
+    give `[..., dim]` of the weight's element type. An index outside
+    [0, num) gives a row of NaN instead of reading out of bounds. Its
+    gradient is `kiln.embedding_grad`.
+    ```mlir
+    // %ids: tensor<?x12xui8>, %w: tensor<256x16xf32>
+    %e = kiln.embedding %ids, %w : (tensor<?x12xui8>, tensor<256x16xf32>) -> tensor<?x12x16xf32>
+    ```
+  }];
+  let arguments = (ins Kiln_IndexTensor:$indices, Kiln_FloatTensor:$weight);
+  let results = (outs Kiln_FloatTensor:$result);
+  let assemblyFormat = "$indices `,` $weight attr-dict `:` functional-type(operands, results)";
+}
+
 //===----------------------------------------------------------------------===//
 // Losses and metrics: scalars, averaged as PyTorch's reduction='mean'
 //===----------------------------------------------------------------------===//
@@ -898,6 +992,81 @@ def Kiln_RNNStepGradOp : Kiln_Op<"rnn_step_grad", [Pure, InferTypeOpAdaptor,
   let results = (outs Kiln_FloatTensor:$result);
   let assemblyFormat = "$states `,` $grad `,` $weight_hh attr-dict `:` "
                        "functional-type(operands, results)";
+}
+
+// Gradient helpers of the layers above (issue 13).
+
+def Kiln_LSTMStepGradOp : Kiln_Op<"lstm_step_grad", [Pure, InferTypeOpAdaptor,
+    SameOperandsElementType]> {
+  let summary = "LSTM backprop through time: the loss's gradient at every step's gates";
+  let description = [{
+    `gates` [N, T, 4H] are the pre-activations of every step (i, f, g, o:
+    `x_t @ weight_ih^T + bias_ih + h_{t-1} @ weight_hh^T + bias_hh`),
+    `grad` [N, T, H] the gradient of the lstm's result and `weight_hh`
+    [4H, H]. Recomputes the cell states c_t forward, then runs t = T-1 .. 0:
+    dh = grad_t + dgates_{t+1} @ weight_hh, dc = dh * o * (1 - tanh(c_t)^2)
+    + dc_{t+1} * f_{t+1}, and returns every step's dgates = (dc * g * i(1-i),
+    dc * c_{t-1} * f(1-f), dc * i * (1-g^2), dh * tanh(c_t) * o(1-o)) as
+    [N, T, 4H]: the weights', biases' and input's gradients are products of
+    it. kiln-decompose writes both loops as `scf.for`s.
+    ```mlir
+    // %gates: tensor<?x5x32xf32>, %g: tensor<?x5x8xf32>, %whh: tensor<32x8xf32>
+    %d = kiln.lstm_step_grad %gates, %g, %whh : (tensor<?x5x32xf32>, tensor<?x5x8xf32>, tensor<32x8xf32>) -> tensor<?x5x32xf32>
+    ```
+  }];
+  let arguments = (ins Kiln_FloatTensor:$gates, Kiln_FloatTensor:$grad,
+                       Kiln_FloatTensor:$weight_hh);
+  let results = (outs Kiln_FloatTensor:$result);
+  let assemblyFormat = "$gates `,` $grad `,` $weight_hh attr-dict `:` "
+                       "functional-type(operands, results)";
+}
+
+def Kiln_GRUStepGradOp : Kiln_Op<"gru_step_grad", [Pure, InferTypeOpAdaptor,
+    SameOperandsElementType]> {
+  let summary = "GRU backprop through time: the loss's gradient at every step's projections";
+  let description = [{
+    `input_gates` [N, T, 3H] are every step's `x_t @ weight_ih^T + bias_ih`
+    (r, z, n), `hidden_gates` [N, T, 3H] every step's
+    `h_{t-1} @ weight_hh^T + bias_hh`, `previous` [N, T, H] the states
+    h_{t-1} (zeros first), `grad` [N, T, H] the gradient of the gru's result
+    and `weight_hh` [3H, H]. Runs t = T-1 .. 0: dh = grad_t + dh_{t+1} *
+    z_{t+1} + dhidden_{t+1} @ weight_hh, dn = dh * (1 - z) * (1 - n^2),
+    dz = dh * (h_{t-1} - n) * z(1-z), dr = dn * hn * r(1-r), and returns
+    [N, T, 4H] = (dr, dz, dn * r, dn): its first 3H columns are the gradient
+    at the hidden projection, columns (dr, dz, dn) the one at the input
+    projection. kiln-decompose writes the loop as an `scf.for`.
+    ```mlir
+    // %xg: tensor<?x5x24xf32>, %hg: tensor<?x5x24xf32>, %prev: tensor<?x5x8xf32>, %g: tensor<?x5x8xf32>, %whh: tensor<24x8xf32>
+    %d = kiln.gru_step_grad %xg, %hg, %prev, %g, %whh : (tensor<?x5x24xf32>, tensor<?x5x24xf32>, tensor<?x5x8xf32>, tensor<?x5x8xf32>, tensor<24x8xf32>) -> tensor<?x5x32xf32>
+    ```
+  }];
+  let arguments = (ins Kiln_FloatTensor:$input_gates, Kiln_FloatTensor:$hidden_gates,
+                       Kiln_FloatTensor:$previous, Kiln_FloatTensor:$grad,
+                       Kiln_FloatTensor:$weight_hh);
+  let results = (outs Kiln_FloatTensor:$result);
+  let assemblyFormat = "$input_gates `,` $hidden_gates `,` $previous `,` $grad `,` $weight_hh "
+                       "attr-dict `:` functional-type(operands, results)";
+}
+
+def Kiln_EmbeddingGradOp : Kiln_Op<"embedding_grad", [Pure]> {
+  let summary = "embedding's gradient: each position's gradient row added onto its index's row";
+  let description = [{
+    `grad` [..., dim] is the gradient of an embedding's result and
+    `indices` [...] its indices; the result [num, dim] (num from the result
+    type, the weight's) holds in row k the sum of the gradient rows of the
+    positions whose index is k, as `torch.ops.aten.embedding_dense_backward`.
+    Deterministic: positions are added in row-major order, one after
+    another, with no atomics. An index outside [0, num) adds a row of NaN
+    onto row clamp(index) instead of writing out of bounds.
+    ```mlir
+    // %g: tensor<?x12x16xf32>, %ids: tensor<?x12xui8>
+    %dw = kiln.embedding_grad %g, %ids : (tensor<?x12x16xf32>, tensor<?x12xui8>) -> tensor<256x16xf32>
+    ```
+  }];
+  let arguments = (ins Kiln_FloatTensor:$grad, Kiln_IndexTensor:$indices);
+  let results = (outs Kiln_FloatTensor:$result);
+  let assemblyFormat = "$grad `,` $indices attr-dict `:` functional-type(operands, results)";
+  let hasVerifier = 1;
 }
 
 //===----------------------------------------------------------------------===//

@@ -328,6 +328,272 @@ struct DecomposeRNNStepGrad : Decomposition<RNNStepGradOp> {
   }
 };
 
+//===----------------------------------------------------------------------===//
+// LSTM, GRU and their backprop through time; layer_norm (issue 13)
+//===----------------------------------------------------------------------===//
+
+/// An scf.for over t = 0 .. steps-1 carrying several sequences; `body(t,
+/// seqs)` returns the next ones.
+SmallVector<Value> timeLoopOf(PatternRewriter &b, Location loc, int64_t steps, ValueRange inits,
+                              function_ref<SmallVector<Value>(Value t, ValueRange seqs)> body) {
+  auto index = [&](int64_t v) { return arith::ConstantIndexOp::create(b, loc, v); };
+  auto loop = scf::ForOp::create(b, loc, index(0), index(steps), index(1), inits,
+                                 [&](OpBuilder &, Location, Value t, ValueRange carried) {
+                                   scf::YieldOp::create(b, loc, body(t, carried));
+                                 });
+  return SmallVector<Value>(loop.getResults());
+}
+
+/// `seq` [S, N, W] with `piece` [N, w] written at step `t`, columns
+/// [column, column + w).
+Value withPiece(PatternRewriter &b, Location loc, Value seq, Value piece, Value t,
+                int64_t column) {
+  SmallVector<OpFoldResult> offsets{t, b.getIndexAttr(0), b.getIndexAttr(column)};
+  SmallVector<OpFoldResult> sizes{b.getIndexAttr(1), sizeOf(b, loc, seq, 1),
+                                  b.getIndexAttr(typeOf(piece).getDimSize(1))};
+  SmallVector<OpFoldResult> strides(3, b.getIndexAttr(1));
+  return tensor::InsertSliceOp::create(b, loc, piece, seq, offsets, sizes, strides);
+}
+
+/// A [N, T, F] sequence time-major, [T, N, F].
+Value timeMajor(PatternRewriter &b, Location loc, Value x) {
+  return TransposeOp::create(b, loc, x, ArrayRef<int64_t>{1, 0, 2});
+}
+
+/// Gate k of `gates` [..., G*H] along its last dim: [..., H].
+Value gate(PatternRewriter &b, Location loc, Value gates, int64_t k, int64_t hidden) {
+  return SliceOp::create(b, loc, gates, typeOf(gates).getRank() - 1, k * hidden, hidden);
+}
+
+/// x_t @ weight_ih^T + bias_ih for every step at once, time-major
+/// [T, N, G*H]: one product on rows [T*N, in], as the rnn's.
+Value inputProjection(PatternRewriter &b, Location loc, Value input, Value wih, Value bih) {
+  RankedTensorType xt = typeOf(input);
+  Type elem = xt.getElementType();
+  int64_t n = xt.getDimSize(0), count = xt.getDimSize(1), rows = typeOf(wih).getDimSize(0);
+  int64_t flat = ShapedType::isDynamic(n) ? ShapedType::kDynamic : n * count;
+  Value x = ReshapeOp::create(b, loc, RankedTensorType::get({flat, xt.getDimSize(2)}, elem),
+                              timeMajor(b, loc, input));
+  Value wihT = TransposeOp::create(b, loc, wih, ArrayRef<int64_t>{1, 0});
+  Value projected = AddOp::create(b, loc, MatMulOp::create(b, loc, x, wihT), bih);
+  return ReshapeOp::create(b, loc, RankedTensorType::get({count, n, rows}, elem), projected);
+}
+
+/// The states [T + 1, N, H] (step 0 the zero state) back as the layer's
+/// result [N, T, H].
+Value resultOf(PatternRewriter &b, Location loc, Value states, int64_t count) {
+  return timeMajor(b, loc, stepsOf(b, loc, states, b.getIndexAttr(1), count, false));
+}
+
+Value plusOne(PatternRewriter &b, Location loc, Value t) {
+  return arith::AddIOp::create(b, loc, t, arith::ConstantIndexOp::create(b, loc, 1));
+}
+
+/// `grad * (1 - y) * y` and `grad * (1 - y * y)`: sigmoid's and tanh's
+/// rules, in their order of operations.
+Value sigmoidGrad(PatternRewriter &b, Location loc, Value g, Value y, Value one) {
+  return MulOp::create(b, loc, MulOp::create(b, loc, g, SubOp::create(b, loc, one, y)), y);
+}
+Value tanhGrad(PatternRewriter &b, Location loc, Value g, Value y, Value one) {
+  return MulOp::create(b, loc, g, SubOp::create(b, loc, one, MulOp::create(b, loc, y, y)));
+}
+
+/// ATen's LSTM cell per step: gates = (h_{t-1} W_hh^T + b_hh) + (x_t W_ih^T
+/// + b_ih), c_t = f * c_{t-1} + i * g, h_t = o * tanh(c_t). The input
+/// projection of every step is one product; the loop carries the states
+/// and the cells time-major in [T + 1, N, H] each (step 0 zero).
+struct DecomposeLSTM : Decomposition<LSTMOp> {
+  using Decomposition::Decomposition;
+  Value build(LSTMOp op, PatternRewriter &b, Location loc) const override {
+    int64_t count = typeOf(op.getInput()).getDimSize(1), hidden = op.getType().getDimSize(2);
+    Value pre = inputProjection(b, loc, op.getInput(), op.getWeightIh(), op.getBiasIh());
+    Value whhT = TransposeOp::create(b, loc, op.getWeightHh(), ArrayRef<int64_t>{1, 0});
+    // Two tensors: one-shot bufferization gives each its own buffer.
+    Value states = zeroSequence(b, loc, op.getInput(), hidden);
+    Value cells = zeroSequence(b, loc, op.getInput(), hidden);
+    SmallVector<Value> seqs = timeLoopOf(
+        b, loc, count, ValueRange{states, cells}, [&](Value t, ValueRange carried) {
+          Value hPrev = stepsOf(b, loc, carried[0], t, 1, true);
+          Value cPrev = stepsOf(b, loc, carried[1], t, 1, true);
+          Value recurrent = AddOp::create(b, loc, MatMulOp::create(b, loc, hPrev, whhT),
+                                          op.getBiasHh());
+          Value gates = AddOp::create(b, loc, recurrent, stepsOf(b, loc, pre, t, 1, true));
+          Value i = SigmoidOp::create(b, loc, gate(b, loc, gates, 0, hidden));
+          Value f = SigmoidOp::create(b, loc, gate(b, loc, gates, 1, hidden));
+          Value g = TanhOp::create(b, loc, gate(b, loc, gates, 2, hidden));
+          Value o = SigmoidOp::create(b, loc, gate(b, loc, gates, 3, hidden));
+          Value c = AddOp::create(b, loc, MulOp::create(b, loc, f, cPrev),
+                                  MulOp::create(b, loc, i, g));
+          Value h = MulOp::create(b, loc, o, TanhOp::create(b, loc, c));
+          Value next = plusOne(b, loc, t);
+          return SmallVector<Value>{withStep(b, loc, carried[0], h, next),
+                                    withStep(b, loc, carried[1], c, next)};
+        });
+    return resultOf(b, loc, seqs[0], count);
+  }
+};
+
+/// From the gates of every step: the activations over the whole sequence,
+/// the cells c_t in a forward loop of element-wise ops, then backprop
+/// through time, t = T-1 .. 0, carrying the gates' gradients [T + 1, N, 4H]
+/// and dc_{t+1} * f_{t+1} [T + 1, N, H] (zero at step T).
+struct DecomposeLSTMStepGrad : Decomposition<LSTMStepGradOp> {
+  using Decomposition::Decomposition;
+  Value build(LSTMStepGradOp op, PatternRewriter &b, Location loc) const override {
+    RankedTensorType gt = typeOf(op.getGrad());
+    int64_t count = gt.getDimSize(1), hidden = gt.getDimSize(2);
+    Value gates = timeMajor(b, loc, op.getGates());
+    Value grads = timeMajor(b, loc, op.getGrad());
+    Value one = scalarLike(b, loc, op.getGrad(), 1.0);
+    Value i = SigmoidOp::create(b, loc, gate(b, loc, gates, 0, hidden));
+    Value f = SigmoidOp::create(b, loc, gate(b, loc, gates, 1, hidden));
+    Value g = TanhOp::create(b, loc, gate(b, loc, gates, 2, hidden));
+    Value o = SigmoidOp::create(b, loc, gate(b, loc, gates, 3, hidden));
+    Value cells = timeLoopOf(b, loc, count, ValueRange{zeroSequence(b, loc, op.getGrad(), hidden)},
+                             [&](Value t, ValueRange carried) {
+      Value c = AddOp::create(
+          b, loc, MulOp::create(b, loc, stepsOf(b, loc, f, t, 1, true),
+                                stepsOf(b, loc, carried[0], t, 1, true)),
+          MulOp::create(b, loc, stepsOf(b, loc, i, t, 1, true), stepsOf(b, loc, g, t, 1, true)));
+      return SmallVector<Value>{withStep(b, loc, carried[0], c, plusOne(b, loc, t))};
+    })[0];
+    Value tanhCells =
+        TanhOp::create(b, loc, stepsOf(b, loc, cells, b.getIndexAttr(1), count, false));
+    SmallVector<Value> seqs = timeLoopOf(
+        b, loc, count,
+        ValueRange{zeroSequence(b, loc, op.getGrad(), 4 * hidden),
+                   zeroSequence(b, loc, op.getGrad(), hidden)},
+        [&](Value step, ValueRange carried) {
+          Value last = arith::ConstantIndexOp::create(b, loc, count - 1);
+          Value t = arith::SubIOp::create(b, loc, last, step);
+          Value next = plusOne(b, loc, t);
+          auto at = [&](Value seq) { return stepsOf(b, loc, seq, t, 1, true); };
+          Value dh = AddOp::create(
+              b, loc,
+              MatMulOp::create(b, loc, stepsOf(b, loc, carried[0], next, 1, true),
+                               op.getWeightHh()),
+              at(grads));
+          Value ot = at(o), it = at(i), ft = at(f), gtt = at(g), tc = at(tanhCells);
+          Value dc = AddOp::create(b, loc, tanhGrad(b, loc, MulOp::create(b, loc, dh, ot), tc, one),
+                                   stepsOf(b, loc, carried[1], next, 1, true));
+          Value di = sigmoidGrad(b, loc, MulOp::create(b, loc, dc, gtt), it, one);
+          Value df = sigmoidGrad(b, loc, MulOp::create(b, loc, dc, at(cells)), ft, one);
+          Value dg = tanhGrad(b, loc, MulOp::create(b, loc, dc, it), gtt, one);
+          Value dO = sigmoidGrad(b, loc, MulOp::create(b, loc, dh, tc), ot, one);
+          Value dcf = MulOp::create(b, loc, dc, ft);
+          Value d = carried[0];
+          SmallVector<Value, 4> pieces{di, df, dg, dO};
+          for (auto [k, piece] : llvm::enumerate(pieces))
+            d = withPiece(b, loc, d, piece, t, static_cast<int64_t>(k) * hidden);
+          return SmallVector<Value>{d, withStep(b, loc, carried[1], dcf, t)};
+        });
+    return timeMajor(b, loc, stepsOf(b, loc, seqs[0], b.getIndexAttr(0), count, false));
+  }
+};
+
+/// ATen's GRU cell per step: hh = h_{t-1} W_hh^T + b_hh, r = sigmoid(hr + xr),
+/// z = sigmoid(hz + xz), n = tanh(xn + hn * r), h_t = (h_{t-1} - n) * z + n.
+struct DecomposeGRU : Decomposition<GRUOp> {
+  using Decomposition::Decomposition;
+  Value build(GRUOp op, PatternRewriter &b, Location loc) const override {
+    int64_t count = typeOf(op.getInput()).getDimSize(1), hidden = op.getType().getDimSize(2);
+    Value pre = inputProjection(b, loc, op.getInput(), op.getWeightIh(), op.getBiasIh());
+    Value whhT = TransposeOp::create(b, loc, op.getWeightHh(), ArrayRef<int64_t>{1, 0});
+    Value states = timeLoopOf(
+        b, loc, count, ValueRange{zeroSequence(b, loc, op.getInput(), hidden)},
+        [&](Value t, ValueRange carried) {
+          Value hPrev = stepsOf(b, loc, carried[0], t, 1, true);
+          Value hh = AddOp::create(b, loc, MatMulOp::create(b, loc, hPrev, whhT), op.getBiasHh());
+          Value x = stepsOf(b, loc, pre, t, 1, true);
+          Value r = SigmoidOp::create(
+              b, loc, AddOp::create(b, loc, gate(b, loc, hh, 0, hidden), gate(b, loc, x, 0, hidden)));
+          Value z = SigmoidOp::create(
+              b, loc, AddOp::create(b, loc, gate(b, loc, hh, 1, hidden), gate(b, loc, x, 1, hidden)));
+          Value n = TanhOp::create(
+              b, loc, AddOp::create(b, loc, gate(b, loc, x, 2, hidden),
+                                    MulOp::create(b, loc, gate(b, loc, hh, 2, hidden), r)));
+          Value h = AddOp::create(b, loc, MulOp::create(b, loc, SubOp::create(b, loc, hPrev, n), z),
+                                  n);
+          return SmallVector<Value>{withStep(b, loc, carried[0], h, plusOne(b, loc, t))};
+        })[0];
+    return resultOf(b, loc, states, count);
+  }
+};
+
+/// The gates r, z, n of every step over the whole sequence, then backprop
+/// through time, t = T-1 .. 0, carrying (dr, dz, dn * r, dn) [T + 1, N, 4H]
+/// and dh_{t+1} * z_{t+1} [T + 1, N, H] (zero at step T).
+struct DecomposeGRUStepGrad : Decomposition<GRUStepGradOp> {
+  using Decomposition::Decomposition;
+  Value build(GRUStepGradOp op, PatternRewriter &b, Location loc) const override {
+    RankedTensorType gt = typeOf(op.getGrad());
+    int64_t count = gt.getDimSize(1), hidden = gt.getDimSize(2);
+    Value xs = timeMajor(b, loc, op.getInputGates());
+    Value hs = timeMajor(b, loc, op.getHiddenGates());
+    Value previous = timeMajor(b, loc, op.getPrevious());
+    Value grads = timeMajor(b, loc, op.getGrad());
+    Value one = scalarLike(b, loc, op.getGrad(), 1.0);
+    Value r = SigmoidOp::create(
+        b, loc, AddOp::create(b, loc, gate(b, loc, hs, 0, hidden), gate(b, loc, xs, 0, hidden)));
+    Value z = SigmoidOp::create(
+        b, loc, AddOp::create(b, loc, gate(b, loc, hs, 1, hidden), gate(b, loc, xs, 1, hidden)));
+    Value hn = gate(b, loc, hs, 2, hidden);
+    Value n = TanhOp::create(
+        b, loc, AddOp::create(b, loc, gate(b, loc, xs, 2, hidden), MulOp::create(b, loc, hn, r)));
+    Value whh = op.getWeightHh();
+    SmallVector<Value> seqs = timeLoopOf(
+        b, loc, count,
+        ValueRange{zeroSequence(b, loc, op.getGrad(), 4 * hidden),
+                   zeroSequence(b, loc, op.getGrad(), hidden)},
+        [&](Value step, ValueRange carried) {
+          Value last = arith::ConstantIndexOp::create(b, loc, count - 1);
+          Value t = arith::SubIOp::create(b, loc, last, step);
+          Value next = plusOne(b, loc, t);
+          auto at = [&](Value seq) { return stepsOf(b, loc, seq, t, 1, true); };
+          Value dNext = SliceOp::create(b, loc, stepsOf(b, loc, carried[0], next, 1, true), 1, 0,
+                                        3 * hidden);
+          Value dh = AddOp::create(
+              b, loc,
+              AddOp::create(b, loc, MatMulOp::create(b, loc, dNext, whh),
+                            stepsOf(b, loc, carried[1], next, 1, true)),
+              at(grads));
+          Value rt = at(r), zt = at(z), nt = at(n);
+          Value dn = tanhGrad(b, loc, MulOp::create(b, loc, dh, SubOp::create(b, loc, one, zt)),
+                              nt, one);
+          Value dz = sigmoidGrad(
+              b, loc, MulOp::create(b, loc, dh, SubOp::create(b, loc, at(previous), nt)), zt, one);
+          Value dr = sigmoidGrad(b, loc, MulOp::create(b, loc, dn, at(hn)), rt, one);
+          Value dnr = MulOp::create(b, loc, dn, rt);
+          Value dhz = MulOp::create(b, loc, dh, zt);
+          Value d = carried[0];
+          SmallVector<Value, 4> pieces{dr, dz, dnr, dn};
+          for (auto [k, piece] : llvm::enumerate(pieces))
+            d = withPiece(b, loc, d, piece, t, static_cast<int64_t>(k) * hidden);
+          return SmallVector<Value>{d, withStep(b, loc, carried[1], dhz, t)};
+        });
+    return timeMajor(b, loc, stepsOf(b, loc, seqs[0], b.getIndexAttr(0), count, false));
+  }
+};
+
+/// ATen's CPU layer norm: mean and the biased variance over the last dim,
+/// rstd = 1 / sqrt(var + eps), y = (x * rstd + (-rstd * mean)) * w + b.
+struct DecomposeLayerNorm : Decomposition<LayerNormOp> {
+  using Decomposition::Decomposition;
+  Value build(LayerNormOp op, PatternRewriter &b, Location loc) const override {
+    Value x = op.getInput();
+    SmallVector<int64_t> lastDim{typeOf(x).getRank() - 1};
+    Value mean = MeanOp::create(b, loc, x, lastDim, true);
+    Value diff = SubOp::create(b, loc, x, mean);
+    Value var = MeanOp::create(b, loc, MulOp::create(b, loc, diff, diff), lastDim, true);
+    Value eps = scalarLike(b, loc, x, op.getEps().convertToDouble());
+    Value rstd = DivOp::create(b, loc, scalarLike(b, loc, x, 1.0),
+                               SqrtOp::create(b, loc, AddOp::create(b, loc, var, eps)));
+    Value shift = MulOp::create(b, loc, NegOp::create(b, loc, rstd), mean);
+    Value normalized = AddOp::create(b, loc, MulOp::create(b, loc, x, rstd), shift);
+    return AddOp::create(b, loc, MulOp::create(b, loc, normalized, op.getWeight()), op.getBias());
+  }
+};
+
 /// mean(|x - y|) over every element, as l1_loss.
 struct DecomposeL1Loss : Decomposition<L1LossOp> {
   using Decomposition::Decomposition;
@@ -404,6 +670,8 @@ struct DecomposePass : public kiln::impl::DecomposeBase<DecomposePass> {
                  DecomposeRNN, DecomposeRNNStepGrad,
                  DecomposeL1Loss, DecomposeBatchNorm, DecomposeBatchNormTrain>(
         &getContext());
+    patterns.add<DecomposeLSTM, DecomposeLSTMStepGrad, DecomposeGRU, DecomposeGRUStepGrad,
+                 DecomposeLayerNorm>(&getContext());
     GreedyRewriteConfig config;
     config.enableFolding(false); // decompose only: canonicalization comes later
     if (failed(applyPatternsGreedily(getOperation(), std::move(patterns), config)))

@@ -10,6 +10,7 @@
 #include "mlir/IR/AsmState.h"
 #include "mlir/IR/Diagnostics.h"
 #include "mlir/IR/MLIRContext.h"
+#include "mlir/Parser/Parser.h"
 #include "mlir/Pass/PassManager.h"
 #include "mlir/Support/FileUtilities.h"
 #include "mlir/Support/Timing.h"
@@ -59,6 +60,7 @@ const char *const usage =
     "kiln: the Kiln deep-learning compiler\n"
     "\n"
     "USAGE: kiln build <model.kiln> [-o FILE] [--emit=STAGE] [MLIR options]\n"
+    "       kiln build <kiln.mlir> ...  start from Kiln IR (what --emit=kiln writes)\n"
     "       kiln check <model.kiln>    report the model file's errors, if any\n"
     "       kiln --version\n"
     "       kiln COMMAND --help        the options of COMMAND\n"
@@ -194,6 +196,11 @@ int build(const char *argv0) {
   std::string source = buffer->getBuffer().str();
   kiln::Diagnostics diags(inputFile, source, std::cerr);
 
+  // A .mlir file is Kiln IR, as --emit=kiln writes it (the tests make f64
+  // variants of models this way): it starts at the kiln stage.
+  bool fromIR = llvm::StringRef(inputFile).ends_with(".mlir");
+  if (fromIR && emit == Stage::AST)
+    return fail("--emit=ast needs a model file, not Kiln IR", 2);
   if (emit == Stage::AST) {
     std::ostringstream text;
     bool ok = kiln::dumpAST(diags, text);
@@ -206,8 +213,8 @@ int build(const char *argv0) {
     return ok ? 0 : 1;
   }
 
-  std::optional<kiln::Model> model = kiln::checkModel(diags);
-  if (!model)
+  std::optional<kiln::Model> model;
+  if (!fromIR && !(model = kiln::checkModel(diags)))
     return 1;
 
   mlir::DialectRegistry registry;
@@ -217,9 +224,11 @@ int build(const char *argv0) {
   llvm::SourceMgr sourceMgr;
   sourceMgr.AddNewSourceBuffer(std::move(buffer), llvm::SMLoc());
   mlir::SourceMgrDiagnosticHandler handler(sourceMgr, &context);
-  mlir::OwningOpRef<mlir::ModuleOp> module = kiln::mlirGen(context, *model);
+  mlir::OwningOpRef<mlir::ModuleOp> module =
+      fromIR ? mlir::parseSourceFile<mlir::ModuleOp>(sourceMgr, &context)
+             : kiln::mlirGen(context, *model);
   if (!module)
-    return fail("internal error: the generated Kiln IR does not verify", 1);
+    return fromIR ? 1 : fail("internal error: the generated Kiln IR does not verify", 1);
 
   if (emit == Stage::Kiln)
     return printModule(*module, output);

@@ -51,6 +51,7 @@ void populateKilnToLinalgPatterns(const TypeConverter &converter, RewritePattern
   populateLinearAlgebraPatterns(converter, patterns);
   populateConvolutionPoolingPatterns(converter, patterns);
   populateDataMovementPatterns(converter, patterns);
+  populateEmbeddingPatterns(converter, patterns);
 }
 
 namespace {

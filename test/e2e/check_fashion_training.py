@@ -1,9 +1,10 @@
 #!/usr/bin/python3
-"""A Fashion-MNIST example trained by its own executable.
+"""An example trained by its own executable.
 
 Builds examples/EXAMPLE.kiln, trains it with its train block's settings on
-Debian's Fashion-MNIST, evaluates it on the test set and compares the
-accuracy with the example's bar. Also checks that training is deterministic:
+Debian's Fashion-MNIST (text_language: on the words examples/words_data.py
+draws from Debian's word lists, written into WORKDIR), evaluates it on the
+test set and compares the accuracy with the example's bar. Also checks that training is deterministic:
 a second run with the same seed, on one thread instead of one per core,
 saves byte-identical weights (fashion_mlp only, the cheapest to train twice).
 
@@ -19,6 +20,13 @@ Bars (test accuracy after the train block's epochs):
 - fashion_rnn: 0.80, the issue's bar.
 - fashion_cnn_bn (BatchNorm, AdamW with a cosine schedule, 5 epochs): 0.91,
   issue 13's bar.
+- fashion_lstm: 0.87, the issue's bar. Kiln, seed 0 (the default): 0.8756
+  (Adam lr 0.002; at lr 0.001 it was 0.8686); the twin (seed 0): 0.8780.
+- text_language: 0.88 (5 languages, chance is 0.2). Kiln, seed 0: 0.8997;
+  the twin (seed 0): 0.8951.
+
+The PyTorch twins' figures come from test/e2e/train_twin.py (the same
+model, optimizer, batch and epochs, PyTorch's initialization and shuffling).
 
 usage: check_fashion_training.py KILN WORKDIR EXAMPLE
 """
@@ -30,7 +38,23 @@ import sys
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(os.path.dirname(HERE))
 DATA = "/usr/share/datasets/fashion-mnist"
-BARS = {"fashion_mlp": 0.84, "fashion_cnn": 0.89, "fashion_rnn": 0.80, "fashion_cnn_bn": 0.91}
+BARS = {"fashion_mlp": 0.84, "fashion_cnn": 0.89, "fashion_rnn": 0.80, "fashion_cnn_bn": 0.91,
+        "fashion_lstm": 0.87, "text_language": 0.88}
+
+
+def data(example, workdir):
+    """The flags of the training and the test data."""
+    if example != "text_language":
+        return (["--image", os.path.join(DATA, "train-images-idx3-ubyte.gz"),
+                 "--label", os.path.join(DATA, "train-labels-idx1-ubyte.gz")],
+                ["--image", os.path.join(DATA, "t10k-images-idx3-ubyte.gz"),
+                 "--label", os.path.join(DATA, "t10k-labels-idx1-ubyte.gz")])
+    words = os.path.join(workdir, "words")
+    subprocess.run([sys.executable, os.path.join(ROOT, "examples", "words_data.py"), words],
+                   check=True)
+    return [("--word", os.path.join(words, f"words-{part}.npy"),
+             "--language", os.path.join(words, f"words-{part}-labels.npy"))
+            for part in ("train", "test")]
 
 
 def main():
@@ -42,15 +66,12 @@ def main():
     exe = os.path.join(workdir, example)
     subprocess.run([kiln, "build", os.path.join(ROOT, "examples", example + ".kiln"), "-o", exe],
                    check=True)
-    train = ["--image", os.path.join(DATA, "train-images-idx3-ubyte.gz"),
-             "--label", os.path.join(DATA, "train-labels-idx1-ubyte.gz")]
+    train, test = (list(flags) for flags in data(example, workdir))
     runs = [[]] + ([["--threads", "1"]] if example == "fashion_mlp" else [])
     saved = [os.path.join(workdir, f"{example}-run{i}.safetensors") for i in range(len(runs))]
     for path, threads in zip(saved, runs):
         subprocess.run([exe, "train", *train, "--save", path, *threads], check=True)
-    line = subprocess.run([exe, "eval", "--weights", saved[0],
-                           "--image", os.path.join(DATA, "t10k-images-idx3-ubyte.gz"),
-                           "--label", os.path.join(DATA, "t10k-labels-idx1-ubyte.gz")],
+    line = subprocess.run([exe, "eval", "--weights", saved[0], *test],
                           check=True, capture_output=True, text=True).stdout
     print("test set:", line.strip())
     words = line.split()

@@ -8,11 +8,14 @@ computes on the twin: |kiln - torch| <= 1e-5 * |torch| + 1e-6 * max|torch|
 element-wise (float32 reassociates sums, so a tiny absolute slack scaled to
 the tensor is allowed). For f64 models, also central differences of
 kiln_loss (step 1e-6) at a few elements of each parameter must agree with
-kiln's gradient within 1e-6 relative.
+kiln's gradient within 1e-6 relative. A model named "MODEL in f64" is MODEL's
+Kiln IR with every f32 made f64 (so layers, whose parameters the language
+makes f32, get the finite-difference check too).
 
 usage: check_grads.py KILN WORKDIR [MODEL ...]
 """
 import os
+import subprocess
 import sys
 
 import numpy as np
@@ -45,8 +48,28 @@ def mismatch(got, want):
     return f"at {tuple(int(k) for k in i)}: {got[i]} vs {want[i]}"
 
 
+F64 = " in f64"
+
+
+def source_of(kiln, workdir, model):
+    """The model file, or for "MODEL in f64" its Kiln IR (--emit=kiln) with
+    every f32 made f64: the language gives layers f32 parameters, the IR's
+    ops take either, and `kiln build` starts from a .mlir file's IR."""
+    path = os.path.join(ROOT, model.removesuffix(F64))
+    if not model.endswith(F64):
+        return path
+    text = subprocess.run([kiln, "build", path, "--emit=kiln"], check=True,
+                          capture_output=True, text=True).stdout
+    stem = os.path.splitext(os.path.basename(path))[0]
+    out = os.path.join(workdir, stem + "64.mlir")
+    os.makedirs(workdir, exist_ok=True)
+    with open(out, "w") as f:
+        f.write(text.replace("f32", "f64"))
+    return out
+
+
 def check(kiln, workdir, model, twin, ranges):
-    lib = kilnlib.Model(kiln, os.path.join(ROOT, model), os.path.join(workdir, "lib"))
+    lib = kilnlib.Model(kiln, source_of(kiln, workdir, model), os.path.join(workdir, "lib"))
     m = lib.manifest
     if not m["loss"]:
         return None  # nothing to differentiate

@@ -36,7 +36,7 @@ SAMPLES, BATCH, EPOCHS = 45, 8, 4
 MODELS = ["test/e2e/models/mlp.kiln", "test/e2e/models/regression.kiln",
           "test/e2e/models/two_inputs.kiln", "examples/fashion_mlp.kiln",
           "test/e2e/models/cnn.kiln", "test/e2e/models/rnn.kiln",
-          "test/e2e/models/batchnorm.kiln"]
+          "test/e2e/models/batchnorm.kiln", "test/e2e/models/sequence.kiln"]
 # Each key is the train block's text (one or more settings, ";"-separated);
 # each value builds the twin's torch.optim optimizer and says whether
 # torch.nn.utils.clip_grad_norm_ runs before each step (its max_norm, or None).

@@ -209,6 +209,82 @@ def fashion_rnn(t):
     }
 
 
+# Recurrent and normalization layers, embedding (issue 13).
+
+def _stack(kind, x, t, prefix, layers):
+    """nn.RNN/LSTM/GRU(batch_first=True)'s forward with the given weights
+    (the _VF call nn's forward makes, zero initial state): the output
+    sequence of the last of `layers` stacked layers."""
+    names = [f"{prefix}.{w}_l{k}" for k in range(layers)
+             for w in ("weight_ih", "weight_hh", "bias_ih", "bias_hh")]
+    weights = [t[n] for n in names]
+    hidden = weights[1].shape[1]
+    h0 = torch.zeros(layers, x.shape[0], hidden, dtype=x.dtype)
+    if kind == "lstm":
+        return torch._VF.lstm(x, (h0, h0), weights, True, layers, 0.0, False, False, True)[0]
+    call = torch._VF.gru if kind == "gru" else torch._VF.rnn_tanh
+    return call(x, h0, weights, True, layers, 0.0, False, False, True)[0]
+
+
+def _poisoned_embedding(ids, weight):
+    """F.embedding where every index is in range; rows of NaN elsewhere
+    (PyTorch raises an IndexError instead)."""
+    ids = ids.long()
+    bad = (ids < 0) | (ids >= weight.shape[0])
+    rows = F.embedding(ids.clamp(0, weight.shape[0] - 1), weight)
+    return torch.where(bad.unsqueeze(-1), torch.full_like(rows, float("nan")), rows)
+
+
+def layers(t):
+    x = t["x"]
+    lstm = _stack("lstm", x, t, "lstm", 2)
+    gru = _stack("gru", x, t, "gru", 2)
+    rnn = _stack("rnn", x, t, "rnn", 2)
+    normed = F.layer_norm(lstm, [4], t["norm.weight"], t["norm.bias"])
+    wide = F.layer_norm(gru, [5], t["wide.weight"], t["wide.bias"], eps=0.001)
+    word_rows = F.embedding(t["ids"], t["words.weight"])
+    byte_rows = F.embedding(t["chars"].long(), t["bytes.weight"])
+    features = torch.cat([normed.mean(dim=1), wide.mean(dim=1), rnn.mean(dim=1),
+                          word_rows.sum(dim=1), byte_rows.mean(dim=1)], dim=1)
+    logits = F.linear(features, t["head.weight"], t["head.bias"])
+    return {"lstm_states": lstm, "gru_states": gru, "rnn_states": rnn, "normed": normed,
+            "word_rows": word_rows, "byte_rows": byte_rows,
+            "poisoned": _poisoned_embedding(t["far"] - 3, t["words.weight"]), "logits": logits}, {
+        "loss": F.cross_entropy(logits, t["label"]),
+        "accuracy": _accuracy(logits, t["label"]),
+    }
+
+
+def sequence(t):
+    h = F.embedding(t["ids"].long(), t["emb.weight"])
+    h = _stack("gru", _stack("lstm", h, t, "lstm", 1), t, "gru", 1)
+    h = F.layer_norm(h, [4], t["norm.weight"], t["norm.bias"])
+    logits = F.linear(h.mean(dim=1), t["head.weight"], t["head.bias"])
+    return {"logits": logits}, {
+        "loss": F.cross_entropy(logits, t["label"]),
+        "accuracy": _accuracy(logits, t["label"]),
+    }
+
+
+def fashion_lstm(t):
+    states = _stack("lstm", (t["image"].float() / 255.0 - 0.286) / 0.353, t, "lstm", 1)
+    logits = F.linear(states[:, -1], t["head.weight"], t["head.bias"])
+    return {"logits": logits}, {
+        "loss": F.cross_entropy(logits, t["label"]),
+        "accuracy": _accuracy(logits, t["label"]),
+    }
+
+
+def text_language(t):
+    rows = F.embedding(t["word"].long(), t["bytes.weight"])
+    last = _stack("gru", rows, t, "gru", 1)[:, -1]
+    logits = F.linear(F.layer_norm(last, [64], t["norm.weight"], t["norm.bias"]),
+                      t["head.weight"], t["head.bias"])
+    return {"logits": logits}, {
+        "loss": F.cross_entropy(logits, t["language"]),
+        "accuracy": _accuracy(logits, t["language"]),
+    }
+
 # Indexing, powers and the functions and layers added with them.
 def expressions(t):
     x, s, w, ids, img = t["x"], t["s"], t["w"], t["ids"], t["img"]
@@ -314,6 +390,11 @@ MODELS = {
                                                    "bn.running_var": "unit"}),
     "examples/fashion_cnn.kiln": (fashion_cnn, {"label": (0, 10)}),
     "examples/fashion_rnn.kiln": (fashion_rnn, {"label": (0, 10)}),
+    # Recurrent and normalization layers, embedding (issue 13).
+    "test/e2e/models/layers.kiln": (layers, {"label": (0, 3), "ids": (0, 7), "far": (0, 13)}),
+    "test/e2e/models/sequence.kiln": (sequence, {"label": (0, 3), "ids": (0, 20)}),
+    "examples/fashion_lstm.kiln": (fashion_lstm, {"label": (0, 10)}),
+    "examples/text_language.kiln": (text_language, {"language": (0, 5)}),
     "test/e2e/models/expressions.kiln": (expressions, {"label": (0, 4), "ids": (-300, 300)}),
 }
 
@@ -331,6 +412,11 @@ GRAD_MODELS = {
     "test/e2e/models/grads.kiln": (grads, {"label": (0, 3), "y": "unit"}),
     "test/e2e/models/grads64.kiln": (grads64, {"label": (0, 3), "y": "unit"}),
     "test/e2e/models/vectors.kiln": (vectors, {"y": "unit"}),
+    # Every new layer in f64 (check_grads.py makes the IR), for finite differences.
+    "test/e2e/models/sequence.kiln in f64": (sequence, {"label": (0, 3), "ids": (0, 20)}),
+    # Two-layer LSTM, GRU and RNN stacks, LayerNorm with its eps, two embeddings.
+    "test/e2e/models/layers.kiln in f64":
+        (layers, {"label": (0, 3), "ids": (0, 7), "far": (0, 13)}),
     "test/e2e/models/grads_expr.kiln": (grads_expr, {"label": (0, 3), "y": "unit"}),
     "test/e2e/models/grads_expr64.kiln": (grads_expr64, {"label": (0, 3), "y": "unit"}),
 }
