@@ -12,7 +12,7 @@ hand when an example changes.
 Fashion-MNIST from dataset-fashion-mnist; text_language's words from
 examples/words_data.py (run here into a temporary folder).
 
-usage: train_twin.py EXAMPLE [SEED]   (EXAMPLE: fashion_lstm, text_language)
+usage: train_twin.py EXAMPLE [SEED]   (EXAMPLE: fashion_lstm, text_language, fashion_cnn_bn)
 """
 import gzip
 import os
@@ -49,6 +49,25 @@ class FashionLSTM(nn.Module):
         return self.head(out[:, -1])
 
 
+class FashionCNNBN(nn.Module):
+    """examples/fashion_cnn_bn.kiln: conv + BatchNorm + ReLU blocks."""
+
+    def __init__(self):
+        super().__init__()
+        self.net = nn.Sequential(
+            nn.Conv2d(1, 16, 3, padding=1, bias=False), nn.BatchNorm2d(16), nn.ReLU(),
+            nn.MaxPool2d(2),
+            nn.Conv2d(16, 32, 3, padding=1, bias=False), nn.BatchNorm2d(32), nn.ReLU(),
+            nn.MaxPool2d(2),
+            nn.Flatten(),
+            nn.Linear(1568, 128, bias=False), nn.BatchNorm1d(128), nn.ReLU(),
+            nn.Linear(128, 10))
+
+    def forward(self, image):
+        x = ((image.float() / 255.0 - 0.286) / 0.353).reshape(-1, 1, 28, 28)
+        return self.net(x)
+
+
 class WordLanguage(nn.Module):
     """examples/text_language.kiln: head(norm(gru(bytes(word))[0][:, -1]))."""
 
@@ -80,9 +99,13 @@ def words():
                 for n in ("train", "train-labels", "test", "test-labels")]
 
 
+# example: (model, data, optimizer, scheduler or None, batch, epochs)
 EXAMPLES = {
-    "fashion_lstm": (FashionLSTM, fashion, lambda p: torch.optim.Adam(p, lr=0.002), 64, 3),
-    "text_language": (WordLanguage, words, lambda p: torch.optim.Adam(p, lr=0.003), 64, 3),
+    "fashion_lstm": (FashionLSTM, fashion, lambda p: torch.optim.Adam(p, lr=0.002), None, 64, 3),
+    "text_language": (WordLanguage, words, lambda p: torch.optim.Adam(p, lr=0.003), None, 64, 3),
+    "fashion_cnn_bn": (FashionCNNBN, fashion,
+                       lambda p: torch.optim.AdamW(p, lr=0.003, weight_decay=0.01),
+                       lambda o: torch.optim.lr_scheduler.CosineAnnealingLR(o, T_max=5), 128, 5),
 }
 
 
@@ -90,11 +113,12 @@ def main():
     if len(sys.argv) not in (2, 3) or sys.argv[1] not in EXAMPLES:
         sys.exit(__doc__)
     seed = int(sys.argv[2]) if len(sys.argv) == 3 else 0
-    make, data, optimizer, batch, epochs = EXAMPLES[sys.argv[1]]
+    make, data, optimizer, scheduler, batch, epochs = EXAMPLES[sys.argv[1]]
     train_x, train_y, test_x, test_y = data()
     torch.manual_seed(seed)
     model = make()
     opt = optimizer(model.parameters())
+    schedule = scheduler(opt) if scheduler else None
     start = time.time()
     for epoch in range(epochs):
         model.train()
@@ -105,6 +129,8 @@ def main():
             opt.zero_grad()
             loss.backward()
             opt.step()
+        if schedule:
+            schedule.step()
         model.eval()
         with torch.no_grad():
             correct = sum(int((model(test_x[i:i + 1000]).argmax(1) == test_y[i:i + 1000]).sum())
