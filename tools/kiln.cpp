@@ -5,6 +5,7 @@
 #include "codegen/Pipeline.h"
 #include "frontend/Frontend.h"
 #include "frontend/MLIRGen.h"
+#include "tools/Plot.h"
 
 #include "mlir/IR/AsmState.h"
 #include "mlir/IR/Diagnostics.h"
@@ -54,11 +55,13 @@ const char *const usage =
     "\n"
     "USAGE: kiln build <model.kiln> [-o FILE] [--emit=STAGE] [MLIR options]\n"
     "       kiln check <model.kiln>    report the model file's errors, if any\n"
+    "       kiln plot <M.jsonl> [-o FILE.svg]\n"
+    "                                  training curves from an executable's --metrics log\n"
     "       kiln --version\n"
     "       kiln COMMAND --help        the options of COMMAND\n"
     "\n"
     "Stages: ast kiln grad lowered llvm asm obj; without --emit, an executable.\n"
-    "Exit status: 0 done, 1 the model file has errors, 2 bad usage.\n";
+    "Exit status: 0 done, 1 the model file has errors, 2 bad usage (or, for plot, a bad log).\n";
 
 int fail(const std::string &message, int status) {
   llvm::errs() << "kiln: error: " << message << "\n";
@@ -280,6 +283,16 @@ int check() {
   return 0;
 }
 
+/// `kiln plot LOG [-o OUT]`: the default output is the log's name with .svg.
+int plot() {
+  if (emit.getNumOccurrences())
+    return fail("--emit is not an option of kiln plot", 2);
+  std::string output = outputFile;
+  if (output.empty())
+    output = (llvm::sys::path::stem(inputFile) + ".svg").str();
+  return kiln::plot::runPlot(inputFile, output);
+}
+
 } // namespace
 
 int main(int argc, char **argv) {
@@ -293,7 +306,7 @@ int main(int argc, char **argv) {
     llvm::outs() << "kiln " KILN_VERSION " (LLVM and MLIR " KILN_LLVM_VERSION ")\n";
     return 0;
   }
-  if (command != "build" && command != "check") {
+  if (command != "build" && command != "check" && command != "plot") {
     llvm::errs() << (command.empty() ? "kiln: error: no command given\n"
                                      : "kiln: error: unknown command '" + command + "'\n")
                  << usage;
@@ -308,15 +321,25 @@ int main(int argc, char **argv) {
   mlir::registerDefaultTimingManagerCLOptions();
   // --help shows Kiln's options and MLIR's (--mlir-*), not the hundreds
   // every LLVM backend registers; --help-hidden still lists them all.
+  // kiln plot has only -o.
   for (auto &[optionName, option] : cl::getRegisteredOptions())
-    if (!optionName.starts_with("mlir-") && optionName != "o" && optionName != "emit" &&
-        !optionName.starts_with("help") && optionName != "version")
+    if ((!optionName.starts_with("mlir-") || command == "plot") && optionName != "o" &&
+        optionName != "emit" && !optionName.starts_with("help") && optionName != "version")
       option->setHiddenFlag(cl::ReallyHidden);
   // The arguments after the command parse under the name "kiln COMMAND".
+  if (command == "plot") {
+    inputFile.setDescription("<M.jsonl>");
+    outputFile.setDescription(
+        "The SVG file to write (default: the log's name with .svg; - for stdout)");
+    emit.setHiddenFlag(cl::ReallyHidden);
+  }
   std::string name = "kiln " + command;
   argv[1] = name.data();
-  if (!cl::ParseCommandLineOptions(argc - 1, argv + 1, "Kiln: model file to executable\n",
-                                   &llvm::errs()))
+  const char *overview = command == "plot" ? "Kiln: training curves from a --metrics log\n"
+                                            : "Kiln: model file to executable\n";
+  if (!cl::ParseCommandLineOptions(argc - 1, argv + 1, overview, &llvm::errs()))
     return 2;
+  if (command == "plot")
+    return plot();
   return command == "check" ? check() : build(argv[0]);
 }
