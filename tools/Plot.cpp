@@ -257,7 +257,10 @@ struct Axis {
   }
 
   std::string label(double v) const {
-    if (log || std::fabs(v) >= 1e6 || (v != 0 && std::fabs(v) < 1e-4 && tickStep < 1e-4))
+    // One style for the whole axis: %g where fixed decimals would be too
+    // many (steps under 1e-4) or too long (beyond 1e6); zero is "0" there.
+    double far = std::max(std::fabs(lo), std::fabs(hi));
+    if (log || far >= 1e6 || tickStep < 1e-4)
       return fmt("%g", v);
     int decimals = std::max(0, int(-std::floor(std::log10(tickStep) + 1e-9)));
     char buf[64];
@@ -491,17 +494,36 @@ void drawPanel(std::string &svg, const Quantity &q, const MetricsLog &log, const
   // where there is room.
   if (log.stepAxis && !log.epochEnds.empty()) {
     svg += "<g class=\"epochs\" font-size=\"10\" fill=\"#80868b\">\n";
-    double previous = box.x;
+    // Many epochs: a line every 2, 5, 10, ... epochs, so that they stay
+    // apart (40 epochs in a panel were a grey comb hiding the curves).
+    int64_t every = 1;
+    double spacing = box.w / double(log.epochEnds.size());
+    for (int64_t k : {1, 2, 5, 10, 20, 50, 100, 200, 500, 1000, 2000, 5000, 10000}) {
+      every = k;
+      if (spacing * double(k) >= 24)
+        break;
+    }
+    double previous = box.x, labelEnd = box.x;
     for (auto [epoch, x] : log.epochEnds) {
+      if (epoch % every != 0)
+        continue;
       double px = box.x + xa.fraction(x) * box.w;
       if (px < box.x + box.w - 1)
         svg += "<line x1=\"" + coord(px) + "\" x2=\"" + coord(px) + "\" y1=\"" + coord(box.y) +
                "\" y2=\"" + coord(box.y + box.h) +
                "\" stroke=\"#b0b6bd\" stroke-dasharray=\"4 3\"/>";
-      if (px - previous >= 46)
-        svg += "<text class=\"epoch-label\" x=\"" + coord((previous + px) / 2) + "\" y=\"" +
-               coord(box.y - 5) + "\" text-anchor=\"middle\">epoch " + std::to_string(epoch) +
-               "</text>";
+      // One epoch apart: its name over its span; further apart: the name
+      // of the epoch that ends at each line, over the line.
+      std::string name = "epoch " + std::to_string(epoch);
+      double half = 3.1 * double(name.size()) + 4; // 10px text, some space
+      double at = every == 1 ? (previous + px) / 2 : px;
+      bool room = every == 1 ? px - previous >= 2 * half
+                             : at - half >= labelEnd && at + half <= box.x + box.w;
+      if (room) {
+        labelEnd = at + half;
+        svg += "<text class=\"epoch-label\" x=\"" + coord(at) + "\" y=\"" +
+               coord(box.y - 5) + "\" text-anchor=\"middle\">" + name + "</text>";
+      }
       svg += "\n";
       previous = px;
     }
