@@ -23,6 +23,7 @@
 #include "llvm/Support/ToolOutputFile.h"
 #include "llvm/Support/raw_ostream.h"
 
+#include <algorithm>
 #include <cstdlib>
 #include <iostream>
 #include <sstream>
@@ -35,6 +36,9 @@ namespace {
 enum class Stage { AST, Kiln, Grad, Lowered, LLVM, Asm, Obj, Exe };
 
 cl::opt<std::string> inputFile(cl::Positional, cl::desc("<model.kiln>"), cl::Required);
+// `kiln check` takes several files (a test checks thousands in one process).
+cl::list<std::string> moreInputFiles(cl::Positional, cl::desc("[<model.kiln>...]"),
+                                     cl::ZeroOrMore);
 cl::opt<std::string> outputFile(
     "o", cl::desc("Output file (default: the model file's name without .kiln for an "
                   "executable, NAME.o for an object, stdout for text)"),
@@ -54,7 +58,7 @@ const char *const usage =
     "kiln: the Kiln deep-learning compiler\n"
     "\n"
     "USAGE: kiln build <model.kiln> [-o FILE] [--emit=STAGE] [MLIR options]\n"
-    "       kiln check <model.kiln>    report the model file's errors, if any\n"
+    "       kiln check <model.kiln>... report the model files' errors, if any\n"
     "       kiln plot <M.jsonl> [-o FILE.svg]\n"
     "                                  training curves from an executable's --metrics log\n"
     "       kiln --version\n"
@@ -142,7 +146,7 @@ constexpr uint64_t kMaxModelFileBytes = 16 << 20;
 
 /// The model file's contents, or an error already reported: only a regular
 /// file is read, since a FIFO blocks and /dev/zero never ends.
-std::unique_ptr<llvm::MemoryBuffer> readModelFile() {
+std::unique_ptr<llvm::MemoryBuffer> readModelFile(const std::string &inputFile) {
   llvm::sys::fs::file_status status;
   if (std::error_code ec = llvm::sys::fs::status(inputFile, status)) {
     fail("cannot read '" + inputFile + "': " + ec.message(), 1);
@@ -185,7 +189,7 @@ int build(const char *argv0) {
   if (output != "-" && llvm::sys::fs::equivalent(inputFile, output))
     return fail("the output '" + output + "' is the model file itself; name another with -o",
                 2);
-  std::unique_ptr<llvm::MemoryBuffer> buffer = readModelFile();
+  std::unique_ptr<llvm::MemoryBuffer> buffer = readModelFile(inputFile);
   if (!buffer)
     return 1;
   std::string source = buffer->getBuffer().str();
@@ -269,8 +273,8 @@ int build(const char *argv0) {
   return status;
 }
 
-int check() {
-  std::unique_ptr<llvm::MemoryBuffer> buffer = readModelFile();
+int check(const std::string &inputFile) {
+  std::unique_ptr<llvm::MemoryBuffer> buffer = readModelFile(inputFile);
   if (!buffer)
     return 1;
   std::string source = buffer->getBuffer().str();
@@ -327,6 +331,8 @@ int main(int argc, char **argv) {
         optionName != "emit" && !optionName.starts_with("help") && optionName != "version")
       option->setHiddenFlag(cl::ReallyHidden);
   // The arguments after the command parse under the name "kiln COMMAND".
+  if (command != "check")
+    moreInputFiles.setDescription(""); // not in their usage line
   if (command == "plot") {
     inputFile.setDescription("<M.jsonl>");
     outputFile.setDescription(
@@ -339,7 +345,15 @@ int main(int argc, char **argv) {
                                             : "Kiln: model file to executable\n";
   if (!cl::ParseCommandLineOptions(argc - 1, argv + 1, overview, &llvm::errs()))
     return 2;
-  if (command == "plot")
-    return plot();
-  return command == "check" ? check() : build(argv[0]);
+  if (command == "check") {
+    int status = check(inputFile);
+    for (const std::string &file : moreInputFiles)
+      status = std::max(status, check(file));
+    return status;
+  }
+  if (!moreInputFiles.empty())
+    return fail("kiln " + command + " takes one file; '" + moreInputFiles.front() +
+                    "' is one too many",
+                2);
+  return command == "plot" ? plot() : build(argv[0]);
 }
