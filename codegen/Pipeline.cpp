@@ -90,8 +90,11 @@ void addLowerToLLVMPasses(OpPassManager &pm) {
               "buffer-deallocation-pipeline,kiln-matmul-to-call,"
               "func.func(convert-linalg-to-loops),lower-affine,convert-scf-to-cf,"
               "expand-strided-metadata,lower-affine,finalize-memref-to-llvm{use-generic-functions},"
+              // C wrappers for the model's functions only: the libm
+              // declarations (erff for gelu) keep the plain C ABI.
+              "func.func(llvm-request-c-wrappers),"
               "convert-math-to-llvm,convert-math-to-libm,convert-arith-to-llvm,"
-              "convert-index-to-llvm,func.func(llvm-request-c-wrappers),"
+              "convert-index-to-llvm,"
               "convert-func-to-llvm,convert-cf-to-llvm,reconcile-unrealized-casts");
 }
 

@@ -375,4 +375,59 @@ std::optional<Shape> rnn(const Shape &x, const Shape &wih, const Shape &whh,
   return Shape{x[0], x[1], hidden};
 }
 
+std::optional<Shape> index(const Shape &x, const std::vector<int64_t> &starts,
+                           const std::vector<int64_t> &sizes, const std::vector<int64_t> &steps,
+                           const std::vector<int64_t> &dropped, std::string &err) {
+  size_t rank = x.size();
+  if (starts.size() != rank || sizes.size() != rank || steps.size() != rank) {
+    err = "an index of " + str(x) + " needs one start, size and step per dimension";
+    return std::nullopt;
+  }
+  for (size_t i = 0; i < dropped.size(); ++i)
+    if (dropped[i] < 0 || dropped[i] >= static_cast<int64_t>(rank) ||
+        (i > 0 && dropped[i] <= dropped[i - 1])) {
+      err = "the dropped dimensions of an index of " + str(x) +
+            " must be sorted, unique and in range";
+      return std::nullopt;
+    }
+  Shape result;
+  for (size_t d = 0; d < rank; ++d) {
+    bool drop = false;
+    for (int64_t k : dropped)
+      drop = drop || k == static_cast<int64_t>(d);
+    std::string where = "dimension " + std::to_string(d) + " of " + str(x);
+    if (sizes[d] == kWhole) {
+      if (starts[d] != 0 || steps[d] != 1 || drop) {
+        err = where + ": a whole dimension starts at 0 with step 1 and is kept";
+        return std::nullopt;
+      }
+      result.push_back(x[d]);
+      continue;
+    }
+    if (x[d] == kDynamic) {
+      err = where + ": the batch dimension takes only ':' (every sample)";
+      return std::nullopt;
+    }
+    if (starts[d] < 0 || sizes[d] < 1 || steps[d] < 1) {
+      err = where + ": the window needs start >= 0, size >= 1 and step >= 1";
+      return std::nullopt;
+    }
+    __int128 last = static_cast<__int128>(starts[d]) +
+                    static_cast<__int128>(sizes[d] - 1) * steps[d];
+    if (last >= x[d]) {
+      err = where + ": the window from " + std::to_string(starts[d]) + " (" +
+            std::to_string(sizes[d]) + " elements, step " + std::to_string(steps[d]) +
+            ") leaves the dimension";
+      return std::nullopt;
+    }
+    if (drop && sizes[d] != 1) {
+      err = where + ": a dropped dimension has a window of one element";
+      return std::nullopt;
+    }
+    if (!drop)
+      result.push_back(sizes[d]);
+  }
+  return result;
+}
+
 } // namespace kiln::shapes

@@ -59,4 +59,13 @@ std::optional<Shape> pool2d(const Shape &x, int64_t kh, int64_t kw, int64_t sh,
 std::optional<Shape> rnn(const Shape &x, const Shape &wih, const Shape &whh,
                          const Shape &bih, const Shape &bhh, std::string &err);
 
+/// Basic indexing's window (x[i, a:b:s, :]), normalized: per dimension of x
+/// a start, a size (kWhole: the whole dimension) and a step; `dropped` (sorted)
+/// lists the dimensions an integer index removes, each a window of size 1.
+/// A dynamic dimension takes only the whole dimension.
+constexpr int64_t kWhole = -1;
+std::optional<Shape> index(const Shape &x, const std::vector<int64_t> &starts,
+                           const std::vector<int64_t> &sizes, const std::vector<int64_t> &steps,
+                           const std::vector<int64_t> &dropped, std::string &err);
+
 } // namespace kiln::shapes

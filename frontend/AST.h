@@ -32,11 +32,17 @@ struct Kwarg {
 };
 
 struct Expr {
-  enum Kind { Number, Bool, Name, Unary, Binary, Call, List } kind;
+  // Index: args[0][args[1], ...], each entry an expression or a Slice.
+  // Slice: `start:stop:step` inside an index; args hold the parts written,
+  // in order, and sliceParts says which (kStart | kStop | kStep).
+  // Member: args[0].text, as in nn.Linear or x.T (Sema says what to write).
+  enum Kind { Number, Bool, Name, Unary, Binary, Call, List, Index, Slice, Member } kind;
+  static constexpr int kStart = 1, kStop = 2, kStep = 4;
   Span span;
   int height = 1;       // of this subtree; the parser bounds it
   std::string text;     // Number: as written ("-2.5"); Name: the name; Call: the
-                        // callee's name when it is a plain name; Unary/Binary: op
+                        // callee's name when it is a plain name; Unary/Binary: op;
+                        // Member: the name after the dot
   bool isFloat = false; // Number written with '.' or an exponent
   int64_t intValue = 0; // Number, !isFloat
   double floatValue = 0;// Number, isFloat
@@ -44,6 +50,16 @@ struct Expr {
   ExprPtr callee;             // Call
   std::vector<ExprPtr> args;  // Unary: 1, Binary: 2, Call: positional, List: elements
   std::vector<Kwarg> kwargs;  // Call
+  int sliceParts = 0;         // Slice
+  /// A Slice's part (kStart, kStop or kStep), or null when left out.
+  const Expr *slicePart(int part) const {
+    if (!(sliceParts & part))
+      return nullptr;
+    size_t k = 0;
+    for (int p = kStart; p < part; p <<= 1)
+      k += (sliceParts & p) != 0;
+    return args[k].get();
+  }
 };
 
 struct Dim {

@@ -47,6 +47,20 @@ public:
     case Expr::List:
       line(indent, "List", e.span.loc);
       break;
+    case Expr::Index:
+      line(indent, "Index", e.span.loc);
+      break;
+    case Expr::Slice: {
+      // Which parts are written: `Slice start:stop:step`, `Slice :stop`, ...
+      std::string parts = std::string(e.slicePart(Expr::kStart) ? "start" : "") + ":" +
+                          (e.slicePart(Expr::kStop) ? "stop" : "") +
+                          (e.slicePart(Expr::kStep) ? ":step" : "");
+      line(indent, "Slice " + parts, e.span.loc);
+      break;
+    }
+    case Expr::Member:
+      line(indent, "Member " + e.text, e.span.loc);
+      break;
     case Expr::Call:
       // A call of a plain name shows the name; any other callee is the first child.
       line(indent, e.text.empty() ? "Call" : "Call " + e.text, e.span.loc);

@@ -58,6 +58,8 @@ const char *tokName(Tok kind) {
   case Tok::Star: return "'*'";
   case Tok::Slash: return "'/'";
   case Tok::At: return "'@'";
+  case Tok::StarStar: return "'**'";
+  case Tok::Dot: return "'.'";
   }
   return "token";
 }
@@ -118,7 +120,16 @@ Token Lexer::next() {
     case '=': return make(Tok::Equal, start, loc);
     case '+': return make(Tok::Plus, start, loc);
     case '-': return make(Tok::Minus, start, loc);
-    case '*': return make(Tok::Star, start, loc);
+    case '*':
+      if (pos < src.size() && src[pos] == '*') {
+        ++pos;
+        return make(Tok::StarStar, start, loc);
+      }
+      return make(Tok::Star, start, loc);
+    case '.':
+      if (start == numberEnd) // 2.5.3: a second point in a number
+        break;
+      return make(Tok::Dot, start, loc);
     case '/': return make(Tok::Slash, start, loc);
     case '@': return make(Tok::At, start, loc);
     default: break;
@@ -205,6 +216,7 @@ Token Lexer::number(size_t start, SourceLoc loc) {
   }
 
   Token t = make(isFloat ? Tok::Float : Tok::Int, start, loc);
+  numberEnd = pos;
   int length = static_cast<int>(t.length > 1000 ? 1000 : t.length);
   if (isFloat) {
     std::string copy(t.text); // strtod needs a terminated string

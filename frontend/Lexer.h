@@ -10,6 +10,7 @@
 #include "frontend/Frontend.h"
 
 #include <cstdint>
+#include <string>
 #include <string_view>
 
 namespace kiln {
@@ -19,6 +20,7 @@ enum class Tok {
   Ident, Int, Float, // Int and Float hold their value; Float also covers 1e3
   LParen, RParen, LBracket, RBracket, LBrace, RBrace,
   Comma, Colon, Equal, Plus, Minus, Star, Slash, At,
+  StarStar, Dot, // `**`, and `.` (only in what the parser reports: nn.Linear, x.T)
 };
 
 /// "')'", "identifier", ... for "expected X" messages.
@@ -53,6 +55,7 @@ private:
   size_t pos = 0, lineBegin = 0;
   int line = 1;
   bool lineStart = true; // nothing but a newline emitted since the last newline
+  size_t numberEnd = std::string::npos; // where the last number literal ended
 };
 
 } // namespace kiln

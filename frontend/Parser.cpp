@@ -234,6 +234,12 @@ bool Parser::parseItem(ModelDecl &model) {
     return fail("a model item (input, target, param, output, loss, metric or NAME = ...)");
   std::string word(tok.text);
   bool ok = true;
+  // The expression after the `=` just read.
+  auto value = [&] {
+    if (at(Tok::Newline) && !lineEndsAfter(prev))
+      return false;
+    return (item.value = parseExpr()) != nullptr;
+  };
   if (word == "input" || word == "target" || word == "param") {
     item.kind = word == "input" ? Item::Input : word == "target" ? Item::Target : Item::Param;
     advance();
@@ -250,20 +256,19 @@ bool Parser::parseItem(ModelDecl &model) {
     item.kind = word == "output" ? Item::Output : Item::Metric;
     advance();
     ok = parseName(item.name, item.nameSpan, "a name after '" + word + "'") &&
-         expect(Tok::Equal, "'=' after the " + word + "'s name") &&
-         (item.value = parseExpr()) != nullptr;
+         expect(Tok::Equal, "'=' after the " + word + "'s name") && value();
   } else if (word == "loss") {
     item.kind = Item::Loss;
     item.nameSpan = item.span;
     advance();
-    ok = expect(Tok::Equal, "'=' after 'loss'") && (item.value = parseExpr()) != nullptr;
+    ok = expect(Tok::Equal, "'=' after 'loss'") && value();
   } else if (peek().kind == Tok::Equal) {
     item.kind = Item::Let;
     item.name = word;
     item.nameSpan = item.span;
     advance();
     advance();
-    ok = (item.value = parseExpr()) != nullptr;
+    ok = value();
   } else {
     advance();
     return fail("'=' after '" + clip(word) + "' (a model item is input, target, param, "
@@ -367,8 +372,11 @@ ExprPtr Parser::parseTerm() {
 ExprPtr Parser::parseChain(std::initializer_list<Tok> ops, ExprPtr (Parser::*operand)()) {
   ExprPtr lhs = (this->*operand)();
   while (lhs && std::find(ops.begin(), ops.end(), tok.kind) != ops.end()) {
+    Token opTok = tok;
     std::string op(tok.text);
     advance();
+    if (at(Tok::Newline) && !lineEndsAfter(opTok))
+      return nullptr;
     ExprPtr rhs = (this->*operand)();
     if (!rhs)
       return nullptr;
@@ -385,12 +393,13 @@ ExprPtr Parser::parseChain(std::initializer_list<Tok> ops, ExprPtr (Parser::*ope
 
 ExprPtr Parser::parseUnary() {
   if (!at(Tok::Minus))
-    return parsePostfix();
+    return parsePower();
   Token minus = tok;
   advance();
   // A minus right before a number is part of the number: -2.5, and the
-  // smallest int64 can be written.
-  if ((at(Tok::Int) || at(Tok::Float)) && peek().kind != Tok::LParen) {
+  // smallest int64 can be written; but -2 ** 2 is -(2 ** 2), as in Python.
+  if ((at(Tok::Int) || at(Tok::Float)) && peek().kind != Tok::LParen &&
+      peek().kind != Tok::StarStar) {
     auto e = std::make_unique<Expr>();
     e->kind = Expr::Number;
     e->span = {minus.loc, minus.offset, tok.offset + tok.length};
@@ -415,9 +424,136 @@ ExprPtr Parser::parseUnary() {
   return finish(std::move(e));
 }
 
+ExprPtr Parser::parsePower() {
+  ExprPtr base = parsePostfix();
+  if (!base || !at(Tok::StarStar))
+    return base;
+  Token op = tok;
+  advance();
+  if (at(Tok::Newline) && !lineEndsAfter(op))
+    return nullptr;
+  DepthGuard guard(depth);
+  if (tooDeep(op.loc))
+    return nullptr;
+  ExprPtr exponent = parseUnary();
+  if (!exponent)
+    return nullptr;
+  auto e = std::make_unique<Expr>();
+  e->kind = Expr::Binary;
+  e->text = "**";
+  e->span = {base->span.loc, base->span.begin, exponent->span.end};
+  e->args.push_back(std::move(base));
+  e->args.push_back(std::move(exponent));
+  return finish(std::move(e));
+}
+
+bool Parser::lineEndsAfter(const Token &op) {
+  std::string text(op.text);
+  diags.error(op.loc,
+              op.kind == Tok::Equal
+                  ? "the line ends after '=': start the value on the same line (to spread an "
+                    "expression over lines, wrap it in parentheses, as in `x = (a +` / `b)`)"
+                  : "the line ends after '" + text + "': a newline ends a statement, so to "
+                    "continue the expression on the next line, wrap it in parentheses, as in "
+                    "`x = (a " + text + "` / `b)`",
+              static_cast<int>(op.length));
+  while (at(Tok::Newline))
+    advance();
+  // The next line is this statement's rest unless it starts a statement.
+  if (at(Tok::RBrace) || at(Tok::Eof) || at(Tok::Error))
+    return false;
+  if (at(Tok::Ident) && (peek().kind == Tok::Equal || peek().kind == Tok::Ident ||
+                         peek().kind == Tok::Colon))
+    return false;
+  return true;
+}
+
+ExprPtr Parser::parseIndex(ExprPtr base) {
+  auto e = std::make_unique<Expr>();
+  e->kind = Expr::Index;
+  e->span = base->span;
+  e->args.push_back(std::move(base));
+  DepthGuard guard(depth);
+  if (tooDeep(tok.loc))
+    return nullptr;
+  bool ok = parseCommaList(Tok::RBracket, "']' after the indices", [&] {
+    if (at(Tok::Dot)) {
+      diags.error(tok.loc, "'...' is not supported in an index: write ':' for each dimension");
+      return false;
+    }
+    Token first = tok;
+    ExprPtr start;
+    if (!at(Tok::Colon)) {
+      if (!(start = parseExpr()))
+        return false;
+      if (!at(Tok::Colon)) {
+        e->args.push_back(std::move(start));
+        return true;
+      }
+    }
+    auto slice = std::make_unique<Expr>();
+    slice->kind = Expr::Slice;
+    slice->span = spanOf(first);
+    if (start) {
+      slice->sliceParts |= Expr::kStart;
+      slice->args.push_back(std::move(start));
+    }
+    advance(); // the ':'
+    auto part = [&](int which) {
+      if (at(Tok::Colon) || at(Tok::Comma) || at(Tok::RBracket))
+        return true;
+      ExprPtr p = parseExpr();
+      if (!p)
+        return false;
+      slice->sliceParts |= which;
+      slice->args.push_back(std::move(p));
+      return true;
+    };
+    if (!part(Expr::kStop))
+      return false;
+    if (at(Tok::Colon)) {
+      advance();
+      if (!part(Expr::kStep))
+        return false;
+    }
+    slice->span.end = prev.offset + prev.length;
+    if (!(slice = finish(std::move(slice))))
+      return false;
+    e->args.push_back(std::move(slice));
+    return true;
+  });
+  if (!ok)
+    return nullptr;
+  e->span.end = prev.offset + prev.length;
+  return finish(std::move(e));
+}
+
+ExprPtr Parser::parseMember(ExprPtr base) {
+  advance(); // the '.'
+  if (!at(Tok::Ident)) {
+    fail("a name after '.'");
+    return nullptr;
+  }
+  auto e = std::make_unique<Expr>();
+  e->kind = Expr::Member;
+  e->text = std::string(tok.text);
+  e->span = {base->span.loc, base->span.begin, tok.offset + tok.length};
+  e->args.push_back(std::move(base));
+  advance();
+  return finish(std::move(e));
+}
+
 ExprPtr Parser::parsePostfix() {
   ExprPtr e = parsePrimary();
-  while (e && at(Tok::LParen)) {
+  while (e && (at(Tok::LParen) || at(Tok::LBracket) || at(Tok::Dot))) {
+    if (at(Tok::LBracket)) {
+      e = parseIndex(std::move(e));
+      continue;
+    }
+    if (at(Tok::Dot)) {
+      e = parseMember(std::move(e));
+      continue;
+    }
     auto call = std::make_unique<Expr>();
     call->kind = Expr::Call;
     call->span = e->span;

@@ -54,7 +54,20 @@ private:
   /// A left-associative chain of `operand`s joined by the operators `ops`.
   ExprPtr parseChain(std::initializer_list<Tok> ops, ExprPtr (Parser::*operand)());
   ExprPtr parseUnary();
+  /// `base ** exponent`, right-associative; the exponent may carry a unary
+  /// minus (`x ** -1`), as in Python.
+  ExprPtr parsePower();
   ExprPtr parsePostfix();
+  /// `base[entries]` (each an expression or a slice `a:b:s`), at the `[`.
+  ExprPtr parseIndex(ExprPtr base);
+  /// `base.name`, at the `.`.
+  ExprPtr parseMember(ExprPtr base);
+  /// Called right after the operator `op` when the line ends there (outside
+  /// brackets a newline ends the statement): reports it with the advice to
+  /// wrap the expression in parentheses. When the next line does not start
+  /// a statement of its own, moves there so the operand still parses (the
+  /// rest of the statement is checked too) and returns true.
+  bool lineEndsAfter(const Token &op);
   ExprPtr parsePrimary();
   bool parseArgs(Expr &call);
   /// From an opening ( or [ to its match: `element`s separated by commas (a

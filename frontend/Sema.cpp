@@ -9,6 +9,7 @@
 #include <cfloat>
 #include <climits>
 #include <cmath>
+#include <cctype>
 #include <cstdio>
 
 namespace kiln {
@@ -28,29 +29,42 @@ std::string numberText(double v) {
 }
 
 namespace {
-/// Levenshtein distance, for "did you mean" (short names only).
+/// Edit distance with adjacent transpositions counted once (optimal string
+/// alignment), for "did you mean" (short names only).
 size_t editDistance(const std::string &a, const std::string &b) {
-  std::vector<size_t> row(b.size() + 1);
+  std::vector<std::vector<size_t>> d(a.size() + 1, std::vector<size_t>(b.size() + 1));
+  for (size_t i = 0; i <= a.size(); ++i)
+    d[i][0] = i;
   for (size_t j = 0; j <= b.size(); ++j)
-    row[j] = j;
-  for (size_t i = 1; i <= a.size(); ++i) {
-    size_t diag = row[0];
-    row[0] = i;
+    d[0][j] = j;
+  for (size_t i = 1; i <= a.size(); ++i)
     for (size_t j = 1; j <= b.size(); ++j) {
-      size_t up = row[j];
-      row[j] = std::min({row[j] + 1, row[j - 1] + 1, diag + (a[i - 1] != b[j - 1])});
-      diag = up;
+      d[i][j] = std::min({d[i - 1][j] + 1, d[i][j - 1] + 1,
+                          d[i - 1][j - 1] + (a[i - 1] != b[j - 1])});
+      if (i > 1 && j > 1 && a[i - 1] == b[j - 2] && a[i - 2] == b[j - 1])
+        d[i][j] = std::min(d[i][j], d[i - 2][j - 2] + 1);
     }
-  }
-  return row[b.size()];
+  return d[a.size()][b.size()];
+}
+
+std::string lower(std::string s) {
+  for (char &c : s)
+    c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  return s;
 }
 } // namespace
 
+/// The candidate a typo most likely meant: the same name in other case, or
+/// one edit away (two for names of five letters or more). A farther name is
+/// a different word (cat is not max), so nothing is suggested.
 std::string suggest(const std::string &name, const std::vector<std::string> &candidates) {
   if (name.size() > 64)
     return "";
+  for (const std::string &c : candidates)
+    if (lower(c) == lower(name) && c != name)
+      return "; did you mean '" + c + "'?";
   std::string best;
-  size_t bestDist = 3;
+  size_t bestDist = name.size() <= 4 ? 2 : 3;
   for (const std::string &c : candidates) {
     size_t d = editDistance(name, c);
     if (d < bestDist && d < c.size()) {

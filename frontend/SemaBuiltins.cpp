@@ -109,11 +109,17 @@ bool Sema::bind(const Expr &call, const Builtin &sig, std::vector<const Expr *> 
   }
   for (size_t i = 0; i < call.args.size() && i < sig.params.size(); ++i)
     args[i] = call.args[i].get();
+  bool ok = true;
   for (const Kwarg &kw : call.kwargs) {
     size_t k = 0;
     while (k < sig.params.size() && kw.name != sig.params[k].name &&
            !(sig.params[k].pytorchAlias && kw.name == sig.params[k].pytorchAlias))
       ++k;
+    if (k == sig.params.size() && kw.name == "inplace") {
+      error(kw.span, "Kiln has no in-place operations: drop 'inplace'");
+      ok = false;
+      continue;
+    }
     if (k == sig.params.size()) {
       std::string accepted;
       for (const Param &p : sig.params) {
@@ -124,23 +130,25 @@ bool Sema::bind(const Expr &call, const Builtin &sig, std::vector<const Expr *> 
       error(kw.span, "unknown keyword argument " + quote(kw.name) + " for " + sig.name +
                          (accepted.empty() ? "; it takes no keyword arguments"
                                            : "; accepted: " + accepted));
-      return false;
+      ok = false; // the other keywords are checked too
+      continue;
     }
     if (args[k]) {
       bool positional = k < call.args.size();
       error(kw.span, "argument '" + std::string(sig.params[k].name) + "' of " + sig.name +
                          " is given twice" + (positional ? " (by position and by keyword)" : ""));
-      return false;
+      ok = false;
+      continue;
     }
     args[k] = kw.value.get();
   }
-  for (size_t k = 0; k < sig.params.size(); ++k)
+  for (size_t k = 0; k < sig.params.size() && ok; ++k)
     if (!args[k] && !sig.params[k].dflt) {
       error(call.span, "missing argument '" + std::string(sig.params[k].name) + "' in call to " +
                            signatureText(sig));
       return false;
     }
-  return true;
+  return ok;
 }
 
 /// `e`'s value if `accepted`; otherwise "expected EXPECTED for 'WHAT'" (nothing

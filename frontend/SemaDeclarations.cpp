@@ -194,7 +194,7 @@ void Sema::declareParam(const Item &item) {
 /// `zeros`, `ones`, `uniform(lo, hi)`, `normal(mean, std)`: a name alone when
 /// it takes no arguments.
 std::optional<Init> Sema::initializer(const Expr &e) {
-  std::string name = e.kind == Expr::Name || e.kind == Expr::Call ? e.text : "";
+  std::string name = e.kind == Expr::Name ? e.text : e.kind == Expr::Call ? callName(e) : "";
   const Builtin *b = findBuiltin(BuiltinKind::Initializer, name);
   if (!b) {
     std::vector<std::string> choices; // zeros, uniform(lo, hi): no defaults shown
@@ -252,8 +252,8 @@ std::optional<Init> Sema::initNormal(const Call &c) {
 void Sema::declareLet(const Item &item) {
   const Expr &e = *item.value;
   Value v;
-  if (e.kind == Expr::Call && findBuiltin(BuiltinKind::Layer, e.text) &&
-      !(symbols.count(e.text) && symbols[e.text].value.kind == Value::Layer)) {
+  if (e.kind == Expr::Call && findBuiltin(BuiltinKind::Layer, callName(e)) &&
+      !(!e.text.empty() && symbols.count(e.text) && symbols[e.text].value.kind == Value::Layer)) {
     int L = buildLayer(e, item.name);
     if (L >= 0) {
       v.kind = Value::Layer;

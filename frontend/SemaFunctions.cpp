@@ -11,14 +11,16 @@ Value Sema::evalFunction(const Expr &e, const Builtin &fn) {
   Call call{fn, e, {}, {}};
   if (!bind(e, fn, call.args))
     return {};
+  bool ok = true; // every operand is checked: independent errors all show
   for (size_t k = 0; k < fn.params.size(); ++k) {
     if (!fn.params[k].tensor)
       continue;
     int t = tensorArg(call.args[k]);
-    if (t < 0)
-      return {};
+    ok = ok && t >= 0;
     call.tensors.push_back(t);
   }
+  if (!ok)
+    return {};
   if (!call.tensors.empty() && !hasNeededDType(call))
     return {};
   return (this->*fn.rule)(call);
@@ -30,12 +32,14 @@ bool Sema::hasNeededDType(const Call &c) {
   Needs needs = c.builtin.needs;
   if (needs == Needs::AnyDType || isFloat(t.dtype))
     return true;
-  const char *what = needs == Needs::FloatPredictions ? "float predictions"
-                     : needs == Needs::FloatLogits    ? "float logits"
-                                                      : "a float tensor";
   size_t k = 0;
   while (!c.builtin.params[k].tensor)
     ++k;
+  bool logProbs = std::string(c.builtin.params[k].name) == "log_probs";
+  const char *what = needs == Needs::FloatPredictions ? "float predictions"
+                     : needs == Needs::FloatLogits
+                         ? (logProbs ? "float log-probabilities" : "float logits")
+                         : "a float tensor";
   error(c.args[k]->span, c.name() + " needs " + what + ", got " + t.str() + "; cast " +
                              (needs == Needs::FloatTensor ? "it" : "them") +
                              " first, e.g. f32(x)");
@@ -185,13 +189,35 @@ Value Sema::transpose(const Call &c) {
                              {OpAttr::integers("permutation", permutation)}));
 }
 
-/// reshape(x, shape): the result type is the whole story.
+/// reshape(x, shape): the result type is the whole story. A leading -1 in
+/// front of sizes that multiply to one sample's size is the batch, as
+/// x.reshape(-1, 1, 28, 28) is in PyTorch.
 Value Sema::reshape(const Call &c) {
   int x = c.tensors[0];
   TensorType tx = typeOf(x);
   auto target = shapeArg(c.args[1], true);
   if (!target)
     return {};
+  bool hasBatch = std::count(tx.shape.begin(), tx.shape.end(), kBatch) > 0;
+  if (hasBatch && !target->empty() && (*target)[0] == shapes::kInferred &&
+      std::count(target->begin(), target->end(), kBatch) == 0) {
+    int64_t sample = 1, rest = 1;
+    for (int64_t d : tx.shape)
+      if (d != kBatch)
+        sample *= d; // no overflow: the type's element count fits
+    bool restOverflows = false;
+    for (size_t i = 1; i < target->size(); ++i)
+      restOverflows = restOverflows || (*target)[i] == shapes::kInferred ||
+                      __builtin_mul_overflow(rest, (*target)[i], &rest);
+    if (restOverflows || rest != sample) {
+      error(c.span(), "cannot reshape " + tx.str() + " to " + sourceText(c.args[1]->span) +
+                          ": a leading -1 stands for the batch only when the other sizes "
+                          "multiply to one sample's " + std::to_string(sample) +
+                          " elements" + (restOverflows ? "" : ", not " + std::to_string(rest)));
+      return {};
+    }
+    (*target)[0] = kBatch;
+  }
   std::string err;
   auto shape = shapes::reshape(tx.shape, *target, err);
   if (!shape) {
@@ -248,17 +274,21 @@ int Sema::flattenNode(int x, int64_t start, int64_t end, const Span &at, const E
 Value Sema::concat(const Call &c) {
   const Expr *list = c.args[0];
   if (list->kind != Expr::List || list->args.empty()) {
-    error(list->span, "concat takes a list of tensors: concat([a, b], dim)");
+    error(list->span, c.name() + " takes a list of tensors: " + c.name() + "([a, b], dim)");
     return {};
   }
   std::vector<int> pieces;
   std::vector<Shape> shapesIn;
-  for (const ExprPtr &p : list->args) {
-    int t = tensorArg(p.get());
-    if (t < 0)
-      return {};
+  std::vector<int> evaluated; // every piece first: independent errors all show
+  for (const ExprPtr &p : list->args)
+    evaluated.push_back(tensorArg(p.get()));
+  if (std::find(evaluated.begin(), evaluated.end(), -1) != evaluated.end())
+    return {};
+  for (size_t i = 0; i < evaluated.size(); ++i) {
+    const ExprPtr &p = list->args[i];
+    int t = evaluated[i];
     if (typeOf(t).dtype != typeOf(pieces.empty() ? t : pieces[0]).dtype) {
-      error(p->span, "concat needs one dtype: " + typeOf(pieces[0]).str() + " and " +
+      error(p->span, c.name() + " needs one dtype: " + typeOf(pieces[0]).str() + " and " +
                          typeOf(t).str() + "; cast one first");
       return {};
     }
@@ -348,7 +378,9 @@ Value Sema::classIndexLoss(const Call &c) {
   TensorType tx = typeOf(x), ty = typeOf(y);
   std::string name = c.name();
   if (tx.shape.size() != 2) {
-    error(c.args[0]->span, name + " needs logits [N, C], got " + tx.str());
+    bool logProbs = std::string(c.builtin.params[0].name) == "log_probs";
+    error(c.args[0]->span, name + " needs " + (logProbs ? "log-probabilities" : "logits") +
+                               " [N, C], got " + tx.str());
     return {};
   }
   if (isFloat(ty.dtype) || ty.shape.size() != 1) {
@@ -358,12 +390,46 @@ Value Sema::classIndexLoss(const Call &c) {
   }
   if (ty.shape[0] != tx.shape[0]) {
     auto size = [](int64_t d) { return d == kBatch ? std::string("N") : std::to_string(d); };
-    error(c.span(), name + ": logits " + tx.str() + " and target " + ty.str() +
+    error(c.span(), name + ": input " + tx.str() + " and target " + ty.str() +
                         " have different sample counts (dimension 0 is " + size(tx.shape[0]) +
                         " vs " + size(ty.shape[0]) + ")");
     return {};
   }
   return Value::tensor(addOp(c.builtin.op, {x, y}, {tx.dtype, {}}, c.span()));
+}
+
+//===--------------------------------------------------------------------===//
+// matmul and clamp
+//===--------------------------------------------------------------------===//
+
+/// matmul(a, b): `a @ b`.
+Value Sema::matmul(const Call &c) { return applyBinary('@', c.tensors[0], c.tensors[1], c.span()); }
+
+/// clamp(x, min, max): either bound left out, not both; a bound is a number
+/// that fits x's dtype (an integer for integer tensors).
+Value Sema::clamp(const Call &c) {
+  int x = c.tensors[0];
+  TensorType tx = typeOf(x);
+  std::vector<OpAttr> attrs;
+  bool ok = true;
+  for (size_t k : {1, 2}) {
+    if (!c.args[k])
+      continue;
+    auto v = scalarArg(c.args[k], [](const Value &n) { return n.kind == Value::Number; },
+                       "a number", c.builtin.params[k].name);
+    if (!v || !numberFits(*v, tx.dtype, *c.args[k])) {
+      ok = false;
+      continue;
+    }
+    attrs.push_back(OpAttr::number(c.builtin.params[k].name, v->f));
+  }
+  if (!ok)
+    return {};
+  if (attrs.empty()) {
+    error(c.span(), "clamp needs a min, a max or both: clamp(x, min, max), clamp(x, max=6.0)");
+    return {};
+  }
+  return Value::tensor(addOp(c.builtin.op, {x}, tx, c.span(), std::move(attrs)));
 }
 
 } // namespace kiln::sema

@@ -8,6 +8,8 @@
 //   SemaLayers.cpp       the layers' rules: construction and application
 //   SemaDeclarations.cpp the model's items: inputs, targets, params, named values
 //   SemaTrain.cpp        the train block
+//   SemaSpellings.cpp    PyTorch spellings: module prefixes (nn.Linear),
+//                        methods and attributes (x.view, x.T), advice
 // The typing rules are written down for users in docs/language.md; each rule
 // is short and says which PyTorch behaviour it copies.
 #pragma once
@@ -19,6 +21,7 @@
 
 #include <map>
 #include <optional>
+#include <set>
 #include <string>
 #include <utility>
 #include <vector>
@@ -42,6 +45,9 @@ std::string doesNotFit(const std::string &number, DType dtype);
 std::string suggest(const std::string &name, const std::vector<std::string> &candidates);
 /// "a, b or c".
 std::string choiceList(const std::vector<std::string> &choices);
+/// What to write in Kiln for a PyTorch name it does not have ("write x ** p"
+/// for pow), or "".
+std::string pytorchAdvice(const std::string &name);
 
 //===--------------------------------------------------------------------===//
 // The builtins table (Builtins.def).
@@ -143,6 +149,7 @@ struct Layer {
   std::string desc; // as a user would write it: "Linear(256, 10)"
   Span span;
   std::vector<int64_t> ints; // per layer, see its build rule
+  std::vector<double> reals; // buildNumbers: each parameter, an attribute of the op
   double p = 0;
   bool bias = true;
   std::vector<int> params;   // node indices
@@ -210,6 +217,23 @@ public:
   int toTensor(const Value &v, const Expr &e);
   int tensorArg(const Expr *e);
   int numberFor(const Value &v, DType dtype, const Expr &e);
+  /// Whether the number `v` may meet a tensor of `dtype` (reported at `e`).
+  bool numberFits(const Value &v, DType dtype, const Expr &e);
+  /// `a OP b` for tensors a and b: + - * / and @ (also matmul(a, b)).
+  Value applyBinary(char op, int a, int b, const Span &at);
+  Value evalPower(const Expr &e);
+  Value foldPower(const Expr &e, const Value &l, const Value &r);
+  Value evalIndex(const Expr &e);
+
+  // SemaSpellings.cpp: what a PyTorch user writes that Kiln spells otherwise.
+  /// The builtin a call names: its callee's name, or the last name of a
+  /// module path (nn.Linear: Linear, reported once as needing no prefix).
+  std::string callName(const Expr &call);
+  /// A call's callee as written ("nn.Linear", "relu").
+  std::string calleeText(const Expr &call);
+  std::string sourceText(const Span &s);
+  Value evalMember(const Expr &e);
+  Value evalMethodCall(const Expr &e);
 
   // SemaFunctions.cpp: a function call, and the rules Builtins.def names.
   Value evalFunction(const Expr &e, const Builtin &fn);
@@ -232,6 +256,8 @@ public:
   Value fillWithValue(const Call &c);
   Value sameShapeLoss(const Call &c);
   Value classIndexLoss(const Call &c);
+  Value matmul(const Call &c);
+  Value clamp(const Call &c);
 
   // SemaLayers.cpp: constructing a layer, applying it, and the rules.
   int buildLayer(const Expr &call, const std::string &prefix);
@@ -246,6 +272,7 @@ public:
   bool buildDropout(Layer &L, const Call &c);
   bool buildRNN(Layer &L, const Call &c);
   bool buildSequential(Layer &L, const Call &c);
+  bool buildNumbers(Layer &L, const Call &c);
   int applyLinear(const Layer &L, int x, const Span &at);
   int applyConv2d(const Layer &L, int x, const Span &at);
   int applyPool2d(const Layer &L, int x, const Span &at);
@@ -284,6 +311,7 @@ public:
   std::map<std::string, Span> laterNames; // every name the model defines
   std::string batchSymbol;
   const Item *lossItem = nullptr;         // the first loss item seen
+  std::set<const Expr *> prefixReported;  // calls whose module prefix was reported
 };
 
 } // namespace kiln::sema

@@ -21,7 +21,7 @@ std::string sizeText(int64_t d) { return d == kBatch ? std::string("N") : std::t
 /// Builds the layer that `call` constructs, naming its parameters `prefix.*`
 /// now, in state_dict order.
 int Sema::buildLayer(const Expr &call, const std::string &prefix) {
-  const Builtin *b = findBuiltin(BuiltinKind::Layer, call.text);
+  const Builtin *b = findBuiltin(BuiltinKind::Layer, callName(call));
   if (!b)
     return -1;
   Call c{*b, call, {}, {}};
@@ -62,17 +62,17 @@ int Sema::applyLayer(int index, int x, const Span &at) {
 /// The first two parameters (in and out sizes): positive integers.
 bool Sema::layerSizes(const Call &c, int64_t &in, int64_t &out) {
   auto a = intParam(c, 0);
-  auto b = a ? intParam(c, 1) : std::nullopt;
+  auto b = intParam(c, 1);
+  bool ok = true;
   for (size_t k : {0, 1}) {
     std::optional<int64_t> v = k == 0 ? a : b;
-    if (v && *v < 1) {
+    if (v && *v < 1)
       error(c.args[k]->span, std::string("'") + c.builtin.params[k].name +
                                  "' must be positive, got " + std::to_string(*v));
-      return false;
-    }
-    if (!v)
-      return false;
+    ok = ok && v && *v >= 1;
   }
+  if (!ok)
+    return false;
   in = *a;
   out = *b;
   return true;
@@ -211,29 +211,57 @@ bool Sema::buildDropout(Layer &L, const Call &c) {
 }
 
 /// Sequential(l1, l2, ...): layers written in place, named prefix.0, prefix.1, ...
+/// Every child is checked, so independent mistakes are all reported.
 bool Sema::buildSequential(Layer &L, const Call &c) {
   L.desc = c.name() + "(...)";
   const std::vector<ExprPtr> &items = c.expr.args;
+  bool ok = true;
   for (size_t i = 0; i < items.size(); ++i) {
     const Expr &a = *items[i];
-    bool isLayer = a.kind == Expr::Call && findBuiltin(BuiltinKind::Layer, a.text);
-    if (a.kind == Expr::Call && !a.text.empty() && !isLayer &&
-        !findBuiltin(BuiltinKind::Function, a.text)) {
-      error(a.callee->span, "unknown layer " + quote(a.text) +
-                                suggest(a.text, builtinNames(BuiltinKind::Layer)));
-      return false;
+    std::string name = a.kind == Expr::Call ? callName(a) : "";
+    bool isLayer = findBuiltin(BuiltinKind::Layer, name) != nullptr;
+    if (a.kind == Expr::Call && !name.empty() && !isLayer &&
+        !findBuiltin(BuiltinKind::Function, name)) {
+      std::string advice = pytorchAdvice(name);
+      error(a.callee->span, "unknown layer " + quote(calleeText(a)) +
+                                (advice.empty() ? suggest(name, builtinNames(BuiltinKind::Layer))
+                                                : "; " + advice));
+      ok = false;
+      continue;
     }
     if (!isLayer) {
       error(a.span, "Sequential takes layers written in place, such as Linear(3, 4) "
                     "or ReLU()");
-      return false;
+      ok = false;
+      continue;
     }
     int child = buildLayer(a, L.name + "." + std::to_string(i));
     if (child < 0)
-      return false;
-    L.children.push_back(child);
+      ok = false;
+    else
+      L.children.push_back(child);
   }
-  return true;
+  return ok;
+}
+
+/// A layer whose settings are numbers (LeakyReLU(negative_slope=0.01)): each
+/// becomes the op's attribute of its name; the description shows those given.
+bool Sema::buildNumbers(Layer &L, const Call &c) {
+  std::string given;
+  bool ok = true;
+  for (size_t k = 0; k < c.builtin.params.size(); ++k) {
+    auto v = realParam(c, k);
+    if (!v) {
+      ok = false;
+      continue;
+    }
+    L.reals.push_back(*v);
+    if (c.args[k])
+      given += (given.empty() ? "" : ", ") + std::string(c.builtin.params[k].name) + "=" +
+               numberText(*v);
+  }
+  L.desc = c.name() + "(" + given + ")";
+  return ok;
 }
 
 //===--------------------------------------------------------------------===//
@@ -343,13 +371,23 @@ int Sema::applyDropout(const Layer &L, int x, const Span &at) {
 }
 
 int Sema::applyElementwise(const Layer &L, int x, const Span &at) {
-  return addOp(L.builtin->op, {x}, typeOf(x), at);
+  std::vector<OpAttr> attrs; // buildNumbers' settings, by their names
+  for (size_t k = 0; k < L.reals.size(); ++k)
+    attrs.push_back(OpAttr::number(L.builtin->params[k].name, L.reals[k]));
+  return addOp(L.builtin->op, {x}, typeOf(x), at, std::move(attrs));
 }
 
+/// Each child's result but the last is named after the child (net.0, net.1,
+/// ...); the last one is the Sequential's, named as any value is.
 int Sema::applySequential(const Layer &L, int x, const Span &at) {
-  for (int child : L.children)
-    if ((x = applyLayer(child, x, at)) < 0)
+  for (size_t i = 0; i < L.children.size(); ++i) {
+    int y = applyLayer(L.children[i], x, at);
+    if (y < 0)
       return -1;
+    if (y != x && i + 1 < L.children.size() && model.nodes[y].name.empty())
+      model.nodes[y].name = layerTable[L.children[i]].name;
+    x = y;
+  }
   return x;
 }
 

@@ -57,9 +57,9 @@ void Sema::checkTrain(const File &file) {
 /// TrainConfig's settings of the same names, as torch.optim's: each >= 0, the
 /// betas below 1.
 void Sema::checkOptimizer(const Expr &e) {
-  const Builtin *b = e.kind == Expr::Call ? findBuiltin(BuiltinKind::Optimizer, e.text) : nullptr;
+  const Builtin *b = e.kind == Expr::Call ? findBuiltin(BuiltinKind::Optimizer, callName(e)) : nullptr;
   if (!b) {
-    std::string name = e.kind == Expr::Call || e.kind == Expr::Name ? e.text : "";
+    std::string name = e.kind == Expr::Call ? callName(e) : e.kind == Expr::Name ? e.text : "";
     std::vector<std::string> choices;
     for (const Builtin &optimizer : builtins(BuiltinKind::Optimizer))
       choices.push_back(signatureText(optimizer));

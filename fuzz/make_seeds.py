@@ -143,6 +143,15 @@ train Broken {
   batch = 0
 }
 """)
+    # Frontend: PyTorch spellings and broken indexing, powers and lines.
+    write("frontend", "pytorch-spellings.kiln", b"""model Torchy {
+  input x: f32[N, 5, 4]
+  net = nn.Sequential(nn.Linear(4, 8), Relu(), LeakyReLU(0.2, inplace=True))
+  a = x[0, ..., ::-1] + x[:, 1:1, 7] ** x + torch.cat([x.T, x.view(-1, 20)])
+  b = -2 ** 100 ** 0.5 + x[:, -1][:, :2:0] +
+  output y = F.gelu(x.relu()).sum(dim=1) + clamp(x) + reshape(x, [-1, 3])
+}
+""")
 
 if __name__ == "__main__":
     main()

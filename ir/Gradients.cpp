@@ -472,3 +472,101 @@ LogicalResult DropoutOp::buildGradients(OpBuilder &b, Value g, ArrayRef<bool>,
   grads[0] = DropoutOp::create(b, getLoc(), g.getType(), g, getPAttr(), getSeed(), getSaltAttr());
   return success();
 }
+
+//===----------------------------------------------------------------------===//
+// More expressions: pow, activations with settings, clamp, min, indexing,
+// l1_loss
+//===----------------------------------------------------------------------===//
+
+namespace {
+/// Zeros of `like`'s type (its batch size read at run time).
+Value zerosLike(OpBuilder &b, Location loc, Value like) {
+  RankedTensorType t = typeOf(like);
+  SmallVector<Value> sizes;
+  for (int64_t d = 0; d < t.getRank(); ++d)
+    if (t.isDynamicDim(d))
+      sizes.push_back(tensor::DimOp::create(b, loc, like, d));
+  return FillOp::create(b, loc, t, b.getF64FloatAttr(0.0), sizes);
+}
+} // namespace
+
+LogicalResult PowOp::buildGradients(OpBuilder &b, Value g, ArrayRef<bool>,
+                                    SmallVectorImpl<Value> &grads) {
+  // grad * (exponent * x ** (exponent - 1)), zeros for exponent 0, as ATen's
+  // pow_backward.
+  Location loc = getLoc();
+  Value x = getInput();
+  double p = getExponent().convertToDouble();
+  if (p == 0.0) {
+    grads[0] = zerosLike(b, loc, x);
+    return success();
+  }
+  Value power = PowOp::create(b, loc, x, b.getF64FloatAttr(p - 1.0));
+  Value slope = MulOp::create(b, loc, scalarLike(b, loc, x, p), power);
+  grads[0] = MulOp::create(b, loc, g, slope);
+  return success();
+}
+
+LogicalResult GeluOp::buildGradients(OpBuilder &b, Value g, ArrayRef<bool>,
+                                     SmallVectorImpl<Value> &grads) {
+  grads[0] = GeluGradOp::create(b, getLoc(), getInput(), g);
+  return success();
+}
+
+LogicalResult SoftplusOp::buildGradients(OpBuilder &b, Value g, ArrayRef<bool>,
+                                         SmallVectorImpl<Value> &grads) {
+  grads[0] = SoftplusGradOp::create(b, getLoc(), getInput(), g, getBetaAttr(), getThresholdAttr());
+  return success();
+}
+
+LogicalResult LeakyReluOp::buildGradients(OpBuilder &b, Value g, ArrayRef<bool>,
+                                          SmallVectorImpl<Value> &grads) {
+  grads[0] = LeakyReluGradOp::create(b, getLoc(), getInput(), g, getNegativeSlopeAttr());
+  return success();
+}
+
+LogicalResult ClampOp::buildGradients(OpBuilder &b, Value g, ArrayRef<bool>,
+                                      SmallVectorImpl<Value> &grads) {
+  grads[0] = ClampGradOp::create(b, getLoc(), getInput(), g, getMinAttr(), getMaxAttr());
+  return success();
+}
+
+LogicalResult MinOp::buildGradients(OpBuilder &b, Value g, ArrayRef<bool>,
+                                    SmallVectorImpl<Value> &grads) {
+  // min_grad takes the gradient in the keepdim=false shape.
+  Location loc = getLoc();
+  Value reduced = g;
+  if (getKeepdim()) {
+    RankedTensorType in = getInput().getType();
+    SmallVector<int64_t> shape;
+    for (int64_t d = 0; d < in.getRank(); ++d)
+      if (d != static_cast<int64_t>(getDim()))
+        shape.push_back(in.getDimSize(d));
+    reduced = ReshapeOp::create(b, loc, RankedTensorType::get(shape, in.getElementType()), g);
+  }
+  grads[0] = MinGradOp::create(b, loc, getInput(), reduced, getDim());
+  return success();
+}
+
+LogicalResult IndexOp::buildGradients(OpBuilder &b, Value g, ArrayRef<bool>,
+                                      SmallVectorImpl<Value> &grads) {
+  // The gradient written into zeros at the window, as slice_backward and
+  // select_backward.
+  grads[0] = IndexGradOp::create(b, getLoc(), g, getInput(), getStartsAttr(), getSizesAttr(),
+                                 getStepsAttr(), getDroppedAttr());
+  return success();
+}
+
+LogicalResult L1LossOp::buildGradients(OpBuilder &b, Value g, ArrayRef<bool> needed,
+                                       SmallVectorImpl<Value> &grads) {
+  // mean's backward (g / numel), then abs's (times sign(x - y)), then sub's.
+  Location loc = getLoc();
+  Value diff = SubOp::create(b, loc, getInput(), getTarget());
+  Value spread = DivOp::create(b, loc, g, countOf(b, loc, getInput(), {}));
+  Value ga = MulOp::create(b, loc, spread, SignOp::create(b, loc, diff));
+  if (needed[0])
+    grads[0] = ga;
+  if (needed[1])
+    grads[1] = NegOp::create(b, loc, ga);
+  return success();
+}

@@ -6,6 +6,8 @@
 
 #include "common/Shapes.h"
 
+#include <cmath>
+
 #include "mlir/IR/Builders.h"
 #include "mlir/IR/BuiltinAttributes.h"
 #include "mlir/IR/Matchers.h"
@@ -669,6 +671,143 @@ LogicalResult RNNStepGradOp::inferReturnTypes(MLIRContext *, std::optional<Locat
                              states, " and ", w);
   results.push_back(states);
   return success();
+}
+
+//===----------------------------------------------------------------------===//
+// More expressions: pow, clamp, min, indexing and their gradient helpers
+//===----------------------------------------------------------------------===//
+
+static bool isIntegral(double v) { return std::isfinite(v) && v == std::trunc(v); }
+
+LogicalResult PowOp::verify() {
+  double p = getExponent().convertToDouble();
+  if (!isa<IntegerType>(getType().getElementType()))
+    return success();
+  if (!isIntegral(p) || p < 0 || p >= 0x1p63)
+    return emitOpError("an integer tensor needs a non-negative integer exponent, got ") << p;
+  return success();
+}
+
+LogicalResult ClampOp::verify() {
+  if (!getMin() && !getMax())
+    return emitOpError("needs a min, a max or both");
+  if (isa<IntegerType>(getType().getElementType()))
+    for (std::optional<APFloat> bound : {getMin(), getMax()})
+      if (bound && !isIntegral(bound->convertToDouble()))
+        return emitOpError("an integer tensor needs integer bounds, got ")
+               << bound->convertToDouble();
+  return success();
+}
+
+LogicalResult MinGradOp::inferReturnTypes(MLIRContext *, std::optional<Location> loc,
+                                          Adaptor adaptor,
+                                          SmallVectorImpl<Type> &results) {
+  if (failed(checkDim(loc, adaptor.getDim(), toShape(adaptor.getInput().getType()).size())))
+    return failure();
+  results.push_back(adaptor.getInput().getType());
+  return success();
+}
+
+/// The type kiln.index with this window gives for `input`.
+static LogicalResult inferIndex(std::optional<Location> loc, Value input,
+                                ArrayRef<int64_t> starts, ArrayRef<int64_t> sizes,
+                                ArrayRef<int64_t> steps, ArrayRef<int64_t> dropped,
+                                SmallVectorImpl<Type> &results) {
+  std::string err;
+  auto shape = shapes::index(toShape(input.getType()), starts.vec(), sizes.vec(), steps.vec(),
+                             dropped.vec(), err);
+  return inferred(loc, shape, err, elementOf(input), results);
+}
+
+LogicalResult IndexOp::inferReturnTypes(MLIRContext *, std::optional<Location> loc,
+                                        Adaptor adaptor, SmallVectorImpl<Type> &results) {
+  return inferIndex(loc, adaptor.getInput(), adaptor.getStarts(), adaptor.getSizes(),
+                    adaptor.getSteps(), adaptor.getDropped(), results);
+}
+
+LogicalResult IndexGradOp::inferReturnTypes(MLIRContext *, std::optional<Location> loc,
+                                            Adaptor adaptor,
+                                            SmallVectorImpl<Type> &results) {
+  SmallVector<Type> window;
+  if (failed(inferIndex(loc, adaptor.getLike(), adaptor.getStarts(), adaptor.getSizes(),
+                        adaptor.getSteps(), adaptor.getDropped(), window)))
+    return failure();
+  if (window[0] != adaptor.getGrad().getType())
+    return emitOptionalError(loc, "grad ", adaptor.getGrad().getType(),
+                             " is not the index's result type ", window[0]);
+  results.push_back(adaptor.getLike().getType());
+  return success();
+}
+
+/// `[:, 2:5, 3, 0:8:2]`: one entry per dimension. `:` is the whole dimension
+/// (size -1), `i` an integer index (a dropped dimension), `a:b[:s]` a slice
+/// with an exclusive stop.
+static ParseResult parseIndexWindow(OpAsmParser &parser, DenseI64ArrayAttr &starts,
+                                    DenseI64ArrayAttr &sizes, DenseI64ArrayAttr &steps,
+                                    DenseI64ArrayAttr &dropped) {
+  SmallVector<int64_t> start, size, step, drop;
+  auto entry = [&]() -> ParseResult {
+    SMLoc at = parser.getCurrentLocation();
+    if (succeeded(parser.parseOptionalColon())) {
+      start.push_back(0);
+      size.push_back(shapes::kWhole);
+      step.push_back(1);
+      return success();
+    }
+    int64_t a = 0, b = 0, s = 1;
+    if (parser.parseInteger(a))
+      return failure();
+    if (failed(parser.parseOptionalColon())) {
+      drop.push_back(start.size());
+      start.push_back(a);
+      size.push_back(1);
+      step.push_back(1);
+      return success();
+    }
+    if (parser.parseInteger(b))
+      return failure();
+    if (succeeded(parser.parseOptionalColon()) && parser.parseInteger(s))
+      return failure();
+    if (s < 1 || b <= a)
+      return parser.emitError(at, "a slice a:b:s needs a < b and s >= 1");
+    start.push_back(a);
+    size.push_back(static_cast<int64_t>((static_cast<__int128>(b) - a - 1) / s + 1));
+    step.push_back(s);
+    return success();
+  };
+  if (parser.parseCommaSeparatedList(OpAsmParser::Delimiter::Square, entry))
+    return failure();
+  Builder &b = parser.getBuilder();
+  starts = b.getDenseI64ArrayAttr(start);
+  sizes = b.getDenseI64ArrayAttr(size);
+  steps = b.getDenseI64ArrayAttr(step);
+  dropped = b.getDenseI64ArrayAttr(drop);
+  return success();
+}
+
+static void printIndexWindow(OpAsmPrinter &p, Operation *, DenseI64ArrayAttr starts,
+                             DenseI64ArrayAttr sizes, DenseI64ArrayAttr steps,
+                             DenseI64ArrayAttr dropped) {
+  p << "[";
+  for (int64_t d = 0; d < starts.size(); ++d) {
+    if (d)
+      p << ", ";
+    int64_t a = starts[d], n = sizes[d], s = steps[d];
+    if (llvm::is_contained(dropped.asArrayRef(), static_cast<int64_t>(d)))
+      p << a;
+    else if (n == shapes::kWhole)
+      p << ":";
+    else {
+      // The exclusive stop after the last element (wrapping, never UB, in
+      // an op the verifier has not accepted).
+      p << a << ":"
+        << static_cast<int64_t>(static_cast<uint64_t>(a) +
+                                (static_cast<uint64_t>(n) - 1) * static_cast<uint64_t>(s) + 1);
+      if (s != 1)
+        p << ":" << s;
+    }
+  }
+  p << "]";
 }
 
 #define GET_OP_CLASSES

@@ -853,4 +853,193 @@ def Kiln_RNNStepGradOp : Kiln_Op<"rnn_step_grad", [Pure, InferTypeOpAdaptor,
                        "functional-type(operands, results)";
 }
 
+//===----------------------------------------------------------------------===//
+// More expressions: powers, activations with settings, clamp, min, indexing,
+// l1_loss, and the gradient helpers their rules emit
+//===----------------------------------------------------------------------===//
+
+// An element-wise op with number settings: `attrs` are its attributes,
+// `format` prints them after the operand, and `example` is what the example
+// writes there. `doc` says what it computes and names its PyTorch
+// counterpart.
+class Kiln_UnaryWithOp<string mnemonic, string what, string doc, dag attrs, string format,
+                       string example, Type type = Kiln_FloatTensor>
+    : Kiln_Op<mnemonic, [Pure, Elementwise, SameOperandsAndResultType,
+                         DeclareOpInterfaceMethods<Kiln_GradientOpInterface>]> {
+  let summary = what # ", element-wise";
+  let description = doc # [{
+    The result has the operand's type (shape and element type).
+    ```mlir
+    // %x: tensor<?x10xf32>
+    %y = kiln.}] # mnemonic # [{ %x}] # example # [{ : tensor<?x10xf32>
+    ```
+  }];
+  let arguments = !con((ins type:$input), attrs);
+  let results = (outs type:$result);
+  let assemblyFormat = "$input " # format # " attr-dict `:` type($input)";
+}
+
+def Kiln_PowOp : Kiln_UnaryWithOp<"pow", "x to a constant power", [{
+    `x ** exponent` with a number exponent, as `torch.pow(x, exponent)`, in
+    ATen's cases: exponent 0 gives 1, 1 gives x, 2 `x * x`, 3 `x * x * x`,
+    -2 `1 / (x * x)`, 0.5 `sqrt(x)`, -0.5 `1 / sqrt(x)`, -1 `1 / x`, and any
+    other exponent `pow(x, exponent)` (f32 computed in f64 and rounded, as
+    ATen's scalar loop does). Integer tensors take a non-negative integer
+    exponent (repeated products; they wrap). Its gradient is
+    `grad * (exponent * x ** (exponent - 1))`, zeros for exponent 0, as
+    ATen's pow_backward.
+  }], (ins F64Attr:$exponent), "`,` $exponent", ", 2.0", Kiln_Tensor> {
+  let hasVerifier = 1;
+}
+
+def Kiln_GeluOp : Kiln_UnaryOp<"gelu", "x * Phi(x), the exact (erf) GELU", [{
+    `x * 0.5 * (1 + erf(x / sqrt(2)))` in ATen's order, as
+    `torch.nn.functional.gelu` with its default `approximate='none'`
+    (`nn.GELU()`); floats only. Its gradient is `kiln.gelu_grad`.
+  }], Kiln_FloatTensor, [DeclareOpInterfaceMethods<Kiln_GradientOpInterface>]>;
+
+def Kiln_SoftplusOp : Kiln_UnaryWithOp<"softplus", "log(1 + exp(beta * x)) / beta", [{
+    `x` where `x * beta > threshold`, else `log1p(exp(x * beta)) / beta`, as
+    `torch.nn.functional.softplus(x, beta, threshold)` (PyTorch's defaults
+    are beta 1 and threshold 20); floats only. Its gradient is
+    `kiln.softplus_grad`.
+  }], (ins F64Attr:$beta, F64Attr:$threshold), "`beta` $beta `threshold` $threshold",
+  " beta 1.0 threshold 20.0">;
+
+def Kiln_LeakyReluOp : Kiln_UnaryWithOp<"leaky_relu", "x where x > 0, else x * negative_slope", [{
+    `x > 0 ? x : x * negative_slope`, as
+    `torch.nn.functional.leaky_relu(x, negative_slope)` (`nn.LeakyReLU`);
+    floats only. Its gradient is `kiln.leaky_relu_grad`.
+  }], (ins F64Attr:$negative_slope), "`,` $negative_slope", ", 0.01">;
+
+def Kiln_ClampOp : Kiln_UnaryWithOp<"clamp", "x limited to [min, max]", [{
+    `min(max(x, min), max)` with either bound left out, as
+    `torch.clamp(x, min, max)`; NaN stays NaN. At least one bound is given;
+    on integer tensors the bounds are integers. When min > max every
+    element is max, as in PyTorch. Its gradient is `kiln.clamp_grad`.
+  }], (ins OptionalAttr<F64Attr>:$min, OptionalAttr<F64Attr>:$max),
+  "(`min` $min^)? (`max` $max^)?", " min 0.0 max 6.0", Kiln_Tensor> {
+  let hasVerifier = 1;
+}
+
+def Kiln_MinOp : Kiln_ReduceDimOp<"min", "smallest value", [{
+    The smallest element along `dim`, as `torch.min(x, dim, keepdim).values`;
+    the result has the input's element type. Its gradient goes to the first
+    smallest element, as `torch.min`'s does (`kiln.min_grad`).
+  }], "f32", "inferReduceDim", [DeclareOpInterfaceMethods<Kiln_GradientOpInterface>]>;
+
+def Kiln_L1LossOp : Kiln_LossOp<"l1_loss", "mean absolute error over every element", [{
+    `mean(|input - target|)` over every element, as
+    `torch.nn.functional.l1_loss`; input and target have one type.
+    kiln-decompose writes it as `kiln.mean` of `kiln.abs` of `kiln.sub`.
+  }], Kiln_FloatTensor, "tensor<?x10xf32>", "inferSameShapeLoss",
+    [SameOperandsElementType, DeclareOpInterfaceMethods<Kiln_GradientOpInterface>]>;
+
+// Basic indexing's window, shared by kiln.index and kiln.index_grad: per
+// input dimension a start, a size (-1: the whole dimension) and a step;
+// `dropped` lists the dimensions an integer index removes.
+def Kiln_IndexOp : Kiln_Op<"index", [Pure, InferTypeOpAdaptor,
+    DeclareOpInterfaceMethods<Kiln_GradientOpInterface>]> {
+  let summary = "x[i, a:b:s, :]: a strided window, integer-indexed dims dropped";
+  let description = [{
+    PyTorch's basic indexing with integers and slices, normalized: each
+    input dimension d has a window of `sizes[d]` elements from `starts[d]`
+    every `steps[d]`, and the dimensions in `dropped` (each a size-1 window)
+    leave the result. The assembly writes one entry per dimension: `:` the
+    whole dimension (size -1), `i` an integer index (dropped), `a:b` or
+    `a:b:s` a slice whose stop b is exclusive. Starts are non-negative, the
+    window lies inside the dimension, steps are >= 1, and a dynamic (batch)
+    dimension takes only `:`. The result has the input's element type. Its
+    gradient writes the gradient into zeros at the window (`kiln.index_grad`).
+    ```mlir
+    // %x: tensor<?x8x4xf32>
+    %y = kiln.index %x [:, 2:5, 3] : (tensor<?x8x4xf32>) -> tensor<?x3xf32>
+    %z = kiln.index %x [:, 0:8:2, :] : (tensor<?x8x4xf32>) -> tensor<?x4x4xf32>
+    ```
+  }];
+  let arguments = (ins Kiln_Tensor:$input, DenseI64ArrayAttr:$starts, DenseI64ArrayAttr:$sizes,
+                       DenseI64ArrayAttr:$steps, DenseI64ArrayAttr:$dropped);
+  let results = (outs Kiln_Tensor:$result);
+  let assemblyFormat = "$input custom<IndexWindow>($starts, $sizes, $steps, $dropped) attr-dict "
+                       "`:` functional-type(operands, results)";
+}
+
+//--- Gradient helpers of the ops above ---------------------------------===//
+
+// The gradient of an element-wise op with settings: `input` is the op's
+// input, `grad` the gradient of its result, with the op's settings.
+class Kiln_UnaryGradOp<string mnemonic, string what, string doc, dag attrs = (ins),
+                       string format = "", string example = "", Type type = Kiln_FloatTensor>
+    : Kiln_Op<mnemonic, [Pure, Elementwise, SameOperandsAndResultType]> {
+  let summary = what;
+  let description = doc # [{
+    `input` is the forward op's input and `grad` the gradient of its result;
+    both operands and the result have one type.
+    ```mlir
+    // %x: tensor<?x10xf32>, %g: tensor<?x10xf32>
+    %d = kiln.}] # mnemonic # [{ %x, %g}] # example # [{ : tensor<?x10xf32>
+    ```
+  }];
+  let arguments = !con((ins type:$input, type:$grad), attrs);
+  let results = (outs type:$result);
+  let assemblyFormat = "$input `,` $grad " # format # " attr-dict `:` type($input)";
+}
+
+def Kiln_GeluGradOp : Kiln_UnaryGradOp<"gelu_grad", "gelu's gradient", [{
+    `grad * (cdf + x * pdf)` with `cdf = 0.5 * (1 + erf(x / sqrt(2)))` and
+    `pdf = exp(-x * x / 2) / sqrt(2 pi)`, as ATen's `gelu_backward` with
+    `approximate='none'`, in its order of operations.
+  }]>;
+def Kiln_SoftplusGradOp : Kiln_UnaryGradOp<"softplus_grad", "softplus's gradient", [{
+    `grad` where `x * beta > threshold`, else `grad * z / (z + 1)` with
+    `z = exp(x * beta)`, as ATen's `softplus_backward`.
+  }], (ins F64Attr:$beta, F64Attr:$threshold), "`beta` $beta `threshold` $threshold",
+  " beta 1.0 threshold 20.0">;
+def Kiln_LeakyReluGradOp : Kiln_UnaryGradOp<"leaky_relu_grad", "leaky_relu's gradient", [{
+    `grad` where `x > 0`, else `grad * negative_slope`, as ATen's
+    `leaky_relu_backward`.
+  }], (ins F64Attr:$negative_slope), "`,` $negative_slope", ", 0.01">;
+def Kiln_ClampGradOp : Kiln_UnaryGradOp<"clamp_grad", "clamp's gradient", [{
+    `grad` where `min <= x <= max` (a missing bound always holds), else 0,
+    as ATen's `clamp_backward`: the gradient passes at the bounds.
+  }], (ins OptionalAttr<F64Attr>:$min, OptionalAttr<F64Attr>:$max),
+  "(`min` $min^)? (`max` $max^)?", " min 0.0 max 6.0", Kiln_Tensor>;
+
+def Kiln_MinGradOp : Kiln_Op<"min_grad", [Pure, InferTypeOpAdaptor, SameOperandsElementType]> {
+  let summary = "min's gradient: grad at the first smallest element along `dim`, 0 elsewhere";
+  let description = [{
+    `input` is min's input and `grad` the gradient of its result, without
+    `dim` (the rule drops a kept dim first); the result, of the input's
+    type, holds `grad` at the first smallest element along `dim` and 0
+    elsewhere, as `torch.min(x, dim)`'s backward through its indices.
+    ```mlir
+    // %x: tensor<3x4xf32>, %g: tensor<3xf32>
+    %d = kiln.min_grad %x, %g, 1 : (tensor<3x4xf32>, tensor<3xf32>) -> tensor<3x4xf32>
+    ```
+  }];
+  let arguments = (ins Kiln_Tensor:$input, Kiln_Tensor:$grad, I64Attr:$dim);
+  let results = (outs Kiln_Tensor:$result);
+  let assemblyFormat = "$input `,` $grad `,` $dim attr-dict `:` functional-type(operands, results)";
+}
+
+def Kiln_IndexGradOp : Kiln_Op<"index_grad", [Pure, InferTypeOpAdaptor, SameOperandsElementType]> {
+  let summary = "kiln.index's gradient: grad written into zeros at the window";
+  let description = [{
+    A tensor of `like`'s type that is zero except at the window `kiln.index`
+    with the same entries reads, where it holds `grad` (which has that
+    index's result type), as ATen's `slice_backward` and `select_backward`.
+    `like` is read only for its type and (run-time) batch size.
+    ```mlir
+    // %g: tensor<?x3xf32>, %x: tensor<?x8x4xf32>
+    %dx = kiln.index_grad %g, %x [:, 2:5, 3] : (tensor<?x3xf32>, tensor<?x8x4xf32>) -> tensor<?x8x4xf32>
+    ```
+  }];
+  let arguments = (ins Kiln_Tensor:$grad, Kiln_Tensor:$like, DenseI64ArrayAttr:$starts,
+                       DenseI64ArrayAttr:$sizes, DenseI64ArrayAttr:$steps,
+                       DenseI64ArrayAttr:$dropped);
+  let results = (outs Kiln_Tensor:$result);
+  let assemblyFormat = "$grad `,` $like custom<IndexWindow>($starts, $sizes, $steps, $dropped) "
+                       "attr-dict `:` functional-type(operands, results)";
+}
+
 #endif // KILN_OPS

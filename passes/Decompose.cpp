@@ -328,13 +328,23 @@ struct DecomposeRNNStepGrad : Decomposition<RNNStepGradOp> {
   }
 };
 
+/// mean(|x - y|) over every element, as l1_loss.
+struct DecomposeL1Loss : Decomposition<L1LossOp> {
+  using Decomposition::Decomposition;
+  Value build(L1LossOp op, PatternRewriter &b, Location loc) const override {
+    Value d = SubOp::create(b, loc, op.getInput(), op.getTarget());
+    return MeanOp::create(b, loc, AbsOp::create(b, loc, d), ArrayRef<int64_t>{}, false);
+  }
+};
+
 struct DecomposePass : public kiln::impl::DecomposeBase<DecomposePass> {
   void runOnOperation() override {
     RewritePatternSet patterns(&getContext());
     patterns.add<DecomposeLinear, DecomposeSoftmax, DecomposeLogSoftmax, DecomposeMse,
                  DecomposeBceWithLogits, DecomposeCrossEntropy, DecomposeCrossEntropyGrad,
                  DecomposeConv2d, DecomposeConv2dInputGrad, DecomposeConv2dWeightGrad,
-                 DecomposeRNN, DecomposeRNNStepGrad>(
+                 DecomposeRNN, DecomposeRNNStepGrad,
+                 DecomposeL1Loss>(
         &getContext());
     GreedyRewriteConfig config;
     config.enableFolding(false); // decompose only: canonicalization comes later

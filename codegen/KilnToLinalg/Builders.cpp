@@ -240,6 +240,29 @@ Value addScalar(OpBuilder &b, Location loc, Value x, Value y) {
   return arith::AddIOp::create(b, loc, x, y);
 }
 
+Type accumulatorType(Type element) {
+  if (element.isF32())
+    return Float64Type::get(element.getContext());
+  return element;
+}
+
+Value highest(Emitter &e, Type type, bool isUnsignedInt) {
+  if (auto f = dyn_cast<FloatType>(type))
+    return arith::ConstantOp::create(
+        e.b, e.loc, e.b.getFloatAttr(f, APFloat::getInf(f.getFloatSemantics(), false)));
+  unsigned width = type.getIntOrFloatBitWidth();
+  APInt v = isUnsignedInt ? APInt::getMaxValue(width) : APInt::getSignedMaxValue(width);
+  return arith::ConstantOp::create(e.b, e.loc, e.b.getIntegerAttr(type, v));
+}
+
+Value minScalar(OpBuilder &b, Location loc, Value x, Value y, bool isUnsignedInt) {
+  if (isa<FloatType>(x.getType()))
+    return arith::MinimumFOp::create(b, loc, x, y);
+  if (isUnsignedInt)
+    return arith::MinUIOp::create(b, loc, x, y);
+  return arith::MinSIOp::create(b, loc, x, y);
+}
+
 Value lowest(Emitter &e, Type type, bool isUnsignedInt) {
   if (auto f = dyn_cast<FloatType>(type))
     return arith::ConstantOp::create(
@@ -249,12 +272,15 @@ Value lowest(Emitter &e, Type type, bool isUnsignedInt) {
   return arith::ConstantOp::create(e.b, e.loc, e.b.getIntegerAttr(type, v));
 }
 
-Value argmax(Emitter &e, Value input, int64_t dim, bool isUnsignedInt) {
+/// The index of the first largest (or, `smallest`, first smallest) value
+/// along `dim`.
+static Value argExtreme(Emitter &e, Value input, int64_t dim, bool isUnsignedInt, bool smallest) {
   RankedTensorType in = e.typeOf(input);
   Type elem = in.getElementType(), i64 = e.b.getI64Type();
   Emitter::Reduction r = e.reduction(input, {dim});
   Value best = e.filled(RankedTensorType::get(r.shape, elem), r.dynamic,
-                        lowest(e, elem, isUnsignedInt));
+                        smallest ? highest(e, elem, isUnsignedInt)
+                                 : lowest(e, elem, isUnsignedInt));
   Value where = e.filled(RankedTensorType::get(r.shape, i64), r.dynamic, e.scalar(i64, 0));
   auto op = linalg::GenericOp::create(
       e.b, e.loc, TypeRange{best.getType(), where.getType()}, ValueRange{input},
@@ -263,13 +289,16 @@ Value argmax(Emitter &e, Value input, int64_t dim, bool isUnsignedInt) {
         Value x = args[0], bestSoFar = args[1], at = args[2];
         Value i = arith::IndexCastOp::create(b, l, i64, linalg::IndexOp::create(b, l, dim));
         // Strictly larger, or equal and earlier: the first maximum whatever
-        // order the loop runs in, as torch.argmax.
+        // order the loop runs in, as torch.argmax (smaller for the minimum).
         Value larger, equal;
         if (isa<FloatType>(elem)) {
-          larger = arith::CmpFOp::create(b, l, arith::CmpFPredicate::OGT, x, bestSoFar);
+          larger = arith::CmpFOp::create(
+              b, l, smallest ? arith::CmpFPredicate::OLT : arith::CmpFPredicate::OGT, x, bestSoFar);
           equal = arith::CmpFOp::create(b, l, arith::CmpFPredicate::OEQ, x, bestSoFar);
         } else {
           auto gt = isUnsignedInt ? arith::CmpIPredicate::ugt : arith::CmpIPredicate::sgt;
+          if (smallest)
+            gt = isUnsignedInt ? arith::CmpIPredicate::ult : arith::CmpIPredicate::slt;
           larger = arith::CmpIOp::create(b, l, gt, x, bestSoFar);
           equal = arith::CmpIOp::create(b, l, arith::CmpIPredicate::eq, x, bestSoFar);
         }
@@ -281,6 +310,14 @@ Value argmax(Emitter &e, Value input, int64_t dim, bool isUnsignedInt) {
                                            arith::SelectOp::create(b, l, take, i, at)});
       });
   return op.getResult(1);
+}
+
+Value argmax(Emitter &e, Value input, int64_t dim, bool isUnsignedInt) {
+  return argExtreme(e, input, dim, isUnsignedInt, false);
+}
+
+Value argmin(Emitter &e, Value input, int64_t dim, bool isUnsignedInt) {
+  return argExtreme(e, input, dim, isUnsignedInt, true);
 }
 
 std::pair<Value, Value> classIndex(OpBuilder &b, Location l, Value t, bool isUnsignedInt,

@@ -112,10 +112,19 @@ mlir::Value castScalar(mlir::OpBuilder &b, mlir::Location loc, mlir::Value v, ml
 mlir::Value maxScalar(mlir::OpBuilder &b, mlir::Location loc, mlir::Value x, mlir::Value y,
                       bool isUnsignedInt);
 mlir::Value addScalar(mlir::OpBuilder &b, mlir::Location loc, mlir::Value x, mlir::Value y);
+/// What a sum of `element`s accumulates in: f64 for f32 (rounded once at
+/// the end), else the element type itself.
+mlir::Type accumulatorType(mlir::Type element);
 /// The lowest value of `type`: where a max reduction starts.
 mlir::Value lowest(Emitter &e, mlir::Type type, bool isUnsignedInt);
 /// Index (i64) of the first largest value along `dim`, keepdim=false.
 mlir::Value argmax(Emitter &e, mlir::Value input, int64_t dim, bool isUnsignedInt);
+/// The highest value of `type`: where a min reduction starts.
+mlir::Value highest(Emitter &e, mlir::Type type, bool isUnsignedInt);
+mlir::Value minScalar(mlir::OpBuilder &b, mlir::Location loc, mlir::Value x, mlir::Value y,
+                      bool isUnsignedInt);
+/// Index (i64) of the first smallest value along `dim`, keepdim=false.
+mlir::Value argmin(Emitter &e, mlir::Value input, int64_t dim, bool isUnsignedInt);
 /// The class index `t` as an index clamped into [0, classes), so a bad
 /// label never reads out of bounds, and whether it was in range.
 std::pair<mlir::Value, mlir::Value> classIndex(mlir::OpBuilder &b, mlir::Location l, mlir::Value t,

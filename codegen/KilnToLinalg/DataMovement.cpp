@@ -2,6 +2,8 @@
 // slice, as tensor and linalg ops that bufferization can turn into views.
 #include "codegen/KilnToLinalg/Builders.h"
 
+#include "common/Shapes.h"
+
 using namespace mlir;
 using namespace kiln::ir;
 
@@ -80,6 +82,46 @@ struct LowerSlice : KilnPattern<SliceOp> {
   }
 };
 
+/// kiln.index's window as tensor slice operands: offsets, sizes (a whole
+/// dimension read off `x`) and strides.
+struct Window {
+  SmallVector<OpFoldResult> offsets, sizes, strides;
+};
+template <typename Op>
+Window windowOf(Op op, Emitter &e, Value x) {
+  Window w;
+  SmallVector<OpFoldResult> whole = sizesOf(e, x);
+  for (auto [d, start, size, step] :
+       llvm::enumerate(op.getStarts(), op.getSizes(), op.getSteps())) {
+    w.offsets.push_back(e.b.getIndexAttr(start));
+    w.sizes.push_back(size == shapes::kWhole ? whole[d] : OpFoldResult(e.b.getIndexAttr(size)));
+    w.strides.push_back(e.b.getIndexAttr(step));
+  }
+  return w;
+}
+
+/// x[...]: a strided tensor.extract_slice, rank-reduced by the dropped dims.
+struct LowerIndex : KilnPattern<IndexOp> {
+  using KilnPattern::KilnPattern;
+  Value lower(IndexOp op, Adaptor adaptor, RankedTensorType type, Emitter &e) const override {
+    Window w = windowOf(op, e, adaptor.getInput());
+    return tensor::ExtractSliceOp::create(e.b, e.loc, type, adaptor.getInput(), w.offsets,
+                                          w.sizes, w.strides);
+  }
+};
+
+/// Zeros with the gradient inserted at the window (tensor.insert_slice).
+struct LowerIndexGrad : KilnPattern<IndexGradOp> {
+  using KilnPattern::KilnPattern;
+  Value lower(IndexGradOp op, Adaptor adaptor, RankedTensorType type, Emitter &e) const override {
+    Value like = adaptor.getLike();
+    Value zeros = e.filled(type, e.sizesOf(type, like), e.scalar(type.getElementType(), 0.0));
+    Window w = windowOf(op, e, like);
+    return tensor::InsertSliceOp::create(e.b, e.loc, adaptor.getGrad(), zeros, w.offsets, w.sizes,
+                                         w.strides);
+  }
+};
+
 /// tensor.dim (MLIRGen reads the batch size with it) follows its operand's
 /// converted type.
 struct ConvertDim : public OpConversionPattern<tensor::DimOp> {
@@ -96,6 +138,7 @@ struct ConvertDim : public OpConversionPattern<tensor::DimOp> {
 void populateDataMovementPatterns(const TypeConverter &converter, RewritePatternSet &patterns) {
   patterns.add<LowerReshape, LowerTranspose, LowerConcat, LowerSlice, ConvertDim>(
       converter, patterns.getContext());
+  patterns.add<LowerIndex, LowerIndexGrad>(converter, patterns.getContext());
 }
 
 } // namespace kiln::lowering

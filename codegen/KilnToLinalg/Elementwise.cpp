@@ -107,6 +107,158 @@ Value reluGradBody(ReluGradOp, OpBuilder &b, Location l, ValueRange a) {
   return arith::SelectOp::create(b, l, positive, a[1], zero);
 }
 
+//===----------------------------------------------------------------------===//
+// More expressions: pow, gelu, softplus, leaky_relu, clamp and their
+// gradients, each ATen's CPU kernel in its order of operations
+//===----------------------------------------------------------------------===//
+
+Value constantLike(OpBuilder &b, Location l, Value x, double v) {
+  Type t = x.getType();
+  if (isa<FloatType>(t))
+    return arith::ConstantOp::create(b, l, b.getFloatAttr(t, v));
+  // u8 bounds above 127 keep their bits in the signless i8.
+  APInt bits(t.getIntOrFloatBitWidth(), static_cast<uint64_t>(static_cast<int64_t>(v)),
+             /*isSigned=*/true, /*implicitTrunc=*/true);
+  return arith::ConstantOp::create(b, l, b.getIntegerAttr(t, bits));
+}
+
+/// ATen's pow with a number exponent: its special cases, else pow (f32 in
+/// f64, as std::pow(float, double)); integers by repeated squaring.
+Value powBody(PowOp op, OpBuilder &b, Location l, ValueRange a) {
+  Value x = a[0];
+  double p = op.getExponent().convertToDouble();
+  if (!isFloat(x)) {
+    Value result = constantLike(b, l, x, 1), square = x;
+    for (uint64_t k = static_cast<uint64_t>(p); k; k >>= 1) {
+      if (k & 1)
+        result = arith::MulIOp::create(b, l, result, square);
+      if (k > 1)
+        square = arith::MulIOp::create(b, l, square, square);
+    }
+    return result;
+  }
+  Value one = constantLike(b, l, x, 1.0);
+  if (p == 0.0)
+    return one;
+  if (p == 1.0)
+    return x;
+  if (p == 0.5)
+    return math::SqrtOp::create(b, l, x);
+  if (p == -0.5)
+    return arith::DivFOp::create(b, l, one, math::SqrtOp::create(b, l, x));
+  if (p == -1.0)
+    return arith::DivFOp::create(b, l, one, x);
+  if (p == 2.0)
+    return arith::MulFOp::create(b, l, x, x);
+  if (p == 3.0)
+    return arith::MulFOp::create(b, l, arith::MulFOp::create(b, l, x, x), x);
+  if (p == -2.0)
+    return arith::DivFOp::create(b, l, one, arith::MulFOp::create(b, l, x, x));
+  Type f64 = b.getF64Type();
+  Value wide = x.getType() == f64 ? x : arith::ExtFOp::create(b, l, f64, x).getResult();
+  Value r = math::PowFOp::create(b, l, wide, arith::ConstantOp::create(b, l, b.getF64FloatAttr(p)));
+  return x.getType() == f64 ? r : arith::TruncFOp::create(b, l, x.getType(), r).getResult();
+}
+
+/// x * 0.5 * (1 + erf(x * M_SQRT1_2)).
+Value geluBody(GeluOp, OpBuilder &b, Location l, ValueRange a) {
+  Value x = a[0];
+  Value cdf = arith::AddFOp::create(
+      b, l, constantLike(b, l, x, 1.0),
+      math::ErfOp::create(b, l, arith::MulFOp::create(b, l, x, constantLike(b, l, x, M_SQRT1_2))));
+  return arith::MulFOp::create(b, l, arith::MulFOp::create(b, l, x, constantLike(b, l, x, 0.5)),
+                               cdf);
+}
+
+/// dy * (cdf + x * pdf), cdf = 0.5 * (1 + erf(x * M_SQRT1_2)),
+/// pdf = kBeta * exp(x * x * -0.5), kBeta = M_2_SQRTPI * M_SQRT1_2 * 0.5.
+Value geluGradBody(GeluGradOp, OpBuilder &b, Location l, ValueRange a) {
+  Value x = a[0], dy = a[1];
+  Value erf =
+      math::ErfOp::create(b, l, arith::MulFOp::create(b, l, x, constantLike(b, l, x, M_SQRT1_2)));
+  Value cdf = arith::MulFOp::create(b, l, constantLike(b, l, x, 0.5),
+                                    arith::AddFOp::create(b, l, constantLike(b, l, x, 1.0), erf));
+  Value square = arith::MulFOp::create(b, l, x, x);
+  Value e = math::ExpOp::create(b, l, arith::MulFOp::create(b, l, square, constantLike(b, l, x, -0.5)));
+  Value pdf = arith::MulFOp::create(b, l, constantLike(b, l, x, M_2_SQRTPI * M_SQRT1_2 * 0.5), e);
+  return arith::MulFOp::create(
+      b, l, dy, arith::AddFOp::create(b, l, cdf, arith::MulFOp::create(b, l, x, pdf)));
+}
+
+/// x * beta > threshold ? x : log1p(exp(x * beta)) / beta.
+Value softplusBody(SoftplusOp op, OpBuilder &b, Location l, ValueRange a) {
+  Value x = a[0];
+  Value beta = constantLike(b, l, x, op.getBeta().convertToDouble());
+  Value scaled = arith::MulFOp::create(b, l, x, beta);
+  Value above = arith::CmpFOp::create(b, l, arith::CmpFPredicate::OGT, scaled,
+                                      constantLike(b, l, x, op.getThreshold().convertToDouble()));
+  Value soft = arith::DivFOp::create(
+      b, l, math::Log1pOp::create(b, l, math::ExpOp::create(b, l, scaled)), beta);
+  return arith::SelectOp::create(b, l, above, x, soft);
+}
+
+/// z = exp(x * beta); x * beta > threshold ? dy : dy * z / (z + 1).
+Value softplusGradBody(SoftplusGradOp op, OpBuilder &b, Location l, ValueRange a) {
+  Value x = a[0], dy = a[1];
+  Value scaled = arith::MulFOp::create(b, l, x, constantLike(b, l, x, op.getBeta().convertToDouble()));
+  Value z = math::ExpOp::create(b, l, scaled);
+  Value above = arith::CmpFOp::create(b, l, arith::CmpFPredicate::OGT, scaled,
+                                      constantLike(b, l, x, op.getThreshold().convertToDouble()));
+  Value soft = arith::DivFOp::create(b, l, arith::MulFOp::create(b, l, dy, z),
+                                     arith::AddFOp::create(b, l, z, constantLike(b, l, x, 1.0)));
+  return arith::SelectOp::create(b, l, above, dy, soft);
+}
+
+/// x > 0 ? x : x * negative_slope.
+Value leakyReluBody(LeakyReluOp op, OpBuilder &b, Location l, ValueRange a) {
+  Value x = a[0];
+  Value positive = arith::CmpFOp::create(b, l, arith::CmpFPredicate::OGT, x, zeroLike(b, l, x));
+  Value slope = constantLike(b, l, x, op.getNegativeSlope().convertToDouble());
+  return arith::SelectOp::create(b, l, positive, x, arith::MulFOp::create(b, l, x, slope));
+}
+
+/// x > 0 ? dy : dy * negative_slope.
+Value leakyReluGradBody(LeakyReluGradOp op, OpBuilder &b, Location l, ValueRange a) {
+  Value x = a[0], dy = a[1];
+  Value positive = arith::CmpFOp::create(b, l, arith::CmpFPredicate::OGT, x, zeroLike(b, l, x));
+  Value slope = constantLike(b, l, x, op.getNegativeSlope().convertToDouble());
+  return arith::SelectOp::create(b, l, positive, dy, arith::MulFOp::create(b, l, dy, slope));
+}
+
+/// min(max(x, min), max), NaN propagating, either bound left out.
+Value clampBody(ClampOp op, OpBuilder &b, Location l, ValueRange a) {
+  bool u = isUnsigned(op.getType());
+  Value x = a[0];
+  if (auto lo = op.getMin())
+    x = maxScalar(b, l, x, constantLike(b, l, x, lo->convertToDouble()), u);
+  if (auto hi = op.getMax())
+    x = minScalar(b, l, x, constantLike(b, l, x, hi->convertToDouble()), u);
+  return x;
+}
+
+/// dy where min <= x <= max, else 0.
+Value clampGradBody(ClampGradOp op, OpBuilder &b, Location l, ValueRange a) {
+  Value x = a[0], dy = a[1];
+  bool u = isUnsigned(op.getType());
+  auto compare = [&](bool atLeast, double bound) -> Value {
+    Value c = constantLike(b, l, x, bound);
+    if (isFloat(x))
+      return arith::CmpFOp::create(b, l, atLeast ? arith::CmpFPredicate::OGE : arith::CmpFPredicate::OLE,
+                                   x, c);
+    auto pred = atLeast ? (u ? arith::CmpIPredicate::uge : arith::CmpIPredicate::sge)
+                        : (u ? arith::CmpIPredicate::ule : arith::CmpIPredicate::sle);
+    return arith::CmpIOp::create(b, l, pred, x, c);
+  };
+  Value inside;
+  if (auto lo = op.getMin())
+    inside = compare(true, lo->convertToDouble());
+  if (auto hi = op.getMax()) {
+    Value below = compare(false, hi->convertToDouble());
+    inside = inside ? arith::AndIOp::create(b, l, inside, below).getResult() : below;
+  }
+  return arith::SelectOp::create(b, l, inside, dy, zeroLike(b, l, dy));
+}
+
 struct LowerConstant : KilnPattern<ConstantOp> {
   using KilnPattern::KilnPattern;
   Value lower(ConstantOp op, Adaptor, RankedTensorType type, Emitter &e) const override {
@@ -207,6 +359,14 @@ void populateElementwisePatterns(const TypeConverter &converter, RewritePatternS
                LowerElementwise<SignOp, signBody>, LowerElementwise<CastOp, castBody>,
                LowerElementwise<ReluGradOp, reluGradBody>, LowerConstant, LowerFill,
                LowerBroadcastLike, LowerDropout>(converter, patterns.getContext());
+  patterns.add<LowerElementwise<PowOp, powBody>, LowerElementwise<GeluOp, geluBody>,
+               LowerElementwise<GeluGradOp, geluGradBody>,
+               LowerElementwise<SoftplusOp, softplusBody>,
+               LowerElementwise<SoftplusGradOp, softplusGradBody>,
+               LowerElementwise<LeakyReluOp, leakyReluBody>,
+               LowerElementwise<LeakyReluGradOp, leakyReluGradBody>,
+               LowerElementwise<ClampOp, clampBody>, LowerElementwise<ClampGradOp, clampGradBody>>(
+      converter, patterns.getContext());
 }
 
 } // namespace kiln::lowering

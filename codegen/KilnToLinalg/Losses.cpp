@@ -11,11 +11,19 @@ using namespace kiln::ir;
 namespace kiln::lowering {
 namespace {
 
-/// The mean over rows of what `fold(row scalars, acc)` sums, as a scalar.
-Value meanOverRows(Emitter &e, ValueRange rows, Type elem, CombineFn fold) {
-  Value sum = e.reduce(rows.front(), {0}, e.scalar(elem, 0.0), fold, rows.drop_front());
-  Value n = e.toFloat(e.dim(rows.front(), 0), elem);
-  return arith::DivFOp::create(e.b, e.loc, e.extractScalar(sum), n);
+/// The mean over rows of `term(row scalars)` (of type `elem`), as a scalar:
+/// summed in the accumulator type (f64 for f32) and rounded once.
+Value meanOverRows(Emitter &e, ValueRange rows, Type elem, BodyFn term) {
+  Type acc = accumulatorType(elem);
+  Value sum = e.reduce(rows.front(), {0}, e.scalar(acc, 0.0),
+                       [&](OpBuilder &b, Location l, ValueRange xs, Value total) -> Value {
+                         Value x = castScalar(b, l, term(b, l, xs), elem, acc);
+                         return arith::AddFOp::create(b, l, total, x);
+                       },
+                       rows.drop_front());
+  Value n = e.toFloat(e.dim(rows.front(), 0), acc);
+  Value mean = arith::DivFOp::create(e.b, e.loc, e.extractScalar(sum), n);
+  return castScalar(e.b, e.loc, mean, acc, elem);
 }
 
 Value nan(OpBuilder &b, Location l, Type elem) {
@@ -31,12 +39,11 @@ struct LowerNllLoss : KilnPattern<NllLossOp> {
     bool u = isUnsigned(op.getTarget().getType());
     Value classes = e.dim(x, 1);
     Value mean = meanOverRows(e, ValueRange{adaptor.getTarget()}, elem,
-                              [&](OpBuilder &b, Location l, ValueRange a, Value acc) -> Value {
+                              [&](OpBuilder &b, Location l, ValueRange a) -> Value {
                                 Value n = linalg::IndexOp::create(b, l, 0);
                                 auto [t, valid] = classIndex(b, l, a[0], u, classes);
                                 Value picked = tensor::ExtractOp::create(b, l, x, ValueRange{n, t});
-                                picked = arith::SelectOp::create(b, l, valid, picked, nan(b, l, elem));
-                                return arith::AddFOp::create(b, l, acc, picked);
+                                return arith::SelectOp::create(b, l, valid, picked, nan(b, l, elem));
                               });
     return e.toTensor(arith::NegFOp::create(e.b, e.loc, mean));
   }
@@ -51,13 +58,12 @@ struct LowerAccuracy : KilnPattern<AccuracyOp> {
     Value classes = e.dim(adaptor.getInput(), 1);
     Type elem = type.getElementType();
     return e.toTensor(meanOverRows(e, ValueRange{predicted, adaptor.getTarget()}, elem,
-                        [&](OpBuilder &b, Location l, ValueRange v, Value acc) -> Value {
+                        [&](OpBuilder &b, Location l, ValueRange v) -> Value {
                           auto [t, valid] = classIndex(b, l, v[1], u, classes);
                           Value p = arith::IndexCastOp::create(b, l, b.getIndexType(), v[0]);
                           Value hit = arith::AndIOp::create(
                               b, l, valid, arith::CmpIOp::create(b, l, arith::CmpIPredicate::eq, p, t));
-                          return arith::AddFOp::create(b, l, acc,
-                                                       arith::UIToFPOp::create(b, l, elem, hit));
+                          return arith::UIToFPOp::create(b, l, elem, hit);
                         }));
   }
 };

@@ -45,7 +45,8 @@ class Model:
         # A sanitized run preloads the ASan runtime into Python only: tools
         # started from here carry their own.
         tools_env = {k: v for k, v in os.environ.items() if k != "LD_PRELOAD"}
-        subprocess.run([kiln, "build", source, "--emit=obj", "-o", obj], check=True, env=tools_env)
+        subprocess.run([kiln, "build", source, "--emit=obj", "--with-loss-grad", "-o", obj], check=True,
+                       env=tools_env)
         runtime = os.path.join(os.path.dirname(os.path.dirname(kiln)), "lib", "libKilnRuntime.a")
         # KILN_LINK_FLAGS: extra flags, as for the driver's links (a sanitized
         # build adds -fsanitize=... -shared-libasan; see scripts/test-sanitized).

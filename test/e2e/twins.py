@@ -209,6 +209,70 @@ def fashion_rnn(t):
     }
 
 
+# Indexing, powers and the functions and layers added with them.
+def expressions(t):
+    x, s, w, ids, img = t["x"], t["s"], t["w"], t["ids"], t["img"]
+    leaky, act, logp = torch.nn.LeakyReLU(0.2), torch.nn.GELU(), torch.nn.LogSoftmax(dim=1)
+    a = s.abs()
+    return {
+        "last": x[:, -1],
+        "strided": x[:, 1:4:2, ::2],
+        "window": x[:, -3:, 1] + x[:, :2, -1][:, 0:1] + x[:, 2, :3][:, -1:],
+        "powers": (s ** 2 + s ** 3 - a ** 0.5 + (a + 1.0) ** -1 + (a + 0.5) ** -0.5
+                   + (a + 0.5) ** 1.7 + (a + 0.5) ** -2 + s ** 0 + s ** 1 - -s ** 2 + 2 ** 3),
+        "gelus": F.gelu(s) + act(x)[:, 0],
+        "softs": F.softplus(s) + F.softplus(s * 30.0) + F.softplus(s, beta=2.0, threshold=1.0),
+        "leaks": F.leaky_relu(s) + F.leaky_relu(s, 0.3) + leaky(s),
+        "clamps": torch.clamp(s, -0.5, 0.5) + torch.clamp(s, min=0.1) + torch.clamp(s, max=-0.2),
+        "smallest": x.min(dim=1).values,
+        "smallest_kept": x.min(-1, keepdim=True).values,
+        "product": torch.matmul(s, w) + torch.matmul(x, w)[:, 0],
+        "joined": torch.cat([s, x[:, 0]], dim=1),
+        "logprobs": logp(s),
+        "flat": x.reshape(-1, 20),
+        "images": s.reshape(-1, 1, 2, 2),
+        "ipow": ids ** 2 + ids ** 3 + ids ** 0,
+        "iclamp": torch.clamp(ids, -5, 7) + ids.min(dim=1, keepdim=True).values,
+        "bytes": torch.clamp(img, 3, 200) + img.min(1, keepdim=True).values,
+    }, {
+        "loss": (F.nll_loss(logp(s), t["label"]) + F.l1_loss(s, x[:, 0])
+                 + x.min(1).values.mean() + torch.matmul(s, w).mean()),
+        "l1": F.l1_loss(s, x[:, 0]),
+        "nll": F.nll_loss(logp(s), t["label"]),
+    }
+
+
+def _grads_expr(t, act, leaky, logp, fc):
+    """The shared body of grads_expr.kiln and grads_expr64.kiln."""
+    x, v, w, u = t["x"], t["v"], t["w"], t["u"]
+    h = x * u
+    a = h[:, -1] * v
+    b = h[:, 1:4:2, ::2]
+    p = (a ** 2 + a.abs() ** 0.5 + (a.abs() + 1.0) ** -1 + (a.abs() + 0.5) ** -0.5
+         + (a.abs() + 0.5) ** 1.7 + a ** 3 * 0.1 + (a.abs() + 1.0) ** -2 + a ** 1 + a ** 0)
+    g = (F.gelu(p) + act(a) + F.softplus(a) + F.softplus(a * 30.0)
+         + F.softplus(a, beta=2.0, threshold=1.0))
+    l = F.leaky_relu(g) + leaky(a) + F.leaky_relu(a, 0.3)
+    c = torch.clamp(l, -0.5, 1.5) + torch.clamp(a, min=0.1) + torch.clamp(a, max=-0.2)
+    m = h.min(dim=1).values
+    k = h[:, 0:2].min(-1, keepdim=True).values
+    z = torch.cat([c, m], dim=1)
+    q = torch.matmul(c, w) + fc(m)
+    loss = (F.nll_loss(logp(q), t["label"]) + F.l1_loss(c, t["y"]) + z.mean() + (b ** 2).mean()
+            + k.reshape(-1, 2).mean())
+    return {"logits": q}, {"loss": loss}
+
+
+def grads_expr(t):
+    return _grads_expr(t, torch.nn.GELU(), torch.nn.LeakyReLU(0.2), torch.nn.LogSoftmax(dim=1),
+                       lambda m: F.linear(m, t["fc.weight"], t["fc.bias"]))
+
+
+def grads_expr64(t):
+    return _grads_expr(t, F.gelu, lambda a: F.leaky_relu(a, 0.2),
+                       lambda q: F.log_softmax(q, dim=1), lambda m: m @ t["fw"])
+
+
 # model file (relative to the repository) -> (twin, value ranges for integer
 # data: name -> (low, high) for torch.randint; "unit" for floats in [0, 1))
 MODELS = {
@@ -226,6 +290,7 @@ MODELS = {
     "test/e2e/models/cnn.kiln": (small_cnn, {"label": (0, 3)}),
     "examples/fashion_cnn.kiln": (fashion_cnn, {"label": (0, 10)}),
     "examples/fashion_rnn.kiln": (fashion_rnn, {"label": (0, 10)}),
+    "test/e2e/models/expressions.kiln": (expressions, {"label": (0, 4), "ids": (-300, 300)}),
 }
 
 # Models whose loss is checked on one batch only: some of their terms sum over
@@ -242,4 +307,6 @@ GRAD_MODELS = {
     "test/e2e/models/grads.kiln": (grads, {"label": (0, 3), "y": "unit"}),
     "test/e2e/models/grads64.kiln": (grads64, {"label": (0, 3), "y": "unit"}),
     "test/e2e/models/vectors.kiln": (vectors, {"y": "unit"}),
+    "test/e2e/models/grads_expr.kiln": (grads_expr, {"label": (0, 3), "y": "unit"}),
+    "test/e2e/models/grads_expr64.kiln": (grads_expr64, {"label": (0, 3), "y": "unit"}),
 }
