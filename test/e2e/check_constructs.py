@@ -566,6 +566,18 @@ def first_error(stderr):
     return errors[0] if errors else first_line(stderr)
 
 
+def raw_ir(stderr):
+    """The first line of an error that shows MLIR's own text (types such as
+    tensor<1x?x4xf32>, a verifier's wording) instead of the model's, or
+    None: DESIGN.md's errors name the operation and the shapes in the
+    model's terms."""
+    for line in stderr.splitlines():
+        if re.search(r"\b(tensor|memref|vector)<|!llvm\.|rank-reduced|'(linalg|tensor|arith|"
+                     r"scf|func|memref|builtin)\.\w+' op", line):
+            return line.strip()
+    return None
+
+
 def located(stderr, path):
     """Whether the first error names a place in the model file."""
     return re.match(re.escape(path) + r":\d+:\d+: error: ", first_error(stderr)) is not None
@@ -601,6 +613,29 @@ def row_cases(row, check, sample):
                                apply_row(row, probe, make_values(row, req, tvals), how)))
     bases = {}
     for (key, i, base, _), ok in zip(probes, check([c for *_, c in probes])):
+        if ok and (key not in bases or bases[key][0] > i):
+            bases[key] = (i, base)
+    # A row whose optional arguments may not all be left out (clamp needs a
+    # min or a max): for the shapes without a base, each optional argument
+    # in turn at its first value.
+    optional = [p for p in others if not p.required]
+    retry = []
+    for key in keys:
+        if key in bases or not optional:
+            continue
+        same = [o for o in xs if (o.batched, o.R) == key]
+        probe = next((o for o in same if o.path == "grad"), same[0])
+        for j, p in enumerate(optional):
+            extra = {p.name: values_for(row, p, probe)[0]}
+            lists = [values_for(row, q, probe) for q in required] + \
+                [tensor_values(probe) for _ in tensors[1:]]
+            for i, combo in enumerate(itertools.islice(itertools.product(*lists), 12)):
+                req = {**dict(zip([q.name for q in required], combo)), **extra}
+                tvals = combo[len(required):]
+                for how in ("both", "loss"):
+                    retry.append((key, (j, i), (req, tvals),
+                                  apply_row(row, probe, make_values(row, req, tvals), how)))
+    for (key, i, base, _), ok in zip(retry, check([c for *_, c in retry])):
         if ok and (key not in bases or bases[key][0] > i):
             bases[key] = (i, base)
     bases = {k: v[1] for k, v in bases.items()}
@@ -909,6 +944,8 @@ class Runner:
         if bad:
             return "kiln build: " + bad, False
         if p.returncode != 0:
+            if raw_ir(p.stderr):
+                return "kiln build: MLIR's own text in an error: " + raw_ir(p.stderr), False
             if located(p.stderr, path):
                 m = re.match(re.escape(path) + r":(\d+):\d+: error: (.*)", first_error(p.stderr))
                 line = int(m.group(1))
