@@ -49,21 +49,6 @@ static runtime::InitSpec initSpec(ir::InitAttrInterface init) {
   return spec;
 }
 
-static runtime::TrainDefaults trainDefaults(ir::TrainAttr train) {
-  runtime::TrainDefaults t;
-  t.optimizer = ir::stringifyOptimizer(train.getOptimizer()).str();
-  t.lr = train.getLr().convertToDouble();
-  t.momentum = train.getMomentum().convertToDouble();
-  t.weightDecay = train.getWeightDecay().convertToDouble();
-  t.beta1 = train.getBeta1().convertToDouble();
-  t.beta2 = train.getBeta2().convertToDouble();
-  t.eps = train.getEps().convertToDouble();
-  t.batch = train.getBatch();
-  t.epochs = train.getEpochs();
-  t.seed = train.getSeed();
-  t.shuffle = train.getShuffle();
-  return t;
-}
 
 /// FLOPs of one op for one sample (the batch dimension taken as 1): two per
 /// multiply-add in products, one per element elsewhere.
@@ -120,7 +105,7 @@ std::string manifestJson(ModuleOp module) {
     m.model = name.str();
   if (auto train = module->getAttrOfType<ir::TrainAttr>(ir::kTrainAttrName)) {
     m.hasTrain = true;
-    m.train = trainDefaults(train);
+    m.train = train.getSettings();
   }
   for (auto func : module.getOps<FunctionOpInterface>()) {
     std::optional<Entry> entry = ir::getEntry(func);

@@ -92,11 +92,7 @@ private:
   }
 
   ir::TrainAttr trainAttr() {
-    const TrainConfig &t = model.train;
-    auto optimizer = t.optimizer == TrainConfig::SGD ? ir::Optimizer::SGD : ir::Optimizer::Adam;
-    return ir::TrainAttr::get(&context, optimizer, t.lr, t.momentum, t.weightDecay, t.beta1,
-                              t.beta2, t.eps, t.batch, t.epochs, static_cast<uint64_t>(t.seed),
-                              t.shuffle);
+    return ir::TrainAttr::get(&context, static_cast<const TrainSettings &>(model.train));
   }
 
   /// A function of the leaf nodes `args` computing the nodes `results`,

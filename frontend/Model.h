@@ -10,6 +10,7 @@
 #pragma once
 
 #include "common/DType.h"
+#include "common/TrainSettings.h"
 
 #include <cstdint>
 #include <string>
@@ -82,14 +83,10 @@ struct Node {
   Init init;                 // Param only
 };
 
-struct TrainConfig {
+/// The train block's settings (SGD's lr is required when SGD is named; the
+/// other optimizers' defaults are torch.optim's).
+struct TrainConfig : TrainSettings {
   bool present = false; // a `train` block was given
-  enum Optimizer { SGD, Adam } optimizer = SGD;
-  double lr = 0.01; // SGD's lr is required when SGD is named; Adam's default is 0.001
-  double momentum = 0, weightDecay = 0;
-  double beta1 = 0.9, beta2 = 0.999, eps = 1e-8;
-  int64_t batch = 64, epochs = 1, seed = 0;
-  bool shuffle = true;
 };
 
 struct NamedValue {

@@ -31,9 +31,15 @@ Builtin container(const char *name, LayerBuild build, LayerApply apply) {
   return b;
 }
 
-Builtin optimizer(const char *name, TrainConfig::Optimizer optimizer, std::vector<Param> params) {
+Builtin optimizer(const char *name, OptimizerKind optimizer, std::vector<Param> params) {
   Builtin b{BuiltinKind::Optimizer, name, "", Needs::AnyDType, std::move(params)};
   b.optimizer = optimizer;
+  return b;
+}
+
+Builtin scheduler(const char *name, SchedulerKind scheduler, std::vector<Param> params) {
+  Builtin b{BuiltinKind::Scheduler, name, "", Needs::AnyDType, std::move(params)};
+  b.scheduler = scheduler;
   return b;
 }
 
@@ -51,7 +57,9 @@ std::vector<Builtin> table() {
   layer(NAME, OP, &Sema::BUILD, &Sema::APPLY, Needs::NEEDS, {__VA_ARGS__}),
 #define KILN_CONTAINER(NAME, BUILD, APPLY) container(NAME, &Sema::BUILD, &Sema::APPLY),
 #define KILN_OPTIMIZER(NAME, OPTIMIZER, ...)                                                     \
-  optimizer(NAME, TrainConfig::OPTIMIZER, {__VA_ARGS__}),
+  optimizer(NAME, OptimizerKind::OPTIMIZER, {__VA_ARGS__}),
+#define KILN_SCHEDULER(NAME, SCHEDULER, ...)                                                     \
+  scheduler(NAME, SchedulerKind::SCHEDULER, {__VA_ARGS__}),
 #define KILN_INITIALIZER(NAME, RULE, ...) initializer(NAME, &Sema::RULE, {__VA_ARGS__}),
 #include "frontend/Builtins.def"
   };
@@ -61,7 +69,7 @@ std::vector<Builtin> table() {
 
 const std::vector<Builtin> &builtins(BuiltinKind kind) {
   static const std::vector<std::vector<Builtin>> byKind = [] {
-    std::vector<std::vector<Builtin>> lists(4);
+    std::vector<std::vector<Builtin>> lists(5);
     for (Builtin &b : table())
       lists[static_cast<size_t>(b.kind)].push_back(std::move(b));
     return lists;

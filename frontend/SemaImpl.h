@@ -78,7 +78,7 @@ inline Param arg(const char *name, const char *dflt = nullptr) { return {name, d
 /// What a builtin needs of its first tensor's dtype.
 enum class Needs { AnyDType, FloatTensor, FloatPredictions, FloatLogits };
 
-enum class BuiltinKind { Function, Layer, Optimizer, Initializer };
+enum class BuiltinKind { Function, Layer, Optimizer, Scheduler, Initializer };
 
 using FunctionRule = Value (Sema::*)(const Call &);
 using LayerBuild = bool (Sema::*)(Layer &, const Call &);
@@ -97,7 +97,8 @@ struct Builtin {
   LayerBuild build = nullptr;         // Layer
   LayerApply apply = nullptr;         // Layer
   InitRule init = nullptr;            // Initializer
-  TrainConfig::Optimizer optimizer{}; // Optimizer
+  OptimizerKind optimizer{};          // Optimizer
+  SchedulerKind scheduler{};          // Scheduler
 };
 
 /// Every builtin of one kind, in the table's order.
@@ -301,6 +302,7 @@ public:
   // SemaTrain.cpp.
   void checkTrain(const File &file);
   void checkOptimizer(const Expr &e);
+  void checkScheduler(const Expr &e);
 
   Diagnostics &diags;
   int parseErrors;

@@ -4,6 +4,7 @@
 #include "ir/KilnDialect.h"
 
 #include "mlir/IR/Builders.h"
+#include "llvm/ADT/StringMap.h"
 #include "llvm/ADT/StringSet.h"
 #include "llvm/ADT/TypeSwitch.h"
 
@@ -143,14 +144,12 @@ Attribute TrainAttr::parse(AsmParser &parser, Type) {
     return {};
   std::optional<Optimizer> optimizer = symbolizeOptimizer(optimizerName);
   if (!optimizer)
-    return (parser.emitError(start, "expected the optimizer, SGD or Adam, got '")
+    return (parser.emitError(start, "expected the optimizer, SGD, Adam, AdamW or RMSprop, got '")
                 << optimizerName << "'",
             Attribute());
-  std::optional<double> lr;
-  double momentum = 0, weightDecay = 0, beta1 = 0.9, beta2 = 0.999, eps = 1e-8;
-  int64_t batch = 64, epochs = 1;
-  uint64_t seed = 0;
-  bool shuffle = true;
+  kiln::TrainSettings s;
+  s.optimizer = kiln::OptimizerKind(*optimizer);
+  bool hasLr = false;
   llvm::StringSet<> seen;
   while (succeeded(parser.parseOptionalComma())) {
     SMLoc loc = parser.getCurrentLocation();
@@ -160,37 +159,52 @@ Attribute TrainAttr::parse(AsmParser &parser, Type) {
     if (!seen.insert(key).second)
       return (parser.emitError(loc, "'") << key << "' is given twice", Attribute());
     auto real = [&](double &value) { return parseReal(parser, value); };
-    ParseResult result = failure();
-    if (key == "lr") {
-      lr = 0;
-      result = real(*lr);
-    } else if (key == "momentum") {
-      result = real(momentum);
-    } else if (key == "weight_decay") {
-      result = real(weightDecay);
-    } else if (key == "beta1") {
-      result = real(beta1);
-    } else if (key == "beta2") {
-      result = real(beta2);
-    } else if (key == "eps") {
-      result = real(eps);
-    } else if (key == "batch") {
-      result = parser.parseInteger(batch);
-    } else if (key == "epochs") {
-      result = parser.parseInteger(epochs);
-    } else if (key == "seed") {
-      result = parser.parseInteger(seed);
-    } else if (key == "shuffle") {
-      StringRef flag;
+    auto flag = [&](bool &value) -> ParseResult {
+      StringRef word;
       SMLoc flagLoc = parser.getCurrentLocation();
-      result = parser.parseKeyword(&flag);
-      if (succeeded(result) && flag != "true" && flag != "false")
-        return (parser.emitError(flagLoc, "expected true or false"), Attribute());
-      shuffle = flag == "true";
+      if (parser.parseKeyword(&word))
+        return failure();
+      if (word != "true" && word != "false")
+        return parser.emitError(flagLoc, "expected true or false");
+      value = word == "true";
+      return success();
+    };
+    static const llvm::StringMap<double kiln::TrainSettings::*> reals = {
+        {"lr", &kiln::TrainSettings::lr},           {"momentum", &kiln::TrainSettings::momentum},
+        {"weight_decay", &kiln::TrainSettings::weightDecay}, {"beta1", &kiln::TrainSettings::beta1},
+        {"beta2", &kiln::TrainSettings::beta2},     {"eps", &kiln::TrainSettings::eps},
+        {"alpha", &kiln::TrainSettings::alpha},     {"clip_grad_norm", &kiln::TrainSettings::clipGradNorm},
+        {"gamma", &kiln::TrainSettings::gamma},     {"eta_min", &kiln::TrainSettings::etaMin}};
+    static const llvm::StringMap<int64_t kiln::TrainSettings::*> integers = {
+        {"step_size", &kiln::TrainSettings::stepSize}, {"t_max", &kiln::TrainSettings::tMax},
+        {"batch", &kiln::TrainSettings::batch},       {"epochs", &kiln::TrainSettings::epochs}};
+    ParseResult result = failure();
+    if (auto it = reals.find(key); it != reals.end()) {
+      hasLr |= key == "lr";
+      result = real(s.*it->second);
+    } else if (auto it = integers.find(key); it != integers.end()) {
+      result = parser.parseInteger(s.*it->second);
+    } else if (key == "seed") {
+      result = parser.parseInteger(s.seed);
+    } else if (key == "shuffle") {
+      result = flag(s.shuffle);
+    } else if (key == "nesterov") {
+      result = flag(s.nesterov);
+    } else if (key == "scheduler") {
+      StringRef name;
+      SMLoc nameLoc = parser.getCurrentLocation();
+      result = parser.parseKeyword(&name);
+      std::optional<Scheduler> scheduler = symbolizeScheduler(name);
+      if (succeeded(result) && (!scheduler || *scheduler == Scheduler::None))
+        return (parser.emitError(nameLoc, "expected the scheduler, StepLR or CosineAnnealingLR"),
+                Attribute());
+      if (succeeded(result))
+        s.scheduler = kiln::SchedulerKind(*scheduler);
     } else {
       return (parser.emitError(loc, "unknown train setting '")
                   << key << "'; expected lr, momentum, weight_decay, beta1, beta2, eps, "
-                            "batch, epochs, seed or shuffle",
+                            "nesterov, alpha, clip_grad_norm, scheduler, step_size, gamma, "
+                            "t_max, eta_min, batch, epochs, seed or shuffle",
               Attribute());
     }
     if (failed(result))
@@ -198,12 +212,38 @@ Attribute TrainAttr::parse(AsmParser &parser, Type) {
   }
   if (parser.parseGreater())
     return {};
-  if (!lr)
+  if (!hasLr)
     return (parser.emitError(start, "#kiln.train needs lr"), Attribute());
   using llvm::APFloat;
-  return parser.getChecked<TrainAttr>(start, parser.getContext(), *optimizer, APFloat(*lr),
-                                      APFloat(momentum), APFloat(weightDecay), APFloat(beta1),
-                                      APFloat(beta2), APFloat(eps), batch, epochs, seed, shuffle);
+  return parser.getChecked<TrainAttr>(
+      start, parser.getContext(), Optimizer(s.optimizer), APFloat(s.lr), APFloat(s.momentum),
+      APFloat(s.weightDecay), APFloat(s.beta1), APFloat(s.beta2), APFloat(s.eps), s.nesterov,
+      APFloat(s.alpha), APFloat(s.clipGradNorm), Scheduler(s.scheduler), s.stepSize, APFloat(s.gamma),
+      s.tMax, APFloat(s.etaMin), s.batch, s.epochs, s.seed, s.shuffle);
+}
+
+kiln::TrainSettings TrainAttr::getSettings() const {
+  kiln::TrainSettings s;
+  s.optimizer = kiln::OptimizerKind(getOptimizer());
+  s.lr = getLr().convertToDouble();
+  s.momentum = getMomentum().convertToDouble();
+  s.weightDecay = getWeightDecay().convertToDouble();
+  s.beta1 = getBeta1().convertToDouble();
+  s.beta2 = getBeta2().convertToDouble();
+  s.eps = getEps().convertToDouble();
+  s.nesterov = getNesterov();
+  s.alpha = getAlpha().convertToDouble();
+  s.clipGradNorm = getClipGradNorm().convertToDouble();
+  s.scheduler = kiln::SchedulerKind(getScheduler());
+  s.stepSize = getStepSize();
+  s.gamma = getGamma().convertToDouble();
+  s.tMax = getTMax();
+  s.etaMin = getEtaMin().convertToDouble();
+  s.batch = getBatch();
+  s.epochs = getEpochs();
+  s.seed = getSeed();
+  s.shuffle = getShuffle();
+  return s;
 }
 
 void TrainAttr::print(AsmPrinter &printer) const {
@@ -218,34 +258,63 @@ void TrainAttr::print(AsmPrinter &printer) const {
   real("beta1", getBeta1());
   real("beta2", getBeta2());
   real("eps", getEps());
+  // The settings most models leave alone print only where they are set.
+  if (getNesterov())
+    printer << ", nesterov = true";
+  if (getOptimizer() == Optimizer::RMSprop)
+    real("alpha", getAlpha());
+  if (!getClipGradNorm().isZero())
+    real("clip_grad_norm", getClipGradNorm());
+  switch (getScheduler()) {
+  case Scheduler::None:
+    break;
+  case Scheduler::StepLR:
+    printer << ", scheduler = StepLR, step_size = " << getStepSize();
+    real("gamma", getGamma());
+    break;
+  case Scheduler::CosineAnnealingLR:
+    printer << ", scheduler = CosineAnnealingLR, t_max = " << getTMax();
+    real("eta_min", getEtaMin());
+    break;
+  }
   printer << ", batch = " << getBatch() << ", epochs = " << getEpochs() << ", seed = " << getSeed()
           << ", shuffle = " << (getShuffle() ? "true" : "false") << '>';
 }
 
-LogicalResult TrainAttr::verify(function_ref<InFlightDiagnostic()> emitError, Optimizer,
-                                llvm::APFloat lrValue, llvm::APFloat momentumValue,
-                                llvm::APFloat weightDecayValue,
+LogicalResult TrainAttr::verify(function_ref<InFlightDiagnostic()> emitError,
+                                Optimizer optimizer, llvm::APFloat lrValue,
+                                llvm::APFloat momentumValue, llvm::APFloat weightDecayValue,
                                 llvm::APFloat beta1Value, llvm::APFloat beta2Value,
-                                llvm::APFloat epsValue, int64_t batch, int64_t epochs,
+                                llvm::APFloat epsValue, bool nesterov, llvm::APFloat alphaValue,
+                                llvm::APFloat clipValue, Scheduler, int64_t stepSize,
+                                llvm::APFloat gammaValue, int64_t tMax,
+                                llvm::APFloat etaMinValue, int64_t batch, int64_t epochs,
                                 uint64_t, bool) {
-  double lr = lrValue.convertToDouble(), momentum = momentumValue.convertToDouble(),
-         weightDecay = weightDecayValue.convertToDouble(), beta1 = beta1Value.convertToDouble(),
-         beta2 = beta2Value.convertToDouble(), eps = epsValue.convertToDouble();
-  // The train block's rules (frontend/Sema.cpp), so IR written by hand
+  // The train block's rules (frontend/SemaTrain.cpp), so IR written by hand
   // cannot ask the runtime for what a model file cannot.
-  for (auto [key, value] : {std::pair<const char *, double>{"lr", lr},
-                            {"momentum", momentum},
-                            {"weight_decay", weightDecay},
-                            {"eps", eps}})
-    if (!(value >= 0) || !std::isfinite(value))
-      return emitError() << "#kiln.train's " << key << " must be >= 0, got " << value;
-  for (auto [key, value] :
-       {std::pair<const char *, double>{"beta1", beta1}, {"beta2", beta2}})
-    if (!(value >= 0 && value < 1))
-      return emitError() << "#kiln.train's " << key << " must be in [0, 1), got " << value;
-  if (batch < 1 || epochs < 1)
-    return emitError() << "#kiln.train's batch and epochs must be >= 1, got " << batch << " and "
-                       << epochs;
+  for (auto [key, value] : {std::pair<const char *, const llvm::APFloat &>{"lr", lrValue},
+                            {"momentum", momentumValue},
+                            {"weight_decay", weightDecayValue},
+                            {"eps", epsValue},
+                            {"clip_grad_norm", clipValue},
+                            {"gamma", gammaValue},
+                            {"eta_min", etaMinValue}}) {
+    double v = value.convertToDouble();
+    if (!(v >= 0) || !std::isfinite(v))
+      return emitError() << "#kiln.train's " << key << " must be >= 0, got " << v;
+  }
+  for (auto [key, value] : {std::pair<const char *, const llvm::APFloat &>{"beta1", beta1Value},
+                            {"beta2", beta2Value},
+                            {"alpha", alphaValue}}) {
+    double v = value.convertToDouble();
+    if (!(v >= 0 && v < 1))
+      return emitError() << "#kiln.train's " << key << " must be in [0, 1), got " << v;
+  }
+  if (nesterov && (optimizer != Optimizer::SGD || momentumValue.isZero()))
+    return emitError() << "#kiln.train's nesterov needs SGD with a momentum above 0";
+  if (batch < 1 || epochs < 1 || stepSize < 1 || tMax < 1)
+    return emitError() << "#kiln.train's batch, epochs, step_size and t_max must be >= 1, got "
+                       << batch << ", " << epochs << ", " << stepSize << " and " << tMax;
   return success();
 }
 

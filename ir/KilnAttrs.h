@@ -14,6 +14,13 @@
 
 #include "ir/KilnEnums.h.inc"
 
+#include "common/TrainSettings.h"
+
+// #kiln.train's enums are the plain ones of common/TrainSettings.h.
+static_assert(unsigned(kiln::ir::Optimizer::RMSprop) == unsigned(kiln::OptimizerKind::RMSprop) &&
+              unsigned(kiln::ir::Scheduler::CosineAnnealingLR) ==
+                  unsigned(kiln::SchedulerKind::CosineAnnealingLR));
+
 #include "ir/KilnAttrInterfaces.h.inc"
 
 #define GET_ATTRDEF_CLASSES

@@ -229,7 +229,17 @@ def Kiln_GradAttr : Kiln_NamedRole<"Grad", "grad",
 
 def Kiln_Optimizer : I32EnumAttr<"Optimizer", "a torch.optim optimizer", [
     I32EnumAttrCase<"SGD", 0>,
-    I32EnumAttrCase<"Adam", 1>]> {
+    I32EnumAttrCase<"Adam", 1>,
+    I32EnumAttrCase<"AdamW", 2>,
+    I32EnumAttrCase<"RMSprop", 3>]> {
+  let cppNamespace = "::kiln::ir";
+  let genSpecializedAttr = 0;
+}
+
+def Kiln_Scheduler : I32EnumAttr<"Scheduler", "a torch.optim.lr_scheduler, stepped per epoch", [
+    I32EnumAttrCase<"None", 0>,
+    I32EnumAttrCase<"StepLR", 1>,
+    I32EnumAttrCase<"CosineAnnealingLR", 2>]> {
   let cppNamespace = "::kiln::ir";
   let genSpecializedAttr = 0;
 }
@@ -237,38 +247,58 @@ def Kiln_Optimizer : I32EnumAttr<"Optimizer", "a torch.optim optimizer", [
 def Kiln_TrainAttr : Kiln_Attr<"Train", "train"> {
   let summary = "the train block's settings";
   let description = [{
-    The optimizer and its settings (torch.optim's names and defaults), then
-    the loop's: batch size, epochs, seed and shuffling. The executable's
-    flags override them; the train step builds the optimizer from them.
-    Printed in full; when parsed, every key but `lr` may be left out (the
-    defaults: momentum 0, weight_decay 0, beta1 0.9, beta2 0.999, eps 1e-8,
-    batch 64, epochs 1, seed 0, shuffle true), in any order.
+    The optimizer and its settings (torch.optim's names and defaults), the
+    learning-rate schedule and gradient clipping, then the loop's: batch
+    size, epochs, seed and shuffling. The executable's flags override the
+    loop's settings and lr; the train step builds the optimizer and the
+    clipping from them; the runtime steps the schedule once per epoch.
+    The optimizer's and the loop's settings are always printed; `nesterov`,
+    `alpha` (RMSprop's), `clip_grad_norm` and the schedule only where they
+    are set. When parsed, every key but `lr` may be left out (the defaults:
+    momentum 0, weight_decay 0, beta1 0.9, beta2 0.999, eps 1e-8, nesterov
+    false, alpha 0.99, clip_grad_norm 0 (none), no scheduler, gamma 0.1,
+    eta_min 0, batch 64, epochs 1, seed 0, shuffle true), in any order.
     ```mlir
     #kiln.train<SGD, lr = 0.1, momentum = 0.0, weight_decay = 0.0, beta1 = 0.9,
                 beta2 = 0.999, eps = 1.0e-08, batch = 64, epochs = 3, seed = 42,
                 shuffle = true>
+    #kiln.train<AdamW, lr = 0.001, momentum = 0.0, weight_decay = 0.01,
+                beta1 = 0.9, beta2 = 0.999, eps = 1.0e-08, clip_grad_norm = 1.0,
+                scheduler = CosineAnnealingLR, t_max = 5, eta_min = 0.0,
+                batch = 64, epochs = 5, seed = 0, shuffle = true>
     ```
   }];
   let parameters = (ins EnumParameter<Kiln_Optimizer>:$optimizer,
                         Kiln_RealParameter<"learning rate">:$lr,
-                        Kiln_RealParameter<"SGD's momentum">:$momentum,
-                        Kiln_RealParameter<"L2 penalty">:$weightDecay,
+                        Kiln_RealParameter<"SGD's and RMSprop's momentum">:$momentum,
+                        Kiln_RealParameter<"L2 penalty (decoupled in AdamW)">:$weightDecay,
                         Kiln_RealParameter<"Adam's beta1">:$beta1,
                         Kiln_RealParameter<"Adam's beta2">:$beta2,
-                        Kiln_RealParameter<"Adam's eps">:$eps,
+                        Kiln_RealParameter<"Adam's and RMSprop's eps">:$eps,
+                        "bool":$nesterov,
+                        Kiln_RealParameter<"RMSprop's smoothing constant">:$alpha,
+                        Kiln_RealParameter<"the gradients' largest total 2-norm (0: none)">:$clipGradNorm,
+                        EnumParameter<Kiln_Scheduler>:$scheduler,
+                        "int64_t":$stepSize,
+                        Kiln_RealParameter<"StepLR's gamma">:$gamma,
+                        "int64_t":$tMax,
+                        Kiln_RealParameter<"CosineAnnealingLR's eta_min">:$etaMin,
                         "int64_t":$batch, "int64_t":$epochs, "uint64_t":$seed,
                         "bool":$shuffle);
   let builders = [
-    AttrBuilder<(ins "Optimizer":$optimizer, "double":$lr, "double":$momentum,
-                     "double":$weightDecay, "double":$beta1, "double":$beta2,
-                     "double":$eps, "int64_t":$batch, "int64_t":$epochs,
-                     "uint64_t":$seed, "bool":$shuffle), [{
-      return $_get($_ctxt, optimizer, ::llvm::APFloat(lr), ::llvm::APFloat(momentum),
-                   ::llvm::APFloat(weightDecay), ::llvm::APFloat(beta1),
-                   ::llvm::APFloat(beta2), ::llvm::APFloat(eps), batch, epochs, seed,
-                   shuffle);
+    AttrBuilder<(ins "const ::kiln::TrainSettings &":$s), [{
+      using ::llvm::APFloat;
+      return $_get($_ctxt, Optimizer(s.optimizer), APFloat(s.lr), APFloat(s.momentum),
+                   APFloat(s.weightDecay), APFloat(s.beta1), APFloat(s.beta2),
+                   APFloat(s.eps), s.nesterov, APFloat(s.alpha), APFloat(s.clipGradNorm),
+                   Scheduler(s.scheduler), s.stepSize, APFloat(s.gamma), s.tMax, APFloat(s.etaMin),
+                   s.batch, s.epochs, s.seed, s.shuffle);
     }]>
   ];
+  let extraClassDeclaration = [{
+    /// The settings as plain numbers, as the builder takes them.
+    ::kiln::TrainSettings getSettings() const;
+  }];
   let hasCustomAssemblyFormat = 1;
   let genVerifyDecl = 1;
 }

@@ -21,27 +21,26 @@ namespace {
 
 /// The train block's settings (the module's #kiln.train); without one,
 /// plain SGD.
-struct Optimizer {
-  bool adam = false;
-  double momentum = 0, weightDecay = 0, beta1 = 0.9, beta2 = 0.999, eps = 1e-8;
-
+struct Optimizer : kiln::TrainSettings {
   static Optimizer from(TrainAttr train) {
     Optimizer o;
-    if (!train)
-      return o;
-    o.adam = train.getOptimizer() == kiln::ir::Optimizer::Adam;
-    o.momentum = train.getMomentum().convertToDouble();
-    o.weightDecay = train.getWeightDecay().convertToDouble();
-    o.beta1 = train.getBeta1().convertToDouble();
-    o.beta2 = train.getBeta2().convertToDouble();
-    o.eps = train.getEps().convertToDouble();
+    if (train)
+      static_cast<kiln::TrainSettings &>(o) = train.getSettings();
     return o;
+  }
+  bool adamLike() const {
+    return optimizer == kiln::OptimizerKind::Adam || optimizer == kiln::OptimizerKind::AdamW;
   }
 
   /// Names of the per-parameter state tensors, as torch.optim's state_dict.
   SmallVector<StringRef> stateNames() const {
-    if (adam)
+    if (adamLike())
       return {"exp_avg", "exp_avg_sq"};
+    if (optimizer == kiln::OptimizerKind::RMSprop) {
+      if (momentum != 0)
+        return {"square_avg", "momentum_buffer"};
+      return {"square_avg"};
+    }
     if (momentum != 0)
       return {"momentum_buffer"};
     return {};
@@ -49,7 +48,8 @@ struct Optimizer {
 };
 
 /// Builds the update of one parameter with kiln ops, in torch.optim's order
-/// of operations so the numbers track PyTorch's.
+/// of operations (ATen's addcmul is `x + (value * a) * b`, addcdiv
+/// `x + (value * a) / b`) so the numbers track PyTorch's.
 class Updater {
 public:
   Updater(OpBuilder &b, Location loc, const Optimizer &opt, Value lr, Value step)
@@ -57,17 +57,47 @@ public:
 
   /// Returns the new parameter and appends the new state to `newState`.
   Value update(Value p, Value g, ValueRange state, SmallVectorImpl<Value> &newState) {
-    if (opt.weightDecay != 0) // grad = grad + weight_decay * param
+    if (opt.optimizer == kiln::OptimizerKind::AdamW) {
+      // Decoupled weight decay: param * (1 - lr * weight_decay), lr * wd in f64.
+      if (opt.weightDecay != 0)
+        p = mul(p, castTo(sub(constant(lr, 1.0), mul(lr, constant(lr, opt.weightDecay))), p));
+    } else if (opt.weightDecay != 0) { // grad = grad + weight_decay * param
       g = add(g, mul(p, constant(p, opt.weightDecay)));
-    if (opt.adam)
+    }
+    if (opt.adamLike())
       return adam(p, g, state[0], state[1], newState);
+    if (opt.optimizer == kiln::OptimizerKind::RMSprop)
+      return rmsprop(p, g, state, newState);
     Value d = g;
     if (opt.momentum != 0) { // buf = buf * momentum + grad
-      d = add(mul(state[0], constant(p, opt.momentum)), g);
-      newState.push_back(d);
+      Value buf = add(mul(state[0], constant(p, opt.momentum)), g);
+      newState.push_back(buf);
+      // Nesterov: grad + momentum * buf; else the buffer itself.
+      d = opt.nesterov ? add(g, mul(buf, constant(p, opt.momentum))) : buf;
     }
     // param + (-lr) * d
     return add(p, mul(neg(castTo(lr, p)), d));
+  }
+
+  /// torch.nn.utils.clip_grad_norm_: every gradient times
+  /// min(max_norm / (total_norm + 1e-6), 1), where total_norm is the 2-norm
+  /// of all gradients' elements together (PyTorch's norm of the per-tensor
+  /// norms, without their rounding): each tensor's sum of squares in its own
+  /// dtype (f32 sums accumulate in f64), the rest in f64.
+  void clip(MutableArrayRef<Value> grads) {
+    auto f64 = RankedTensorType::get({}, b.getF64Type());
+    Value total;
+    for (Value g : grads) {
+      Value square = CastOp::create(b, loc, f64, sumAll(mul(g, g)));
+      total = total ? add(total, square) : square;
+    }
+    if (!total)
+      return;
+    Value coef = DivOp::create(b, loc, constant(total, opt.clipGradNorm),
+                               add(SqrtOp::create(b, loc, total), constant(total, 1e-6)));
+    Value clamped = ClampOp::create(b, loc, coef, FloatAttr(), b.getF64FloatAttr(1.0));
+    for (Value &g : grads)
+      g = mul(g, castTo(clamped, g));
   }
 
 private:
@@ -90,6 +120,23 @@ private:
     return add(p, DivOp::create(b, loc, scaled, denom));
   }
 
+  Value rmsprop(Value p, Value g, ValueRange state, SmallVectorImpl<Value> &newState) {
+    // square_avg = square_avg * alpha + (1 - alpha) * grad * grad
+    Value sq = add(mul(state[0], constant(p, opt.alpha)),
+                   mul(mul(constant(p, 1 - opt.alpha), g), g));
+    newState.push_back(sq);
+    Value avg = add(SqrtOp::create(b, loc, sq), constant(p, opt.eps));
+    Value negLr = neg(castTo(lr, p));
+    if (opt.momentum != 0) {
+      // buf = buf * momentum + grad / avg; param + (-lr) * buf
+      Value buf = add(mul(state[1], constant(p, opt.momentum)), DivOp::create(b, loc, g, avg));
+      newState.push_back(buf);
+      return add(p, mul(negLr, buf));
+    }
+    // param + (-lr * grad) / avg
+    return add(p, DivOp::create(b, loc, mul(negLr, g), avg));
+  }
+
   /// beta ** step, as exp(step * log(beta)) in f64.
   Value power(double beta) { return ExpOp::create(b, loc, mul(step, constant(step, std::log(beta)))); }
 
@@ -110,6 +157,7 @@ private:
   Value sub(Value x, Value y) { return SubOp::create(b, loc, x, y); }
   Value mul(Value x, Value y) { return MulOp::create(b, loc, x, y); }
   Value neg(Value x) { return NegOp::create(b, loc, x); }
+  Value sumAll(Value x) { return SumOp::create(b, loc, x, ArrayRef<int64_t>{}, false); }
 
   OpBuilder &b;
   Location loc;
@@ -199,6 +247,9 @@ struct TrainStepPass : public kiln::impl::TrainStepBase<TrainStepPass> {
       body->getArgument(i).setLoc(NameLoc::get(b.getStringAttr(name), loc));
     }
     Updater updater(b, loc, opt, lr, t);
+    MutableArrayRef<Value> grads(returned.data() + numScalars, params.size());
+    if (opt.clipGradNorm > 0)
+      updater.clip(grads);
     SmallVector<Value> newParams, newState;
     SmallVector<SmallVector<Value>> statePerKind(stateNames.size());
     for (auto [k, p] : llvm::enumerate(params)) {
@@ -206,7 +257,7 @@ struct TrainStepPass : public kiln::impl::TrainStepBase<TrainStepPass> {
       for (size_t s = 0; s < stateNames.size(); ++s)
         state.push_back(body->getArgument(numGradArgs + s * params.size() + k));
       Value param = body->getArgument(p);
-      Value g = returned[numScalars + k];
+      Value g = grads[k];
       StringRef name = getArgRole<ParamAttr>(grad, p).getName();
       Value next = updater.update(param, g, state, updated);
       next.getDefiningOp()->setLoc(NameLoc::get(b.getStringAttr(name + ".next"), loc));

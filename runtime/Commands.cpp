@@ -107,13 +107,32 @@ void runInfo(const Manifest &m, bool asJson) {
     std::printf("memory plan: (not recorded)\n");
   if (m.hasTrain) {
     const TrainDefaults &t = m.train;
-    std::string opt = t.optimizer + "(lr=" + formatNumber(t.lr);
-    if (t.optimizer == "Adam")
+    std::string opt = std::string(optimizerName(t.optimizer)) + "(lr=" + formatNumber(t.lr);
+    switch (t.optimizer) {
+    case OptimizerKind::SGD:
+      opt += ", momentum=" + formatNumber(t.momentum);
+      if (t.nesterov)
+        opt += ", nesterov=true";
+      break;
+    case OptimizerKind::Adam:
+    case OptimizerKind::AdamW:
       opt += ", beta1=" + formatNumber(t.beta1) + ", beta2=" + formatNumber(t.beta2) +
              ", eps=" + formatNumber(t.eps);
-    else
-      opt += ", momentum=" + formatNumber(t.momentum);
+      break;
+    case OptimizerKind::RMSprop:
+      opt += ", alpha=" + formatNumber(t.alpha) + ", eps=" + formatNumber(t.eps) +
+             ", momentum=" + formatNumber(t.momentum);
+      break;
+    }
     opt += ", weight_decay=" + formatNumber(t.weightDecay) + ")";
+    if (t.scheduler == SchedulerKind::StepLR)
+      opt += ", scheduler StepLR(step_size=" + std::to_string(t.stepSize) +
+             ", gamma=" + formatNumber(t.gamma) + ")";
+    else if (t.scheduler == SchedulerKind::CosineAnnealingLR)
+      opt += ", scheduler CosineAnnealingLR(T_max=" + std::to_string(t.tMax) +
+             ", eta_min=" + formatNumber(t.etaMin) + ")";
+    if (t.clipGradNorm > 0)
+      opt += ", clip_grad_norm " + formatNumber(t.clipGradNorm);
     std::printf("train defaults: optimizer %s, batch %lld, epochs %lld, seed %llu, "
                 "shuffle %s\n",
                 opt.c_str(), static_cast<long long>(t.batch),

@@ -65,11 +65,24 @@ std::string Manifest::toJson() const {
   j["metrics"] = metrics;
   j["scalar_dtype"] = dtypeName(scalarDType);
   if (hasTrain)
-    j["train"] = {{"optimizer", train.optimizer}, {"lr", train.lr},
-                  {"momentum", train.momentum}, {"weight_decay", train.weightDecay},
-                  {"beta1", train.beta1},       {"beta2", train.beta2},
-                  {"eps", train.eps},           {"batch", train.batch},
-                  {"epochs", train.epochs},     {"seed", train.seed},
+    j["train"] = {{"optimizer", optimizerName(train.optimizer)},
+                  {"lr", train.lr},
+                  {"momentum", train.momentum},
+                  {"weight_decay", train.weightDecay},
+                  {"beta1", train.beta1},
+                  {"beta2", train.beta2},
+                  {"eps", train.eps},
+                  {"nesterov", train.nesterov},
+                  {"alpha", train.alpha},
+                  {"clip_grad_norm", train.clipGradNorm},
+                  {"scheduler", schedulerName(train.scheduler)},
+                  {"step_size", train.stepSize},
+                  {"gamma", train.gamma},
+                  {"t_max", train.tMax},
+                  {"eta_min", train.etaMin},
+                  {"batch", train.batch},
+                  {"epochs", train.epochs},
+                  {"seed", train.seed},
                   {"shuffle", train.shuffle}};
   j["flops_per_sample"] = flopsPerSample;
   if (hasArena)
@@ -310,9 +323,12 @@ Manifest parse(const json &j) {
       fail("train", "expected an object");
     m.hasTrain = true;
     TrainDefaults &d = m.train;
-    d.optimizer = getString(t, "optimizer", "train");
-    if (d.optimizer != "SGD" && d.optimizer != "Adam")
-      fail("train.optimizer", "unknown optimizer \"" + d.optimizer + "\" (SGD, Adam)");
+    std::string optimizer = getString(t, "optimizer", "train");
+    std::optional<OptimizerKind> kind = parseOptimizerName(optimizer);
+    if (!kind)
+      fail("train.optimizer",
+           "unknown optimizer \"" + optimizer + "\" (SGD, Adam, AdamW, RMSprop)");
+    d.optimizer = *kind;
     d.lr = getNumber(t, "lr", "train");
     d.momentum = getNumber(t, "momentum", "train");
     d.weightDecay = getNumber(t, "weight_decay", "train");
@@ -329,6 +345,30 @@ Manifest parse(const json &j) {
     d.shuffle = getBool(t, "shuffle", "train");
     if (d.lr < 0)
       fail("train.lr", "must not be negative");
+    // Later additions, optional so older manifests still read.
+    if (t.contains("nesterov"))
+      d.nesterov = getBool(t, "nesterov", "train");
+    for (auto [key, value] : {std::pair<const char *, double *>{"alpha", &d.alpha},
+                              {"clip_grad_norm", &d.clipGradNorm},
+                              {"gamma", &d.gamma},
+                              {"eta_min", &d.etaMin}})
+      if (t.contains(key)) {
+        *value = getNumber(t, key, "train");
+        if (!(*value >= 0))
+          fail(std::string("train.") + key, "must not be negative");
+      }
+    if (t.contains("step_size"))
+      d.stepSize = getInt(t, "step_size", "train", 1);
+    if (t.contains("t_max"))
+      d.tMax = getInt(t, "t_max", "train", 1);
+    if (t.contains("scheduler")) {
+      std::string scheduler = getString(t, "scheduler", "train");
+      std::optional<SchedulerKind> s = parseSchedulerName(scheduler);
+      if (!s)
+        fail("train.scheduler", "unknown scheduler \"" + scheduler +
+                                    "\" (none, StepLR, CosineAnnealingLR)");
+      d.scheduler = *s;
+    }
   }
 
   if (j.contains("flops_per_sample"))

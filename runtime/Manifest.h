@@ -16,7 +16,10 @@
 //   "scalar_dtype": "f32",      optional, "f32" | "f64": loss and metrics
 //   "train": {"optimizer":"SGD","lr":0.1,"momentum":0,"weight_decay":0,
 //             "beta1":0.9,"beta2":0.999,"eps":1e-8,
-//             "batch":64,"epochs":3,"seed":42,"shuffle":true},  optional
+//             "batch":64,"epochs":3,"seed":42,"shuffle":true,  optional; and,
+//             each optional: "nesterov":false,"alpha":0.99,"clip_grad_norm":0,
+//             "scheduler":"none"|"StepLR"|"CosineAnnealingLR","step_size":1,
+//             "gamma":0.1,"t_max":1,"eta_min":0},
 //   "flops_per_sample": 0,      optional, integer >= 0
 //   "arena": {"fixed_bytes":0,"per_sample_bytes":0},           optional
 //   "entry_points": ["forward","loss"]   subset of forward, loss, train_step
@@ -35,6 +38,7 @@
 
 #include "runtime/Result.h"
 #include "runtime/Types.h"
+#include "common/TrainSettings.h"
 
 #include <cstdint>
 #include <string>
@@ -75,19 +79,7 @@ struct ParamSpec {
 };
 
 /// The train block's defaults, which the executable's flags override.
-struct TrainDefaults {
-  std::string optimizer = "SGD"; // "SGD" or "Adam"
-  double lr = 0.01;
-  double momentum = 0;
-  double weightDecay = 0;
-  double beta1 = 0.9;
-  double beta2 = 0.999;
-  double eps = 1e-8;
-  int64_t batch = 64;
-  int64_t epochs = 1;
-  uint64_t seed = 0;
-  bool shuffle = true;
-};
+using TrainDefaults = TrainSettings;
 
 struct Manifest {
   std::string model;

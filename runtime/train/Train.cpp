@@ -215,7 +215,10 @@ void runTrain(const Manifest &m, const EntryPoints &ep, const TrainOptions &o) {
     if (m.train.shuffle)
       order = permutation(ds.samples, shuffleRng); // one draw per epoch
     int64_t s0 = epoch == firstEpoch ? firstStep : 0;
-    report.beginEpoch(epoch, s0);
+    // The schedule steps once per epoch (torch.optim.lr_scheduler's
+    // recurrence from the run's first lr), so a resumed run derives it too.
+    const double epochLr = scheduledLr(m.train, lr, epoch - 1);
+    report.beginEpoch(epoch, s0, epochLr);
     bool validatedNow = false;
     for (int64_t s = s0; s < stepsPerEpoch; ++s) {
       int64_t begin = s * cap, rows = std::min(cap, ds.samples - begin);
@@ -234,7 +237,7 @@ void runTrain(const Manifest &m, const EntryPoints &ep, const TrainOptions &o) {
       stage(ds.targets, tgtBuf);
       double dropoutSeed = double(dropoutRng.next() >> 11);
       for (size_t i = 0; i < hyper.size(); ++i)
-        hyper[i].as<double>()[0] = m.hyper[i] == "lr"     ? lr
+        hyper[i].as<double>()[0] = m.hyper[i] == "lr"     ? epochLr
                                    : m.hyper[i] == "step" ? double(runStep)
                                                           : dropoutSeed;
       for (auto *group : {&params, &state, &hyper, &nextParams, &nextState, &scalars})

@@ -151,8 +151,9 @@ double TrainReport::elapsed() const {
   return std::chrono::duration<double>(std::chrono::steady_clock::now() - start_).count();
 }
 
-void TrainReport::beginEpoch(int64_t epoch, int64_t firstStep) {
+void TrainReport::beginEpoch(int64_t epoch, int64_t firstStep, double lr) {
   epoch_ = epoch;
+  lr_ = lr;
   stepInEpoch_ = firstStep_ = firstStep;
   seen_ = 0;
   sums_.assign(o_.names.size(), 0.0);
@@ -329,7 +330,7 @@ void TrainReport::endEpoch(int64_t runStep, const std::vector<double> *val) {
     std::string json = "{\"epoch\":" + std::to_string(epoch_) + jsonValues(means, "");
     if (val)
       json += jsonValues(*val, "val_");
-    json += ",\"samples_per_second\":" + jsonValue(rate, 6) +
+    json += ",\"lr\":" + jsonValue(lr_, 17) + ",\"samples_per_second\":" + jsonValue(rate, 6) +
             ",\"seconds\":" + jsonValue(seconds, 6) + "}\n";
     writeLog(json);
   }

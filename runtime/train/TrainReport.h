@@ -31,8 +31,9 @@ public:
   explicit TrainReport(ReportOptions o);
   ~TrainReport();
 
-  /// `firstStep`: steps of this epoch done before (a resumed run), 0-based.
-  void beginEpoch(int64_t epoch, int64_t firstStep);
+  /// `firstStep`: steps of this epoch done before (a resumed run), 0-based;
+  /// `lr`: the epoch's learning rate (the schedule's), logged with the epoch.
+  void beginEpoch(int64_t epoch, int64_t firstStep, double lr);
   /// One train step's batch means (loss first), over `rows` samples;
   /// `runStep` is the 1-based step over the whole run. `val`: the validation
   /// set's means after this step (--val-every), or null.
@@ -65,6 +66,7 @@ private:
   EventWriter tbTrain_, tbVal_;
 
   int64_t epoch_ = 0, stepInEpoch_ = 0, firstStep_ = 0, seen_ = 0;
+  double lr_ = 0;
   std::vector<double> sums_;
   std::chrono::steady_clock::time_point start_, lastDraw_, lastPlain_, lastFlush_;
 };

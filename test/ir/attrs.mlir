@@ -1,6 +1,8 @@
 // Every kiln attribute parses, verifies and prints back the same, also
 // through the generic form. Numbers print as the shortest decimal that
-// reads back exactly; a #kiln.train left partial prints in full.
+// reads back exactly; a #kiln.train left partial prints its optimizer and
+// loop settings in full, the rarer ones (nesterov, alpha, clipping, the
+// schedule) where they are set.
 // RUN: kiln-opt %s | kiln-opt | FileCheck %s
 // RUN: kiln-opt %s --mlir-print-op-generic | kiln-opt | FileCheck %s
 
@@ -8,14 +10,20 @@
 // CHECK-SAME: kiln.model = "Everything"
 // CHECK-SAME: kiln.train = #kiln.train<Adam, lr = 0.001, momentum = 0.0, weight_decay = 0.01, beta1 = 0.9, beta2 = 0.999, eps = 1.0e-08, batch = 64, epochs = 1, seed = 0, shuffle = true>
 // CHECK-SAME: test.inits = [#kiln.zeros, #kiln.ones, #kiln.uniform<-0.35714285714285715, 0.35714285714285715>, #kiln.normal<0.0, 1.0e-08>]
-// CHECK-SAME: test.trains = [#kiln.train<SGD, lr = 0.1, momentum = 0.9, weight_decay = 0.0, beta1 = 0.8, beta2 = 0.99, eps = 1.0e-06, batch = 32, epochs = 3, seed = 18446744073709551615, shuffle = false>]
+// CHECK-SAME: test.trains = [#kiln.train<SGD, lr = 0.1, momentum = 0.9, weight_decay = 0.0, beta1 = 0.8, beta2 = 0.99, eps = 1.0e-06, batch = 32, epochs = 3, seed = 18446744073709551615, shuffle = false>,
+// CHECK-SAME: #kiln.train<SGD, lr = 0.1, momentum = 0.9, weight_decay = 0.0, beta1 = 0.9, beta2 = 0.999, eps = 1.0e-08, nesterov = true, scheduler = StepLR, step_size = 3, gamma = 0.5, batch = 64, epochs = 1, seed = 0, shuffle = true>,
+// CHECK-SAME: #kiln.train<RMSprop, lr = 0.01, momentum = 0.0, weight_decay = 0.0, beta1 = 0.9, beta2 = 0.999, eps = 1.0e-08, alpha = 0.9, clip_grad_norm = 1.5, scheduler = CosineAnnealingLR, t_max = 10, eta_min = 0.0001, batch = 64, epochs = 1, seed = 0, shuffle = true>,
+// CHECK-SAME: #kiln.train<AdamW, lr = 0.001, momentum = 0.0, weight_decay = 0.01, beta1 = 0.9, beta2 = 0.999, eps = 1.0e-08, batch = 64, epochs = 1, seed = 0, shuffle = true>]
 module attributes {
     kiln.model = "Everything",
     kiln.train = #kiln.train<Adam, lr = 1.0e-3, weight_decay = 0.01>,
     // Not kiln's names, so unchecked: the standalone forms of initializers
     // and a #kiln.train in full, keys in any order.
     test.inits = [#kiln.zeros, #kiln.ones, #kiln.uniform<-0.35714285714285715, 0.35714285714285715>, #kiln.normal<0.0, 1.0e-8>],
-    test.trains = [#kiln.train<SGD, shuffle = false, seed = 18446744073709551615, epochs = 3, batch = 32, eps = 1.0e-6, beta2 = 0.99, beta1 = 0.8, weight_decay = 0.0, momentum = 0.9, lr = 0.1>]} {
+    test.trains = [#kiln.train<SGD, shuffle = false, seed = 18446744073709551615, epochs = 3, batch = 32, eps = 1.0e-6, beta2 = 0.99, beta1 = 0.8, weight_decay = 0.0, momentum = 0.9, lr = 0.1>,
+                   #kiln.train<SGD, gamma = 0.5, step_size = 3, scheduler = StepLR, nesterov = true, momentum = 0.9, lr = 0.1>,
+                   #kiln.train<RMSprop, lr = 0.01, alpha = 0.9, clip_grad_norm = 1.5, scheduler = CosineAnnealingLR, t_max = 10, eta_min = 1.0e-4>,
+                   #kiln.train<AdamW, lr = 0.001, weight_decay = 0.01>]} {
 
   // CHECK-LABEL: func.func @forward(
   // CHECK-SAME: {kiln.role = #kiln.input<"image">}

@@ -104,8 +104,8 @@ func.func private @f(tensor<4xf32> {kiln.role = #kiln.param<"p", xavier>})
 
 // -----
 
-// expected-error@+1 {{expected the optimizer, SGD or Adam, got 'RMSprop'}}
-module attributes {kiln.train = #kiln.train<RMSprop, lr = 0.1>} {}
+// expected-error@+1 {{expected the optimizer, SGD, Adam, AdamW or RMSprop, got 'Adagrad'}}
+module attributes {kiln.train = #kiln.train<Adagrad, lr = 0.1>} {}
 
 // -----
 
@@ -114,8 +114,28 @@ module attributes {kiln.train = #kiln.train<SGD, momentum = 0.9>} {}
 
 // -----
 
-// expected-error@+1 {{unknown train setting 'nesterov'}}
+// expected-error@+1 {{unknown train setting 'dampening'}}
+module attributes {kiln.train = #kiln.train<SGD, lr = 0.1, dampening = 0.5>} {}
+
+// -----
+
+// expected-error@+1 {{#kiln.train's nesterov needs SGD with a momentum above 0}}
 module attributes {kiln.train = #kiln.train<SGD, lr = 0.1, nesterov = true>} {}
+
+// -----
+
+// expected-error@+1 {{expected the scheduler, StepLR or CosineAnnealingLR}}
+module attributes {kiln.train = #kiln.train<SGD, lr = 0.1, scheduler = None>} {}
+
+// -----
+
+// expected-error@+1 {{#kiln.train's batch, epochs, step_size and t_max must be >= 1, got 64, 1, 0 and 1}}
+module attributes {kiln.train = #kiln.train<SGD, lr = 0.1, scheduler = StepLR, step_size = 0>} {}
+
+// -----
+
+// expected-error@+1 {{#kiln.train's alpha must be in [0, 1), got 1}}
+module attributes {kiln.train = #kiln.train<RMSprop, lr = 0.1, alpha = 1.0>} {}
 
 // -----
 
@@ -129,7 +149,7 @@ module attributes {kiln.train = #kiln.train<Adam, lr = 0.001, beta1 = 1.0>} {}
 
 // -----
 
-// expected-error@+1 {{#kiln.train's batch and epochs must be >= 1, got 0 and 1}}
+// expected-error@+1 {{#kiln.train's batch, epochs, step_size and t_max must be >= 1, got 0, 1, 1 and 1}}
 module attributes {kiln.train = #kiln.train<SGD, lr = 0.1, batch = 0>} {}
 
 // -----

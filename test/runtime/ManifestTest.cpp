@@ -48,10 +48,20 @@ TEST(ManifestTest, RoundTrip) {
   m.hasArena = true;
   m.arenaPerSampleBytes = 1234;
   m.train.seed = UINT64_MAX;
+  m.train.optimizer = kiln::OptimizerKind::RMSprop;
+  m.train.alpha = 0.9;
+  m.train.clipGradNorm = 0.5;
+  m.train.scheduler = kiln::SchedulerKind::CosineAnnealingLR;
+  m.train.tMax = 7;
+  m.train.etaMin = 1e-4;
   Result<Manifest> back = Manifest::fromJson(m.toJson());
   ASSERT_TRUE(back.ok()) << back.error;
   EXPECT_EQ(back.value.toJson(), m.toJson());
   EXPECT_EQ(back.value.train.seed, UINT64_MAX);
+  EXPECT_EQ(back.value.train.optimizer, kiln::OptimizerKind::RMSprop);
+  EXPECT_EQ(back.value.train.scheduler, kiln::SchedulerKind::CosineAnnealingLR);
+  EXPECT_EQ(back.value.train.tMax, 7);
+  EXPECT_EQ(back.value.train.clipGradNorm, 0.5);
   EXPECT_EQ(back.value.scalarDType, DType::F64);
 }
 
@@ -100,8 +110,16 @@ TEST(ManifestTest, RejectsEveryMalformedField) {
                        "declared twice"));
   EXPECT_TRUE(contains(broken([](json &j) { j["loss"] = 1; }), "expected true or false"));
   EXPECT_TRUE(contains(broken([](json &j) { j["metrics"] = {1}; }), "metrics[0]"));
-  EXPECT_TRUE(contains(broken([](json &j) { j["train"]["optimizer"] = "RMSprop"; }),
+  EXPECT_TRUE(contains(broken([](json &j) { j["train"]["optimizer"] = "Adagrad"; }),
                        "unknown optimizer"));
+  EXPECT_TRUE(contains(broken([](json &j) { j["train"]["scheduler"] = "OneCycleLR"; }),
+                       "unknown scheduler"));
+  EXPECT_TRUE(contains(broken([](json &j) { j["train"]["step_size"] = 0; }),
+                       "train.step_size"));
+  EXPECT_TRUE(contains(broken([](json &j) { j["train"]["clip_grad_norm"] = -1; }),
+                       "train.clip_grad_norm"));
+  EXPECT_TRUE(contains(broken([](json &j) { j["train"]["nesterov"] = 1; }),
+                       "expected true or false"));
   EXPECT_TRUE(contains(broken([](json &j) { j["train"]["batch"] = 0; }), "train.batch"));
   EXPECT_TRUE(contains(broken([](json &j) { j["train"]["batch"] = 2.5; }),
                        "train.batch: expected an integer"));

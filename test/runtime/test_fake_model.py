@@ -208,7 +208,7 @@ def check_train(model, two, P, x, y):
           f"metrics steps: {step_lines}")
     check(all(list(r) == ["epoch", "step", "loss", "accuracy"] for r in step_lines),
           f"metrics step keys: {step_lines[0]}")
-    check(all(list(r) == ["epoch", "loss", "accuracy", "samples_per_second", "seconds"]
+    check(all(list(r) == ["epoch", "loss", "accuracy", "lr", "samples_per_second", "seconds"]
               for r in epoch_lines), f"metrics epoch keys: {epoch_lines[0]}")
     for r, (loss, acc, _) in zip(step_lines, steps):
         check(abs(r["loss"] - loss) < 1e-4 and abs(r["accuracy"] - acc) < 1e-6,
