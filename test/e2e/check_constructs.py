@@ -80,7 +80,7 @@ class Param:
 
 class Row:
     """A row of Builtins.def: kind (FUNCTION, LAYER, CONTAINER, OPTIMIZER,
-    INITIALIZER), name, needs (a dtype requirement, or None) and params."""
+    SCHEDULER, INITIALIZER), name, needs (a dtype requirement, or None) and params."""
 
     def __init__(self, kind, name, needs, params, rule):
         self.kind, self.name, self.needs, self.params, self.rule = kind, name, needs, params, rule
@@ -127,7 +127,7 @@ def parse_builtins(path):
     with open(path) as f:
         text = re.sub(r"//[^\n]*", "", f.read())
     rows = []
-    for m in re.finditer(r"^KILN_(FUNCTION|LAYER|CONTAINER|OPTIMIZER|INITIALIZER)\(", text, re.M):
+    for m in re.finditer(r"^KILN_(FUNCTION|LAYER|CONTAINER|OPTIMIZER|SCHEDULER|INITIALIZER)\(", text, re.M):
         depth, j, quote = 0, m.end() - 1, False
         while True:
             c = text[j]
@@ -151,7 +151,7 @@ def parse_builtins(path):
             rows.append(Row(kind, name, args[4], [parse_param(a) for a in args[5:]], args[2]))
         elif kind == "CONTAINER":
             rows.append(Row(kind, name, None, [], args[1]))
-        elif kind == "OPTIMIZER":  # name, enum, params...
+        elif kind in ("OPTIMIZER", "SCHEDULER"):  # name, enum, params...
             rows.append(Row(kind, name, None, [parse_param(a) for a in args[2:]], args[1]))
         else:                      # INITIALIZER: name, rule, params...
             rows.append(Row(kind, name, None, [parse_param(a) for a in args[2:]], args[1]))
@@ -342,6 +342,8 @@ NAMED = {
     "max": ["0.5", "2"], "lr": ["0.1", "0.001"], "momentum": ["0.9", "0"],
     "weight_decay": ["0.01", "0"], "beta1": ["0.5"], "beta2": ["0.9"], "eps_": ["1e-6"],
     "nesterov": ["true", "false"], "alpha": ["0.9"], "lo": ["-0.5", "0"], "hi": ["0.5", "2"],
+    "step_size": ["1", "3"], "gamma": ["0.1", "0.5"], "T_max": ["1", "5"],
+    "eta_min": ["0", "0.001"],
     "mean": ["0", "1"], "std": ["0.1", "0"], "a": ["-0.5"], "b": ["0.5"],
 }
 GENERIC = ["1", "2", "4", "-1", "0", "0.5", "true", "false"]
@@ -411,8 +413,13 @@ def tensor_values(x):
             case.decls[name] = f"target {name}: {dt}[N]"
             case.lines.append(f"$xb = {name}")
         return ("$xb", setup, f"class indices {dt}[N]")
+    def matrix(path):  # x's last dim by 4: a right operand of matmul
+        def setup(case):
+            Operand(x.dtype, False, (x.R[-1], 4), path).make(case, "b", "input")
+        return ("$xb", setup, f"{x.dtype}[{x.R[-1]}, 4] {path}")
     return ([like("nograd", "target"), like("grad", "input")] + [classes(dt) for dt in INTS] +
-            [("$xa", None, "x itself")])
+            [("$xa", None, "x itself")] +
+            ([matrix("param"), matrix("nograd")] if x.R else []))
 
 #===------------------------------------------------------------------------===#
 # Uses of a result
@@ -881,6 +888,36 @@ def optimizer_cases(row):
             c.train = [f"optimizer = {opt}", "batch = 4", "epochs = 2", "shuffle = false"]
             c.group = None  # a train block each
             out.append(c)
+            if not v:  # and with the gradients clipped
+                clipped = c.copy(c.label + ", clip_grad_norm = 0.5")
+                clipped.train = c.train + ["clip_grad_norm = 0.5"]
+                clipped.group = None
+                out.append(clipped)
+    return out
+
+
+def scheduler_cases(row):
+    """The train block's scheduler with each argument varied, under each
+    optimizer's defaults (SGD's lr), with and without clip_grad_norm."""
+    out = []
+    x = Operand("f32", True, (5,), "grad")
+    base = {p.name: values_for(row, p, x)[0][0] for p in row.params if p.required}
+    variants = [{}] + [{p.name: v} for p in row.params for v, _, _ in values_for(row, p, x)]
+    for k, v in enumerate(variants):
+        args = {**base, **v}
+        sched = f"{row.name}({', '.join(f'{n}={a}' for n, a in args.items())})"
+        for opt in ("SGD(lr=0.1)", "Adam()"):
+            for clip in ([None, "1.0", "0.01"] if k == 0 else [None]):
+                c = Case(row.name, f"scheduler = {sched}, optimizer = {opt}"
+                         f"{', clip_grad_norm = ' + clip if clip else ''}")
+                xa = x.make(c, "a")
+                c.lines += ["$fc = Linear(5, 3)", f"$y = $fc({xa})"]
+                use(c, "$y", "both", "f32")
+                c.train = [f"optimizer = {opt}", f"scheduler = {sched}", "batch = 4",
+                           "epochs = 2", "shuffle = false"] + \
+                    ([f"clip_grad_norm = {clip}"] if clip else [])
+                c.group = None
+                out.append(c)
     return out
 
 
@@ -1106,10 +1143,17 @@ def main():
             return row_cases(row, check_filtered, args.sample)
         elif row.kind == "OPTIMIZER":
             cs = optimizer_cases(row)
+        elif row.kind == "SCHEDULER":
+            cs = scheduler_cases(row)
         elif row.kind == "INITIALIZER":
             cs = initializer_cases(row)
         else:
             cs = container_cases(rows)
+        if args.sample < 1 and not isinstance(row, str) and \
+                row.kind in ("OPTIMIZER", "SCHEDULER"):
+            # a model each: the defaults (with clipping) and a sample of the rest
+            rng = random.Random(row.name)
+            cs = cs[:3] + [c for c in cs[3:] if rng.random() <= args.sample]
         return [c for c, ok in zip(cs, check_filtered(cs)) if ok], len(cs)
 
     accepted, tried, empty_rows = [], 0, []
