@@ -4,6 +4,7 @@
 #include "common/ExecutableFlags.h"
 
 #include "runtime/Args.h"
+#include "runtime/Bench.h"
 #include "runtime/Commands.h"
 #include "runtime/Manifest.h"
 #include "runtime/Signals.h"
@@ -133,7 +134,8 @@ void printHelp(const std::string &prog, const Manifest &m) {
                "  train     train the parameters\n"
                "  eval      print the loss and metrics over a data set\n"
                "  predict   write the model's outputs for a data set\n"
-               "  info      describe the model: tensors, parameters, FLOPs, defaults\n\n"
+               "  info      describe the model: tensors, parameters, FLOPs, defaults\n"
+               "  bench     time the model's entry points on random data (for benchmarking)\n\n"
                "Run '%s COMMAND --help' for a command's flags.\n",
                prog.c_str(), m.model.c_str(), prog.c_str());
 }
@@ -219,6 +221,17 @@ int dispatch(const std::string &prog, const Manifest &m, const EntryPoints &ep,
   const std::string &cmd = args[0];
   if (cmd == "--help" || cmd == "-h" || cmd == "help") {
     printHelp(prog, m);
+    return 0;
+  }
+  if (cmd == "bench") { // a tool for benchmarking, with flags of its own: Bench.h
+    try {
+      runBench(prog, m, ep, std::vector<std::string>(args.begin() + 1, args.end()));
+    } catch (CliError &e) {
+      if (!e.usage)
+        throw;
+      throw CliError(e.status, false,
+                     cmd + ": " + e.what() + " (try '" + prog + " " + cmd + " --help')");
+    }
     return 0;
   }
   if (cmd != "train" && cmd != "eval" && cmd != "predict" && cmd != "info")

@@ -3,7 +3,8 @@
 against numpy and PyTorch, and every bad input's exit status and message;
 then issue 14's: outputs that are not regular files or are inputs, FIFO
 inputs, BOM CSVs, class labels, checkpoints and --resume (byte for byte),
-SIGINT/SIGTERM, validation sets, the progress bar's width and plain lines.
+SIGINT/SIGTERM, validation sets, the progress bar's width and plain lines;
+and `bench`'s JSON line and numbers.
 
 usage: test_fake_model.py FAKE_MODEL FAKE_TWO_OUTPUTS SAFETENSORS_ROUNDTRIP [FAKE_NO_SHUFFLE]
 (each a path, or a name found on PATH; FAKE_NO_SHUFFLE defaults to
@@ -701,6 +702,89 @@ def check_progress(model, P):
           f"predict's line: {out!r}")
 
 
+# --- bench ------------------------------------------------------------------
+
+BENCH_STREAM = 0x42454E4348212121  # runtime/Bench.cpp: the data's Rng(seed ^ this)
+BENCH_KEYS = ["model", "what", "batch", "threads", "warmup", "steps", "median_us", "q1_us",
+              "q3_us", "min_us", "max_us", "mean_us", "samples_per_second"]
+
+
+def run_bench(model, *args):
+    rc, out, err = run(model, "bench", *args)
+    check(rc == 0 and err == "" and out.count("\n") == 1,
+          f"bench {args}: exit {rc}, stdout {out!r}, stderr {err!r}")
+    try:
+        return json.loads(out)
+    except ValueError:
+        check(False, f"bench {args}: not one JSON line: {out!r}")
+        return {}
+
+
+def check_bench(model, two):
+    """`bench` (runtime/Bench.cpp): its JSON line, the statistics of --times,
+    and that its train steps are train's (the fake traps on a step count out
+    of order or results that alias arguments): the loss after W + S steps on
+    the bench's random data is the numpy reference's."""
+    for what in ["train", "predict", "eval"]:
+        got = run_bench(model, "--what", what, "--steps", "7", "--warmup", "2", "--threads",
+                        "2", "--batch", "5", "--times")
+        check(list(got)[:len(BENCH_KEYS)] == BENCH_KEYS, f"bench {what}: keys {list(got)}")
+        check(got.get("model") == "FakeLinear" and got.get("what") == what
+              and got.get("batch") == 5 and got.get("threads") == 2
+              and got.get("steps") == 7 and got.get("warmup") == 2, f"bench {what}: {got}")
+        times = got.get("times_us", [])
+        check(len(times) == 7 and all(t >= 0 for t in times), f"bench {what}: times {times}")
+        if len(times) == 7:
+            q1, med, q3 = np.percentile(times, [25, 50, 75])
+            for key, want in [("median_us", med), ("q1_us", q1), ("q3_us", q3),
+                              ("min_us", min(times)), ("max_us", max(times)),
+                              ("mean_us", float(np.mean(times)))]:
+                check(abs(got.get(key, -1) - want) <= 0.0015,
+                      f"bench {what}: {key} {got.get(key)} vs {want} from {times}")
+            check(abs(got["samples_per_second"] - 5e6 / got["median_us"])
+                  <= 1e-5 * got["samples_per_second"], f"bench {what}: samples/s {got}")
+        check(("loss" in got) == (what != "predict"), f"bench {what}: loss key {list(got)}")
+        check(got.get("max_rss_kib", 0) > 0, f"bench {what}: max_rss_kib {got}")
+
+    # The numbers: train from the manifest's initializers (seed 42), random x
+    # uniform in [0, 1) and y in {0, 1} from the bench's stream.
+    seed, batch, warmup, steps = 42, 6, 3, 4
+    rng = Rng(seed ^ BENCH_STREAM)
+    x = np.array([(rng.next() >> 11) * 2.0 ** -53 for _ in range(batch * 3)],
+                 np.float32).reshape(batch, 3)
+    y = np.array([rng.below(2) for _ in range(batch)], np.int64)
+    init = Rng(seed)
+    w = np.array([-0.577 + 1.154 * ((init.next() >> 11) * 2.0 ** -53) for _ in range(6)],
+                 np.float32).reshape(2, 3)
+    b = np.zeros(2, np.float32)
+    _, _, ref = sgd_reference(x, y, w, b, lr=0.1, epochs=warmup + steps, batch=batch)
+    got = run_bench(model, "--steps", str(steps), "--warmup", str(warmup), "--batch", str(batch))
+    check(got.get("what") == "train" and got.get("threads", 0) >= 1, f"bench defaults: {got}")
+    check(abs(got.get("loss", 0) - ref[-1][0]) < 1e-5,
+          f"bench train: last loss {got.get('loss')} vs the reference's {ref[-1][0]}")
+    got = run_bench(model, "--what", "eval", "--steps", "2", "--warmup", "0", "--batch",
+                    str(batch))
+    check(abs(got.get("loss", 0) - ref[0][0]) < 1e-5,
+          f"bench eval: loss {got.get('loss')} vs the reference's {ref[0][0]}")
+    check("times_us" not in got, "bench: times_us without --times")
+
+    # A model without a loss benches its forward by default; eval and train
+    # are refused, as are bad flags (exit 2, pointing at bench --help).
+    got = run_bench(two, "--steps", "3")
+    check(got.get("what") == "predict" and got.get("batch") == 64 and "loss" not in got,
+          f"bench two outputs: {got}")
+    expect_error(two, ["bench", "--what", "eval"], 2, "no loss and no metrics",
+                 "bench --help")
+    expect_error(two, ["bench", "--what", "train"], 2, "no loss to minimize")
+    expect_error(model, ["bench", "--what", "fit"], 2, "'fit' is not train, predict or eval")
+    expect_error(model, ["bench", "--steps", "0"], 2, "--steps")
+    expect_error(model, ["bench", "--x", "x.npy"], 2, "unknown flag --x")
+    rc, out, _ = run(model, "bench", "--help")
+    check(rc == 0 and "usage:" in out and "--warmup W" in out, f"bench --help: {rc} {out!r}")
+    rc, out, _ = run(model, "--help")
+    check(rc == 0 and "bench" in out, f"--help does not list bench: {out!r}")
+
+
 def main():
     model, two, roundtrip = [shutil.which(p) or os.path.abspath(p) for p in sys.argv[1:4]]
     global NO_SHUFFLE
@@ -894,6 +978,7 @@ def main():
     check_resume(model, P, x, y)
     check_validation(model, P, x, y)
     check_progress(model, P)
+    check_bench(model, two)
 
     shutil.rmtree(tmp)
     if FAILURES:
