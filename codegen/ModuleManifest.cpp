@@ -126,6 +126,10 @@ std::string manifestJson(ModuleOp module) {
       } else if (auto param = dyn_cast<ir::ParamAttr>(role); param && *entry == Entry::Forward) {
         runtime::TensorSpec spec = tensorSpec(param.getName(), argTypes[a]);
         m.params.push_back({spec.name, spec.dtype, spec.shape, initSpec(param.getInit())});
+      } else if (auto buffer = dyn_cast<ir::BufferAttr>(role); buffer && *entry == Entry::Forward) {
+        runtime::TensorSpec spec = tensorSpec(buffer.getName(), argTypes[a]);
+        m.params.push_back(
+            {spec.name, spec.dtype, spec.shape, initSpec(buffer.getInit()), /*buffer=*/true});
       } else if (*entry == Entry::TrainStep && isa<ir::StateAttr>(role)) {
         m.state.push_back(tensorSpec(ir::roleName(role), argTypes[a]));
       } else if (*entry == Entry::TrainStep && isa<ir::HyperAttr>(role)) {
@@ -148,6 +152,18 @@ std::string manifestJson(ModuleOp module) {
     }
     if (*entry == Entry::Forward)
       func->walk([&](Operation *op) { m.flopsPerSample += flopsPerSample(op); });
+    // A batch norm with one value per channel and sample (x [N, C], or
+    // [N, C, 1]) needs two samples in every training batch: the unbiased
+    // variance divides by count - 1 (PyTorch refuses such a batch too).
+    if (*entry == Entry::Loss)
+      func->walk([&](ir::BatchNormOp bn) {
+        auto shape = cast<RankedTensorType>(bn.getInput().getType()).getShape();
+        int64_t perSample = 1;
+        for (int64_t size : shape.drop_front(2))
+          perSample *= size;
+        if (perSample == 1)
+          m.minTrainBatch = 2;
+      });
   }
   return m.toJson();
 }

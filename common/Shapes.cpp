@@ -345,6 +345,20 @@ std::optional<Shape> pool2d(const Shape &x, int64_t kh, int64_t kw, int64_t sh,
   return result;
 }
 
+std::optional<Shape> batchNorm(const Shape &x, const Shape &channelVector, std::string &err) {
+  if (x.size() < 2 || x.size() > 4) {
+    err = "batch norm expects an input [N, C], [N, C, L] or [N, C, H, W], got " + str(x);
+    return std::nullopt;
+  }
+  if (x[1] == kDynamic || channelVector != Shape{x[1]}) {
+    err = "batch norm over " + str(x) + " (" + sizeStr(x[1]) +
+          " channels, dimension 1) needs per-channel vectors " + str({x[1]}) + ", got " +
+          str(channelVector);
+    return std::nullopt;
+  }
+  return x;
+}
+
 std::optional<Shape> rnn(const Shape &x, const Shape &wih, const Shape &whh,
                          const Shape &bih, const Shape &bhh, std::string &err) {
   if (x.size() != 3) {

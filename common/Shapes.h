@@ -56,6 +56,9 @@ std::optional<Shape> pool2d(const Shape &x, int64_t kh, int64_t kw, int64_t sh,
                             int64_t sw, int64_t ph, int64_t pw, std::string &err);
 
 /// x [N, T, in] with weight_ih [H, in], weight_hh [H, H], biases [H] -> [N, T, H].
+/// BatchNorm over x [N, C, ...] (rank 2 to 4) with per-channel weight, bias
+/// and running statistics [C]: x's shape.
+std::optional<Shape> batchNorm(const Shape &x, const Shape &channelVector, std::string &err);
 std::optional<Shape> rnn(const Shape &x, const Shape &wih, const Shape &whh,
                          const Shape &bih, const Shape &bhh, std::string &err);
 

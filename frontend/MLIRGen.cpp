@@ -119,6 +119,10 @@ private:
       Attribute role = node.kind == OpKind::Input ? Attribute(ir::InputAttr::get(&context, node.name))
                        : node.kind == OpKind::Target
                            ? Attribute(ir::TargetAttr::get(&context, node.name))
+                       : node.buffer
+                           ? Attribute(ir::BufferAttr::get(
+                                 &context, node.name,
+                                 withInit ? initAttr(node.init) : ir::InitAttrInterface()))
                            : Attribute(ir::ParamAttr::get(
                                  &context, node.name,
                                  withInit ? initAttr(node.init) : ir::InitAttrInterface()));

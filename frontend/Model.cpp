@@ -11,17 +11,24 @@ std::string describe(const Model &model) {
   auto count = [](size_t n, const char *what) {
     return std::to_string(n) + " " + what + (n == 1 ? "" : "s");
   };
-  int64_t values = 0; // params are static and sized by Sema's overflow checks
+  // Buffers (BatchNorm's running statistics) are counted apart, as
+  // PyTorch's parameters() leaves them out.
+  int64_t values = 0, buffers = 0; // params are static and sized by Sema's overflow checks
   for (int p : model.params) {
     int64_t n = 1;
     for (int64_t d : model.nodes[p].type.shape)
       n *= d;
-    values += n;
+    if (model.nodes[p].buffer)
+      ++buffers;
+    else
+      values += n;
   }
   std::string text = count(model.inputs.size(), "input") + ", " +
                      count(model.targets.size(), "target") + ", " +
-                     count(model.params.size(), "param") + " (" + std::to_string(values) +
-                     " values), " + count(model.outputs.size(), "output");
+                     count(model.params.size() - buffers, "param") + " (" +
+                     std::to_string(values) + " values), " +
+                     (buffers ? count(buffers, "buffer") + ", " : "") +
+                     count(model.outputs.size(), "output");
   if (model.loss >= 0)
     text += ", a loss";
   if (!model.metrics.empty())

@@ -81,6 +81,7 @@ struct Node {
   std::vector<OpAttr> attrs; // Operation, Fill: inherent attributes, in order
   std::vector<double> data;  // Constant only
   Init init;                 // Param only
+  bool buffer = false;       // Param only: saved and loaded, never trained
 };
 
 /// The train block's settings (SGD's lr is required when SGD is named; the

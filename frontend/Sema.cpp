@@ -153,6 +153,17 @@ int Sema::makeParam(const std::string &name, Shape shape, Init init, const Span 
   return n;
 }
 
+int Sema::makeBuffer(const std::string &name, TensorType type, Init init, const Span &at) {
+  int n = addNode(OpKind::Param, {}, std::move(type), at);
+  if (n < 0)
+    return -1;
+  model.nodes[n].name = name;
+  model.nodes[n].init = init;
+  model.nodes[n].buffer = true;
+  model.params.push_back(n);
+  return n;
+}
+
 } // namespace sema
 
 std::optional<Model> analyze(const File &file, Diagnostics &diags) {

@@ -187,6 +187,8 @@ public:
   const TensorType &typeOf(int i) const { return model.nodes[i].type; }
   int constant(double v, DType dtype, const Span &at);
   int makeParam(const std::string &name, Shape shape, Init init, const Span &at);
+  /// A buffer: a param that is saved and loaded but never trained.
+  int makeBuffer(const std::string &name, TensorType type, Init init, const Span &at);
   void error(const Span &at, const std::string &message) {
     diags.error(at.loc, message, at.length());
   }
@@ -271,6 +273,7 @@ public:
   bool buildNoArgs(Layer &L, const Call &c);
   bool buildSoftmax(Layer &L, const Call &c);
   bool buildDropout(Layer &L, const Call &c);
+  bool buildBatchNorm(Layer &L, const Call &c);
   bool buildRNN(Layer &L, const Call &c);
   bool buildSequential(Layer &L, const Call &c);
   bool buildNumbers(Layer &L, const Call &c);
@@ -281,6 +284,7 @@ public:
   int applyElementwise(const Layer &L, int x, const Span &at);
   int applySoftmax(const Layer &L, int x, const Span &at);
   int applyDropout(const Layer &L, int x, const Span &at);
+  int applyBatchNorm(const Layer &L, int x, const Span &at);
   int applyRNN(const Layer &L, int x, const Span &at);
   int applySequential(const Layer &L, int x, const Span &at);
 

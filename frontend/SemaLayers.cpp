@@ -210,6 +210,40 @@ bool Sema::buildDropout(Layer &L, const Call &c) {
   return true;
 }
 
+/// BatchNorm1d/2d(num_features, eps=1e-5, momentum=0.1): nn.BatchNorm's
+/// weight (ones) and bias (zeros), and its buffers running_mean (zeros),
+/// running_var (ones) and num_batches_tracked (an i64 0).
+bool Sema::buildBatchNorm(Layer &L, const Call &c) {
+  auto features = intParam(c, 0);
+  auto eps = features ? realParam(c, 1) : std::nullopt;
+  auto momentum = eps ? realParam(c, 2) : std::nullopt;
+  if (!momentum)
+    return false;
+  const Span &at = c.span();
+  if (*features < 1) {
+    error(c.args[0]->span, "num_features must be >= 1, got " + std::to_string(*features));
+    return false;
+  }
+  if (!(*eps > 0)) {
+    error(c.args[1] ? c.args[1]->span : at, "eps must be > 0, got " + numberText(*eps));
+    return false;
+  }
+  if (!(*momentum >= 0 && *momentum <= 1)) {
+    error(c.args[2] ? c.args[2]->span : at, "momentum must be in [0, 1], got " + numberText(*momentum));
+    return false;
+  }
+  L.ints = {*features};
+  L.reals = {*eps, *momentum};
+  L.desc = c.name() + "(" + std::to_string(*features) + ")";
+  Init zeros{Init::Zeros}, ones{Init::Ones};
+  L.params.push_back(makeParam(L.name + ".weight", {*features}, ones, at));
+  L.params.push_back(makeParam(L.name + ".bias", {*features}, zeros, at));
+  L.params.push_back(makeBuffer(L.name + ".running_mean", {DType::F32, {*features}}, zeros, at));
+  L.params.push_back(makeBuffer(L.name + ".running_var", {DType::F32, {*features}}, ones, at));
+  L.params.push_back(makeBuffer(L.name + ".num_batches_tracked", {DType::I64, {}}, zeros, at));
+  return true;
+}
+
 /// Sequential(l1, l2, ...): layers written in place, named prefix.0, prefix.1, ...
 /// Every child is checked, so independent mistakes are all reported.
 bool Sema::buildSequential(Layer &L, const Call &c) {
@@ -364,6 +398,33 @@ int Sema::applySoftmax(const Layer &L, int x, const Span &at) {
     return -1;
   }
   return addOp(L.builtin->op, {x}, typeOf(x), at, {OpAttr::integer("dim", *dim)});
+}
+
+/// BatchNorm2d takes [N, C, H, W]; BatchNorm1d [N, C] or [N, C, L]; f32,
+/// as its parameters.
+int Sema::applyBatchNorm(const Layer &L, int x, const Span &at) {
+  TensorType tx = typeOf(x);
+  bool twoD = std::string(L.builtin->name) == "BatchNorm2d";
+  int64_t c = L.ints[0];
+  std::string want = twoD ? "[N, " + std::to_string(c) + ", H, W]"
+                          : "[N, " + std::to_string(c) + "] or [N, " + std::to_string(c) + ", L]";
+  bool rankOk = twoD ? tx.shape.size() == 4 : tx.shape.size() == 2 || tx.shape.size() == 3;
+  if (!rankOk || tx.shape[1] != c) {
+    error(at, L.label() + " expects an input " + want + ", but its input is " + tx.str() +
+                  (rankOk ? ": " + sizeText(tx.shape[1]) + " vs " + std::to_string(c) +
+                                " channels (dimension 1)"
+                          : ""));
+    return -1;
+  }
+  if (tx.dtype != DType::F32) {
+    error(at, L.label() + "'s parameters are f32, but its input is " + tx.str() +
+                  "; convert it with f32(...)");
+    return -1;
+  }
+  std::vector<int> operands = {x};
+  operands.insert(operands.end(), L.params.begin(), L.params.end());
+  return addOp(L.builtin->op, operands, tx, at,
+               {OpAttr::number("eps", L.reals[0]), OpAttr::number("momentum", L.reals[1])});
 }
 
 int Sema::applyDropout(const Layer &L, int x, const Span &at) {

@@ -432,6 +432,37 @@ LogicalResult AvgPool2dOp::buildGradients(OpBuilder &b, Value g, ArrayRef<bool>,
   return success();
 }
 
+/// Train-mode batch norm, with xhat = (x - mean) * invstd over the batch's
+/// statistics (dims all but 1): dx = w * invstd * (g - mean(g) - xhat *
+/// mean(g * xhat)), dw = sum(g * xhat), db = sum(g); the running statistics
+/// get no gradient.
+LogicalResult BatchNormTrainOp::buildGradients(OpBuilder &b, Value g, ArrayRef<bool> needed,
+                                               SmallVectorImpl<Value> &grads) {
+  Location loc = getLoc();
+  Value x = getInput();
+  SmallVector<int64_t> dims = batchNormDims(x);
+  Value mean = MeanOp::create(b, loc, x, dims, true);
+  Value xc = SubOp::create(b, loc, x, mean);
+  Value var = MeanOp::create(b, loc, MulOp::create(b, loc, xc, xc), dims, true);
+  Value invstd = DivOp::create(
+      b, loc, scalarLike(b, loc, x, 1.0),
+      SqrtOp::create(b, loc, AddOp::create(b, loc, var, scalarLike(b, loc, x, getEps().convertToDouble()))));
+  Value xhat = MulOp::create(b, loc, xc, invstd);
+  Value gxhat = MulOp::create(b, loc, g, xhat);
+  if (needed[0]) {
+    Value centered = SubOp::create(b, loc, g, MeanOp::create(b, loc, g, dims, true));
+    Value inner = SubOp::create(b, loc, centered,
+                                MulOp::create(b, loc, xhat, MeanOp::create(b, loc, gxhat, dims, true)));
+    Value scale = MulOp::create(b, loc, invstd, perChannel(b, loc, getWeight(), x));
+    grads[0] = MulOp::create(b, loc, inner, scale);
+  }
+  if (needed[1])
+    grads[1] = SumOp::create(b, loc, gxhat, dims, false);
+  if (needed[2])
+    grads[2] = SumOp::create(b, loc, g, dims, false);
+  return success();
+}
+
 LogicalResult RNNOp::buildGradients(OpBuilder &b, Value g, ArrayRef<bool> needed,
                                     SmallVectorImpl<Value> &grads) {
   // d [N, T, H]: the gradient at every step's pre-activation. Each weight

@@ -98,7 +98,9 @@ LogicalResult NormalAttr::verify(function_ref<InFlightDiagnostic()> emitError,
 // #kiln.param<"name"[, init]>: the initializer without its `#kiln.` prefix
 //===----------------------------------------------------------------------===//
 
-Attribute ParamAttr::parse(AsmParser &parser, Type) {
+/// `<"name">` or `<"name", INIT>`: a parameter's or a buffer's.
+template <typename NamedInitAttr>
+static Attribute parseNamedInit(AsmParser &parser) {
   std::string name;
   if (parser.parseLess() || parser.parseString(&name))
     return {};
@@ -120,18 +122,23 @@ Attribute ParamAttr::parse(AsmParser &parser, Type) {
   }
   if (parser.parseGreater())
     return {};
-  return ParamAttr::get(parser.getContext(), name, init);
+  return NamedInitAttr::get(parser.getContext(), name, init);
 }
 
-void ParamAttr::print(AsmPrinter &printer) const {
+static void printNamedInit(AsmPrinter &printer, StringRef name, InitAttrInterface init) {
   printer << '<';
-  printer.printString(getName());
-  if (getInit()) {
+  printer.printString(name);
+  if (init) {
     printer << ", ";
-    (void)generatedAttributePrinter(getInit(), printer);
+    (void)generatedAttributePrinter(init, printer);
   }
   printer << '>';
 }
+
+Attribute ParamAttr::parse(AsmParser &parser, Type) { return parseNamedInit<ParamAttr>(parser); }
+void ParamAttr::print(AsmPrinter &printer) const { printNamedInit(printer, getName(), getInit()); }
+Attribute BufferAttr::parse(AsmParser &parser, Type) { return parseNamedInit<BufferAttr>(parser); }
+void BufferAttr::print(AsmPrinter &printer) const { printNamedInit(printer, getName(), getInit()); }
 
 //===----------------------------------------------------------------------===//
 // #kiln.train<OPTIMIZER, key = value, ...>
@@ -323,11 +330,11 @@ LogicalResult TrainAttr::verify(function_ref<InFlightDiagnostic()> emitError,
 //===----------------------------------------------------------------------===//
 
 static bool isArgRole(Attribute role) {
-  return isa<InputAttr, TargetAttr, ParamAttr, StateAttr, HyperAttr>(role);
+  return isa<InputAttr, TargetAttr, ParamAttr, BufferAttr, StateAttr, HyperAttr>(role);
 }
 
 static bool isResultRole(Attribute role) {
-  return isa<OutputAttr, LossAttr, MetricAttr, GradAttr, ParamAttr, StateAttr>(role);
+  return isa<OutputAttr, LossAttr, MetricAttr, GradAttr, ParamAttr, BufferAttr, StateAttr>(role);
 }
 
 /// The type of argument or result `index` of `op` when it is a function
@@ -346,11 +353,12 @@ static LogicalResult verifyRoleType(Operation *op, Attribute role, Type type, co
   auto tensor = dyn_cast_or_null<RankedTensorType>(type);
   if (!tensor)
     return success();
-  auto param = dyn_cast<ParamAttr>(role);
-  if (param && isa_and_present<UniformAttr, NormalAttr>(param.getInit()) &&
-      !isa<FloatType>(tensor.getElementType()))
+  InitAttrInterface init = isa<ParamAttr>(role)    ? cast<ParamAttr>(role).getInit()
+                           : isa<BufferAttr>(role) ? cast<BufferAttr>(role).getInit()
+                                                   : InitAttrInterface();
+  if (isa_and_present<UniformAttr, NormalAttr>(init) && !isa<FloatType>(tensor.getElementType()))
     return op->emitOpError() << what << ": a " << tensor << " parameter cannot start from "
-                             << param.getInit();
+                             << init;
   if (isa<HyperAttr>(role) && tensor != RankedTensorType::get({}, Float64Type::get(op->getContext())))
     return op->emitOpError() << what << ": a hyperparameter is a tensor<f64>, not " << tensor;
   if (isa<LossAttr, MetricAttr>(role) && tensor.getRank() != 0)
@@ -473,7 +481,8 @@ DictionaryAttr roleDict(Attribute role) {
 
 StringRef roleName(Attribute role) {
   return llvm::TypeSwitch<Attribute, StringRef>(role)
-      .Case<InputAttr, TargetAttr, ParamAttr, StateAttr, OutputAttr, MetricAttr, GradAttr>(
+      .Case<InputAttr, TargetAttr, ParamAttr, BufferAttr, StateAttr, OutputAttr, MetricAttr,
+            GradAttr>(
           [](auto named) { return named.getName(); })
       .Case([](HyperAttr hyper) { return stringifyHyper(hyper.getValue()); })
       .Default([](Attribute) { return StringRef(); });

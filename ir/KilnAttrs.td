@@ -174,6 +174,27 @@ def Kiln_ParamAttr : Kiln_Attr<"Param", "param"> {
   let hasCustomAssemblyFormat = 1;
 }
 
+def Kiln_BufferAttr : Kiln_Attr<"Buffer", "buffer"> {
+  let summary = "a buffer: saved and loaded with the parameters, never trained";
+  let description = [{
+    As a parameter (a state_dict name and an initializer), but it gets no
+    gradient and no optimizer update: BatchNorm's running statistics. On a
+    result of a train step: the buffer's new value (what the step's batch
+    statistics made of it).
+    ```mlir
+    %bn.running_var: tensor<16xf32> {kiln.role = #kiln.buffer<"bn.running_var", ones>}
+    ```
+  }];
+  let parameters = (ins StringRefParameter<"the state_dict name">:$name,
+                        OptionalParameter<"InitAttrInterface">:$init);
+  let builders = [
+    AttrBuilder<(ins "::llvm::StringRef":$name), [{
+      return $_get($_ctxt, name, InitAttrInterface());
+    }]>
+  ];
+  let hasCustomAssemblyFormat = 1;
+}
+
 def Kiln_StateAttr : Kiln_NamedRole<"State", "state",
     "optimizer state of a parameter (an argument and a result of a train step)"> {
   let description = [{

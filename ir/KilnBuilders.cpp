@@ -32,4 +32,19 @@ Value countOf(OpBuilder &b, Location loc, Value x, ArrayRef<int64_t> dims) {
   return tensor::FromElementsOp::create(b, loc, RankedTensorType::get({}, elem), ValueRange{f});
 }
 
+SmallVector<int64_t> batchNormDims(Value x) {
+  SmallVector<int64_t> dims{0};
+  for (int64_t d = 2; d < cast<RankedTensorType>(x.getType()).getRank(); ++d)
+    dims.push_back(d);
+  return dims;
+}
+
+Value perChannel(OpBuilder &b, Location loc, Value v, Value x) {
+  auto xt = cast<RankedTensorType>(x.getType());
+  auto vt = cast<RankedTensorType>(v.getType());
+  SmallVector<int64_t> shape(xt.getRank(), 1);
+  shape[1] = vt.getDimSize(0);
+  return ReshapeOp::create(b, loc, RankedTensorType::get(shape, vt.getElementType()), v);
+}
+
 } // namespace kiln::ir

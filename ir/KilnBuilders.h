@@ -16,4 +16,11 @@ mlir::Value scalarLike(mlir::OpBuilder &b, mlir::Location loc, mlir::Value like,
 mlir::Value countOf(mlir::OpBuilder &b, mlir::Location loc, mlir::Value x,
                     llvm::ArrayRef<int64_t> dims);
 
+/// Batch norm's reduced dimensions: every one of `x` but 1 (the channels).
+llvm::SmallVector<int64_t> batchNormDims(mlir::Value x);
+
+/// A channel vector `v` [C] as [1, C, 1, ...] of `x`'s rank, so that it
+/// broadcasts over x's channels (dimension 1).
+mlir::Value perChannel(mlir::OpBuilder &b, mlir::Location loc, mlir::Value v, mlir::Value x);
+
 } // namespace kiln::ir

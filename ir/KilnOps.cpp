@@ -442,6 +442,44 @@ static LogicalResult inferPool(std::optional<Location> loc, Adaptor adaptor,
   return inferred(loc, shape, err, elementOf(adaptor.getInput()), results);
 }
 
+/// Batch norm's operands: x [N, C, ...], four [C] vectors of its element
+/// type (the i64 counter is typed by ODS).
+template <typename Adaptor>
+static LogicalResult inferBatchNorm(std::optional<Location> loc, Adaptor adaptor,
+                                    SmallVectorImpl<Type> &results) {
+  std::string err;
+  std::optional<shapes::Shape> shape;
+  for (Value v : {adaptor.getWeight(), adaptor.getBias(), adaptor.getRunningMean(),
+                  adaptor.getRunningVar()}) {
+    if (failed(sameElementType(loc, adaptor.getInput(), v)))
+      return failure();
+    shape = shapes::batchNorm(toShape(adaptor.getInput().getType()), toShape(v.getType()), err);
+    if (!shape)
+      return emitOptionalError(loc, err);
+  }
+  if (!(adaptor.getEps().convertToDouble() > 0) ||
+      !(adaptor.getMomentum().convertToDouble() >= 0 &&
+        adaptor.getMomentum().convertToDouble() <= 1))
+    return emitOptionalError(loc, "batch norm needs eps > 0 and momentum in [0, 1]");
+  return inferred(loc, shape, err, elementOf(adaptor.getInput()), results);
+}
+
+LogicalResult BatchNormOp::inferReturnTypes(MLIRContext *, std::optional<Location> loc,
+                                            Adaptor adaptor, SmallVectorImpl<Type> &results) {
+  return inferBatchNorm(loc, adaptor, results);
+}
+
+LogicalResult BatchNormTrainOp::inferReturnTypes(MLIRContext *, std::optional<Location> loc,
+                                                 Adaptor adaptor,
+                                                 SmallVectorImpl<Type> &results) {
+  if (failed(inferBatchNorm(loc, adaptor, results)))
+    return failure();
+  results.push_back(adaptor.getRunningMean().getType());
+  results.push_back(adaptor.getRunningVar().getType());
+  results.push_back(adaptor.getNumBatchesTracked().getType());
+  return success();
+}
+
 LogicalResult RNNOp::inferReturnTypes(MLIRContext *, std::optional<Location> loc,
                                       Adaptor adaptor,
                                       SmallVectorImpl<Type> &results) {

@@ -505,6 +505,53 @@ def Kiln_AvgPool2dOp : Kiln_PoolOp<"avg_pool2d", "average (padding counted, as P
     window divides by KH*KW.
   }]>;
 
+def Kiln_BatchNormOp : Kiln_Op<"batch_norm", [Pure, InferTypeOpAdaptor]> {
+  let summary = "batch normalization with the running statistics (eval mode)";
+  let description = [{
+    `nn.BatchNorm1d/2d` in eval mode: `(x - running_mean) /
+    sqrt(running_var + eps) * weight + bias`, per channel (dimension 1) of
+    `x` `[N, C]`, `[N, C, L]` or `[N, C, H, W]`; the vectors are `[C]` of x's
+    element type, `num_batches_tracked` an i64 0-d tensor that eval leaves
+    alone. It has no gradient rule: kiln-autodiff turns each one it
+    differentiates into `kiln.batch_norm_train`, which uses the batch's
+    statistics as PyTorch's train mode does.
+    ```mlir
+    // %x: tensor<?x16x7x7xf32>, %w: tensor<16xf32>, %b: tensor<16xf32>, %mean: tensor<16xf32>, %var: tensor<16xf32>, %n: tensor<i64>
+    %y = kiln.batch_norm %x, %w, %b, %mean, %var, %n {eps = 1.0e-05 : f64, momentum = 1.0e-01 : f64} : (tensor<?x16x7x7xf32>, tensor<16xf32>, tensor<16xf32>, tensor<16xf32>, tensor<16xf32>, tensor<i64>) -> tensor<?x16x7x7xf32>
+    ```
+  }];
+  let arguments = (ins Kiln_FloatTensor:$input, Kiln_FloatTensor:$weight, Kiln_FloatTensor:$bias,
+                       Kiln_FloatTensor:$running_mean, Kiln_FloatTensor:$running_var,
+                       0DTensorOf<[I64]>:$num_batches_tracked, F64Attr:$eps, F64Attr:$momentum);
+  let results = (outs Kiln_FloatTensor:$result);
+  let assemblyFormat = "operands attr-dict `:` functional-type(operands, results)";
+}
+
+def Kiln_BatchNormTrainOp : Kiln_Op<"batch_norm_train", [Pure, InferTypeOpAdaptor,
+    DeclareOpInterfaceMethods<Kiln_GradientOpInterface>]> {
+  let summary = "batch normalization with the batch's statistics (train mode)";
+  let description = [{
+    `nn.BatchNorm1d/2d` in train mode, over the same operands as
+    `kiln.batch_norm`: the result normalizes each channel by the batch's
+    mean and biased variance (over every dimension but 1); the other
+    results are the running statistics after this batch, as PyTorch updates
+    them: `(1 - momentum) * running + momentum * batch` with the unbiased
+    variance, and `num_batches_tracked + 1`. kiln-train-step makes them the
+    buffers' new values. Its gradient rule differentiates the first result
+    only.
+    ```mlir
+    // %x: tensor<?x16xf32>, %w: tensor<16xf32>, %b: tensor<16xf32>, %mean: tensor<16xf32>, %var: tensor<16xf32>, %n: tensor<i64>
+    %y, %mean2, %var2, %n2 = kiln.batch_norm_train %x, %w, %b, %mean, %var, %n {eps = 1.0e-05 : f64, momentum = 1.0e-01 : f64} : (tensor<?x16xf32>, tensor<16xf32>, tensor<16xf32>, tensor<16xf32>, tensor<16xf32>, tensor<i64>) -> (tensor<?x16xf32>, tensor<16xf32>, tensor<16xf32>, tensor<i64>)
+    ```
+  }];
+  let arguments = (ins Kiln_FloatTensor:$input, Kiln_FloatTensor:$weight, Kiln_FloatTensor:$bias,
+                       Kiln_FloatTensor:$running_mean, Kiln_FloatTensor:$running_var,
+                       0DTensorOf<[I64]>:$num_batches_tracked, F64Attr:$eps, F64Attr:$momentum);
+  let results = (outs Kiln_FloatTensor:$result, Kiln_FloatTensor:$new_running_mean,
+                      Kiln_FloatTensor:$new_running_var, 0DTensorOf<[I64]>:$new_num_batches_tracked);
+  let assemblyFormat = "operands attr-dict `:` functional-type(operands, results)";
+}
+
 def Kiln_RNNOp : Kiln_Op<"rnn", [Pure, InferTypeOpAdaptor, SameOperandsElementType,
     DeclareOpInterfaceMethods<Kiln_GradientOpInterface>]> {
   let summary = "one tanh RNN layer over [N, T, in], batch first, zero initial state";

@@ -89,8 +89,32 @@ struct AutodiffPass : public kiln::impl::AutodiffBase<AutodiffPass> {
     // gradient copies it, so in training the two draw the same mask.
     int64_t salt = 0;
     grad.walk([&](DropoutOp d) { d.setSalt(salt++); });
+    trainBatchNorms(grad);
     if (failed(differentiate(grad)))
       return signalPassFailure();
+  }
+
+  /// Batch norm trains on the batch's statistics (PyTorch's train mode):
+  /// each kiln.batch_norm becomes a kiln.batch_norm_train, whose other
+  /// results are the running statistics after the batch. A layer applied
+  /// twice updates them twice, the second update from the first's result.
+  static void trainBatchNorms(func::FuncOp func) {
+    llvm::DenseMap<Value, Value> latest; // a buffer argument -> its newest value
+    auto current = [&](Value v) { return latest.count(v) ? latest[v] : v; };
+    SmallVector<BatchNormOp> ops;
+    func.walk([&](BatchNormOp op) { ops.push_back(op); });
+    for (BatchNormOp op : ops) {
+      OpBuilder b(op);
+      Value mean = op.getRunningMean(), var = op.getRunningVar(), n = op.getNumBatchesTracked();
+      auto train = BatchNormTrainOp::create(b, op.getLoc(), op.getInput(), op.getWeight(),
+                                            op.getBias(), current(mean), current(var),
+                                            current(n), op.getEpsAttr(), op.getMomentumAttr());
+      latest[mean] = train.getNewRunningMean();
+      latest[var] = train.getNewRunningVar();
+      latest[n] = train.getNewNumBatchesTracked();
+      op.getResult().replaceAllUsesWith(train.getResult());
+      op.erase();
+    }
   }
 
   LogicalResult differentiate(func::FuncOp func) {
@@ -115,11 +139,13 @@ struct AutodiffPass : public kiln::impl::AutodiffBase<AutodiffPass> {
       if (llvm::none_of(op->getResults(),
                         [&](Value r) { return active.contains(r) && grads.count(r); }))
         continue;
-      if (op->getNumResults() != 1)
+      // Rules take the gradient of the first result; an op's other results
+      // (batch_norm_train's running statistics) must not lead to the loss.
+      if (llvm::any_of(op->getResults().drop_front(),
+                       [&](Value r) { return active.contains(r) && grads.count(r); }))
         return op->emitError("cannot differentiate '")
-               << op->getName() << "': it has " << op->getNumResults()
-               << " results and lies between a parameter and the loss (gradient rules take "
-                  "the gradient of one result)";
+               << op->getName() << "': a result other than its first lies between a "
+                  "parameter and the loss (gradient rules take the gradient of one result)";
       Value result = op->getResult(0);
       auto it = grads.find(result);
       auto rule = dyn_cast<GradientOpInterface>(op);

@@ -340,6 +340,64 @@ struct DecomposeL1Loss : Decomposition<L1LossOp> {
   }
 };
 
+/// Batch norm as PyTorch's CPU kernel computes it: per channel alpha =
+/// weight * invstd and beta = bias - mean * alpha, then x * alpha + beta.
+Value normalize(PatternRewriter &b, Location loc, Value x, Value weight, Value bias, Value mean,
+                Value invstd) {
+  Value alpha = MulOp::create(b, loc, weight, invstd);
+  Value beta = SubOp::create(b, loc, bias, MulOp::create(b, loc, mean, alpha));
+  return AddOp::create(b, loc, MulOp::create(b, loc, x, perChannel(b, loc, alpha, x)),
+                       perChannel(b, loc, beta, x));
+}
+
+/// 1 / sqrt(var + eps).
+Value inverseStd(PatternRewriter &b, Location loc, Value var, double eps) {
+  return DivOp::create(b, loc, scalarLike(b, loc, var, 1.0),
+                       SqrtOp::create(b, loc, AddOp::create(b, loc, var, scalarLike(b, loc, var, eps))));
+}
+
+/// Eval mode: the running statistics.
+struct DecomposeBatchNorm : Decomposition<BatchNormOp> {
+  using Decomposition::Decomposition;
+  Value build(BatchNormOp op, PatternRewriter &b, Location loc) const override {
+    Value invstd = inverseStd(b, loc, op.getRunningVar(), op.getEps().convertToDouble());
+    return normalize(b, loc, op.getInput(), op.getWeight(), op.getBias(), op.getRunningMean(),
+                     invstd);
+  }
+};
+
+/// Train mode: the batch's mean and biased variance normalize; the running
+/// statistics move by momentum towards the batch's mean and unbiased
+/// variance (sum of squares / (count - 1)), as torch.batch_norm does.
+struct DecomposeBatchNormTrain : OpRewritePattern<BatchNormTrainOp> {
+  using OpRewritePattern::OpRewritePattern;
+  LogicalResult matchAndRewrite(BatchNormTrainOp op, PatternRewriter &b) const override {
+    Location loc = pieceLoc(op.getLoc());
+    Value x = op.getInput();
+    SmallVector<int64_t> dims = batchNormDims(x);
+    Value count = countOf(b, loc, x, dims);
+    Value mean = DivOp::create(b, loc, SumOp::create(b, loc, x, dims, false), count);
+    Value centered = SubOp::create(b, loc, x, perChannel(b, loc, mean, x));
+    Value squares = SumOp::create(b, loc, MulOp::create(b, loc, centered, centered), dims, false);
+    Value var = DivOp::create(b, loc, squares, count);
+    Value y = normalize(b, loc, x, op.getWeight(), op.getBias(), mean,
+                        inverseStd(b, loc, var, op.getEps().convertToDouble()));
+    double m = op.getMomentum().convertToDouble();
+    auto moved = [&](Value running, Value batch) {
+      return AddOp::create(b, loc, MulOp::create(b, loc, batch, scalarLike(b, loc, batch, m)),
+                           MulOp::create(b, loc, running, scalarLike(b, loc, running, 1 - m)));
+    };
+    Value unbiased = DivOp::create(
+        b, loc, squares, SubOp::create(b, loc, count, scalarLike(b, loc, count, 1.0)));
+    Value n = op.getNumBatchesTracked();
+    Value results[] = {y, moved(op.getRunningMean(), mean), moved(op.getRunningVar(), unbiased),
+                       AddOp::create(b, loc, n, scalarLike(b, loc, n, 1.0))};
+    results[0].getDefiningOp()->setLoc(op.getLoc());
+    b.replaceOp(op, results);
+    return success();
+  }
+};
+
 struct DecomposePass : public kiln::impl::DecomposeBase<DecomposePass> {
   void runOnOperation() override {
     RewritePatternSet patterns(&getContext());
@@ -347,7 +405,7 @@ struct DecomposePass : public kiln::impl::DecomposeBase<DecomposePass> {
                  DecomposeBceWithLogits, DecomposeCrossEntropy, DecomposeCrossEntropyGrad,
                  DecomposeConv2d, DecomposeConv2dInputGrad, DecomposeConv2dWeightGrad,
                  DecomposeRNN, DecomposeRNNStepGrad,
-                 DecomposeL1Loss>(
+                 DecomposeL1Loss, DecomposeBatchNorm, DecomposeBatchNormTrain>(
         &getContext());
     GreedyRewriteConfig config;
     config.enableFolding(false); // decompose only: canonicalization comes later

@@ -23,12 +23,15 @@ def Autodiff : Pass<"kiln-autodiff", "mlir::ModuleOp"> {
 def TrainStep : Pass<"kiln-train-step", "mlir::ModuleOp"> {
   let summary = "Join @loss_grad and the optimizer update into @train_step";
   let description = [{
-    @train_step(inputs..., targets..., params..., state..., lr, step) returns
-    (new params..., new state..., loss, metrics...). The optimizer comes from
-    the module's `#kiln.train` attribute: SGD (momentum, weight_decay) or Adam
-    (weight_decay), with torch.optim's update rules written as kiln ops. `lr`
-    and `step` (1-based, for Adam's bias correction) are 0-d f64 tensors; the
-    state (momentum buffers, exp_avg and exp_avg_sq) starts at zero.
+    @train_step(inputs..., targets..., params and buffers..., state..., lr,
+    step) returns (new params and buffers..., new state..., loss,
+    metrics...). The optimizer comes from the module's `#kiln.train`
+    attribute: SGD (momentum, weight_decay, nesterov), Adam, AdamW or RMSprop,
+    with torch.optim's update rules written as kiln ops, after
+    clip_grad_norm's scaling when it is set. `lr` and `step` (1-based, for
+    Adam's bias correction) are 0-d f64 tensors; the state (momentum buffers,
+    exp_avg and exp_avg_sq, square_avg) starts at zero. A buffer's new value
+    is what the step's kiln.batch_norm_train ops made of it.
     The body of the function marked `#kiln.entry<loss_grad>` is inlined;
     that function stays (tests call it). @train_step is marked
     `#kiln.entry<train_step>`; its state and hyperparameter arguments carry

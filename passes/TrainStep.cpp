@@ -268,8 +268,32 @@ struct TrainStepPass : public kiln::impl::TrainStepBase<TrainStepPass> {
     for (auto &kind : statePerKind)
       newState.append(kind.begin(), kind.end());
 
-    // Results: new params, new state, then the loss and metrics.
-    SmallVector<Value> results(newParams);
+    // Buffers: the running statistics the batch norms of this step left
+    // (each batch_norm_train maps its running operands to its results);
+    // a buffer no batch norm trains keeps its value.
+    llvm::DenseMap<Value, Value> nextOf;
+    step.walk([&](BatchNormTrainOp bn) {
+      for (unsigned k = 0; k < 3; ++k)
+        nextOf[bn->getOperand(3 + k)] = bn->getResult(1 + k);
+    });
+    // New params and buffers in argument order: the manifest's "params".
+    SmallVector<Value> newWeights;
+    SmallVector<DictionaryAttr> weightAttrs;
+    for (unsigned i = 0, k = 0; i < numGradArgs; ++i) {
+      if (auto param = getArgRole<ParamAttr>(grad, i)) {
+        newWeights.push_back(newParams[k++]);
+        weightAttrs.push_back(roleDict(ParamAttr::get(ctx, param.getName())));
+      } else if (auto buffer = getArgRole<BufferAttr>(grad, i)) {
+        Value v = body->getArgument(i);
+        while (nextOf.count(v))
+          v = nextOf[v];
+        newWeights.push_back(v);
+        weightAttrs.push_back(roleDict(BufferAttr::get(ctx, buffer.getName())));
+      }
+    }
+
+    // Results: new params and buffers, new state, then the loss and metrics.
+    SmallVector<Value> results(newWeights);
     results.append(newState);
     results.append(returned.begin(), returned.begin() + numScalars);
     SmallVector<Type> resultTypes;
@@ -279,9 +303,8 @@ struct TrainStepPass : public kiln::impl::TrainStepBase<TrainStepPass> {
     step.setFunctionType(b.getFunctionType(argTypes, resultTypes));
     step.setAllArgAttrs(argAttrs);
 
-    SmallVector<DictionaryAttr> resultAttrs;
-    for (unsigned p : params) // the new value: the parameter's name, no initializer
-      resultAttrs.push_back(roleDict(ParamAttr::get(ctx, getArgRole<ParamAttr>(grad, p).getName())));
+    // The new values carry the names, no initializer.
+    SmallVector<DictionaryAttr> resultAttrs(weightAttrs);
     for (unsigned i = numGradArgs; i < numGradArgs + newState.size(); ++i)
       resultAttrs.push_back(argAttrs[i]);
     SmallVector<DictionaryAttr> gradResults;

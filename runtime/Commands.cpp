@@ -89,6 +89,8 @@ void runInfo(const Manifest &m, bool asJson) {
     std::string init = initKindName(p.init.kind);
     if (p.init.kind == InitSpec::Kind::Uniform || p.init.kind == InitSpec::Kind::Normal)
       init += "(" + formatNumber(p.init.a) + ", " + formatNumber(p.init.b) + ")";
+    if (p.buffer)
+      init += " (buffer, not trained)";
     std::printf("  %-*s  %-16s %12lld  %s\n", int(width), p.name.c_str(), type.c_str(),
                 static_cast<long long>(n), init.c_str());
   }

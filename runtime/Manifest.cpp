@@ -59,6 +59,8 @@ std::string Manifest::toJson() const {
       pj["init"]["a"] = p.init.a;
       pj["init"]["b"] = p.init.b;
     }
+    if (p.buffer)
+      pj["buffer"] = true;
     j["params"].push_back(pj);
   }
   j["loss"] = loss;
@@ -85,6 +87,8 @@ std::string Manifest::toJson() const {
                   {"seed", train.seed},
                   {"shuffle", train.shuffle}};
   j["flops_per_sample"] = flopsPerSample;
+  if (minTrainBatch > 1)
+    j["min_train_batch"] = minTrainBatch;
   if (hasArena)
     j["arena"] = {{"fixed_bytes", arenaFixedBytes},
                   {"per_sample_bytes", arenaPerSampleBytes}};
@@ -270,6 +274,8 @@ Manifest parse(const json &j) {
     p.dtype = getDType(params[i], where);
     p.shape = getShape(params[i], where, /*batched=*/false);
     p.init = getInit(params[i], where, p.dtype);
+    if (params[i].contains("buffer"))
+      p.buffer = getBool(params[i], "buffer", where);
     m.params.push_back(std::move(p));
   }
 
@@ -373,6 +379,8 @@ Manifest parse(const json &j) {
 
   if (j.contains("flops_per_sample"))
     m.flopsPerSample = getInt(j, "flops_per_sample", "", 0);
+  if (j.contains("min_train_batch"))
+    m.minTrainBatch = getInt(j, "min_train_batch", "", 1);
   if (j.contains("arena")) {
     const json &a = j["arena"];
     if (!a.is_object())

@@ -11,6 +11,7 @@
 //   "outputs": [{"name":"logits","dtype":"f32","shape":[-1,10]}],   >= 1
 //   "params":  [{"name":"net.0.weight","dtype":"f32","shape":[256,784],
 //                "init":{"kind":"uniform","a":-0.0357,"b":0.0357}}],
+//              a buffer (saved and loaded, never trained) adds "buffer":true
 //   "loss": true,               whether kiln_loss writes a loss scalar
 //   "metrics": ["accuracy"],    scalars kiln_loss writes after the loss
 //   "scalar_dtype": "f32",      optional, "f32" | "f64": loss and metrics
@@ -21,6 +22,8 @@
 //             "scheduler":"none"|"StepLR"|"CosineAnnealingLR","step_size":1,
 //             "gamma":0.1,"t_max":1,"eta_min":0},
 //   "flops_per_sample": 0,      optional, integer >= 0
+//   "min_train_batch": 2,       optional, integer >= 1: the fewest samples a
+//                               training batch may hold (BatchNorm1d on [N, C])
 //   "arena": {"fixed_bytes":0,"per_sample_bytes":0},           optional
 //   "entry_points": ["forward","loss"]   subset of forward, loss, train_step
 //   "state": [{"name":"net.0.weight.momentum_buffer","dtype":"f32","shape":[256,784]}],
@@ -76,6 +79,7 @@ struct ParamSpec {
   DType dtype = DType::F32;
   std::vector<int64_t> shape;
   InitSpec init;
+  bool buffer = false; // saved and loaded, never trained (BatchNorm's running statistics)
 };
 
 /// The train block's defaults, which the executable's flags override.
@@ -93,6 +97,7 @@ struct Manifest {
   bool hasTrain = false; // whether the model file had a train block
   TrainDefaults train;
   int64_t flopsPerSample = 0;
+  int64_t minTrainBatch = 1; // samples every training batch needs (BatchNorm1d on [N, C]: 2)
   bool hasArena = false;
   int64_t arenaFixedBytes = 0;
   int64_t arenaPerSampleBytes = 0;

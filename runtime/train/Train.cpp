@@ -118,6 +118,14 @@ void runTrain(const Manifest &m, const EntryPoints &ep, const TrainOptions &o) {
 
   int64_t cap = std::min(batch, ds.samples);
   int64_t stepsPerEpoch = (ds.samples + cap - 1) / cap;
+  int64_t lastRows = ds.samples - (stepsPerEpoch - 1) * cap;
+  if (std::min(cap, lastRows) < m.minTrainBatch)
+    usageError("--batch " + std::to_string(batch) + " on " + plural(ds.samples, "sample") +
+               " leaves a training batch of " + plural(std::min(cap, lastRows), "sample") +
+               (lastRows < cap ? " at the end of each epoch" : "") +
+               ", but the model's BatchNorm needs at least " +
+               std::to_string(m.minTrainBatch) +
+               " (one value per channel has no variance); pick another --batch");
   if (resumed && pos.epochStepsDone >= stepsPerEpoch)
     inputError(o.resume + ": the checkpoint's position (step " +
                std::to_string(pos.epochStepsDone) + " of an epoch) is past the epoch's " +

@@ -54,19 +54,24 @@ def check(kiln, workdir, model, twin, ranges):
     data = [draw(s, ranges, gen, SAMPLES) for s in m["inputs"] + m["targets"]]
     params = [draw(p, ranges, gen) for p in m["params"]]
     scalars = scalar_results(m)
-    grads = [np.zeros(p["shape"], NP[p["dtype"]]) for p in m["params"]]
+    # Gradients of the trained parameters; buffers (BatchNorm's running
+    # statistics) are arguments only.
+    trained = [p for p in m["params"] if not p.get("buffer")]
+    grads = [np.zeros(p["shape"], NP[p["dtype"]]) for p in trained]
     lib.call("loss_grad", data + params, scalars + grads)
 
     names = [s["name"] for s in m["inputs"] + m["targets"]]
     tensors = {n: torch.from_numpy(a) for n, a in zip(names, data)}
-    leaves = {p["name"]: torch.from_numpy(a.copy()).requires_grad_() for p, a in zip(m["params"], params)}
-    _, want = twin({**tensors, **leaves})
+    leaves = {p["name"]: torch.from_numpy(a.copy()) if p.get("buffer")
+              else torch.from_numpy(a.copy()).requires_grad_() for p, a in zip(m["params"], params)}
+    # The gradient is the training one: BatchNorm in train mode.
+    _, want = twin({**tensors, **leaves, "__training__": True})
     want["loss"].backward()
 
     problems = []
     if mismatch(scalars[0], want["loss"].detach().numpy()):
         problems.append(f"loss: {scalars[0]} vs {float(want['loss'])}")
-    for p, g in zip(m["params"], grads):
+    for p, g in zip(trained, grads):
         ref = leaves[p["name"]].grad
         ref = np.zeros_like(g) if ref is None else ref.numpy()
         problem = mismatch(g, ref)

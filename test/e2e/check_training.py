@@ -35,7 +35,8 @@ from harness import ROOT, draw, run_checks  # noqa: E402
 SAMPLES, BATCH, EPOCHS = 45, 8, 4
 MODELS = ["test/e2e/models/mlp.kiln", "test/e2e/models/regression.kiln",
           "test/e2e/models/two_inputs.kiln", "examples/fashion_mlp.kiln",
-          "test/e2e/models/cnn.kiln", "test/e2e/models/rnn.kiln"]
+          "test/e2e/models/cnn.kiln", "test/e2e/models/rnn.kiln",
+          "test/e2e/models/batchnorm.kiln"]
 # Each key is the train block's text (one or more settings, ";"-separated);
 # each value builds the twin's torch.optim optimizer and says whether
 # torch.nn.utils.clip_grad_norm_ runs before each step (its max_norm, or None).
@@ -130,18 +131,23 @@ def check(kiln, workdir, model, optimizer):
             params, state = new_params, new_state
 
     # PyTorch: the twin with torch.optim, from the same weights and batches.
-    leaves = [torch.from_numpy(p.copy()).requires_grad_() for p in initial]
+    # Buffers (BatchNorm's running statistics) are plain tensors the twin
+    # updates in place in train mode; the rest are what torch.optim trains.
+    leaves = [torch.from_numpy(p.copy()) if s.get("buffer") else
+              torch.from_numpy(p.copy()).requires_grad_() for s, p in zip(m["params"], initial)]
+    trained = [t for s, t in zip(m["params"], leaves) if not s.get("buffer")]
     make, clip = OPTIMIZERS[optimizer]
-    opt = make(leaves)
+    opt = make(trained)
     names = [s["name"] for s in data_specs]
     for _ in range(EPOCHS):
         for start in range(0, SAMPLES, BATCH):
             batch = {n: torch.from_numpy(d[start:start + BATCH]) for n, d in zip(names, data)}
             opt.zero_grad()
-            _, scalars_ref = twin({**batch, **{p["name"]: t for p, t in zip(m["params"], leaves)}})
+            _, scalars_ref = twin({**batch, **{p["name"]: t for p, t in zip(m["params"], leaves)},
+                                   "__training__": True})
             scalars_ref["loss"].backward()
             if clip is not None:
-                torch.nn.utils.clip_grad_norm_(leaves, clip)
+                torch.nn.utils.clip_grad_norm_(trained, clip)
             opt.step()
 
     problems = []

@@ -275,6 +275,27 @@ def grads_expr64(t):
 
 # model file (relative to the repository) -> (twin, value ranges for integer
 # data: name -> (low, high) for torch.randint; "unit" for floats in [0, 1))
+def _batch_norm(x, t, name, momentum=0.1, eps=1e-5):
+    """nn.BatchNorm's forward: train mode (t["__training__"]) normalizes by the
+    batch and updates the running statistics in t in place, as the module
+    does; eval mode uses them."""
+    training = t.get("__training__", False)
+    if training:
+        t[name + ".num_batches_tracked"].add_(1)
+    return F.batch_norm(x, t[name + ".running_mean"], t[name + ".running_var"],
+                        t[name + ".weight"], t[name + ".bias"], training, momentum, eps)
+
+
+def batchnorm(t):
+    h = _batch_norm(F.conv2d(t["x"], t["conv.weight"]), t, "bn2")
+    z = F.linear(torch.flatten(torch.relu(h), 1), t["fc1.weight"])
+    z = torch.relu(_batch_norm(z, t, "bn", eps=1e-3))
+    b = torch.flatten(torch.relu(_batch_norm(t["s"], t, "seq", momentum=0.3)), 1)
+    logits = F.linear(torch.cat([z, b], dim=1), t["fc2.weight"], t["fc2.bias"])
+    return {"logits": logits}, {"loss": F.cross_entropy(logits, t["label"]),
+                                "accuracy": _accuracy(logits, t["label"])}
+
+
 MODELS = {
     "test/e2e/models/elementwise.kiln": (elementwise, {}),
     "test/e2e/models/reductions.kiln": (reductions, {}),
@@ -288,6 +309,9 @@ MODELS = {
     "test/e2e/models/convs.kiln": (convs, {"label": (0, 3)}),
     "test/e2e/models/rnn.kiln": (recurrent, {"label": (0, 3)}),
     "test/e2e/models/cnn.kiln": (small_cnn, {"label": (0, 3)}),
+    "test/e2e/models/batchnorm.kiln": (batchnorm, {"label": (0, 3), "bn2.running_var": "unit",
+                                                   "seq.running_var": "unit",
+                                                   "bn.running_var": "unit"}),
     "examples/fashion_cnn.kiln": (fashion_cnn, {"label": (0, 10)}),
     "examples/fashion_rnn.kiln": (fashion_rnn, {"label": (0, 10)}),
     "test/e2e/models/expressions.kiln": (expressions, {"label": (0, 4), "ids": (-300, 300)}),

@@ -15,8 +15,7 @@ def save(path, tensors, metadata=None):
     """Writes {name: array} as safetensors.torch.save_file does."""
     header, offset, blobs = {}, 0, []
     for name in sorted(tensors):
-        # (ascontiguousarray alone makes a 0-d array 1-d)
-        a = np.ascontiguousarray(tensors[name]).reshape(np.shape(tensors[name]))
+        a = np.array(tensors[name], order="C")  # keeps 0-d arrays 0-d (ascontiguousarray would not)
         data = a.astype(a.dtype.newbyteorder("<")).tobytes()
         header[name] = {"dtype": _NAMES[a.dtype], "shape": list(a.shape),
                         "data_offsets": [offset, offset + len(data)]}
