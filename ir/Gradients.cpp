@@ -327,6 +327,13 @@ LogicalResult TransposeOp::buildGradients(OpBuilder &b, Value g, ArrayRef<bool>,
 LogicalResult ConcatOp::buildGradients(OpBuilder &b, Value g, ArrayRef<bool> needed,
                                        SmallVectorImpl<Value> &grads) {
   int64_t dim = getDim(), start = 0;
+  // One piece (cat([x], dim=0), the only join along the batch that the
+  // frontend lets through): its gradient is the result's.
+  if (getInputs().size() == 1) {
+    if (needed[0])
+      grads[0] = g;
+    return success();
+  }
   for (auto [i, piece] : llvm::enumerate(getInputs())) {
     int64_t size = typeOf(piece).getDimSize(dim);
     if (ShapedType::isDynamic(size))

@@ -206,12 +206,15 @@ struct DecomposeConv2dWeightGrad : Decomposition<Conv2dWeightGradOp> {
 // Recurrence: loops over time-major [T, N, H] sequences
 //===----------------------------------------------------------------------===//
 
-/// The batch size of `x` as an index (static or read at run time).
-Value sizeOf(PatternRewriter &b, Location loc, Value x, int64_t d) {
+/// Dim `d` of `x` (the batch) as a slice's size: an attribute when static,
+/// so the slice's type keeps it (a constant Value would make the inferred
+/// type's dim dynamic, and an RNN over a [2, T, F] that does not depend on
+/// the batch failed the slice's verifier), else read at run time.
+OpFoldResult sizeOf(PatternRewriter &b, Location loc, Value x, int64_t d) {
   int64_t size = typeOf(x).getDimSize(d);
   if (!ShapedType::isDynamic(size))
-    return arith::ConstantIndexOp::create(b, loc, size);
-  return tensor::DimOp::create(b, loc, x, d);
+    return b.getIndexAttr(size);
+  return tensor::DimOp::create(b, loc, x, d).getResult();
 }
 
 /// Steps [from, from + count) of a time-major [T, N, H] sequence, as
@@ -249,7 +252,7 @@ Value zeroSequence(PatternRewriter &b, Location loc, Value like, int64_t hidden)
                                     t.getElementType());
   SmallVector<Value> batch;
   if (t.isDynamicDim(0))
-    batch.push_back(sizeOf(b, loc, like, 0));
+    batch.push_back(tensor::DimOp::create(b, loc, like, 0));
   return FillOp::create(b, loc, type, b.getF64FloatAttr(0.0), batch);
 }
 

@@ -6,6 +6,7 @@
 #include "frontend/Frontend.h"
 #include "frontend/MLIRGen.h"
 #include "ir/KilnAttrs.h"
+#include "tools/Plot.h"
 
 #include "mlir/IR/AsmState.h"
 #include "mlir/IR/Diagnostics.h"
@@ -24,6 +25,7 @@
 #include "llvm/Support/ToolOutputFile.h"
 #include "llvm/Support/raw_ostream.h"
 
+#include <algorithm>
 #include <cstdlib>
 #include <iostream>
 #include <sstream>
@@ -36,6 +38,9 @@ namespace {
 enum class Stage { AST, Kiln, Grad, Lowered, LLVM, Asm, Obj, Exe };
 
 cl::opt<std::string> inputFile(cl::Positional, cl::desc("<model.kiln>"), cl::Required);
+// `kiln check` takes several files (a test checks thousands in one process).
+cl::list<std::string> moreInputFiles(cl::Positional, cl::desc("[<model.kiln>...]"),
+                                     cl::ZeroOrMore);
 cl::opt<std::string> outputFile(
     "o", cl::desc("Output file (default: the model file's name without .kiln for an "
                   "executable, NAME.o for an object, stdout for text)"),
@@ -61,12 +66,14 @@ const char *const usage =
     "\n"
     "USAGE: kiln build <model.kiln> [-o FILE] [--emit=STAGE] [MLIR options]\n"
     "       kiln build <kiln.mlir> ...  start from Kiln IR (what --emit=kiln writes)\n"
-    "       kiln check <model.kiln>    report the model file's errors, if any\n"
+    "       kiln check <model.kiln>... report the model files' errors, if any\n"
+    "       kiln plot <M.jsonl> [-o FILE.svg]\n"
+    "                                  training curves from an executable's --metrics log\n"
     "       kiln --version\n"
     "       kiln COMMAND --help        the options of COMMAND\n"
     "\n"
     "Stages: ast kiln grad lowered llvm asm obj; without --emit, an executable.\n"
-    "Exit status: 0 done, 1 the model file has errors, 2 bad usage.\n";
+    "Exit status: 0 done, 1 the model file has errors, 2 bad usage (or, for plot, a bad log).\n";
 
 int fail(const std::string &message, int status) {
   llvm::errs() << "kiln: error: " << message << "\n";
@@ -147,7 +154,7 @@ constexpr uint64_t kMaxModelFileBytes = 16 << 20;
 
 /// The model file's contents, or an error already reported: only a regular
 /// file is read, since a FIFO blocks and /dev/zero never ends.
-std::unique_ptr<llvm::MemoryBuffer> readModelFile() {
+std::unique_ptr<llvm::MemoryBuffer> readModelFile(const std::string &inputFile) {
   llvm::sys::fs::file_status status;
   if (std::error_code ec = llvm::sys::fs::status(inputFile, status)) {
     fail("cannot read '" + inputFile + "': " + ec.message(), 1);
@@ -190,7 +197,7 @@ int build(const char *argv0) {
   if (output != "-" && llvm::sys::fs::equivalent(inputFile, output))
     return fail("the output '" + output + "' is the model file itself; name another with -o",
                 2);
-  std::unique_ptr<llvm::MemoryBuffer> buffer = readModelFile();
+  std::unique_ptr<llvm::MemoryBuffer> buffer = readModelFile(inputFile);
   if (!buffer)
     return 1;
   std::string source = buffer->getBuffer().str();
@@ -287,8 +294,8 @@ int build(const char *argv0) {
   return status;
 }
 
-int check() {
-  std::unique_ptr<llvm::MemoryBuffer> buffer = readModelFile();
+int check(const std::string &inputFile) {
+  std::unique_ptr<llvm::MemoryBuffer> buffer = readModelFile(inputFile);
   if (!buffer)
     return 1;
   std::string source = buffer->getBuffer().str();
@@ -299,6 +306,16 @@ int check() {
   llvm::outs() << inputFile << ": model '" << model->name << "' has no errors ("
                << kiln::describe(*model) << ")\n";
   return 0;
+}
+
+/// `kiln plot LOG [-o OUT]`: the default output is the log's name with .svg.
+int plot() {
+  if (emit.getNumOccurrences())
+    return fail("--emit is not an option of kiln plot", 2);
+  std::string output = outputFile;
+  if (output.empty())
+    output = (llvm::sys::path::stem(inputFile) + ".svg").str();
+  return kiln::plot::runPlot(inputFile, output);
 }
 
 } // namespace
@@ -314,7 +331,7 @@ int main(int argc, char **argv) {
     llvm::outs() << "kiln " KILN_VERSION " (LLVM and MLIR " KILN_LLVM_VERSION ")\n";
     return 0;
   }
-  if (command != "build" && command != "check") {
+  if (command != "build" && command != "check" && command != "plot") {
     llvm::errs() << (command.empty() ? "kiln: error: no command given\n"
                                      : "kiln: error: unknown command '" + command + "'\n")
                  << usage;
@@ -329,16 +346,36 @@ int main(int argc, char **argv) {
   mlir::registerDefaultTimingManagerCLOptions();
   // --help shows Kiln's options and MLIR's (--mlir-*), not the hundreds
   // every LLVM backend registers; --help-hidden still lists them all.
+  // kiln plot has only -o.
   for (auto &[optionName, option] : cl::getRegisteredOptions())
-    if (!optionName.starts_with("mlir-") && optionName != "o" && optionName != "emit" &&
-        optionName != "with-loss-grad" &&
+    if ((!optionName.starts_with("mlir-") || command == "plot") && optionName != "o" &&
+        optionName != "emit" && (optionName != "with-loss-grad" || command == "plot") &&
         !optionName.starts_with("help") && optionName != "version")
       option->setHiddenFlag(cl::ReallyHidden);
   // The arguments after the command parse under the name "kiln COMMAND".
+  if (command != "check")
+    moreInputFiles.setDescription(""); // not in their usage line
+  if (command == "plot") {
+    inputFile.setDescription("<M.jsonl>");
+    outputFile.setDescription(
+        "The SVG file to write (default: the log's name with .svg; - for stdout)");
+    emit.setHiddenFlag(cl::ReallyHidden);
+  }
   std::string name = "kiln " + command;
   argv[1] = name.data();
-  if (!cl::ParseCommandLineOptions(argc - 1, argv + 1, "Kiln: model file to executable\n",
-                                   &llvm::errs()))
+  const char *overview = command == "plot" ? "Kiln: training curves from a --metrics log\n"
+                                            : "Kiln: model file to executable\n";
+  if (!cl::ParseCommandLineOptions(argc - 1, argv + 1, overview, &llvm::errs()))
     return 2;
-  return command == "check" ? check() : build(argv[0]);
+  if (command == "check") {
+    int status = check(inputFile);
+    for (const std::string &file : moreInputFiles)
+      status = std::max(status, check(file));
+    return status;
+  }
+  if (!moreInputFiles.empty())
+    return fail("kiln " + command + " takes one file; '" + moreInputFiles.front() +
+                    "' is one too many",
+                2);
+  return command == "plot" ? plot() : build(argv[0]);
 }

@@ -361,6 +361,22 @@ func.func @loss(%x: tensor<?x4xf32> {kiln.role = #kiln.input<"x">}, %x3: tensor<
 
 // -----
 
+// concat of one piece along the batch (cat([x * p], dim=0), which passed
+// kiln check and then had no gradient; issue 14's construct sweep): the
+// piece's gradient is the result's.
+// CHECK-LABEL: func.func @loss_grad
+// CHECK-NOT: kiln.slice
+// CHECK: %[[G:.*]] = kiln.broadcast_like {{.*}} -> tensor<?x4xf32>
+// CHECK: %[[GP:.*]] = kiln.mul %[[G]], %arg0
+func.func @loss(%x: tensor<?x4xf32> {kiln.role = #kiln.input<"x">}, %p: tensor<4xf32> {kiln.role = #kiln.param<"p">}) -> (tensor<f32> {kiln.role = #kiln.loss}) attributes {kiln.entry = #kiln.entry<loss>} {
+  %0 = kiln.mul %x, %p : (tensor<?x4xf32>, tensor<4xf32>) -> tensor<?x4xf32>
+  %1 = kiln.concat %0 dim 0 : (tensor<?x4xf32>) -> tensor<?x4xf32>
+  %2 = kiln.sum %1 [] : (tensor<?x4xf32>) -> tensor<f32>
+  return %2 : tensor<f32>
+}
+
+// -----
+
 // mse: the gradient reaches the parameter through the rule.
 // CHECK-LABEL: func.func @loss_grad
 // CHECK: %[[D:.*]] = kiln.sub %[[XP:.*]], %arg2

@@ -177,3 +177,24 @@ func.func @rnn_step_grad(%s: tensor<?x5x4xf32>, %g: tensor<?x5x4xf32>, %whh: ten
   %0 = kiln.rnn_step_grad %s, %g, %whh : (tensor<?x5x4xf32>, tensor<?x5x4xf32>, tensor<4x4xf32>) -> tensor<?x5x4xf32>
   return %0 : tensor<?x5x4xf32>
 }
+
+// -----
+
+// rnn and rnn_step_grad over a static first dim (an RNN applied to a
+// [2, T, F] that does not depend on the batch, issue 14's construct sweep):
+// the slices keep the static 2 (a constant Value as the size made their
+// inferred type 1x?x4 and the verifier refused them).
+// CHECK-LABEL: func.func @rnn_static
+// CHECK: tensor.extract_slice %{{.*}}[%{{.*}}, 0, 0] [1, 2, 4] [1, 1, 1] : tensor<5x2x4xf32> to tensor<2x4xf32>
+// CHECK: tensor.insert_slice %{{.*}}[%{{.*}}, 0, 0] [1, 2, 4] [1, 1, 1] : tensor<2x4xf32> into tensor<5x2x4xf32>
+// CHECK: tensor.extract_slice %{{.*}}[1, 0, 0] [4, 2, 4] [1, 1, 1] : tensor<5x2x4xf32> to tensor<4x2x4xf32>
+// CHECK-LABEL: func.func @rnn_step_grad_static
+// CHECK: tensor.insert_slice %{{.*}}[%{{.*}}, 0, 0] [1, 2, 4] [1, 1, 1] : tensor<2x4xf32> into tensor<5x2x4xf32>
+func.func @rnn_static(%x: tensor<2x4x3xf32>, %wih: tensor<4x3xf32>, %whh: tensor<4x4xf32>, %bih: tensor<4xf32>, %bhh: tensor<4xf32>) -> tensor<2x4x4xf32> {
+  %0 = kiln.rnn %x, %wih, %whh, %bih, %bhh : (tensor<2x4x3xf32>, tensor<4x3xf32>, tensor<4x4xf32>, tensor<4xf32>, tensor<4xf32>) -> tensor<2x4x4xf32>
+  return %0 : tensor<2x4x4xf32>
+}
+func.func @rnn_step_grad_static(%s: tensor<2x4x4xf32>, %g: tensor<2x4x4xf32>, %whh: tensor<4x4xf32>) -> tensor<2x4x4xf32> {
+  %0 = kiln.rnn_step_grad %s, %g, %whh : (tensor<2x4x4xf32>, tensor<2x4x4xf32>, tensor<4x4xf32>) -> tensor<2x4x4xf32>
+  return %0 : tensor<2x4x4xf32>
+}
