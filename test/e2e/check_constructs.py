@@ -594,8 +594,8 @@ def row_cases(row, check, sample):
     """The cases of one function or layer row that kiln check accepts, and
     the number of files it checked for them."""
     # A row without tensor operands (zeros, concat) takes its operand's shape
-    # (and concat its dtype) only.
-    xs = operands(dtypes_for(row.needs) if row.tensors or any(
+    # (and concat its dtype) only; a layer of indices (Embedding) integers.
+    xs = operands(dtypes_for(row.needs) if row.tensors or row.needs == "IndexTensor" or any(
         p.name == "tensors" for p in row.params) else ["f32"])
     others = [p for p in row.params if not p.tensor]
     required = [p for p in others if p.required]
