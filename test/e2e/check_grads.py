@@ -59,7 +59,7 @@ def source_of(kiln, workdir, model):
     if not model.endswith(F64):
         return path
     text = subprocess.run([kiln, "build", path, "--emit=kiln"], check=True,
-                          capture_output=True, text=True).stdout
+                          capture_output=True, text=True, env=kilnlib.tools_env()).stdout
     stem = os.path.splitext(os.path.basename(path))[0]
     out = os.path.join(workdir, stem + "64.mlir")
     os.makedirs(workdir, exist_ok=True)

@@ -36,23 +36,27 @@ class _Descriptor:
         self.array = array  # keeps the buffer alive
 
 
+def tools_env():
+    """The environment for tools started from Python: a sanitized run
+    preloads the ASan runtime into Python only, and the tools carry their
+    own."""
+    return {k: v for k, v in os.environ.items() if k != "LD_PRELOAD"}
+
+
 class Model:
     def __init__(self, kiln, source, workdir):
         os.makedirs(workdir, exist_ok=True)
         stem = os.path.splitext(os.path.basename(source))[0]
         obj = os.path.join(workdir, stem + ".o")
         lib = os.path.join(workdir, stem + ".so")
-        # A sanitized run preloads the ASan runtime into Python only: tools
-        # started from here carry their own.
-        tools_env = {k: v for k, v in os.environ.items() if k != "LD_PRELOAD"}
         subprocess.run([kiln, "build", source, "--emit=obj", "--with-loss-grad", "-o", obj], check=True,
-                       env=tools_env)
+                       env=tools_env())
         runtime = os.path.join(os.path.dirname(os.path.dirname(kiln)), "lib", "libKilnRuntime.a")
         # KILN_LINK_FLAGS: extra flags, as for the driver's links (a sanitized
         # build adds -fsanitize=... -shared-libasan; see scripts/test-sanitized).
         extra = os.environ.get("KILN_LINK_FLAGS", "").split()
         subprocess.run(["clang++-22", "-shared", obj, runtime, "-lz", *extra, "-o", lib], check=True,
-                       env=tools_env)
+                       env=tools_env())
         self.lib = ctypes.CDLL(lib)
         start = ctypes.addressof(ctypes.c_char.in_dll(self.lib, "kiln_manifest_json"))
         self.manifest = json.loads(ctypes.string_at(start).decode())
