@@ -46,6 +46,17 @@ Value keepDims(OpBuilder &b, Location loc, Value g, Value x, ArrayRef<int64_t> d
 }
 
 /// Swaps the last two dims.
+/// g, a reduction's gradient in its keepdim=true shape, without the size-1
+/// dimension `dim` of the reduced `input`.
+Value dropDim(OpBuilder &b, Location loc, Value g, Value input, int64_t dim) {
+  auto in = cast<RankedTensorType>(input.getType());
+  SmallVector<int64_t> shape;
+  for (int64_t d = 0; d < in.getRank(); ++d)
+    if (d != dim)
+      shape.push_back(in.getDimSize(d));
+  return ReshapeOp::create(b, loc, RankedTensorType::get(shape, in.getElementType()), g);
+}
+
 Value transposeLast(OpBuilder &b, Location loc, Value x) {
   int64_t rank = typeOf(x).getRank();
   SmallVector<int64_t> perm;
@@ -269,15 +280,7 @@ LogicalResult MaxOp::buildGradients(OpBuilder &b, Value g, ArrayRef<bool>,
                                     SmallVectorImpl<Value> &grads) {
   // max_grad takes the gradient in the keepdim=false shape.
   Location loc = getLoc();
-  Value reduced = g;
-  if (getKeepdim()) {
-    RankedTensorType in = getInput().getType();
-    SmallVector<int64_t> shape;
-    for (int64_t d = 0; d < in.getRank(); ++d)
-      if (d != static_cast<int64_t>(getDim()))
-        shape.push_back(in.getDimSize(d));
-    reduced = ReshapeOp::create(b, loc, RankedTensorType::get(shape, in.getElementType()), g);
-  }
+  Value reduced = getKeepdim() ? dropDim(b, loc, g, getInput(), getDim()) : g;
   grads[0] = MaxGradOp::create(b, loc, getInput(), reduced, getDim());
   return success();
 }
@@ -441,13 +444,9 @@ LogicalResult BatchNormTrainOp::buildGradients(OpBuilder &b, Value g, ArrayRef<b
   Location loc = getLoc();
   Value x = getInput();
   SmallVector<int64_t> dims = batchNormDims(x);
-  Value mean = MeanOp::create(b, loc, x, dims, true);
-  Value xc = SubOp::create(b, loc, x, mean);
-  Value var = MeanOp::create(b, loc, MulOp::create(b, loc, xc, xc), dims, true);
-  Value invstd = DivOp::create(
-      b, loc, scalarLike(b, loc, x, 1.0),
-      SqrtOp::create(b, loc, AddOp::create(b, loc, var, scalarLike(b, loc, x, getEps().convertToDouble()))));
-  Value xhat = MulOp::create(b, loc, xc, invstd);
+  Moments m = momentsOf(b, loc, x, dims);
+  Value invstd = inverseStd(b, loc, m.var, getEps().convertToDouble());
+  Value xhat = MulOp::create(b, loc, m.centered, invstd);
   Value gxhat = MulOp::create(b, loc, g, xhat);
   if (needed[0]) {
     Value centered = SubOp::create(b, loc, g, MeanOp::create(b, loc, g, dims, true));
@@ -615,12 +614,9 @@ LogicalResult LayerNormOp::buildGradients(OpBuilder &b, Value g, ArrayRef<bool> 
   RankedTensorType xt = typeOf(x);
   int64_t last = xt.getRank() - 1;
   SmallVector<int64_t> lastDim{last};
-  Value mean = MeanOp::create(b, loc, x, lastDim, true);
-  Value diff = SubOp::create(b, loc, x, mean);
-  Value var = MeanOp::create(b, loc, MulOp::create(b, loc, diff, diff), lastDim, true);
-  Value rstd = DivOp::create(
-      b, loc, scalarLike(b, loc, x, 1.0),
-      SqrtOp::create(b, loc, AddOp::create(b, loc, var, scalarLike(b, loc, x, getEps().convertToDouble()))));
+  Moments m = momentsOf(b, loc, x, lastDim);
+  Value mean = m.mean;
+  Value rstd = inverseStd(b, loc, m.var, getEps().convertToDouble());
   if (needed[0]) {
     Value s = scalarLike(b, loc, x, 1.0 / static_cast<double>(xt.getDimSize(last)));
     Value dyw = MulOp::create(b, loc, g, getWeight());
@@ -722,15 +718,7 @@ LogicalResult MinOp::buildGradients(OpBuilder &b, Value g, ArrayRef<bool>,
                                     SmallVectorImpl<Value> &grads) {
   // min_grad takes the gradient in the keepdim=false shape.
   Location loc = getLoc();
-  Value reduced = g;
-  if (getKeepdim()) {
-    RankedTensorType in = getInput().getType();
-    SmallVector<int64_t> shape;
-    for (int64_t d = 0; d < in.getRank(); ++d)
-      if (d != static_cast<int64_t>(getDim()))
-        shape.push_back(in.getDimSize(d));
-    reduced = ReshapeOp::create(b, loc, RankedTensorType::get(shape, in.getElementType()), g);
-  }
+  Value reduced = getKeepdim() ? dropDim(b, loc, g, getInput(), getDim()) : g;
   grads[0] = MinGradOp::create(b, loc, getInput(), reduced, getDim());
   return success();
 }

@@ -32,6 +32,18 @@ Value countOf(OpBuilder &b, Location loc, Value x, ArrayRef<int64_t> dims) {
   return tensor::FromElementsOp::create(b, loc, RankedTensorType::get({}, elem), ValueRange{f});
 }
 
+Moments momentsOf(OpBuilder &b, Location loc, Value x, ArrayRef<int64_t> dims) {
+  Value mean = MeanOp::create(b, loc, x, dims, true);
+  Value centered = SubOp::create(b, loc, x, mean);
+  Value var = MeanOp::create(b, loc, MulOp::create(b, loc, centered, centered), dims, true);
+  return {mean, centered, var};
+}
+
+Value inverseStd(OpBuilder &b, Location loc, Value var, double eps) {
+  return DivOp::create(b, loc, scalarLike(b, loc, var, 1.0),
+                       SqrtOp::create(b, loc, AddOp::create(b, loc, var, scalarLike(b, loc, var, eps))));
+}
+
 SmallVector<int64_t> batchNormDims(Value x) {
   SmallVector<int64_t> dims{0};
   for (int64_t d = 2; d < cast<RankedTensorType>(x.getType()).getRank(); ++d)

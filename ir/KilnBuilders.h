@@ -16,6 +16,17 @@ mlir::Value scalarLike(mlir::OpBuilder &b, mlir::Location loc, mlir::Value like,
 mlir::Value countOf(mlir::OpBuilder &b, mlir::Location loc, mlir::Value x,
                     llvm::ArrayRef<int64_t> dims);
 
+/// The statistics a normalization takes over `dims` (kept as size 1): the
+/// mean, x minus it, and the biased variance.
+struct Moments {
+  mlir::Value mean, centered, var;
+};
+Moments momentsOf(mlir::OpBuilder &b, mlir::Location loc, mlir::Value x,
+                  llvm::ArrayRef<int64_t> dims);
+
+/// 1 / sqrt(var + eps), in var's element type.
+mlir::Value inverseStd(mlir::OpBuilder &b, mlir::Location loc, mlir::Value var, double eps);
+
 /// Batch norm's reduced dimensions: every one of `x` but 1 (the channels).
 llvm::SmallVector<int64_t> batchNormDims(mlir::Value x);
 

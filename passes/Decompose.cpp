@@ -585,13 +585,9 @@ struct DecomposeLayerNorm : Decomposition<LayerNormOp> {
   Value build(LayerNormOp op, PatternRewriter &b, Location loc) const override {
     Value x = op.getInput();
     SmallVector<int64_t> lastDim{typeOf(x).getRank() - 1};
-    Value mean = MeanOp::create(b, loc, x, lastDim, true);
-    Value diff = SubOp::create(b, loc, x, mean);
-    Value var = MeanOp::create(b, loc, MulOp::create(b, loc, diff, diff), lastDim, true);
-    Value eps = scalarLike(b, loc, x, op.getEps().convertToDouble());
-    Value rstd = DivOp::create(b, loc, scalarLike(b, loc, x, 1.0),
-                               SqrtOp::create(b, loc, AddOp::create(b, loc, var, eps)));
-    Value shift = MulOp::create(b, loc, NegOp::create(b, loc, rstd), mean);
+    Moments m = momentsOf(b, loc, x, lastDim);
+    Value rstd = inverseStd(b, loc, m.var, op.getEps().convertToDouble());
+    Value shift = MulOp::create(b, loc, NegOp::create(b, loc, rstd), m.mean);
     Value normalized = AddOp::create(b, loc, MulOp::create(b, loc, x, rstd), shift);
     return AddOp::create(b, loc, MulOp::create(b, loc, normalized, op.getWeight()), op.getBias());
   }
@@ -614,12 +610,6 @@ Value normalize(PatternRewriter &b, Location loc, Value x, Value weight, Value b
   Value beta = SubOp::create(b, loc, bias, MulOp::create(b, loc, mean, alpha));
   return AddOp::create(b, loc, MulOp::create(b, loc, x, perChannel(b, loc, alpha, x)),
                        perChannel(b, loc, beta, x));
-}
-
-/// 1 / sqrt(var + eps).
-Value inverseStd(PatternRewriter &b, Location loc, Value var, double eps) {
-  return DivOp::create(b, loc, scalarLike(b, loc, var, 1.0),
-                       SqrtOp::create(b, loc, AddOp::create(b, loc, var, scalarLike(b, loc, var, eps))));
 }
 
 /// Eval mode: the running statistics.
