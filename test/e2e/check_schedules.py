@@ -33,6 +33,7 @@ sys.path.insert(0, HERE)
 sys.path.insert(0, os.path.join(os.path.dirname(HERE), "runtime"))
 import safetensors_util  # noqa: E402
 import twins  # noqa: E402
+from check_training import mismatch  # noqa: E402  (the trajectories' 1e-4 rule)
 from harness import ROOT, draw, run_checks  # noqa: E402
 
 MODEL = "test/e2e/models/mlp.kiln"
@@ -62,15 +63,6 @@ def run(*args):
         raise RuntimeError(f"{' '.join(map(str, args))}: exit {done.returncode}: "
                            f"{done.stderr.strip()}")
     return done.stdout
-
-
-def mismatch(got, want):
-    err = np.abs(got.astype(np.float64) - want.astype(np.float64))
-    tol = 1e-4 * np.abs(want) + 1e-6 * max(np.abs(want).max(initial=0.0), 1e-30)
-    if np.all(err <= tol):
-        return None
-    i = np.unravel_index(np.argmax(err - tol), err.shape)
-    return f"at {tuple(int(k) for k in i)}: {got[i]} vs {want[i]}"
 
 
 def check(kiln, work, settings):
