@@ -13,6 +13,7 @@
 #include "runtime/Tensor.h"
 #include "runtime/data/DataSet.h"
 #include "runtime/kernels/ThreadPool.h"
+#include "runtime/train/TrainReport.h"
 #include "runtime/weights/Params.h"
 #include "runtime/weights/Random.h"
 
@@ -87,23 +88,6 @@ std::string jsonNumber(double v, const char *format = "%.3f") {
   char buf[64];
   std::snprintf(buf, sizeof buf, format, v);
   return buf;
-}
-
-std::string jsonString(const std::string &s) {
-  std::string out = "\"";
-  for (char c : s) {
-    if (c == '"' || c == '\\') {
-      out += '\\';
-      out += c;
-    } else if (static_cast<unsigned char>(c) < 0x20) {
-      char buf[8];
-      std::snprintf(buf, sizeof buf, "\\u%04x", c);
-      out += buf;
-    } else {
-      out += c;
-    }
-  }
-  return out + "\"";
 }
 
 } // namespace

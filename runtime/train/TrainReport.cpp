@@ -54,24 +54,6 @@ std::string jsonValue(double v, int digits) {
   return buf;
 }
 
-/// A JSON string (names are identifiers, but escape anyway).
-std::string jsonString(const std::string &s) {
-  std::string out = "\"";
-  for (char c : s) {
-    if (c == '"' || c == '\\') {
-      out += '\\';
-      out += c;
-    } else if (static_cast<unsigned char>(c) < 0x20) {
-      char buf[8];
-      std::snprintf(buf, sizeof buf, "\\u%04x", c);
-      out += buf;
-    } else {
-      out += c;
-    }
-  }
-  return out + "\"";
-}
-
 /// A live bar only on a terminal that can take one.
 bool stdoutIsLiveTerminal() {
   if (!isatty(STDOUT_FILENO))
@@ -111,6 +93,23 @@ FILE *openLog(const std::string &path, bool append) {
 }
 
 } // namespace
+
+std::string jsonString(const std::string &s) {
+  std::string out = "\"";
+  for (char c : s) {
+    if (c == '"' || c == '\\') {
+      out += '\\';
+      out += c;
+    } else if (static_cast<unsigned char>(c) < 0x20) {
+      char buf[8];
+      std::snprintf(buf, sizeof buf, "\\u%04x", c);
+      out += buf;
+    } else {
+      out += c;
+    }
+  }
+  return out + "\"";
+}
 
 int terminalWidth() {
   struct winsize ws;

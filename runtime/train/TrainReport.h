@@ -71,6 +71,10 @@ private:
   std::chrono::steady_clock::time_point start_, lastDraw_, lastPlain_, lastFlush_;
 };
 
+/// A JSON string literal: quotes, backslashes and control characters
+/// escaped (the --metrics log's names, bench's JSON line).
+std::string jsonString(const std::string &s);
+
 /// The terminal's width in columns (TIOCGWINSZ on stdout, else $COLUMNS,
 /// else 80).
 int terminalWidth();
