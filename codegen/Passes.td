@@ -37,4 +37,58 @@ def MatmulToCall : Pass<"kiln-matmul-to-call", "mlir::ModuleOp"> {
   let dependentDialects = ["mlir::func::FuncDialect", "mlir::memref::MemRefDialect"];
 }
 
+def FormRegions : Pass<"kiln-form-regions", "mlir::ModuleOp"> {
+  let summary = "Group linalg ops on tensors into kiln.fusion regions, one kernel each";
+  let description = [{
+    Each block's linalg ops become `kiln.fusion` regions (`--emit=fused`
+    prints them), grown backwards from a region's last op: a producer joins
+    when the region uses all of its results and each tile of the last op's
+    first loop needs only the matching tile of the producer. A matrix
+    product is a root with its accumulator's producer and its element-wise
+    epilogue; the producers of its operands stay out. Zero fills read by
+    several ops are cloned per reader. Nothing is computed differently:
+    the regions only group ops.
+  }];
+  let dependentDialects = ["kiln::ir::KilnDialect"];
+}
+
+def TileRegions : Pass<"kiln-tile-regions", "mlir::ModuleOp"> {
+  let summary = "Tile each kiln.fusion region's last op over rows and fuse the region into the tiles";
+  let description = [{
+    The last op of each region is tiled along its first loop (when it is
+    parallel) into an `scf.forall` of tiles of about 16K elements, with the
+    region's other ops fused into the tile as producers (all but matrix
+    products, which the runtime's GEMM splits itself); then the region's
+    ops are put back into their block. Only parallel loops are split, so
+    results are the same bits as untiled.
+  }];
+  let dependentDialects = ["mlir::scf::SCFDialect", "mlir::tensor::TensorDialect",
+                           "mlir::arith::ArithDialect", "mlir::affine::AffineDialect"];
+}
+
+def ForallToThreads : Pass<"kiln-forall-to-threads", "mlir::ModuleOp"> {
+  let summary = "Outline each bufferized scf.forall into a tile function run on the runtime's threads";
+  let description = [{
+    The body of each one-dimensional `scf.forall` on buffers becomes a
+    private function `<function>_tile<N>(i, lb, step, captures...)` (the
+    values from above it reads; constants are cloned into it), and the loop
+    a `kiln.parallel_for` over the number of tiles. Each tile writes only
+    its own slice, so the thread count does not change the results.
+  }];
+  let dependentDialects = ["kiln::ir::KilnDialect", "mlir::func::FuncDialect",
+                           "mlir::arith::ArithDialect"];
+}
+
+def ParallelToLLVM : Pass<"kiln-parallel-to-llvm", "mlir::ModuleOp"> {
+  let summary = "Lower kiln.parallel_for to a call of the runtime's kiln_parallel_for";
+  let description = [{
+    After the func and memref conversions: the captures go to stack slots
+    made in the caller's entry block, and a trampoline `<callee>_task(context,
+    i)` passes them to the tile function's C interface (a buffer by its
+    descriptor's address). `kiln_parallel_for(task, context, tasks)` runs
+    the tasks on the runtime's thread pool.
+  }];
+  let dependentDialects = ["mlir::LLVM::LLVMDialect"];
+}
+
 #endif // KILN_CODEGEN_PASSES

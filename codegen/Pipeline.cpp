@@ -82,12 +82,17 @@ void addLowerToLinalgPasses(OpPassManager &pm) {
   addPipeline(pm, "canonicalize,linalg-fuse-elementwise-ops,cse,canonicalize");
 }
 
+void addFusionPasses(OpPassManager &pm) { pm.addPass(createFormRegions()); }
+
 void addLowerToLLVMPasses(OpPassManager &pm) {
+  // Tiling leaves the producers it fused into the tiles dead outside them.
+  pm.addPass(createTileRegions());
+  addPipeline(pm, "canonicalize,cse");
   addPipeline(pm,
               "one-shot-bufferize{bufferize-function-boundaries "
               "function-boundary-type-conversion=identity-layout-map},"
               "buffer-results-to-out-params{modify-public-functions},canonicalize,"
-              "buffer-deallocation-pipeline,kiln-matmul-to-call,"
+              "buffer-deallocation-pipeline,kiln-forall-to-threads,kiln-matmul-to-call,"
               "func.func(convert-linalg-to-loops),lower-affine,convert-scf-to-cf,"
               "expand-strided-metadata,lower-affine,finalize-memref-to-llvm{use-generic-functions},"
               // C wrappers for the model's functions only: the libm
@@ -95,7 +100,8 @@ void addLowerToLLVMPasses(OpPassManager &pm) {
               "func.func(llvm-request-c-wrappers),"
               "convert-math-to-llvm,convert-math-to-libm,convert-arith-to-llvm,"
               "convert-index-to-llvm,"
-              "convert-func-to-llvm,convert-cf-to-llvm,reconcile-unrealized-casts");
+              "convert-func-to-llvm,kiln-parallel-to-llvm,convert-cf-to-llvm,"
+              "reconcile-unrealized-casts");
 }
 
 } // namespace kiln

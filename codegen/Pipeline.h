@@ -24,8 +24,12 @@ void addGradPasses(mlir::OpPassManager &pm);
 /// tensors, fused): what `--emit=lowered` prints.
 void addLowerToLinalgPasses(mlir::OpPassManager &pm);
 
-/// Adds the passes that take the lowered IR to the LLVM dialect: bufferize,
-/// results to caller-allocated out-params, loops, LLVM.
+/// Adds kiln-form-regions: the lowered IR's linalg ops grouped into
+/// kiln.fusion regions (what `--emit=fused` prints).
+void addFusionPasses(mlir::OpPassManager &pm);
+
+/// Adds the passes that take the fused IR to the LLVM dialect: tile the
+/// regions, bufferize, results to caller-allocated out-params, loops, LLVM.
 void addLowerToLLVMPasses(mlir::OpPassManager &pm);
 
 } // namespace kiln

@@ -1,5 +1,6 @@
 #include "ir/KilnDialect.h"
 #include "ir/KilnAttrs.h"
+#include "ir/KilnCodegenOps.h"
 
 #include "mlir/IR/Builders.h"
 #include "mlir/IR/DialectImplementation.h"
@@ -14,6 +15,10 @@ void KilnDialect::initialize() {
   addOperations<
 #define GET_OP_LIST
 #include "ir/KilnOps.cpp.inc"
+      >();
+  addOperations<
+#define GET_OP_LIST
+#include "ir/KilnCodegenOps.cpp.inc"
       >();
   registerAttributes(); // ir/KilnAttrs.cpp
 }

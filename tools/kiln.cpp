@@ -35,7 +35,7 @@ namespace cl = llvm::cl;
 
 namespace {
 
-enum class Stage { AST, Kiln, Grad, Lowered, LLVM, Asm, Obj, Exe };
+enum class Stage { AST, Kiln, Grad, Lowered, Fused, LLVM, Asm, Obj, Exe };
 
 cl::opt<std::string> inputFile(cl::Positional, cl::desc("<model.kiln>"), cl::Required);
 // `kiln check` takes several files (a test checks thousands in one process).
@@ -57,6 +57,7 @@ cl::opt<Stage> emit(
                clEnumValN(Stage::Kiln, "kiln", "Kiln IR as MLIRGen writes it"),
                clEnumValN(Stage::Grad, "grad", "Kiln IR with @train_step (autodiff, optimizer)"),
                clEnumValN(Stage::Lowered, "lowered", "upstream dialects: linalg on tensors, fused"),
+               clEnumValN(Stage::Fused, "fused", "linalg on tensors grouped into kiln.fusion regions"),
                clEnumValN(Stage::LLVM, "llvm", "LLVM IR, optimized"),
                clEnumValN(Stage::Asm, "asm", "host assembly"),
                clEnumValN(Stage::Obj, "obj", "a host object file")));
@@ -72,7 +73,7 @@ const char *const usage =
     "       kiln --version\n"
     "       kiln COMMAND --help        the options of COMMAND\n"
     "\n"
-    "Stages: ast kiln grad lowered llvm asm obj; without --emit, an executable.\n"
+    "Stages: ast kiln grad lowered fused llvm asm obj; without --emit, an executable.\n"
     "Exit status: 0 done, 1 the model file has errors, 2 bad usage (or, for plot, a bad log).\n";
 
 int fail(const std::string &message, int status) {
@@ -258,6 +259,9 @@ int build(const char *argv0) {
   mlir::PassManager pm(&context);
   kiln::addLowerToLinalgPasses(pm);
   if (emit == Stage::Lowered)
+    return runPasses(pm, *module) ? printModule(*module, output) : 1;
+  kiln::addFusionPasses(pm);
+  if (emit == Stage::Fused)
     return runPasses(pm, *module) ? printModule(*module, output) : 1;
   kiln::addLowerToLLVMPasses(pm);
   if (!runPasses(pm, *module))
