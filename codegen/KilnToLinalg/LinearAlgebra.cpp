@@ -71,7 +71,7 @@ struct LowerMatMul : KilnPattern<MatMulOp> {
     SmallVector<utils::IteratorType> iters(dims - 1, utils::IteratorType::parallel);
     iters.push_back(utils::IteratorType::reduction);
     bool isFloat = isa<FloatType>(type.getElementType());
-    auto op = linalg::GenericOp::create(
+    auto generic = linalg::GenericOp::create(
         b, e.loc, TypeRange{type}, ValueRange{lhs, rhs}, ValueRange{init},
         {operandMap(lt, m, k), operandMap(rt, k, n),
          AffineMap::get(dims, 0, outExprs, b.getContext())},
@@ -80,7 +80,7 @@ struct LowerMatMul : KilnPattern<MatMulOp> {
                             : arith::MulIOp::create(nb, l, a[0], a[1]).getResult();
           linalg::YieldOp::create(nb, l, addScalar(nb, l, a[2], p));
         });
-    return op.getResult(0);
+    return generic.getResult(0);
   }
 };
 
@@ -109,8 +109,10 @@ struct LowerAddIntoMatMul : OpConversionPattern<AddOp> {
     Emitter e(rewriter, op.getLoc());
     auto type = cast<RankedTensorType>(getTypeConverter()->convertType(op.getType()));
     Value addend = left ? adaptor.getRhs() : adaptor.getLhs();
-    auto [a, aT] = productOperand(product.getLhs(), rewriter);
-    auto [b, bT] = productOperand(product.getRhs(), rewriter);
+    std::pair<Value, bool> lhs = productOperand(product.getLhs(), rewriter),
+                           rhs = productOperand(product.getRhs(), rewriter);
+    Value a = lhs.first, b = rhs.first;
+    bool aT = lhs.second, bT = rhs.second;
     // The product's sizes: rows from a, columns from b.
     auto sizes = e.dynamicSizes(type, [&](int64_t d) {
       return d == 0 ? std::pair<Value, int64_t>{a, aT ? 1 : 0}
