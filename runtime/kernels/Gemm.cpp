@@ -427,8 +427,9 @@ void dotProduct(const Mat<float> &a, const Mat<float> &b, const Mat<float> &c, i
 #endif
 
 // Below this many multiply-adds a product stays on one thread: waking the
-// pool's workers costs more than the second core saves (measured with
-// kiln-gemm-bench --threads 2, docs/bench.md).
+// pool's workers costs more than the second core saves. 2^18 (was 2^21) is
+// an estimate (a wake-up of tens of microseconds against ~100 GFLOP/s a
+// core); measuring the break-even needs a quiet machine (docs/bench.md).
 constexpr int64_t kParallelMacs = int64_t(1) << 18;
 
 template <typename T> void gemm(const Mat<T> &a0, const Mat<T> &b0, const Mat<T> &c0) {
