@@ -3,8 +3,11 @@
 // (OpenBLAS in the benchmark), on the same row-major operands,
 // C[M, N] += A[M, K] * B[K, N], calls interleaved.
 //
-// usage: kiln-gemm-bench --shapes MxNxK[,MxNxK...] [--threads T] [--budget-ms MS]
-//                        [--blas LIB.so] [--times]
+// usage: kiln-gemm-bench --shapes MxNxK[:AB][,...] [--threads T] [--budget-ms MS]
+//                        [--blas LIB.so] [--times] [--table]
+// A shape's optional suffix says which operands are transposed, as BLAS's
+// transA/transB: ":nt" is A [M, K] times B given as [N, K] (a `linear`'s
+// weight), ":tn" A given as [K, M] (a weight gradient's dY^T).
 // Prints a JSON line naming the library (and OpenBLAS's core and build
 // options, where it says them), then one JSON line per shape: each side's
 // median, quartiles, min, max (microseconds) and GFLOP/s at the median,
@@ -14,7 +17,8 @@
 // builds everywhere: bench/setup installs OpenBLAS (scipy-openblas32, whose
 // symbols carry a "scipy_" prefix) in bench/.venv and bench/run.py passes its
 // path; the ctest passes Debian's reference libblas.so.3 to check the numbers.
-// Without --blas only Kiln is timed. Exit status 1 when the results differ by
+// Without --blas only Kiln is timed. --table also prints a Markdown table
+// (GFLOP/s at the median with the interquartile range, and the ratio). Exit status 1 when the results differ by
 // more than 1e-4 of the largest value.
 #include "runtime/Bench.h"
 #include "runtime/Tensor.h"
@@ -63,6 +67,7 @@ void *symbol(void *lib, const char *name) {
 
 struct Shape {
   int64_t m, n, k;
+  bool ta = false, tb = false;
   std::string text;
 };
 
@@ -74,11 +79,14 @@ std::vector<Shape> parseShapes(const std::string &list) {
     std::string one = list.substr(start, comma == std::string::npos ? std::string::npos
                                                                      : comma - start);
     long long m, n, k;
-    char tail;
-    if (std::sscanf(one.c_str(), "%lldx%lldx%lld%c", &m, &n, &k, &tail) != 3 || m < 1 ||
-        n < 1 || k < 1 || m > 100000 || n > 100000 || k > 100000)
-      fail("--shapes: '" + one + "' is not MxNxK (three positive sizes)");
-    shapes.push_back({m, n, k, one});
+    char ta = 'n', tb = 'n', tail;
+    int got = std::sscanf(one.c_str(), "%lldx%lldx%lld:%c%c%c", &m, &n, &k, &ta, &tb, &tail);
+    if ((got != 3 && got != 5) || (got == 3 && one.find(':') != std::string::npos) ||
+        (ta != 'n' && ta != 't') || (tb != 'n' && tb != 't') || m < 1 || n < 1 || k < 1 ||
+        m > 100000 || n > 100000 || k > 100000)
+      fail("--shapes: '" + one + "' is not MxNxK or MxNxK:AB (three positive sizes, A and B "
+           "each n or t)");
+    shapes.push_back({m, n, k, ta == 't', tb == 't', one});
     if (comma == std::string::npos)
       break;
     start = comma + 1;
@@ -86,14 +94,16 @@ std::vector<Shape> parseShapes(const std::string &list) {
   return shapes;
 }
 
-kiln::MemRefDescriptor<2> descriptor(rt::Tensor &t) {
+/// The row-major tensor t, or (transposed) the view of its transpose.
+kiln::MemRefDescriptor<2> descriptor(rt::Tensor &t, bool transposed = false) {
   kiln::MemRefDescriptor<2> d;
   d.allocated = d.aligned = t.data();
   d.offset = 0;
-  d.sizes[0] = t.shape()[0];
-  d.sizes[1] = t.shape()[1];
-  d.strides[0] = t.shape()[1];
-  d.strides[1] = 1;
+  int64_t rows = t.shape()[0], cols = t.shape()[1];
+  d.sizes[0] = transposed ? cols : rows;
+  d.sizes[1] = transposed ? rows : cols;
+  d.strides[0] = transposed ? 1 : cols;
+  d.strides[1] = transposed ? cols : 1;
   return d;
 }
 
@@ -123,7 +133,8 @@ int main(int argc, char **argv) {
   std::string shapesText, blasPath;
   int threads = 1;
   double budgetMs = 200;
-  bool printTimes = false;
+  bool printTimes = false, table = false;
+  std::vector<std::string> tableRows;
   for (int i = 1; i < argc; ++i) {
     std::string a = argv[i];
     auto value = [&]() -> std::string {
@@ -141,9 +152,11 @@ int main(int argc, char **argv) {
       blasPath = value();
     else if (a == "--times")
       printTimes = true;
+    else if (a == "--table")
+      table = true;
     else if (a == "--help" || a == "-h") {
-      std::printf("usage: kiln-gemm-bench --shapes MxNxK[,MxNxK...] [--threads T] "
-                  "[--budget-ms MS] [--blas LIB.so] [--times]\n");
+      std::printf("usage: kiln-gemm-bench --shapes MxNxK[:AB][,...] [--threads T] "
+                  "[--budget-ms MS] [--blas LIB.so] [--times] [--table]\n");
       return 0;
     } else
       fail("unknown argument '" + a + "'");
@@ -180,15 +193,19 @@ int main(int argc, char **argv) {
   int status = 0;
   rt::Rng rng(42);
   for (const Shape &s : shapes) {
-    rt::Tensor a(kiln::DType::F32, {s.m, s.k}), b(kiln::DType::F32, {s.k, s.n}),
+    // Stored as BLAS is told: A [M, K] or [K, M], B [K, N] or [N, K].
+    rt::Tensor a(kiln::DType::F32, s.ta ? std::vector<int64_t>{s.k, s.m} : std::vector<int64_t>{s.m, s.k}),
+        b(kiln::DType::F32, s.tb ? std::vector<int64_t>{s.n, s.k} : std::vector<int64_t>{s.k, s.n}),
         c(kiln::DType::F32, {s.m, s.n}), c2(kiln::DType::F32, {s.m, s.n});
     rt::fillUniform(a, -1, 1, rng);
     rt::fillUniform(b, -1, 1, rng);
-    kiln::MemRefDescriptor<2> da = descriptor(a), db = descriptor(b), dc = descriptor(c);
+    kiln::MemRefDescriptor<2> da = descriptor(a, s.ta), db = descriptor(b, s.tb),
+                              dc = descriptor(c);
     auto kilnCall = [&] { _mlir_ciface_kiln_matmul_f32(&da, &db, &dc); };
     auto blasCall = [&] {
-      blas.sgemm(101, 111, 111, int(s.m), int(s.n), int(s.k), 1.0f, a.as<float>(), int(s.k),
-                 b.as<float>(), int(s.n), 1.0f, c2.as<float>(), int(s.n));
+      blas.sgemm(101, s.ta ? 112 : 111, s.tb ? 112 : 111, int(s.m), int(s.n), int(s.k), 1.0f,
+                 a.as<float>(), int(a.shape()[1]), b.as<float>(), int(b.shape()[1]), 1.0f,
+                 c2.as<float>(), int(s.n));
     };
     // One product from zero each: the two results must agree.
     kilnCall();
@@ -243,11 +260,31 @@ int main(int argc, char **argv) {
         status = 1;
       }
     }
+    if (table) {
+      rt::BenchStats k = rt::benchStats(kt);
+      char row[256];
+      auto gf = [&](double us) { return flops / (us * 1e3); };
+      int len = std::snprintf(row, sizeof row, "| %s | %.1f (%.1f-%.1f) |", s.text.c_str(),
+                              gf(k.median), gf(k.q3), gf(k.q1));
+      if (blas.sgemm) {
+        rt::BenchStats o = rt::benchStats(bt);
+        std::snprintf(row + len, sizeof row - len, " %.1f (%.1f-%.1f) | %.2f |", gf(o.median),
+                      gf(o.q3), gf(o.q1), o.median / k.median);
+      }
+      tableRows.push_back(row);
+    }
     if (printTimes)
       line += ",\"kiln_times_us\":" + timesJson(kt) +
               (blas.sgemm ? ",\"blas_times_us\":" + timesJson(bt) : "");
     std::printf("%s}\n", line.c_str());
     std::fflush(stdout);
+  }
+  if (table) {
+    std::printf("\n| shape MxNxK:AB | Kiln GFLOP/s (IQR) |%s\n| --- | --- |%s\n",
+                blas.sgemm ? " BLAS GFLOP/s (IQR) | Kiln/BLAS |" : "",
+                blas.sgemm ? " --- | --- |" : "");
+    for (const std::string &row : tableRows)
+      std::printf("%s\n", row.c_str());
   }
   return status;
 }

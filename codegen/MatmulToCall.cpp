@@ -1,10 +1,14 @@
-// kiln-matmul-to-call: linalg.matmul on buffers -> the runtime's GEMM.
+// kiln-matmul-to-call: linalg.matmul on buffers -> the runtime's GEMM. A
+// product that reads A or B transposed (indexing_maps) passes a
+// memref.transpose view: the GEMM takes any strides, so nothing is copied.
 #include "codegen/Passes.h"
 
 #include "mlir/Dialect/Func/IR/FuncOps.h"
 #include "mlir/Dialect/Linalg/IR/Linalg.h"
 #include "mlir/Dialect/MemRef/IR/MemRef.h"
 #include "mlir/IR/Builders.h"
+
+#include <optional>
 
 namespace kiln {
 #define GEN_PASS_DEF_MATMULTOCALL
@@ -20,7 +24,7 @@ struct MatmulToCallPass : public kiln::impl::MatmulToCallBase<MatmulToCallPass> 
     ModuleOp module = getOperation();
     SmallVector<linalg::MatmulOp> matmuls;
     module.walk([&](linalg::MatmulOp op) {
-      if (op.hasPureBufferSemantics() && !op.hasUserDefinedMaps())
+      if (op.hasPureBufferSemantics() && transposes(op))
         matmuls.push_back(op);
     });
     for (linalg::MatmulOp op : matmuls) {
@@ -34,11 +38,35 @@ struct MatmulToCallPass : public kiln::impl::MatmulToCallBase<MatmulToCallPass> 
       func::FuncOp callee = declare(module, elem.isF32() ? "kiln_matmul_f32" : "kiln_matmul_f64", type);
       OpBuilder b(op);
       SmallVector<Value> args;
-      for (Value v : {op.getDpsInputs()[0], op.getDpsInputs()[1], op.getDpsInits()[0]})
+      auto [aT, bT] = *transposes(op);
+      auto swap = AffineMapAttr::get(AffineMap::getPermutationMap(ArrayRef<unsigned>{1, 0}, &getContext()));
+      for (auto [v, t] : {std::pair{op.getDpsInputs()[0], aT}, std::pair{op.getDpsInputs()[1], bT},
+                          std::pair{op.getDpsInits()[0], false}}) {
+        if (t) // a view with swapped strides: the GEMM reads the operand in place
+          v = memref::TransposeOp::create(b, op.getLoc(), v, swap);
         args.push_back(v.getType() == type ? v : memref::CastOp::create(b, op.getLoc(), type, v));
+      }
       func::CallOp::create(b, op.getLoc(), callee, args);
       op.erase();
     }
+  }
+
+  /// Whether A and B are read transposed: a plain matmul, or one whose
+  /// indexing_maps only swap A's or B's dimensions; none for any other maps.
+  static std::optional<std::pair<bool, bool>> transposes(linalg::MatmulOp op) {
+    if (!op.hasUserDefinedMaps())
+      return std::pair{false, false};
+    MLIRContext *ctx = op.getContext();
+    AffineExpr m = getAffineDimExpr(0, ctx), n = getAffineDimExpr(1, ctx),
+               k = getAffineDimExpr(2, ctx);
+    auto map = [&](AffineExpr x, AffineExpr y) { return AffineMap::get(3, 0, {x, y}, ctx); };
+    SmallVector<AffineMap> maps = op.getIndexingMapsArray();
+    if (maps.size() != 3 || maps[2] != map(m, n))
+      return std::nullopt;
+    bool aT = maps[0] == map(k, m), bT = maps[1] == map(n, k);
+    if ((!aT && maps[0] != map(m, k)) || (!bT && maps[1] != map(k, n)))
+      return std::nullopt;
+    return std::pair{aT, bT};
   }
 
   func::FuncOp declare(ModuleOp module, StringRef name, MemRefType type) {

@@ -29,8 +29,10 @@ def MatmulToCall : Pass<"kiln-matmul-to-call", "mlir::ModuleOp"> {
   let summary = "Turn f32/f64 linalg.matmul on buffers into calls to the runtime's GEMM";
   let description = [{
     After bufferization, each `linalg.matmul` on f32 or f64 memrefs (C += A * B,
-    default indexing maps) becomes `func.call @kiln_matmul_f32(A, B, C)`
-    (or `_f64`), with operands cast to fully dynamic strided memrefs. The
+    default indexing maps, or maps that read A and/or B transposed) becomes
+    `func.call @kiln_matmul_f32(A, B, C)` (or `_f64`), with operands cast to
+    fully dynamic strided memrefs; a transposed operand is passed as a
+    `memref.transpose` view (swapped strides, no copy). The
     runtime implements them (runtime/kernels/Gemm.cpp) as a packed, register-blocked
     GEMM; other linalg ops keep lowering to loops.
   }];

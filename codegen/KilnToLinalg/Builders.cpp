@@ -171,18 +171,29 @@ Value Emitter::transpose(Value x, ArrayRef<int64_t> perm) {
   return linalg::TransposeOp::create(b, loc, x, init, perm).getResult()[0];
 }
 
-Value Emitter::matmul2d(Value lhs, Value rhs, Value init) {
+Value Emitter::matmul2d(Value lhs, Value rhs, Value init, bool lhsT, bool rhsT) {
+  int64_t rowDim = lhsT ? 1 : 0, colDim = rhsT ? 0 : 1;
   if (!init) {
-    auto type = RankedTensorType::get({typeOf(lhs).getDimSize(0), typeOf(rhs).getDimSize(1)},
+    auto type = RankedTensorType::get({typeOf(lhs).getDimSize(rowDim), typeOf(rhs).getDimSize(colDim)},
                                       typeOf(lhs).getElementType());
     SmallVector<Value> dynamic;
     if (type.isDynamicDim(0))
-      dynamic.push_back(dim(lhs, 0));
+      dynamic.push_back(dim(lhs, rowDim));
     if (type.isDynamicDim(1))
-      dynamic.push_back(dim(rhs, 1));
+      dynamic.push_back(dim(rhs, colDim));
     init = filled(type, dynamic, scalar(type.getElementType(), 0.0));
   }
-  return linalg::MatmulOp::create(b, loc, ValueRange{lhs, rhs}, ValueRange{init}).getResult(0);
+  if (!lhsT && !rhsT)
+    return linalg::MatmulOp::create(b, loc, ValueRange{lhs, rhs}, ValueRange{init}).getResult(0);
+  // (m, n, k): A is (m, k) or (k, m), B (k, n) or (n, k), C (m, n).
+  AffineExpr m = b.getAffineDimExpr(0), n = b.getAffineDimExpr(1), k = b.getAffineDimExpr(2);
+  auto map = [&](AffineExpr x, AffineExpr y) {
+    return AffineMapAttr::get(AffineMap::get(3, 0, {x, y}, b.getContext()));
+  };
+  auto maps = b.getArrayAttr({lhsT ? map(k, m) : map(m, k), rhsT ? map(n, k) : map(k, n), map(m, n)});
+  return linalg::MatmulOp::create(b, loc, TypeRange{init.getType()}, ValueRange{lhs, rhs},
+                                  ValueRange{init}, {b.getNamedAttr("indexing_maps", maps)})
+      .getResult(0);
 }
 
 Value Emitter::toTensor(Value v) {

@@ -91,8 +91,11 @@ public:
   /// linalg.transpose: result dim i is `x`'s dim perm[i].
   mlir::Value transpose(mlir::Value x, mlir::ArrayRef<int64_t> perm);
   /// A 2-D linalg.matmul (the runtime's GEMM once on buffers), accumulating
-  /// into `init`, or into zeros when `init` is null.
-  mlir::Value matmul2d(mlir::Value lhs, mlir::Value rhs, mlir::Value init = {});
+  /// into `init`, or into zeros when `init` is null. `lhsT`/`rhsT`: the
+  /// operand is given transposed (its product reads it through indexing_maps,
+  /// so no transposed copy is made).
+  mlir::Value matmul2d(mlir::Value lhs, mlir::Value rhs, mlir::Value init = {},
+                       bool lhsT = false, bool rhsT = false);
 
   /// A 0-d tensor holding `v`, and back.
   mlir::Value toTensor(mlir::Value v);

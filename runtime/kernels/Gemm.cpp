@@ -1,11 +1,22 @@
 // The matrix product generated code calls for every linalg.matmul:
 //   C[M, N] += A[M, K] * B[K, N]
-// over strided memrefs. Blocked and packed as in BLIS/GotoBLAS: panels of A
-// (MR rows) and B (NR columns) are copied into contiguous buffers that the
-// register-blocked micro-kernel streams through; an AVX2/FMA kernel is used
-// where the CPU has it, a plain one (auto-vectorized) elsewhere. Large
-// products split C's columns between the threads of the kernels' pool
-// (ThreadPool.h).
+// over strided memrefs; a transposed operand is a view with swapped strides
+// (codegen passes `memref.transpose` views, never copies).
+//
+// Blocked and packed as in BLIS/GotoBLAS: panels of A (MR rows) and B (NR
+// columns) are copied into contiguous buffers that the register-blocked
+// micro-kernel streams through. Instructions come from explicit targets
+// (`__attribute__((target))` + intrinsics) picked once by a CPU check, so the
+// speed does not depend on the flags the runtime was compiled with:
+// AVX-512 (MRx32 or 16x16 tiles, masked edges), AVX2+FMA (6x16), or plain C++.
+//
+// Skinny products skip work that does not pay: with one row panel of A, B is
+// read in place (packing it would copy every element to use it once); one
+// row times a transposed B (a batch-1 `linear`) is a row of dot products.
+//
+// Every element of C is summed in an order fixed by the problem alone: per
+// KC block of K, a sum from zero in k order added to C. Threads split M or N,
+// never K, so the bits do not depend on the thread count.
 #include "runtime/kernels/Gemm.h"
 
 #include "runtime/kernels/ThreadPool.h"
@@ -13,7 +24,7 @@
 #include <algorithm>
 #include <cstdint>
 #include <cstring>
-#include <memory>
+#include <new>
 #include <vector>
 
 #if defined(__x86_64__)
@@ -22,177 +33,472 @@
 
 namespace {
 
-template <typename T> struct MemRef2D {
-  T *allocated;
-  T *aligned;
-  int64_t offset;
-  int64_t sizes[2];
-  int64_t strides[2];
-
-  T *at(int64_t i, int64_t j) const { return aligned + offset + i * strides[0] + j * strides[1]; }
-};
-
 using Descriptor = kiln::MemRefDescriptor<2>;
 
-template <typename T> MemRef2D<T> typed(const Descriptor &d) {
-  return {static_cast<T *>(d.allocated), static_cast<T *>(d.aligned), d.offset,
-          {d.sizes[0], d.sizes[1]}, {d.strides[0], d.strides[1]}};
+/// A strided rank-2 view: element (i, j) is data[i * rs + j * cs].
+template <typename T> struct Mat {
+  T *data;
+  int64_t rows, cols, rs, cs;
+  T *at(int64_t i, int64_t j) const { return data + i * rs + j * cs; }
+  Mat transposed() const { return {data, cols, rows, cs, rs}; }
+  bool rowMajor() const { return cs == 1 || cols <= 1; } // rows contiguous
+  bool colMajor() const { return rs == 1 || rows <= 1; } // columns contiguous
+};
+
+template <typename T> Mat<T> typed(const Descriptor &d) {
+  return {static_cast<T *>(d.aligned) + d.offset, d.sizes[0], d.sizes[1], d.strides[0],
+          d.strides[1]};
 }
 
-constexpr int64_t MR = 6, NR = 16;           // micro-tile: 12 ymm accumulators
-constexpr int64_t MC = 72, KC = 256, NC = 1024; // cache blocks: A in L2, B panel in L3
-
-/// Packs A[i0:i0+mc, p0:p0+kc] into row panels of MR, k-major, zero-padded.
+/// c[0:rows, 0:cols] += sum over p < kc of a[p * lda + i] * b[p * ldb + j], for
+/// rows <= MR, cols <= NR; c's rows are ldc apart, its columns contiguous.
+/// a has MR readable rows (a packed panel, lda = MR, or a column-major A
+/// itself); b is read only up to cols (masked loads), so it may be a packed
+/// panel (ldb = NR) or a row-major B itself.
 template <typename T>
-void packA(const MemRef2D<T> &a, int64_t i0, int64_t mc, int64_t p0, int64_t kc, T *out) {
-  for (int64_t ir = 0; ir < mc; ir += MR)
-    for (int64_t p = 0; p < kc; ++p)
-      for (int64_t i = 0; i < MR; ++i)
-        *out++ = ir + i < mc ? *a.at(i0 + ir + i, p0 + p) : T(0);
-}
+using KernelFn = void (*)(int64_t kc, const T *a, int64_t lda, const T *b, int64_t ldb, T *c, int64_t ldc,
+                          int64_t rows, int64_t cols);
 
-/// Packs B[p0:p0+kc, j0:j0+nc] into column panels of NR, k-major, zero-padded.
-template <typename T>
-void packB(const MemRef2D<T> &b, int64_t p0, int64_t kc, int64_t j0, int64_t nc, T *out) {
-  for (int64_t jr = 0; jr < nc; jr += NR)
-    for (int64_t p = 0; p < kc; ++p) {
-      const T *row = b.at(p0 + p, j0 + jr);
-      int64_t n = std::min(NR, nc - jr);
-      if (b.strides[1] == 1 && n == NR) {
-        std::memcpy(out, row, NR * sizeof(T)); // a constant size: inlined
-      } else if (b.strides[1] == 1) {
-        std::memcpy(out, row, n * sizeof(T));
-      } else {
-        for (int64_t j = 0; j < n; ++j)
-          out[j] = row[j * b.strides[1]];
-      }
-      std::fill(out + n, out + NR, T(0));
-      out += NR;
-    }
-}
+template <typename T> struct Kernel {
+  int64_t mr, nr;
+  KernelFn<T> fn;
+};
 
-/// acc[MR][NR] = sum over kc of the packed panels' outer products.
-template <typename T> void kernelPlain(int64_t kc, const T *a, const T *b, T *acc) {
+// ---------------------------------------------------------------- plain C++
+template <typename T, int MR, int NR>
+void kernelPlain(int64_t kc, const T *a, int64_t lda, const T *b, int64_t ldb, T *c, int64_t ldc, int64_t rows,
+                 int64_t cols) {
   T sum[MR][NR] = {};
-  for (int64_t p = 0; p < kc; ++p, a += MR, b += NR)
-    for (int64_t i = 0; i < MR; ++i)
-      for (int64_t j = 0; j < NR; ++j)
-        sum[i][j] += a[i] * b[j];
-  std::memcpy(acc, sum, sizeof sum);
+  if (cols == NR) {
+    for (int64_t p = 0; p < kc; ++p, a += lda, b += ldb)
+      for (int i = 0; i < MR; ++i)
+        for (int j = 0; j < NR; ++j)
+          sum[i][j] += a[i] * b[j];
+  } else {
+    for (int64_t p = 0; p < kc; ++p, a += lda, b += ldb)
+      for (int i = 0; i < MR; ++i)
+        for (int64_t j = 0; j < cols; ++j)
+          sum[i][j] += a[i] * b[j];
+  }
+  for (int64_t i = 0; i < rows; ++i)
+    for (int64_t j = 0; j < cols; ++j)
+      c[i * ldc + j] += sum[i][j];
 }
 
 #if defined(__x86_64__)
-// Twelve accumulators named one by one: an array of them is what GCC 12
-// spills to the stack on every k step (a third slower than clang's code).
-#define KILN_ROWS(X) X(0) X(1) X(2) X(3) X(4) X(5)
-__attribute__((target("avx2,fma"))) void kernelAvx2(int64_t kc, const float *a, const float *b,
-                                                    float *acc) {
-#define KILN_DECLARE(i) __m256 c##i##0 = _mm256_setzero_ps(), c##i##1 = _mm256_setzero_ps();
-  KILN_ROWS(KILN_DECLARE)
-#undef KILN_DECLARE
-  for (int64_t p = 0; p < kc; ++p, a += MR, b += NR) {
-    __m256 b0 = _mm256_loadu_ps(b), b1 = _mm256_loadu_ps(b + 8);
-#define KILN_UPDATE(i)                                                                             \
-  {                                                                                                \
-    __m256 ai = _mm256_broadcast_ss(a + i);                                                        \
-    c##i##0 = _mm256_fmadd_ps(ai, b0, c##i##0);                                                    \
-    c##i##1 = _mm256_fmadd_ps(ai, b1, c##i##1);                                                    \
+// ---------------------------------------------------------------- AVX-512
+// MR x 16*NV tile in MR*NV zmm accumulators. The arrays are indexed by
+// constants only once the loops are unrolled (clang and GCC both keep them
+// in registers: no stack traffic in the k loop).
+template <int MR, int NV>
+__attribute__((target("avx512f,avx512vl,fma"))) void
+kernelAvx512(int64_t kc, const float *a, int64_t lda, const float *b, int64_t ldb, float *c, int64_t ldc,
+             int64_t rows, int64_t cols) {
+  __mmask16 mask[NV];
+  for (int v = 0; v < NV; ++v) {
+    int64_t left = std::clamp<int64_t>(cols - 16 * v, 0, 16);
+    mask[v] = static_cast<__mmask16>((1u << left) - 1);
   }
-    KILN_ROWS(KILN_UPDATE)
-#undef KILN_UPDATE
+  __m512 acc[MR][NV];
+#pragma GCC unroll 32
+  for (int i = 0; i < MR; ++i)
+#pragma GCC unroll 8
+    for (int v = 0; v < NV; ++v)
+      acc[i][v] = _mm512_setzero_ps();
+  for (int64_t p = 0; p < kc; ++p, a += lda, b += ldb) {
+    __m512 bv[NV];
+#pragma GCC unroll 8
+    for (int v = 0; v < NV; ++v)
+      bv[v] = _mm512_maskz_loadu_ps(mask[v], b + 16 * v);
+#pragma GCC unroll 32
+    for (int i = 0; i < MR; ++i) {
+      __m512 ai = _mm512_set1_ps(a[i]);
+#pragma GCC unroll 8
+      for (int v = 0; v < NV; ++v)
+        acc[i][v] = _mm512_fmadd_ps(ai, bv[v], acc[i][v]);
+    }
   }
-#define KILN_STORE(i)                                                                              \
-  _mm256_storeu_ps(acc + i * NR, c##i##0);                                                         \
-  _mm256_storeu_ps(acc + i * NR + 8, c##i##1);
-  KILN_ROWS(KILN_STORE)
-#undef KILN_STORE
+#pragma GCC unroll 32
+  for (int i = 0; i < MR; ++i) {
+    if (i >= rows)
+      break;
+#pragma GCC unroll 8
+    for (int v = 0; v < NV; ++v) {
+      float *row = c + i * ldc + 16 * v;
+      __m512 old = _mm512_maskz_loadu_ps(mask[v], row);
+      _mm512_mask_storeu_ps(row, mask[v], _mm512_add_ps(old, acc[i][v]));
+    }
+  }
 }
-#undef KILN_ROWS
 
-bool hasAvx2() {
-  static const bool yes = __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
-  return yes;
+/// y[j * incy] += dot(x, w + j * ldw) for j < cols (up to 4), k contiguous:
+/// one row of A times a transposed B, each dot vectorized along k.
+__attribute__((target("avx512f,avx512vl,fma"))) void dotAvx512(int64_t k, const float *x,
+                                                             const float *w, int64_t ldw,
+                                                             float *y, int64_t incy,
+                                                             int64_t cols) {
+  const float *w1 = w + (cols > 1 ? 1 : 0) * ldw, *w2 = w + (cols > 2 ? 2 : 0) * ldw,
+              *w3 = w + (cols > 3 ? 3 : 0) * ldw;
+  __m512 s0 = _mm512_setzero_ps(), s1 = s0, s2 = s0, s3 = s0;
+  int64_t p = 0;
+  for (; p + 16 <= k; p += 16) {
+    __m512 xv = _mm512_loadu_ps(x + p);
+    s0 = _mm512_fmadd_ps(xv, _mm512_loadu_ps(w + p), s0);
+    s1 = _mm512_fmadd_ps(xv, _mm512_loadu_ps(w1 + p), s1);
+    s2 = _mm512_fmadd_ps(xv, _mm512_loadu_ps(w2 + p), s2);
+    s3 = _mm512_fmadd_ps(xv, _mm512_loadu_ps(w3 + p), s3);
+  }
+  if (p < k) {
+    __mmask16 m = static_cast<__mmask16>((1u << (k - p)) - 1);
+    __m512 xv = _mm512_maskz_loadu_ps(m, x + p);
+    s0 = _mm512_fmadd_ps(xv, _mm512_maskz_loadu_ps(m, w + p), s0);
+    s1 = _mm512_fmadd_ps(xv, _mm512_maskz_loadu_ps(m, w1 + p), s1);
+    s2 = _mm512_fmadd_ps(xv, _mm512_maskz_loadu_ps(m, w2 + p), s2);
+    s3 = _mm512_fmadd_ps(xv, _mm512_maskz_loadu_ps(m, w3 + p), s3);
+  }
+  float sums[4] = {_mm512_reduce_add_ps(s0), _mm512_reduce_add_ps(s1), _mm512_reduce_add_ps(s2),
+                   _mm512_reduce_add_ps(s3)};
+  for (int64_t j = 0; j < cols; ++j)
+    y[j * incy] += sums[j];
+}
+
+// ---------------------------------------------------------------- AVX2 + FMA
+template <int MR, int NV>
+__attribute__((target("avx2,fma"))) void kernelAvx2(int64_t kc, const float *a, int64_t lda,
+                                                    const float *b, int64_t ldb, float *c, int64_t ldc,
+                                                    int64_t rows, int64_t cols) {
+  __m256i mask[NV];
+  for (int v = 0; v < NV; ++v) {
+    int left = static_cast<int>(std::clamp<int64_t>(cols - 8 * v, 0, 8));
+    mask[v] = _mm256_cmpgt_epi32(_mm256_set1_epi32(left), _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7));
+  }
+  __m256 acc[MR][NV];
+#pragma GCC unroll 16
+  for (int i = 0; i < MR; ++i)
+#pragma GCC unroll 8
+    for (int v = 0; v < NV; ++v)
+      acc[i][v] = _mm256_setzero_ps();
+  for (int64_t p = 0; p < kc; ++p, a += lda, b += ldb) {
+    __m256 bv[NV];
+#pragma GCC unroll 8
+    for (int v = 0; v < NV; ++v)
+      bv[v] = _mm256_maskload_ps(b + 8 * v, mask[v]);
+#pragma GCC unroll 16
+    for (int i = 0; i < MR; ++i) {
+      __m256 ai = _mm256_broadcast_ss(a + i);
+#pragma GCC unroll 8
+      for (int v = 0; v < NV; ++v)
+        acc[i][v] = _mm256_fmadd_ps(ai, bv[v], acc[i][v]);
+    }
+  }
+#pragma GCC unroll 16
+  for (int i = 0; i < MR; ++i) {
+    if (i >= rows)
+      break;
+#pragma GCC unroll 8
+    for (int v = 0; v < NV; ++v) {
+      float *row = c + i * ldc + 8 * v;
+      __m256 old = _mm256_maskload_ps(row, mask[v]);
+      _mm256_maskstore_ps(row, mask[v], _mm256_add_ps(old, acc[i][v]));
+    }
+  }
+}
+
+/// dst[q * ldd + t] = src[t * lds + q] for t, q < 8: the step of packing
+/// that turns rows into k-major panels (A row-major, B transposed).
+__attribute__((target("avx2"))) void transpose8x8(const float *src, int64_t lds, float *dst,
+                                                  int64_t ldd) {
+  __m256 r[8], t[8];
+  for (int i = 0; i < 8; ++i)
+    r[i] = _mm256_loadu_ps(src + i * lds);
+  for (int i = 0; i < 8; i += 2) {
+    t[i] = _mm256_unpacklo_ps(r[i], r[i + 1]);
+    t[i + 1] = _mm256_unpackhi_ps(r[i], r[i + 1]);
+  }
+  for (int h = 0; h < 8; h += 4) {
+    r[h] = _mm256_shuffle_ps(t[h], t[h + 2], 0x44);
+    r[h + 1] = _mm256_shuffle_ps(t[h], t[h + 2], 0xEE);
+    r[h + 2] = _mm256_shuffle_ps(t[h + 1], t[h + 3], 0x44);
+    r[h + 3] = _mm256_shuffle_ps(t[h + 1], t[h + 3], 0xEE);
+  }
+  for (int q = 0; q < 4; ++q) {
+    _mm256_storeu_ps(dst + q * ldd, _mm256_permute2f128_ps(r[q], r[q + 4], 0x20));
+    _mm256_storeu_ps(dst + (q + 4) * ldd, _mm256_permute2f128_ps(r[q], r[q + 4], 0x31));
+  }
+}
+
+enum class Isa { Plain, Avx2, Avx512 };
+
+Isa hostIsa() {
+  static const Isa isa = [] {
+    __builtin_cpu_init();
+    if (__builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512vl"))
+      return Isa::Avx512;
+    if (__builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma"))
+      return Isa::Avx2;
+    return Isa::Plain;
+  }();
+  return isa;
 }
 #endif
 
-template <typename T> void kernel(int64_t kc, const T *a, const T *b, T *acc) {
+// ---------------------------------------------------------------- choices
+/// The kernels for a problem: `wide` for general tiles, `narrow` for C at most
+/// 16 wide (the classes of a classifier), `row` for a single row of A.
+template <typename T> struct Kernels {
+  Kernel<T> wide, narrow, row;
+  bool dot = false; // dotAvx512 available
+};
+
+template <typename T> Kernels<T> kernels() {
+  if constexpr (sizeof(T) == sizeof(float)) {
+#if defined(__x86_64__)
+    switch (hostIsa()) {
+    case Isa::Avx512:
+      // 8x32: 16 accumulators hide the FMA latency and 8 rows tile the
+      // examples' batches and widths (64, 128, 256) without remainder.
+      return {{8, 32, kernelAvx512<8, 2>}, {16, 16, kernelAvx512<16, 1>},
+              {1, 128, kernelAvx512<1, 8>}, true};
+    case Isa::Avx2:
+      return {{6, 16, kernelAvx2<6, 2>}, {12, 8, kernelAvx2<12, 1>}, {1, 64, kernelAvx2<1, 8>}};
+    case Isa::Plain:
+      break;
+    }
+#endif
+    return {{4, 16, kernelPlain<float, 4, 16>}, {4, 16, kernelPlain<float, 4, 16>},
+            {1, 64, kernelPlain<float, 1, 64>}};
+  } else {
+    return {{4, 8, kernelPlain<double, 4, 8>}, {4, 8, kernelPlain<double, 4, 8>},
+            {1, 32, kernelPlain<double, 1, 32>}};
+  }
+}
+
+constexpr int64_t KC = 256, MC = 128, NC = 1024; // B micro-panel in L1, A block in L2
+
+/// A buffer that lives as long as its thread and only grows: no allocation and
+/// no zero fill per call (the packers write every element the kernels read).
+template <typename T> T *scratch(int which, int64_t count) {
+  struct Buffer {
+    T *data = nullptr;
+    int64_t size = 0;
+    ~Buffer() { ::operator delete[](data, std::align_val_t(64)); }
+  };
+  static thread_local Buffer buffers[2];
+  Buffer &b = buffers[which];
+  if (b.size < count) {
+    ::operator delete[](b.data, std::align_val_t(64));
+    b.data = static_cast<T *>(::operator new[](count * sizeof(T), std::align_val_t(64)));
+    b.size = count;
+  }
+  return b.data;
+}
+
+/// dst[q * ldd + t] = src[t * lds + q] for t < rows, q < cols: rows of the
+/// source (each contiguous) become columns of the destination.
+template <typename T>
+void transposeCopy(const T *src, int64_t lds, int64_t rows, int64_t cols, T *dst, int64_t ldd) {
+  int64_t t0 = 0;
 #if defined(__x86_64__)
   if constexpr (sizeof(T) == sizeof(float)) {
-    if (hasAvx2())
-      return kernelAvx2(kc, a, b, acc);
-  }
-#endif
-  kernelPlain(kc, a, b, acc);
-}
-
-template <typename T>
-void gemmSerial(const MemRef2D<T> &a, const MemRef2D<T> &b, const MemRef2D<T> &c);
-
-/// C[:, j0:j1] += A * B[:, j0:j1], single-threaded.
-template <typename T>
-void gemmColumns(const MemRef2D<T> &a, const MemRef2D<T> &b, const MemRef2D<T> &c, int64_t j0,
-                 int64_t j1) {
-  MemRef2D<T> bPart = b, cPart = c;
-  bPart.offset += j0 * b.strides[1];
-  cPart.offset += j0 * c.strides[1];
-  bPart.sizes[1] = cPart.sizes[1] = j1 - j0;
-  gemmSerial(a, bPart, cPart);
-}
-
-template <typename T> void gemm(const MemRef2D<T> &a, const MemRef2D<T> &b, const MemRef2D<T> &c) {
-  int64_t m = c.sizes[0], n = c.sizes[1], k = a.sizes[1];
-  // Threads pay off only on products of a few million multiply-adds. Task t
-  // of `threads` takes whole NR-wide column panels, fixed by t and `threads`
-  // alone, whichever thread of the pool runs it.
-  int64_t panels = (n + NR - 1) / NR;
-  int64_t threads = std::min<int64_t>(kiln::runtime::threadPool().threads(), panels);
-  if (threads <= 1 || m * n * k < (int64_t(1) << 21))
-    return gemmSerial(a, b, c);
-  kiln::runtime::parallelFor(threads, [&](int64_t t) {
-    int64_t j0 = std::min(n, panels * t / threads * NR);
-    int64_t j1 = std::min(n, panels * (t + 1) / threads * NR);
-    if (j0 < j1)
-      gemmColumns(a, b, c, j0, j1);
-  });
-}
-
-template <typename T>
-void gemmSerial(const MemRef2D<T> &a, const MemRef2D<T> &b, const MemRef2D<T> &c) {
-  int64_t m = c.sizes[0], n = c.sizes[1], k = a.sizes[1];
-  if (m == 0 || n == 0 || k == 0)
-    return;
-  // Packing buffers live as long as their thread: no allocation, no zero
-  // fill per call (the packers write every element the kernel reads).
-  static thread_local std::unique_ptr<T[]> packedA(new T[MC * KC]),
-      packedB(new T[KC * ((NC + NR - 1) / NR) * NR]);
-  T acc[MR * NR];
-  for (int64_t j0 = 0; j0 < n; j0 += NC) {
-    int64_t nc = std::min(NC, n - j0);
-    for (int64_t p0 = 0; p0 < k; p0 += KC) {
-      int64_t kc = std::min(KC, k - p0);
-      packB(b, p0, kc, j0, nc, packedB.get());
-      for (int64_t i0 = 0; i0 < m; i0 += MC) {
-        int64_t mc = std::min(MC, m - i0);
-        packA(a, i0, mc, p0, kc, packedA.get());
-        for (int64_t jr = 0; jr < nc; jr += NR)
-          for (int64_t ir = 0; ir < mc; ir += MR) {
-            kernel(kc, packedA.get() + ir * kc, packedB.get() + jr * kc, acc);
-            int64_t rows = std::min(MR, mc - ir), cols = std::min(NR, nc - jr);
-            if (cols == NR && c.strides[1] == 1) { // contiguous rows: vectorized
-              for (int64_t i = 0; i < rows; ++i) {
-                T *row = c.at(i0 + ir + i, j0 + jr);
-                for (int64_t j = 0; j < NR; ++j)
-                  row[j] += acc[i * NR + j];
-              }
-              continue;
-            }
-            for (int64_t i = 0; i < rows; ++i)
-              for (int64_t j = 0; j < cols; ++j)
-                *c.at(i0 + ir + i, j0 + jr + j) += acc[i * NR + j];
-          }
+    if (hostIsa() != Isa::Plain) {
+      for (; t0 + 8 <= rows; t0 += 8) {
+        int64_t q = 0;
+        for (; q + 8 <= cols; q += 8)
+          transpose8x8(src + t0 * lds + q, lds, dst + q * ldd + t0, ldd);
+        for (; q < cols; ++q)
+          for (int64_t t = t0; t < t0 + 8; ++t)
+            dst[q * ldd + t] = src[t * lds + q];
       }
     }
   }
+#endif
+  // Strips of 16 columns keep the written lines in L1.
+  for (int64_t qs = 0; qs < cols; qs += 16)
+    for (int64_t t = t0; t < rows; ++t)
+      for (int64_t q = qs; q < std::min(cols, qs + 16); ++q)
+        dst[q * ldd + t] = src[t * lds + q];
+}
+
+/// Packs A[i0:i0+mc, p0:p0+kc] into row panels of mr, k-major, zero-padded.
+template <typename T>
+void packA(const Mat<T> &a, int64_t i0, int64_t mc, int64_t p0, int64_t kc, int64_t mr, T *out) {
+  for (int64_t ir = 0; ir < mc; ir += mr) {
+    int64_t rows = std::min(mr, mc - ir);
+    if (a.colMajor()) { // A transposed (a gradient's dY^T): each k is contiguous
+      for (int64_t p = 0; p < kc; ++p, out += mr) {
+        const T *col = a.at(i0 + ir, p0 + p);
+        for (int64_t i = 0; i < mr; ++i) // short: no memcpy call
+          out[i] = i < rows ? col[i] : T(0);
+      }
+      continue;
+    }
+    if (a.cs == 1) {
+      transposeCopy(a.at(i0 + ir, p0), a.rs, rows, kc, out, mr);
+    } else {
+      for (int64_t i = 0; i < rows; ++i)
+        for (int64_t p = 0; p < kc; ++p)
+          out[p * mr + i] = *a.at(i0 + ir + i, p0 + p);
+    }
+    for (int64_t i = rows; i < mr; ++i)
+      for (int64_t p = 0; p < kc; ++p)
+        out[p * mr + i] = T(0);
+    out += kc * mr;
+  }
+}
+
+/// Packs B[p0:p0+kc, j0:j0+nc] into column panels of nr, k-major (the last
+/// panel is read only up to its width, so it is not padded).
+template <typename T>
+void packB(const Mat<T> &b, int64_t p0, int64_t kc, int64_t j0, int64_t nc, int64_t nr, T *out) {
+  for (int64_t jr = 0; jr < nc; jr += nr, out += kc * nr) {
+    int64_t n = std::min(nr, nc - jr);
+    if (b.rowMajor()) {
+      for (int64_t p = 0; p < kc; ++p)
+        std::copy_n(b.at(p0 + p, j0 + jr), n, out + p * nr);
+      continue;
+    }
+    if (b.rs == 1) { // B transposed (the weight of `x @ W^T`): columns contiguous
+      transposeCopy(b.at(p0, j0 + jr), b.cs, n, kc, out, nr);
+      continue;
+    }
+    for (int64_t p = 0; p < kc; ++p)
+      for (int64_t j = 0; j < n; ++j)
+        out[p * nr + j] = *b.at(p0 + p, j0 + jr + j);
+  }
+}
+
+/// C[i0:i1, j0:j1] += A[i0:i1, :] * B[:, j0:j1], blocked for the caches.
+/// Panels are packed unless the kernel can read them in place: a column-major
+/// A (a gradient's dY^T) or a one-row kernel always; a row-major B when the
+/// caller says it is reused too little to pay for its copy.
+template <typename T>
+void blockedProduct(const Mat<T> &a, const Mat<T> &b, const Mat<T> &c, const Kernel<T> &kern,
+                    int64_t i0, int64_t i1, int64_t j0, int64_t j1, bool bInPlace) {
+  const int64_t mr = kern.mr, nr = kern.nr, k = a.cols;
+  const bool aInPlace = mr == 1 || (a.rs == 1 && a.cols > 1);
+  T *bufB = bInPlace ? nullptr : scratch<T>(0, KC * ((std::min(NC, j1 - j0) + nr - 1) / nr) * nr);
+  T *bufA = scratch<T>(1, KC * (aInPlace ? mr : (std::min(MC, i1 - i0) + mr - 1) / mr * mr));
+  for (int64_t jc = j0; jc < j1; jc += NC) {
+    int64_t nc = std::min(NC, j1 - jc);
+    for (int64_t pc = 0; pc < k; pc += KC) {
+      int64_t kc = std::min(KC, k - pc);
+      if (!bInPlace)
+        packB(b, pc, kc, jc, nc, nr, bufB);
+      for (int64_t ic = i0; ic < i1; ic += MC) {
+        int64_t mc = std::min(MC, i1 - ic);
+        int64_t tail = aInPlace && mr > 1 ? mc % mr : 0; // a partial last panel: padded
+        if (!aInPlace)
+          packA(a, ic, mc, pc, kc, mr, bufA);
+        else if (tail)
+          packA(a, ic + mc - tail, tail, pc, kc, mr, bufA);
+        for (int64_t jr = 0; jr < nc; jr += nr) {
+          const T *bp = bInPlace ? b.at(pc, jc + jr) : bufB + jr * kc;
+          int64_t ldb = bInPlace ? b.rs : nr;
+          for (int64_t ir = 0; ir < mc; ir += mr) {
+            int64_t rows = std::min(mr, mc - ir);
+            const T *ap = bufA + (aInPlace ? 0 : ir * kc);
+            int64_t lda = mr;
+            if (aInPlace && (rows == mr || mr == 1))
+              ap = a.at(ic + ir, pc), lda = a.cs;
+            kern.fn(kc, ap, lda, bp, ldb, c.at(ic + ir, jc + jr), c.rs, rows,
+                    std::min(nr, nc - jr));
+          }
+        }
+      }
+    }
+  }
+}
+
+#if defined(__x86_64__)
+/// C[0, j0:j1] += A[0, :] * B[:, j0:j1] for B with contiguous columns.
+void dotProduct(const Mat<float> &a, const Mat<float> &b, const Mat<float> &c, int64_t j0,
+                int64_t j1) {
+  const int64_t k = a.cols;
+  const float *x = a.data;
+  if (!a.rowMajor()) {
+    float *buf = scratch<float>(1, k);
+    for (int64_t p = 0; p < k; ++p)
+      buf[p] = *a.at(0, p);
+    x = buf;
+  }
+  for (int64_t j = j0; j < j1; j += 4)
+    dotAvx512(k, x, b.at(0, j), b.cs, c.at(0, j), c.cs, std::min<int64_t>(4, j1 - j));
+}
+#endif
+
+// Below this many multiply-adds a product stays on one thread: waking the
+// pool's workers costs more than the second core saves. 2^18 (was 2^21) is
+// an estimate (a wake-up of tens of microseconds against ~100 GFLOP/s a
+// core); measuring the break-even needs a quiet machine (docs/bench.md).
+constexpr int64_t kParallelMacs = int64_t(1) << 18;
+
+template <typename T> void gemm(const Mat<T> &a0, const Mat<T> &b0, const Mat<T> &c0) {
+  Mat<T> a = a0, b = b0, c = c0;
+  int64_t m = c.rows, n = c.cols, k = a.cols;
+  if (m == 0 || n == 0 || k == 0)
+    return;
+  // A matrix-vector product C[m, 1] is C^T = B^T A^T: one row times a matrix.
+  if (n == 1 && m > 1) {
+    Mat<T> at = b.transposed(), bt = a.transposed();
+    a = at, b = bt, c = c.transposed();
+    std::swap(m, n);
+  }
+  // The kernels want C's columns contiguous; anything else goes through a copy.
+  if (!c.rowMajor()) {
+    std::vector<T> tmp(m * n);
+    for (int64_t i = 0; i < m; ++i)
+      for (int64_t j = 0; j < n; ++j)
+        tmp[i * n + j] = *c.at(i, j);
+    gemm(a, b, Mat<T>{tmp.data(), m, n, n, 1});
+    for (int64_t i = 0; i < m; ++i)
+      for (int64_t j = 0; j < n; ++j)
+        *c.at(i, j) = tmp[i * n + j];
+    return;
+  }
+  const Kernels<T> ks = kernels<T>();
+  // The path and the kernel follow from the problem, never from the threads.
+  enum { Packed, Direct, Dot } path = Packed;
+  Kernel<T> kern = n <= ks.narrow.nr ? ks.narrow : ks.wide;
+  if (m == 1 && ks.dot && b.colMajor() && !b.rowMajor())
+    path = Dot;
+  else if (m == 1 && b.rowMajor())
+    path = Direct, kern = ks.row;
+  else if (m <= 4 * kern.mr && b.rowMajor()) // few row panels: B read in place
+    path = Direct;
+
+  // Split N (each thread packs its own part of B, all of A) or M (the other
+  // way round), whichever duplicates less packing; tiles are whole panels.
+  bool splitRows = path != Dot && m > n;
+  int64_t unit = path == Dot ? 4 : splitRows ? kern.mr : kern.nr;
+  int64_t panels = ((splitRows ? m : n) + unit - 1) / unit;
+  int64_t threads = std::min<int64_t>(kiln::runtime::threadPool().threads(), panels);
+  if (m * n * k < kParallelMacs)
+    threads = 1;
+  auto part = [&](int64_t t) {
+    int64_t lo = panels * t / threads * unit, hi = panels * (t + 1) / threads * unit;
+    int64_t size = splitRows ? m : n;
+    lo = std::min(lo, size), hi = std::min(hi, size);
+    if (lo >= hi)
+      return;
+    switch (path) {
+    case Dot:
+#if defined(__x86_64__)
+      if constexpr (sizeof(T) == sizeof(float))
+        dotProduct(a, b, c, lo, hi);
+#endif
+      break;
+    case Direct:
+    case Packed:
+      if (splitRows)
+        blockedProduct(a, b, c, kern, lo, hi, 0, n, path == Direct);
+      else
+        blockedProduct(a, b, c, kern, 0, m, lo, hi, path == Direct);
+      break;
+    }
+  };
+  if (threads <= 1)
+    return part(0);
+  kiln::runtime::parallelFor(threads, part);
 }
 
 } // namespace

@@ -1,5 +1,6 @@
 // kiln-matmul-to-call: f32/f64 linalg.matmul on buffers becomes a call to the
-// runtime's GEMM with fully dynamic strided operands; other products stay.
+// runtime's GEMM with fully dynamic strided operands (a transposed operand as
+// a memref.transpose view); other products stay.
 // RUN: kiln-opt %s --kiln-matmul-to-call | FileCheck %s
 
 // CHECK-DAG: func.func private @kiln_matmul_f32(memref<?x?xf32, strided<[?, ?], offset: ?>>, memref<?x?xf32, strided<[?, ?], offset: ?>>, memref<?x?xf32, strided<[?, ?], offset: ?>>) attributes {llvm.emit_c_interface}
@@ -28,4 +29,31 @@ func.func @products(%a: memref<4x3xf32>, %b: memref<3x?xf32>, %c: memref<4x?xf32
 func.func @on_tensors(%a: tensor<2x2xf32>, %b: tensor<2x2xf32>, %c: tensor<2x2xf32>) -> tensor<2x2xf32> {
   %0 = linalg.matmul ins(%a, %b : tensor<2x2xf32>, tensor<2x2xf32>) outs(%c : tensor<2x2xf32>) -> tensor<2x2xf32>
   return %0 : tensor<2x2xf32>
+}
+
+// Operands read transposed through indexing_maps are passed as transposed
+// views (swapped strides): the GEMM reads them in place, nothing is copied.
+#mk = affine_map<(m, n, k) -> (m, k)>
+#km = affine_map<(m, n, k) -> (k, m)>
+#kn = affine_map<(m, n, k) -> (k, n)>
+#nk = affine_map<(m, n, k) -> (n, k)>
+#mn = affine_map<(m, n, k) -> (m, n)>
+#k = affine_map<(m, n, k) -> (k)>
+// CHECK-LABEL: func.func @transposed
+// CHECK: %[[A:.*]] = memref.cast %arg0 : memref<?x4xf32> to memref<?x?xf32, strided<[?, ?], offset: ?>>
+// CHECK: %[[WT:.*]] = memref.transpose %arg1 (d0, d1) -> (d1, d0) : memref<3x4xf32> to memref<4x3xf32, strided<[1, 4]>>
+// CHECK: %[[B:.*]] = memref.cast %[[WT]] : memref<4x3xf32, strided<[1, 4]>> to memref<?x?xf32, strided<[?, ?], offset: ?>>
+// CHECK: call @kiln_matmul_f32(%[[A]], %[[B]], %{{.*}})
+// CHECK: %[[DYT:.*]] = memref.transpose %arg3 (d0, d1) -> (d1, d0) : memref<?x3xf32> to memref<3x?xf32, strided<[1, 3]>>
+// CHECK: %[[DYTC:.*]] = memref.cast %[[DYT]]
+// CHECK: call @kiln_matmul_f32(%[[DYTC]], %{{.*}}, %{{.*}})
+// Maps that are not a transpose (a broadcast operand) stay linalg.
+// CHECK: linalg.matmul
+// CHECK-NOT: call
+func.func @transposed(%x: memref<?x4xf32>, %w: memref<3x4xf32>, %y: memref<?x3xf32>, %dy: memref<?x3xf32>,
+                      %dw: memref<3x4xf32>, %v: memref<4xf32>, %z: memref<3x3xf32>) {
+  linalg.matmul indexing_maps = [#mk, #nk, #mn] ins(%x, %w : memref<?x4xf32>, memref<3x4xf32>) outs(%y : memref<?x3xf32>)
+  linalg.matmul indexing_maps = [#km, #kn, #mn] ins(%dy, %x : memref<?x3xf32>, memref<?x4xf32>) outs(%dw : memref<3x4xf32>)
+  linalg.matmul indexing_maps = [#mk, #k, #mn] ins(%w, %v : memref<3x4xf32>, memref<4xf32>) outs(%z : memref<3x3xf32>)
+  return
 }

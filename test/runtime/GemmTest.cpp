@@ -1,6 +1,7 @@
 // The runtime's matrix product against a plain triple loop: edge sizes that
-// are not multiples of the blocking, strided (transposed) operands, f64, and
-// the same bits whatever the thread count.
+// are not multiples of the blocking, the skinny shapes of the examples (one
+// row, ten columns, small K), strided (transposed) operands, f64, and the
+// same bits whatever the thread count on every path.
 #include "runtime/kernels/Gemm.h"
 #include "runtime/kernels/ThreadPool.h"
 
@@ -28,8 +29,10 @@ template <typename T> void call(Descriptor a, Descriptor b, Descriptor c) {
     _mlir_ciface_kiln_matmul_f64(&a, &b, &c);
 }
 
-/// C = C0 + A @ B with A given transposed when `transposeA` (column stride m).
-template <typename T> void check(int64_t m, int64_t n, int64_t k, bool transposeA, int threads) {
+/// C = C0 + A @ B with A and/or B given transposed (a view with swapped
+/// strides, as kiln-matmul-to-call passes them).
+template <typename T>
+void check(int64_t m, int64_t n, int64_t k, bool transposeA, int threads, bool transposeB = false) {
   std::mt19937 rng(static_cast<unsigned>(m * 131 + n * 7 + k));
   std::uniform_real_distribution<double> u(-1, 1);
   std::vector<T> a(m * k), b(k * n), c(m * n), want(m * n);
@@ -37,19 +40,22 @@ template <typename T> void check(int64_t m, int64_t n, int64_t k, bool transpose
     for (T &x : *v)
       x = static_cast<T>(u(rng));
   auto at = [&](int64_t i, int64_t p) { return transposeA ? a[p * m + i] : a[i * k + p]; };
+  auto bt = [&](int64_t p, int64_t j) { return transposeB ? b[j * k + p] : b[p * n + j]; };
   for (int64_t i = 0; i < m; ++i)
     for (int64_t j = 0; j < n; ++j) {
       double sum = 0;
       for (int64_t p = 0; p < k; ++p)
-        sum += double(at(i, p)) * double(b[p * n + j]);
+        sum += double(at(i, p)) * double(bt(p, j));
       want[i * n + j] = static_cast<T>(c[i * n + j] + sum);
     }
   kiln::runtime::threadPool().setThreads(threads);
-  call<T>(transposeA ? view(a, m, k, 1, m) : view(a, m, k, k, 1), view(b, k, n, n, 1),
-          view(c, m, n, n, 1));
+  call<T>(transposeA ? view(a, m, k, 1, m) : view(a, m, k, k, 1),
+          transposeB ? view(b, k, n, 1, k) : view(b, k, n, n, 1), view(c, m, n, n, 1));
   double tolerance = sizeof(T) == 4 ? 1e-4 : 1e-12;
   for (int64_t i = 0; i < m * n; ++i)
-    ASSERT_NEAR(c[i], want[i], tolerance * (1 + k)) << "element " << i;
+    ASSERT_NEAR(c[i], want[i], tolerance * (1 + k))
+        << m << "x" << n << "x" << k << " tA " << transposeA << " tB " << transposeB
+        << " element " << i;
 }
 
 TEST(GemmTest, EdgeSizes) {
@@ -61,6 +67,24 @@ TEST(GemmTest, EdgeSizes) {
 TEST(GemmTest, TransposedOperandAndDouble) {
   check<float>(33, 40, 300, true, 1);
   check<double>(13, 29, 31, false, 1);
+  check<double>(1, 29, 31, true, 1, true);
+}
+
+// The examples' shapes (MLP 784-256-128-10 at batch 1 and 64, forward and
+// backward) and the edges of each path: one row (dot products when B is
+// transposed), at most 16 columns (the narrow kernel, masked), one row panel
+// (B read in place), a column vector, K = 1, every transposition.
+TEST(GemmTest, SkinnyAndTransposedShapes) {
+  for (auto [m, n, k] :
+       {std::tuple<int64_t, int64_t, int64_t>{1, 256, 784}, {1, 10, 128}, {1, 128, 10},
+        {64, 10, 128}, {64, 128, 10}, {10, 128, 64}, {256, 784, 1}, {3, 17, 9}, {100, 1, 50},
+        {1, 1, 7}, {17, 33, 300}, {40, 16, 3}, {9, 300, 520}, {70, 5, 700}})
+    for (bool tA : {false, true})
+      for (bool tB : {false, true}) {
+        check<float>(m, n, k, tA, 1, tB);
+        if (m * n * k < 100000)
+          check<double>(m, n, k, tA, 1, tB);
+      }
 }
 
 TEST(GemmTest, ThreadsGiveTheSameBits) {
@@ -91,4 +115,35 @@ TEST(GemmTest, ThreadsGiveTheSameBits) {
     EXPECT_EQ(one, c);
   check<float>(50, 500, 200, false, 4);
   kiln::runtime::threadPool().setThreads(1);
+}
+
+/// The product's bits with `threads` threads.
+std::vector<float> product(int64_t m, int64_t n, int64_t k, bool tA, bool tB, int threads) {
+  std::vector<float> a(m * k), b(k * n), c(m * n, 0.25f);
+  std::mt19937 rng(7);
+  std::uniform_real_distribution<float> u(-1, 1);
+  for (auto *v : {&a, &b})
+    for (float &x : *v)
+      x = u(rng);
+  kiln::runtime::threadPool().setThreads(threads);
+  call<float>(tA ? view(a, m, k, 1, m) : view(a, m, k, k, 1),
+              tB ? view(b, k, n, 1, k) : view(b, k, n, n, 1), view(c, m, n, n, 1));
+  kiln::runtime::threadPool().setThreads(1);
+  return c;
+}
+
+// Every path splits only M or N: one row (dot products and the one-row
+// kernel), ten columns, one row panel, rows split (M > N), transposed
+// operands; all large enough to be split.
+TEST(GemmTest, ThreadsGiveTheSameBitsOnEveryPath) {
+  for (auto [m, n, k] : {std::tuple<int64_t, int64_t, int64_t>{1, 700, 800}, {96, 10, 700},
+                         {20, 300, 260}, {600, 40, 300}, {256, 784, 64}, {64, 256, 784}})
+    for (bool tA : {false, true})
+      for (bool tB : {false, true}) {
+        std::vector<float> one = product(m, n, k, tA, tB, 1);
+        for (int threads : {2, 3, 5})
+          EXPECT_EQ(one, product(m, n, k, tA, tB, threads))
+              << m << "x" << n << "x" << k << " tA " << tA << " tB " << tB << ", " << threads
+              << " threads";
+      }
 }

@@ -63,3 +63,27 @@ func.func @batched_matmul(%a: tensor<3x4xf32>, %b: tensor<?x4x5xf32>) -> tensor<
   %0 = kiln.matmul %a, %b : (tensor<3x4xf32>, tensor<?x4x5xf32>) -> tensor<?x3x5xf32>
   return %0 : tensor<?x3x5xf32>
 }
+
+// -----
+
+// A 2-D transpose feeding a product (decomposed linear's weight, the weight
+// gradient's dY^T) is read through the product's indexing_maps: no
+// linalg.transpose copy is left, and the bias still seeds the accumulator.
+// CHECK-DAG: #[[MK:.*]] = affine_map<(d0, d1, d2) -> (d0, d2)>
+// CHECK-DAG: #[[NK:.*]] = affine_map<(d0, d1, d2) -> (d1, d2)>
+// CHECK-DAG: #[[MN:.*]] = affine_map<(d0, d1, d2) -> (d0, d1)>
+// CHECK-DAG: #[[KM:.*]] = affine_map<(d0, d1, d2) -> (d2, d0)>
+// CHECK-DAG: #[[KN:.*]] = affine_map<(d0, d1, d2) -> (d2, d1)>
+// CHECK-LABEL: func.func @transposed_operands
+// CHECK-NOT: linalg.transpose
+// CHECK: linalg.matmul indexing_maps = [#[[MK]], #[[NK]], #[[MN]]] ins(%arg0, %arg1 : tensor<?x4xf32>, tensor<3x4xf32>)
+// CHECK: linalg.matmul indexing_maps = [#[[KM]], #[[KN]], #[[MN]]] ins(%arg3, %arg0 : tensor<?x3xf32>, tensor<?x4xf32>) outs(%{{.*}} : tensor<3x4xf32>)
+// CHECK-NOT: linalg.transpose
+func.func @transposed_operands(%x: tensor<?x4xf32>, %w: tensor<3x4xf32>, %b: tensor<3xf32>, %dy: tensor<?x3xf32>) -> (tensor<?x3xf32>, tensor<3x4xf32>) {
+  %wT = kiln.transpose %w [1, 0] : (tensor<3x4xf32>) -> tensor<4x3xf32>
+  %0 = kiln.matmul %x, %wT : (tensor<?x4xf32>, tensor<4x3xf32>) -> tensor<?x3xf32>
+  %1 = kiln.add %0, %b : (tensor<?x3xf32>, tensor<3xf32>) -> tensor<?x3xf32>
+  %dyT = kiln.transpose %dy [1, 0] : (tensor<?x3xf32>) -> tensor<3x?xf32>
+  %dw = kiln.matmul %dyT, %x : (tensor<3x?xf32>, tensor<?x4xf32>) -> tensor<3x4xf32>
+  return %1, %dw : tensor<?x3xf32>, tensor<3x4xf32>
+}

@@ -7,9 +7,9 @@
 // carrying one time-major [T+1, N, H] tensor.
 // CHECK-LABEL: func.func @rnn
 // CHECK: linalg.transpose {{.*}} permutation = [1, 0, 2]
-// CHECK: linalg.matmul ins(%{{.*}}, %{{.*}} : tensor<?x3xf32>, tensor<3x4xf32>)
+// CHECK: linalg.matmul indexing_maps = [{{.*}}] ins(%{{.*}}, %{{.*}} : tensor<?x3xf32>, tensor<4x3xf32>)
 // CHECK: scf.for %{{.*}} = %{{.*}} to %{{.*}} step %{{.*}} iter_args(%{{.*}} = %{{.*}}) -> (tensor<6x?x4xf32>)
-// CHECK: linalg.matmul ins(%{{.*}}, %{{.*}} : tensor<?x4xf32>, tensor<4x4xf32>)
+// CHECK: linalg.matmul indexing_maps = [{{.*}}] ins(%{{.*}}, %{{.*}} : tensor<?x4xf32>, tensor<4x4xf32>)
 // CHECK: math.tanh
 // CHECK: tensor.insert_slice
 // CHECK: scf.yield
