@@ -93,4 +93,16 @@ def ParallelToLLVM : Pass<"kiln-parallel-to-llvm", "mlir::ModuleOp"> {
   let dependentDialects = ["mlir::LLVM::LLVMDialect"];
 }
 
+def ApproximateTanh : Pass<"kiln-approximate-tanh", "mlir::ModuleOp"> {
+  let summary = "Replace f32 math.tanh by MLIR's polynomial approximation, which vectorizes";
+  let description = [{
+    glibc's tanhf is a scalar call (through expm1f); the approximation is
+    arith ops on a clamped input that LLVM vectorizes like any loop body.
+    f64 tanh stays libm's. test/e2e checks the recurrent models against
+    PyTorch with it.
+  }];
+  let dependentDialects = ["mlir::arith::ArithDialect", "mlir::math::MathDialect",
+                           "mlir::vector::VectorDialect"];
+}
+
 #endif // KILN_CODEGEN_PASSES

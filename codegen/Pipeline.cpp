@@ -33,6 +33,7 @@ void registerPipelinePasses() {
   registerLinalgElementwiseOpFusionPass();
   registerConvertLinalgToLoopsPass();
   bufferization::registerOneShotBufferizePass();
+  bufferization::registerEmptyTensorEliminationPass();
   bufferization::registerBufferResultsToOutParamsPass();
   bufferization::registerBufferizationPipelines();
   memref::registerExpandStridedMetadataPass();
@@ -87,8 +88,12 @@ void addFusionPasses(OpPassManager &pm) { pm.addPass(createFormRegions()); }
 void addLowerToLLVMPasses(OpPassManager &pm) {
   // Tiling leaves the producers it fused into the tiles dead outside them.
   pm.addPass(createTileRegions());
+  pm.addPass(createApproximateTanh());
   addPipeline(pm, "canonicalize,cse");
+  // A value computed only to be inserted into a slice (the recurrent loops'
+  // states) is computed in that slice instead: no copy after bufferization.
   addPipeline(pm,
+              "eliminate-empty-tensors,"
               "one-shot-bufferize{bufferize-function-boundaries "
               "function-boundary-type-conversion=identity-layout-map},"
               "buffer-results-to-out-params{modify-public-functions},canonicalize,"

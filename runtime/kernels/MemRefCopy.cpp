@@ -3,7 +3,7 @@
 // which Debian does not ship; generated code calls it by this name).
 #include <cstdint>
 #include <cstring>
-#include <vector>
+#include <cstdlib>
 
 namespace {
 
@@ -37,12 +37,25 @@ extern "C" void memrefCopy(int64_t elemSize, UnrankedMemRef *src, UnrankedMemRef
   for (int64_t i = 0; i < rank; ++i)
     if (s.sizes[i] == 0)
       return;
-  // Walk every index like an odometer, last dimension fastest.
-  std::vector<int64_t> index(rank, 0);
+  // The innermost dimensions contiguous on both sides are one run of bytes
+  // (a state slice of a recurrent loop is whole rows): one memcpy per run.
+  int64_t inner = rank, run = 1;
+  while (inner > 0 && s.strides[inner - 1] == run && d.strides[inner - 1] == run)
+    run *= s.sizes[--inner];
+  const int64_t runBytes = run * elemSize;
+  if (inner == 0) {
+    std::memmove(d.aligned + d.offset * elemSize, s.aligned + s.offset * elemSize, runBytes);
+    return;
+  }
+  // Walk the outer indices like an odometer, the last one fastest. Ranks are
+  // small (kiln tensors have at most a handful of dimensions).
+  int64_t index[16] = {};
+  if (inner > 16)
+    std::abort();
   int64_t so = s.offset, dO = d.offset;
   while (true) {
-    std::memcpy(d.aligned + dO * elemSize, s.aligned + so * elemSize, elemSize);
-    int64_t k = rank - 1;
+    std::memmove(d.aligned + dO * elemSize, s.aligned + so * elemSize, runBytes);
+    int64_t k = inner - 1;
     for (; k >= 0; --k) {
       so += s.strides[k];
       dO += d.strides[k];
