@@ -3,7 +3,8 @@
 //
 // Regions grow from their last op backwards. The ops are walked from the end
 // of the block; each op not yet in a region starts one (its sink) and takes
-// in the producers whose results only the region uses, as long as every
+// in the producers whose results are read only inside it or after it (the
+// region then returns them too), as long as every
 // tile of the sink's first loop needs only the matching tile of the
 // producer: kiln-tile-regions tiles the sink's first loop and recomputes the
 // fused producers per tile, so a producer that each tile would need whole
@@ -85,7 +86,7 @@ private:
         // A product reads its operands whole: their producers stay out.
         if (isProduct(consumer) && !consumer.isDpsInit(&operand))
           continue;
-        if (!onlyUsedBy(producer, id))
+        if (!usedInOrAfter(producer, id))
           continue;
         std::optional<std::optional<unsigned>> loop = producerLoop(producer, id);
         if (!loop)
@@ -113,6 +114,23 @@ private:
     return true;
   }
 
+  /// Whether every user of `producer` is in region `id` or comes after the
+  /// region's last op (the region then returns the producer's value too,
+  /// as the softmax's row maxima that the loss reads again).
+  bool usedInOrAfter(Operation *producer, unsigned id) {
+    Operation *sink = regions_[id].front();
+    for (Operation *user : producer->getUsers()) {
+      Operation *member = block_.findAncestorOpInBlock(*user);
+      if (!member) return false;
+      auto it = regionOf_.find(member);
+      if (it != regionOf_.end() && it->second == id)
+        continue;
+      if (!sink->isBeforeInBlock(member))
+        return false;
+    }
+    return true;
+  }
+
   /// The loop of `producer` that its users' tiles slice, if they agree: a
   /// loop when every use reads the producer through its consumer's tiled
   /// loop; nullopt inside when the region is not tiled. None (the outer
@@ -120,6 +138,9 @@ private:
   std::optional<std::optional<unsigned>> producerLoop(linalg::LinalgOp producer, unsigned id) {
     std::optional<std::optional<unsigned>> agreed;
     for (OpOperand &use : producer->getUses()) {
+      Operation *member = block_.findAncestorOpInBlock(*use.getOwner());
+      if (regionOf_.lookup(member) != id || !regionOf_.count(member))
+        continue; // read after the region, from what it returns
       auto consumer = dyn_cast<linalg::LinalgOp>(use.getOwner());
       // Read from inside a body (tensor.extract at a computed index).
       if (!consumer || consumer->getBlock() != &block_)
@@ -158,15 +179,26 @@ private:
                return !isAllParallel(cast<linalg::LinalgOp>(op));
              }))
       kind = "reduction";
+    // The region returns the last op's results, then those of the other
+    // members that are read after it.
+    SmallVector<Value> results(sink->getResults());
+    DenseSet<Operation *> inside(members.begin(), members.end());
+    for (Operation *member : members)
+      if (member != sink)
+        for (Value result : member->getResults())
+          if (llvm::any_of(result.getUsers(), [&](Operation *user) {
+                return !inside.count(block_.findAncestorOpInBlock(*user));
+              }))
+            results.push_back(result);
     OpBuilder b(sink);
-    auto region = kiln::ir::FusionOp::create(b, sink->getLoc(), sink->getResultTypes(),
+    auto region = kiln::ir::FusionOp::create(b, sink->getLoc(), ValueRange(results).getTypes(),
                                              b.getStringAttr(kind));
     Block *body = b.createBlock(&region.getBody());
     for (Operation *member : members)
       member->moveBefore(body, body->end());
     b.setInsertionPointToEnd(body);
-    kiln::ir::YieldOp::create(b, sink->getLoc(), sink->getResults());
-    for (auto [inner, outer] : llvm::zip(sink->getResults(), region.getResults()))
+    kiln::ir::YieldOp::create(b, sink->getLoc(), results);
+    for (auto [inner, outer] : llvm::zip(results, region.getResults()))
       inner.replaceUsesWithIf(outer, [&](OpOperand &use) {
         return !region->isProperAncestor(use.getOwner());
       });

@@ -22,6 +22,7 @@
 #include "mlir/Dialect/Tensor/IR/Tensor.h"
 #include "mlir/IR/Iterators.h"
 #include "mlir/IR/PatternMatch.h"
+#include "mlir/Interfaces/DestinationStyleOpInterface.h"
 #include "mlir/Interfaces/SideEffectInterfaces.h"
 
 namespace kiln {
@@ -70,21 +71,43 @@ LogicalResult tile(RewriterBase &rewriter, kiln::ir::FusionOp region) {
   tiling.setTileSizes(sizes).setLoopType(scf::SCFTilingOptions::LoopType::ForallOp);
   scf::SCFTileAndFuseOptions options;
   options.setTilingOptions(tiling);
+  // What the region returns besides the last op's results: the loop yields
+  // those producers' tiles too.
+  DenseSet<Value> returned(yield.getValues().begin(), yield.getValues().end());
   options.setFusionControlFn(
       [&](tensor::ExtractSliceOp, OpResult producer,
           bool) -> std::optional<scf::SCFTileAndFuseOptions::ControlFnResult> {
         Operation *op = producer.getOwner();
         if (!region->isProperAncestor(op) || isProduct(op))
           return std::nullopt;
-        return scf::SCFTileAndFuseOptions::ControlFnResult{};
+        return scf::SCFTileAndFuseOptions::ControlFnResult{
+            /*yieldProducerReplacement=*/returned.contains(producer)};
       });
   rewriter.setInsertionPoint(sink);
   FailureOr<scf::SCFTileAndFuseResult> tiled = scf::tileConsumerAndFuseProducersUsingSCF(
       rewriter, cast<TilingInterface>(sink.getOperation()), options);
   if (failed(tiled))
     return sink->emitError("kiln-tile-regions: cannot tile this region's last op");
-  for (OpResult result : sink->getResults())
-    rewriter.replaceAllUsesWith(result, tiled->replacements.lookup(result));
+  // The loop's bounds are dims of the untiled ops' results: read them off
+  // the results' destinations instead, or the untiled ops would stay alive
+  // (computed twice) and a returned producer would read its own loop.
+  region->getParentOp()->walk([](tensor::DimOp dim) {
+    Value source = dim.getSource();
+    while (auto result = dyn_cast<OpResult>(source)) {
+      auto dps = dyn_cast<DestinationStyleOpInterface>(result.getOwner());
+      if (!dps)
+        break;
+      source = dps.getDpsInitOperand(result.getResultNumber())->get();
+    }
+    dim.getSourceMutable().assign(source);
+  });
+  // The yield (and any reader inside the region) takes the loop's results;
+  // a returned producer that was not fused keeps its own value.
+  for (Value value : returned)
+    if (Value replacement = tiled->replacements.lookup(value))
+      rewriter.replaceUsesWithIf(value, replacement, [&](OpOperand &use) {
+        return !tiled->loops.front()->isAncestor(use.getOwner());
+      });
   return success();
 }
 

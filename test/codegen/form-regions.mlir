@@ -95,16 +95,17 @@ func.func @rows(%x: tensor<?x10xf32>, %y: tensor<?x10xf32>) -> (tensor<?x10xf32>
 #scalar = affine_map<(d0) -> ()>
 #rows = affine_map<(d0, d1) -> (d0)>
 
-// A value every tile would need whole (the mean of a column, read by every
-// row) stays out of its reader's region; so does a value read elsewhere
-// too (%neg, also returned).
+// A value every tile would need whole (the sum of a vector, read by every
+// row) stays out of its reader's region. A producer also read after the
+// region (%neg, returned) joins it, and the region returns it too.
 // CHECK-LABEL: func.func @whole
 // CHECK: %[[S:.*]] = kiln.fusion "reduction" -> tensor<f32> {
-// CHECK: %[[NEG:.*]] = kiln.fusion "elementwise" -> tensor<?xf32> {
-// CHECK: kiln.fusion "elementwise" -> tensor<?x3xf32> {
-// CHECK-NEXT: linalg.generic {{.*}} ins(%arg0, %[[S]], %[[NEG]] : tensor<?x3xf32>, tensor<f32>, tensor<?xf32>)
+// CHECK: %[[R:.*]]:2 = kiln.fusion "elementwise" -> tensor<?x3xf32>, tensor<?xf32> {
+// CHECK-NEXT: %[[NEG:.*]] = linalg.generic {{.*}} ins(%arg1 : tensor<?xf32>)
+// CHECK: %[[SUB:.*]] = linalg.generic {{.*}} ins(%arg0, %[[S]], %[[NEG]] : tensor<?x3xf32>, tensor<f32>, tensor<?xf32>)
+// CHECK: kiln.yield %[[SUB]], %[[NEG]] : tensor<?x3xf32>, tensor<?xf32>
 // CHECK-NOT: kiln.fusion
-// CHECK: return
+// CHECK: return %[[R]]#0, %[[R]]#1
 func.func @whole(%x: tensor<?x3xf32>, %v: tensor<?xf32>) -> (tensor<?x3xf32>, tensor<?xf32>) {
   %c0 = arith.constant 0 : index
   %zero = arith.constant 0.0 : f32

@@ -86,3 +86,44 @@ func.func @epilogue(%x: tensor<?x8xf32>, %w: tensor<8x1024xf32>, %b: tensor<1024
   } -> tensor<8x1024xf32>
   return %r, %s : tensor<?x1024xf32>, tensor<8x1024xf32>
 }
+
+// -----
+
+#row = affine_map<(d0, d1) -> (d0, d1)>
+#rowsum = affine_map<(d0, d1) -> (d0)>
+
+// A producer the region also returns (exp, read after the region) is
+// computed once, in the tiles, and the loop returns its tiles too; the
+// loop's bound reads the destination's size, so no untiled copy of either
+// op is left.
+// CHECK-LABEL: func.func @returned
+// CHECK: %[[LOOP:.*]]:2 = scf.forall (%[[I:.*]]) = (0) to (%{{.*}}) step (1638) shared_outs(%{{.*}} = %{{.*}}, %{{.*}} = %{{.*}}) -> (tensor<?xf32>, tensor<?x10xf32>)
+// CHECK: %[[EXP:.*]] = linalg.generic {{.*}} iterator_types = ["parallel", "parallel"]
+// CHECK: math.exp
+// CHECK: %[[SUM:.*]] = linalg.generic {{.*}} iterator_types = ["parallel", "reduction"]} ins(%[[EXP]] : tensor<?x10xf32>)
+// CHECK: scf.forall.in_parallel
+// CHECK-NEXT: tensor.parallel_insert_slice %[[SUM]]
+// CHECK-NEXT: tensor.parallel_insert_slice %[[EXP]]
+// CHECK-NOT: linalg.generic
+// CHECK: return %[[LOOP]]#0, %[[LOOP]]#1
+func.func @returned(%x: tensor<?x10xf32>) -> (tensor<?xf32>, tensor<?x10xf32>) {
+  %c0 = arith.constant 0 : index
+  %zero = arith.constant 0.0 : f32
+  %n = tensor.dim %x, %c0 : tensor<?x10xf32>
+  %e = tensor.empty(%n) : tensor<?x10xf32>
+  %exp = linalg.generic {indexing_maps = [#row, #row], iterator_types = ["parallel", "parallel"]}
+      ins(%x : tensor<?x10xf32>) outs(%e : tensor<?x10xf32>) {
+  ^bb0(%in: f32, %out: f32):
+    %y = math.exp %in : f32
+    linalg.yield %y : f32
+  } -> tensor<?x10xf32>
+  %e1 = tensor.empty(%n) : tensor<?xf32>
+  %z = linalg.fill ins(%zero : f32) outs(%e1 : tensor<?xf32>) -> tensor<?xf32>
+  %sum = linalg.generic {indexing_maps = [#row, #rowsum], iterator_types = ["parallel", "reduction"]}
+      ins(%exp : tensor<?x10xf32>) outs(%z : tensor<?xf32>) {
+  ^bb0(%in: f32, %out: f32):
+    %s = arith.addf %in, %out : f32
+    linalg.yield %s : f32
+  } -> tensor<?xf32>
+  return %sum, %exp : tensor<?xf32>, tensor<?x10xf32>
+}
