@@ -145,6 +145,11 @@ private:
       // Read from inside a body (tensor.extract at a computed index).
       if (!consumer || consumer->getBlock() != &block_)
         return std::nullopt;
+      // A window (im2col, pooling) reads its input through sums of loops:
+      // the slice a tile of it needs is not the producer's own tile, and
+      // upstream's fusion then computes the wrong part of the producer.
+      if (!consumer.getMatchingIndexingMap(&use).isProjectedPermutation())
+        return std::nullopt;
       std::optional<unsigned> consumerLoop = tiled_.lookup(consumer);
       std::optional<unsigned> loop;
       if (consumerLoop) {

@@ -135,3 +135,41 @@ func.func @whole(%x: tensor<?x3xf32>, %v: tensor<?xf32>) -> (tensor<?x3xf32>, te
   } -> tensor<?x3xf32>
   return %r, %neg : tensor<?x3xf32>, tensor<?xf32>
 }
+
+// -----
+
+#id = affine_map<(d0, d1) -> (d0, d1)>
+#window = affine_map<(d0, d1, d2) -> (d0, d1 * 2 + d2)>
+#out = affine_map<(d0, d1, d2) -> (d0, d1)>
+#k = affine_map<(d0, d1, d2) -> (d2)>
+
+// A window (each output sums two inputs at d1 * 2 + d2) reads its input
+// through a sum of loops: its producer stays in a region of its own, since
+// a tile of the window needs other columns than the producer's tile.
+// CHECK-LABEL: func.func @window
+// CHECK: %[[R:.*]] = kiln.fusion "elementwise" -> tensor<?x8xf32> {
+// CHECK: kiln.fusion "reduction" -> tensor<?x4xf32> {
+// CHECK-NEXT: linalg.fill
+// CHECK-NEXT: linalg.generic {{.*}} ins(%[[R]], %arg1 : tensor<?x8xf32>, tensor<2xf32>)
+func.func @window(%x: tensor<?x8xf32>, %w: tensor<2xf32>) -> tensor<?x4xf32> {
+  %c0 = arith.constant 0 : index
+  %zero = arith.constant 0.0 : f32
+  %n = tensor.dim %x, %c0 : tensor<?x8xf32>
+  %e = tensor.empty(%n) : tensor<?x8xf32>
+  %r = linalg.generic {indexing_maps = [#id, #id], iterator_types = ["parallel", "parallel"]}
+      ins(%x : tensor<?x8xf32>) outs(%e : tensor<?x8xf32>) {
+  ^bb0(%in: f32, %out: f32):
+    %m = arith.maximumf %in, %zero : f32
+    linalg.yield %m : f32
+  } -> tensor<?x8xf32>
+  %e2 = tensor.empty(%n) : tensor<?x4xf32>
+  %z = linalg.fill ins(%zero : f32) outs(%e2 : tensor<?x4xf32>) -> tensor<?x4xf32>
+  %s = linalg.generic {indexing_maps = [#window, #k, #out], iterator_types = ["parallel", "parallel", "reduction"]}
+      ins(%r, %w : tensor<?x8xf32>, tensor<2xf32>) outs(%z : tensor<?x4xf32>) {
+  ^bb0(%in: f32, %k: f32, %out: f32):
+    %p = arith.mulf %in, %k : f32
+    %a = arith.addf %p, %out : f32
+    linalg.yield %a : f32
+  } -> tensor<?x4xf32>
+  return %s : tensor<?x4xf32>
+}
