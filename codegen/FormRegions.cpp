@@ -36,11 +36,15 @@ bool isAllParallel(linalg::LinalgOp op) {
   return op.getNumLoops() == op.getNumParallelLoops();
 }
 
-/// The loop of `op` that the region tiles: its first one, if parallel.
+/// The loop of `op` that the region tiles: its first parallel one (a
+/// generic's parallel loops go first when kiln-tile-regions tiles it).
 std::optional<unsigned> tiledLoop(linalg::LinalgOp op) {
-  if (op.getNumLoops() == 0 || !linalg::isParallelIterator(op.getIteratorTypesArray()[0]))
-    return std::nullopt;
-  return 0;
+  SmallVector<utils::IteratorType> iterators = op.getIteratorTypesArray();
+  for (unsigned loop = 0; loop < iterators.size(); ++loop)
+    if (linalg::isParallelIterator(iterators[loop]))
+      return loop == 0 || isa<linalg::GenericOp>(op) ? std::optional<unsigned>(loop)
+                                                      : std::nullopt;
+  return std::nullopt;
 }
 
 class RegionBuilder {

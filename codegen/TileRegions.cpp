@@ -16,6 +16,7 @@
 #include "mlir/Dialect/Affine/IR/AffineOps.h"
 #include "mlir/Dialect/Arith/IR/Arith.h"
 #include "mlir/Dialect/Linalg/IR/Linalg.h"
+#include "mlir/Dialect/Linalg/Transforms/Transforms.h"
 #include "mlir/Dialect/Linalg/Utils/Utils.h"
 #include "mlir/Dialect/SCF/IR/SCF.h"
 #include "mlir/Dialect/SCF/Transforms/TileUsingInterface.h"
@@ -47,9 +48,10 @@ int64_t rowsPerTile(linalg::LinalgOp sink) {
     return 0;
   SmallVector<int64_t> ranges = sink.getStaticLoopRanges();
   int64_t rowElements = 1;
+  // The batch, when it is inside a row (a bias's gradient sums over it),
+  // counts as 32 samples.
   for (int64_t range : llvm::drop_begin(ranges))
-    if (!ShapedType::isDynamic(range))
-      rowElements *= range;
+    rowElements *= ShapedType::isDynamic(range) ? 32 : range;
   int64_t rows = std::max<int64_t>(1, kTileElements / std::max<int64_t>(1, rowElements));
   if (!ShapedType::isDynamic(ranges[0]) && ranges[0] <= rows)
     return 0;
@@ -61,6 +63,25 @@ LogicalResult tile(RewriterBase &rewriter, kiln::ir::FusionOp region) {
   if (yield.getValues().empty())
     return success();
   auto sink = yield.getValues()[0].getDefiningOp<linalg::LinalgOp>();
+  // A reduction whose first loop reduces (a convolution bias's gradient,
+  // summed over N, H and W per channel) has its parallel loops moved first.
+  // The reduction loops keep their order, so each output is summed in the
+  // same order as before.
+  if (auto generic = dyn_cast_or_null<linalg::GenericOp>(sink.getOperation());
+      generic && generic.getNumParallelLoops() > 0 &&
+      !linalg::isParallelIterator(generic.getIteratorTypesArray()[0])) {
+    SmallVector<unsigned> order;
+    SmallVector<utils::IteratorType> iterators = generic.getIteratorTypesArray();
+    for (bool parallel : {true, false})
+      for (unsigned loop = 0; loop < iterators.size(); ++loop)
+        if (linalg::isParallelIterator(iterators[loop]) == parallel)
+          order.push_back(loop);
+    FailureOr<linalg::GenericOp> interchanged =
+        linalg::interchangeGenericOp(rewriter, generic, order);
+    if (failed(interchanged))
+      return generic->emitError("kiln-tile-regions: cannot put the parallel loops first");
+    sink = *interchanged;
+  }
   int64_t rows = sink ? rowsPerTile(sink) : 0;
   if (rows == 0)
     return success();

@@ -127,3 +127,30 @@ func.func @returned(%x: tensor<?x10xf32>) -> (tensor<?xf32>, tensor<?x10xf32>) {
   } -> tensor<?xf32>
   return %sum, %exp : tensor<?xf32>, tensor<?x10xf32>
 }
+
+// -----
+
+#x = affine_map<(d0, d1, d2) -> (d0, d1, d2)>
+#c = affine_map<(d0, d1, d2) -> (d1)>
+
+// A sum whose first loop reduces (a bias's gradient: over the batch and the
+// positions, per channel) gets its parallel loop first, the reduction loops
+// after it in their order (each channel is summed in the same order), and
+// is tiled over channels: 64 a tile, the batch counting as 32 samples.
+// CHECK-LABEL: func.func @bias_grad
+// CHECK: scf.forall (%[[I:.*]]) = (0) to (512) step (64)
+// CHECK: tensor.extract_slice %arg0[0, %[[I]], 0] [%{{.*}}, 64, 8] [1, 1, 1]
+// CHECK: linalg.generic {{.*}} iterator_types = ["parallel", "reduction", "reduction"]
+// CHECK: scf.forall.in_parallel
+func.func @bias_grad(%g: tensor<?x512x8xf32>) -> tensor<512xf32> {
+  %zero = arith.constant 0.0 : f32
+  %e = tensor.empty() : tensor<512xf32>
+  %z = linalg.fill ins(%zero : f32) outs(%e : tensor<512xf32>) -> tensor<512xf32>
+  %s = linalg.generic {indexing_maps = [#x, #c], iterator_types = ["reduction", "parallel", "reduction"]}
+      ins(%g : tensor<?x512x8xf32>) outs(%z : tensor<512xf32>) {
+  ^bb0(%in: f32, %out: f32):
+    %a = arith.addf %in, %out : f32
+    linalg.yield %a : f32
+  } -> tensor<512xf32>
+  return %s : tensor<512xf32>
+}
