@@ -28,6 +28,7 @@
 #include "runtime/weights/Random.h"
 
 #include <algorithm>
+#include <chrono>
 #include <cmath>
 #include <csignal>
 #include <cstdio>
@@ -243,6 +244,7 @@ void runTrain(const Manifest &m, const EntryPoints &ep, const TrainOptions &o) {
     throw CliError(128 + sig, false, msg, /*interrupt=*/true);
   };
 
+  double stepSeconds = 0; // in kiln_train_step, all-reduce included
   // From here a first SIGINT/SIGTERM stops after the current step.
   setGracefulStop(true);
   std::vector<double> valValues;
@@ -258,7 +260,8 @@ void runTrain(const Manifest &m, const EntryPoints &ep, const TrainOptions &o) {
     bool validatedNow = false;
     for (int64_t s = s0; s < stepsPerEpoch; ++s) {
       int64_t begin = s * cap, rows = std::min(cap, ds.samples - begin);
-      auto [first, localRows] = part(rows);
+      const std::pair<int64_t, int64_t> mine = part(rows);
+      const int64_t first = mine.first, localRows = mine.second;
       ++runStep;
       std::vector<MemRef> descs;
       auto stage = [&](std::vector<Tensor> &data, std::vector<Tensor> &bufs) {
@@ -285,7 +288,10 @@ void runTrain(const Manifest &m, const EntryPoints &ep, const TrainOptions &o) {
       std::vector<void *> args;
       for (MemRef &d : descs)
         args.push_back(d.descriptor());
+      auto stepStart = std::chrono::steady_clock::now();
       ep.trainStep(args.data());
+      stepSeconds += std::chrono::duration<double>(std::chrono::steady_clock::now() - stepStart)
+                         .count();
 
       for (size_t i = 0; i < scalars.size(); ++i)
         values[i] = scalarValue(scalars[i]);
@@ -330,6 +336,10 @@ void runTrain(const Manifest &m, const EntryPoints &ep, const TrainOptions &o) {
   setGracefulStop(false);
   if (firstEpoch > epochs) // nothing to train (--epochs 0, or a finished run)
     save(position(pos.epochsDone, 0, resumed ? pos.shuffleRng : shuffleRng.saveState()));
+  if (procs.size > 1) // what data parallelism cost rank 0 (waiting for the others included)
+    std::printf("%d processes: the all-reduce took %.3g s of %.3g s in train steps (%.1f%%)\n",
+                procs.size, allReduceSeconds(), stepSeconds,
+                stepSeconds > 0 ? 100 * allReduceSeconds() / stepSeconds : 0.0);
   if (!o.save.empty())
     std::printf("saved %s after %s (%s) to %s\n",
                 m.state.empty() ? "the parameters" : "the parameters and optimizer state",
