@@ -240,7 +240,7 @@ def Kiln_DropoutOp : Kiln_Op<"dropout", [Pure, AttrSizedOperandSegments,
     masks do not depend on the number of processes.
     The result has the input's type; floats only, p in [0, 1).
     ```mlir
-    // %x: tensor<?x8xf32>, %s, %o: tensor<f64>
+    // %x: tensor<?x8xf32>, %s: tensor<f64>, %o: tensor<f64>
     %y = kiln.dropout %x, 5.000000e-01 : tensor<?x8xf32>
     %z = kiln.dropout %x, 5.000000e-01 seed %s offset %o salt 1 : tensor<?x8xf32>
     ```

@@ -34,15 +34,16 @@ module attributes {kiln.train = #kiln.train<AdamW, lr = 0.001, weight_decay = 0.
 // RMS-LABEL: func.func @train_step
 // RMS-SAME: %[[P:[a-z0-9_]+]]: tensor<4xf32> {kiln.role = #kiln.param<"p">}, %[[SQ:[a-z0-9_]+]]: tensor<4xf32> {kiln.role = #kiln.state<"p.square_avg">}, %[[BUF:[a-z0-9_]+]]: tensor<4xf32> {kiln.role = #kiln.state<"p.momentum_buffer">}, %[[LR:[a-z0-9_]+]]: tensor<f64> {kiln.role = #kiln.hyper<lr>}
 // RMS: %[[G:.*]] = kiln.sum %{{.*}} [0]
+// RMS: %[[R:[a-z0-9_]+]]:2 = kiln.all_reduce_mean %[[G]], %{{.*}} share
 // RMS: %[[ALPHA:.*]] = kiln.constant dense<0.899999976> : tensor<f32>
 // RMS: %[[SQ1:.*]] = kiln.mul %[[SQ]], %[[ALPHA]]
-// RMS: %[[G1:.*]] = kiln.mul %{{.*}}, %[[G]]
-// RMS: %[[G2:.*]] = kiln.mul %[[G1]], %[[G]]
+// RMS: %[[G1:.*]] = kiln.mul %{{.*}}, %[[R]]#0
+// RMS: %[[G2:.*]] = kiln.mul %[[G1]], %[[R]]#0
 // RMS: %[[SQ2:.*]] = kiln.add %[[SQ1]], %[[G2]]
 // RMS: %[[ROOT:.*]] = kiln.sqrt %[[SQ2]]
 // RMS: %[[AVG:.*]] = kiln.add %[[ROOT]], %{{.*}}
 // RMS: %[[B1:.*]] = kiln.mul %[[BUF]], %{{.*}}
-// RMS: %[[Q:.*]] = kiln.div %[[G]], %[[AVG]]
+// RMS: %[[Q:.*]] = kiln.div %[[R]]#0, %[[AVG]]
 // RMS: %[[B2:.*]] = kiln.add %[[B1]], %[[Q]]
 // RMS: %[[STEP:.*]] = kiln.mul %{{.*}}, %[[B2]]
 // RMS: %[[NEXT:.*]] = kiln.add %[[P]], %[[STEP]]
@@ -60,11 +61,12 @@ module attributes {kiln.train = #kiln.train<RMSprop, lr = 0.01, alpha = 0.9, mom
 // NAG-LABEL: func.func @train_step
 // NAG-SAME: %[[P:[a-z0-9_]+]]: tensor<4xf32> {kiln.role = #kiln.param<"p">}, %[[BUF:[a-z0-9_]+]]: tensor<4xf32> {kiln.role = #kiln.state<"p.momentum_buffer">}
 // NAG: %[[G:.*]] = kiln.sum %{{.*}} [0]
+// NAG: %[[R:[a-z0-9_]+]]:2 = kiln.all_reduce_mean %[[G]], %{{.*}} share
 // NAG: %[[MOM:.*]] = kiln.constant dense<0.899999976> : tensor<f32>
 // NAG: %[[B1:.*]] = kiln.mul %[[BUF]], %[[MOM]]
-// NAG: %[[B2:.*]] = kiln.add %[[B1]], %[[G]]
+// NAG: %[[B2:.*]] = kiln.add %[[B1]], %[[R]]#0
 // NAG: %[[LOOK:.*]] = kiln.mul %[[B2]], %{{.*}}
-// NAG: %[[D:.*]] = kiln.add %[[G]], %[[LOOK]]
+// NAG: %[[D:.*]] = kiln.add %[[R]]#0, %[[LOOK]]
 // NAG: %[[STEP:.*]] = kiln.mul %{{.*}}, %[[D]]
 // NAG: %[[NEXT:.*]] = kiln.add %[[P]], %[[STEP]]
 // NAG: return %[[NEXT]], %[[B2]],

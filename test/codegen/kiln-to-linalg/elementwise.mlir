@@ -146,9 +146,12 @@ func.func @dropout(%x: tensor<?x4xf32>, %seed: tensor<f64>) -> (tensor<?x4xf32>,
 // times the elements of one sample (4 here), so element i of this batch is
 // element offset * 4 + i of the global batch.
 // CHECK-LABEL: func.func @dropout_offset
+// CHECK: %[[SEEDKEY:.*]] = arith.addi %{{.*}}, %{{.*}} : i64
+// CHECK: %[[PER:.*]] = arith.index_cast %c4 : index to i64
+// CHECK: %[[PER1:.*]] = arith.muli %{{.*}}, %[[PER]] : i64
 // CHECK: %[[FIRST:.*]] = arith.fptoui %{{.*}} : f64 to i64
-// CHECK: %[[SHIFT:.*]] = arith.muli %[[FIRST]], %c4_i64 : i64
-// CHECK: %[[KEY:.*]] = arith.addi %{{.*}}, %[[SHIFT]] : i64
+// CHECK: %[[SHIFT:.*]] = arith.muli %[[FIRST]], %[[PER1]] : i64
+// CHECK: %[[KEY:.*]] = arith.addi %[[SEEDKEY]], %[[SHIFT]] : i64
 // CHECK: linalg.generic
 // CHECK: arith.addi %[[KEY]], %{{.*}} : i64
 func.func @dropout_offset(%x: tensor<?x4xf32>, %seed: tensor<f64>, %offset: tensor<f64>) -> tensor<?x4xf32> {
