@@ -83,10 +83,11 @@ module attributes {kiln.train = #kiln.train<SGD, lr = 0.1, momentum = 0.9, neste
 // each gradient times min(max_norm / (norm + 1e-6), 1) before the update.
 // CLIP-LABEL: func.func @train_step
 // CLIP: %[[GP:.*]] = kiln.sum %{{.*}} [0] : (tensor<?x4xf32>) -> tensor<4xf32>
-// CLIP: %[[SP:.*]] = kiln.mul %[[GP]], %[[GP]]
+// CLIP: %[[R:[a-z0-9_]+]]:3 = kiln.all_reduce_mean %[[GP]], %{{.*}}, %{{.*}} share
+// CLIP: %[[SP:.*]] = kiln.mul %[[R]]#0, %[[R]]#0
 // CLIP: %[[NP:.*]] = kiln.sum %[[SP]] [] : (tensor<4xf32>) -> tensor<f32>
 // CLIP: %[[NP64:.*]] = kiln.cast %[[NP]] : tensor<f32> to tensor<f64>
-// CLIP: %[[SQ:.*]] = kiln.mul %[[GQ:.*]], %[[GQ]] : (tensor<f32>, tensor<f32>) -> tensor<f32>
+// CLIP: %[[SQ:.*]] = kiln.mul %[[R]]#1, %[[R]]#1 : (tensor<f32>, tensor<f32>) -> tensor<f32>
 // CLIP: %[[NQ:.*]] = kiln.sum %[[SQ]] []
 // CLIP: %[[NQ64:.*]] = kiln.cast %[[NQ]] : tensor<f32> to tensor<f64>
 // CLIP: %[[TOTAL:.*]] = kiln.add %[[NP64]], %[[NQ64]]
@@ -97,8 +98,8 @@ module attributes {kiln.train = #kiln.train<SGD, lr = 0.1, momentum = 0.9, neste
 // CLIP: %[[COEF:.*]] = kiln.div %[[MAX]], %[[DEN]]
 // CLIP: %[[CLAMPED:.*]] = kiln.clamp %[[COEF]] max 1.000000e+00 : tensor<f64>
 // CLIP: %[[C32:.*]] = kiln.cast %[[CLAMPED]] : tensor<f64> to tensor<f32>
-// CLIP: %[[GP2:.*]] = kiln.mul %[[GP]], %[[C32]]
-// CLIP: kiln.mul %[[GQ]], %{{.*}}
+// CLIP: %[[GP2:.*]] = kiln.mul %[[R]]#0, %[[C32]]
+// CLIP: kiln.mul %[[R]]#1, %{{.*}}
 // CLIP: %[[STEP:.*]] = kiln.mul %{{.*}}, %[[GP2]]
 module attributes {kiln.train = #kiln.train<SGD, lr = 0.1, clip_grad_norm = 0.25>} {
   func.func @loss(%x: tensor<?x4xf32> {kiln.role = #kiln.input<"x">}, %p: tensor<4xf32> {kiln.role = #kiln.param<"p">}, %q: tensor<f32> {kiln.role = #kiln.param<"q">}) -> (tensor<f32> {kiln.role = #kiln.loss}) attributes {kiln.entry = #kiln.entry<loss>} {
