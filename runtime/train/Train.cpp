@@ -130,6 +130,11 @@ void runTrain(const Manifest &m, const EntryPoints &ep, const TrainOptions &o) {
   int64_t lastRows = ds.samples - (stepsPerEpoch - 1) * cap;
   const Processes &procs = processes();
   const bool rank0 = procs.rank == 0;
+  // Without the train step's all-reduce the ranks would train apart.
+  if (procs.size > 1 &&
+      std::find(m.hyper.begin(), m.hyper.end(), "share") == m.hyper.end())
+    usageError("this executable was built without data parallelism (by an older kiln): "
+               "rebuild it to train under mpirun");
   if (std::min(cap, lastRows) < procs.size)
     usageError("--batch " + std::to_string(batch) + " on " + plural(ds.samples, "sample") +
                " leaves a training batch of " + plural(std::min(cap, lastRows), "sample") +
@@ -216,9 +221,10 @@ void runTrain(const Manifest &m, const EntryPoints &ep, const TrainOptions &o) {
                                     : "; " + o.save + " holds the checkpoint " + savedAt));
     if (o.save.empty())
       return;
-    if (rank0)
+    if (rank0) {
       if (std::string err = saveCheckpoint(o.save, m, params, state, p); !err.empty())
-      runError(err);
+        runError(err);
+    }
     savedAt = p.epochStepsDone ? "at epoch " + std::to_string(p.epochsDone + 1) + ", step " +
                                      std::to_string(p.epochStepsDone) + " of " +
                                      std::to_string(stepsPerEpoch)
