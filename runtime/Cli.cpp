@@ -379,6 +379,7 @@ int runCli(int argc, char **argv, const EntryPoints &ep) {
       abortProcesses(e.status);
     }
     std::fprintf(stderr, e.interrupt ? "%s: %s\n" : "%s: error: %s\n", prog.c_str(), e.what());
+    finishProcesses(); // mpirun -np 1
     return e.status;
   } catch (const std::bad_alloc &) {
     std::fflush(stdout);
@@ -389,6 +390,7 @@ int runCli(int argc, char **argv, const EntryPoints &ep) {
   }
   if (processes().size > 1)
     abortProcesses(1);
+  finishProcesses();
   return 1;
 }
 
