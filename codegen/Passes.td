@@ -17,11 +17,14 @@ def LowerToLinalg : Pass<"kiln-lower-to-linalg", "mlir::ModuleOp"> {
     types (u8) become signless integers; the patterns that care (casts, max,
     argmax, class indices) read the signedness off the original op. A
     dropout without a seed is the identity (evaluation and prediction).
+    `kiln.all_reduce_mean` copies its operands into one flat buffer per
+    element type and calls the runtime's `kiln_all_reduce_mean_f32/f64` on it.
   }];
   let dependentDialects = [
     "mlir::linalg::LinalgDialect", "mlir::tensor::TensorDialect",
     "mlir::arith::ArithDialect", "mlir::math::MathDialect",
-    "mlir::func::FuncDialect"
+    "mlir::func::FuncDialect", "mlir::memref::MemRefDialect",
+    "mlir::bufferization::BufferizationDialect"
   ];
 }
 

@@ -184,7 +184,17 @@ private:
         state.addOperands(getBatchSize(loc));
     for (const OpAttr &attr : node.attrs)
       state.addAttribute(attr.name, attribute(attr));
-    return builder.create(state)->getResult(0);
+    Operation *op = builder.create(state);
+    // An op with optional operand groups (dropout's seed and offset, which
+    // the train step adds) gets its leading group from the language.
+    if (auto groups = dyn_cast_or_null<DenseI32ArrayAttr>(
+            op->getInherentAttr("operandSegmentSizes").value_or(Attribute()))) {
+      SmallVector<int32_t> sizes(groups.size(), 0);
+      sizes[0] = int32_t(op->getNumOperands());
+      op->setInherentAttr(builder.getStringAttr("operandSegmentSizes"),
+                          builder.getDenseI32ArrayAttr(sizes));
+    }
+    return op->getResult(0);
   }
 
   Attribute attribute(const OpAttr &attr) {

@@ -506,7 +506,8 @@ LogicalResult RNNOp::buildGradients(OpBuilder &b, Value g, ArrayRef<bool> needed
 LogicalResult DropoutOp::buildGradients(OpBuilder &b, Value g, ArrayRef<bool>,
                                         SmallVectorImpl<Value> &grads) {
   // The same seed and salt replay the same mask and scale on the gradient.
-  grads[0] = DropoutOp::create(b, getLoc(), g.getType(), g, getPAttr(), getSeed(), getSaltAttr());
+  grads[0] = DropoutOp::create(b, getLoc(), g.getType(), g, getPAttr(), getSeed(), getOffset(),
+                               getSaltAttr());
   return success();
 }
 

@@ -209,7 +209,9 @@ def Kiln_StateAttr : Kiln_NamedRole<"State", "state",
 def Kiln_Hyper : I32EnumAttr<"Hyper", "a train step's run-time hyperparameter", [
     I32EnumAttrCase<"Lr", 0, "lr">,
     I32EnumAttrCase<"Step", 1, "step">,
-    I32EnumAttrCase<"Seed", 2, "seed">]> {
+    I32EnumAttrCase<"Seed", 2, "seed">,
+    I32EnumAttrCase<"Share", 3, "share">,
+    I32EnumAttrCase<"Offset", 4, "offset">]> {
   let cppNamespace = "::kiln::ir";
   let genSpecializedAttr = 0;
 }
@@ -218,7 +220,9 @@ def Kiln_HyperAttr : EnumAttr<Kiln_Dialect, Kiln_Hyper, "hyper"> {
   let summary = "a train step's 0-d f64 hyperparameter argument";
   let description = [{
     `lr` (so --lr needs no recompilation), `step` (Adam's bias
-    corrections count from 1) and, with dropout, the step's `seed`.
+    corrections count from 1), `share` (this process's part of the global
+    batch: 1 without data parallelism) and, with dropout, the step's `seed`
+    and `offset` (this process's first sample in the global batch).
     ```mlir
     %lr: tensor<f64> {kiln.role = #kiln.hyper<lr>}
     ```

@@ -197,6 +197,14 @@ OpFoldResult CastOp::fold(FoldAdaptor) {
   return getResult();
 }
 
+LogicalResult AllReduceMeanOp::inferReturnTypes(MLIRContext *, std::optional<Location>,
+                                                Adaptor adaptor,
+                                                SmallVectorImpl<Type> &results) {
+  for (Value v : adaptor.getValues())
+    results.push_back(v.getType());
+  return success();
+}
+
 LogicalResult DropoutOp::verify() {
   double p = getP().convertToDouble();
   if (!(p >= 0.0 && p < 1.0))

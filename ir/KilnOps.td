@@ -222,7 +222,8 @@ def Kiln_Seed : 0DTensorOf<[F64]>,
 
 // Not `Elementwise`: whether an element is kept depends on its index, and
 // the seed is a 0-d operand of another shape.
-def Kiln_DropoutOp : Kiln_Op<"dropout", [Pure, AllTypesMatch<["input", "result"]>,
+def Kiln_DropoutOp : Kiln_Op<"dropout", [Pure, AttrSizedOperandSegments,
+    AllTypesMatch<["input", "result"]>,
     DeclareOpInterfaceMethods<Kiln_GradientOpInterface>]> {
   let summary = "zeroes each element with probability p in training, else identity";
   let description = [{
@@ -232,18 +233,24 @@ def Kiln_DropoutOp : Kiln_Op<"dropout", [Pure, AllTypesMatch<["input", "result"]
     1 / (1 - p) as `nn.Dropout` does. The mask is a pure function of
     (seed, salt, i), so the gradient, a dropout of the same seed and salt,
     replays it without storing it. `salt` tells a model's dropouts apart.
+    `offset` (the train step's `offset` hyperparameter: this process's first
+    sample in the global batch) shifts i by offset times the elements of one
+    sample when the input's leading dimension is the batch, so that with
+    data parallelism i is the element's index in the global batch and the
+    masks do not depend on the number of processes.
     The result has the input's type; floats only, p in [0, 1).
     ```mlir
-    // %x: tensor<?x8xf32>, %s: tensor<f64>
+    // %x: tensor<?x8xf32>, %s: tensor<f64>, %o: tensor<f64>
     %y = kiln.dropout %x, 5.000000e-01 : tensor<?x8xf32>
-    %z = kiln.dropout %x, 5.000000e-01 seed %s salt 1 : tensor<?x8xf32>
+    %z = kiln.dropout %x, 5.000000e-01 seed %s offset %o salt 1 : tensor<?x8xf32>
     ```
   }];
   let arguments = (ins Kiln_FloatTensor:$input, F64Attr:$p,
-                       Optional<Kiln_Seed>:$seed,
+                       Optional<Kiln_Seed>:$seed, Optional<Kiln_Seed>:$offset,
                        DefaultValuedAttr<I64Attr, "0">:$salt);
   let results = (outs Kiln_FloatTensor:$result);
-  let assemblyFormat = "$input `,` $p (`seed` $seed^)? (`salt` $salt^)? attr-dict `:` type($input)";
+  let assemblyFormat = "$input `,` $p (`seed` $seed^)? (`offset` $offset^)? (`salt` $salt^)? "
+                       "attr-dict `:` type($input)";
   let hasVerifier = 1;
 }
 
@@ -1256,6 +1263,33 @@ def Kiln_IndexGradOp : Kiln_Op<"index_grad", [Pure, InferTypeOpAdaptor, SameOper
   let results = (outs Kiln_Tensor:$result);
   let assemblyFormat = "$grad `,` $like custom<IndexWindow>($starts, $sizes, $steps, $dropped) "
                        "attr-dict `:` functional-type(operands, results)";
+}
+
+//===----------------------------------------------------------------------===//
+// Data parallelism
+//===----------------------------------------------------------------------===//
+
+// Not Pure: it communicates with the other processes of the run.
+def Kiln_AllReduceMeanOp : Kiln_Op<"all_reduce_mean", [InferTypeOpAdaptor]> {
+  let summary = "the global batch's mean of per-process batch means (data parallelism)";
+  let description = [{
+    Each result is the sum over the run's processes of `share` times the
+    operand, where `share` (the train step's 0-d f64 hyperparameter) is the
+    process's part of the global batch (local rows / global rows): batch
+    means over each process's rows become the mean over the global batch.
+    With one process `share` is 1 and the results are the operands. The
+    train step puts the gradients, loss, metrics and new running statistics
+    through one such op between the backward and the optimizer update; it
+    lowers to one call of the runtime's `kiln_all_reduce_mean_f32/f64` per
+    element type on a flat buffer holding all operands (MPI_Allreduce).
+    ```mlir
+    // %g: tensor<8x4xf32>, %l: tensor<f32>, %share: tensor<f64>
+    %r:2 = kiln.all_reduce_mean %g, %l share %share : tensor<8x4xf32>, tensor<f32>
+    ```
+  }];
+  let arguments = (ins Variadic<Kiln_FloatTensor>:$values, Kiln_Seed:$share);
+  let results = (outs Variadic<Kiln_FloatTensor>:$results);
+  let assemblyFormat = "$values `share` $share attr-dict `:` type($values)";
 }
 
 #endif // KILN_OPS

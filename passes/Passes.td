@@ -24,8 +24,14 @@ def TrainStep : Pass<"kiln-train-step", "mlir::ModuleOp"> {
   let summary = "Join @loss_grad and the optimizer update into @train_step";
   let description = [{
     @train_step(inputs..., targets..., params and buffers..., state..., lr,
-    step) returns (new params and buffers..., new state..., loss,
-    metrics...). The optimizer comes from the module's `#kiln.train`
+    step, share[, seed, offset]) returns (new params and buffers..., new
+    state..., loss, metrics...). Between the gradients and the update one
+    kiln.all_reduce_mean takes the gradients, loss, metrics and new float
+    running statistics: under data parallelism (mpirun) they become the
+    global batch's means, each process weighing its own by `share` (its
+    rows over the global batch's); with one process it changes nothing.
+    A model with dropout also takes the step's `seed` and `offset` (the
+    process's first sample in the global batch), given to every dropout. The optimizer comes from the module's `#kiln.train`
     attribute: SGD (momentum, weight_decay, nesterov), Adam, AdamW or RMSprop,
     with torch.optim's update rules written as kiln ops, after
     clip_grad_norm's scaling when it is set. `lr` and `step` (1-based, for

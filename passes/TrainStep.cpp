@@ -1,4 +1,7 @@
 // kiln-train-step: @loss_grad + the optimizer update -> @train_step.
+// Between the backward and the update, one kiln.all_reduce_mean makes the
+// gradients (and loss, metrics, running statistics) the global batch's
+// means under data parallelism (a no-op with one process).
 #include "ir/KilnAttrs.h"
 #include "ir/KilnDialect.h"
 #include "passes/Passes.h"
@@ -6,6 +9,7 @@
 #include "mlir/IR/Builders.h"
 #include "mlir/IR/IRMapping.h"
 #include "mlir/IR/SymbolTable.h"
+#include "mlir/IR/TypeUtilities.h"
 
 #include <cmath>
 
@@ -203,9 +207,11 @@ struct TrainStepPass : public kiln::impl::TrainStepBase<TrainStepPass> {
     // A model with dropout also takes the step's random seed.
     bool random = false;
     grad.walk([&](DropoutOp) { random = true; });
-    SmallVector<Hyper> hypers{Hyper::Lr, Hyper::Step};
+    // Data parallelism: `share` weighs this process's batch means in the
+    // global batch's mean; `offset` (with dropout) is its first sample there.
+    SmallVector<Hyper> hypers{Hyper::Lr, Hyper::Step, Hyper::Share};
     if (random)
-      hypers.push_back(Hyper::Seed);
+      hypers.append({Hyper::Seed, Hyper::Offset});
     for (Hyper hyper : hypers) {
       argTypes.push_back(f64);
       argAttrs.push_back(roleDict(HyperAttr::get(ctx, hyper)));
@@ -234,10 +240,51 @@ struct TrainStepPass : public kiln::impl::TrainStepBase<TrainStepPass> {
     unsigned numScalars = returned.size() - params.size();
 
     // Dropout in training: every dropout, forward and gradient, draws from
-    // the step's seed (without one it is the identity).
+    // the step's seed (without one it is the identity), its element indices
+    // counted in the global batch.
     unsigned firstHyper = argTypes.size() - hypers.size();
+    Value share = body->getArgument(firstHyper + 2);
     if (random)
-      step.walk([&](DropoutOp d) { d.getSeedMutable().assign(body->getArgument(firstHyper + 2)); });
+      step.walk([&](DropoutOp d) {
+        d.getSeedMutable().assign(body->getArgument(firstHyper + 3));
+        d.getOffsetMutable().assign(body->getArgument(firstHyper + 4));
+      });
+
+    // Buffers: the running statistics the batch norms of this step left
+    // (each batch_norm_train maps its running operands to its results).
+    llvm::DenseMap<Value, Value> nextOf;
+    step.walk([&](BatchNormTrainOp bn) {
+      for (unsigned k = 0; k < 3; ++k)
+        nextOf[bn->getOperand(3 + k)] = bn->getResult(1 + k);
+    });
+    auto finalOf = [&](Value v) {
+      while (nextOf.count(v))
+        v = nextOf[v];
+      return v;
+    };
+
+    // The reduction over the processes, between the backward and the
+    // update: the gradients, loss and metrics (batch means) and the new
+    // float running statistics become the global batch's means, weighted by
+    // `share`, in one op (one flat buffer, one MPI_Allreduce per step).
+    SmallVector<Value> reduced(returned.begin() + numScalars, returned.end());
+    reduced.append(returned.begin(), returned.begin() + numScalars);
+    SmallVector<Value> statistics;
+    for (unsigned i = 0; i < numGradArgs; ++i)
+      if (getArgRole<BufferAttr>(grad, i)) {
+        Value v = finalOf(body->getArgument(i));
+        if (v != body->getArgument(i) && isa<FloatType>(getElementTypeOrSelf(v.getType())))
+          statistics.push_back(v);
+      }
+    reduced.append(statistics);
+    auto allReduce = AllReduceMeanOp::create(b, loc, reduced, share);
+    for (unsigned k = 0; k < params.size(); ++k)
+      returned[numScalars + k] = allReduce.getResult(k);
+    for (unsigned k = 0; k < numScalars; ++k)
+      returned[k] = allReduce.getResult(params.size() + k);
+    llvm::DenseMap<Value, Value> reducedOf;
+    for (auto [k, v] : llvm::enumerate(statistics))
+      reducedOf[v] = allReduce.getResult(params.size() + numScalars + k);
 
     // The optimizer update of each parameter.
     Value lr = body->getArgument(firstHyper), t = body->getArgument(firstHyper + 1);
@@ -268,14 +315,7 @@ struct TrainStepPass : public kiln::impl::TrainStepBase<TrainStepPass> {
     for (auto &kind : statePerKind)
       newState.append(kind.begin(), kind.end());
 
-    // Buffers: the running statistics the batch norms of this step left
-    // (each batch_norm_train maps its running operands to its results);
-    // a buffer no batch norm trains keeps its value.
-    llvm::DenseMap<Value, Value> nextOf;
-    step.walk([&](BatchNormTrainOp bn) {
-      for (unsigned k = 0; k < 3; ++k)
-        nextOf[bn->getOperand(3 + k)] = bn->getResult(1 + k);
-    });
+    // A buffer no batch norm trains keeps its value.
     // New params and buffers in argument order: the manifest's "params".
     SmallVector<Value> newWeights;
     SmallVector<DictionaryAttr> weightAttrs;
@@ -284,10 +324,8 @@ struct TrainStepPass : public kiln::impl::TrainStepBase<TrainStepPass> {
         newWeights.push_back(newParams[k++]);
         weightAttrs.push_back(roleDict(ParamAttr::get(ctx, param.getName())));
       } else if (auto buffer = getArgRole<BufferAttr>(grad, i)) {
-        Value v = body->getArgument(i);
-        while (nextOf.count(v))
-          v = nextOf[v];
-        newWeights.push_back(v);
+        Value v = finalOf(body->getArgument(i));
+        newWeights.push_back(reducedOf.lookup(v) ? reducedOf.lookup(v) : v);
         weightAttrs.push_back(roleDict(BufferAttr::get(ctx, buffer.getName())));
       }
     }

@@ -224,9 +224,11 @@ void runBench(const std::string &prog, const Manifest &m, const EntryPoints &ep,
     if (what == "train") {
       double dropoutSeed = double(dropoutRng.next() >> 11);
       for (size_t i = 0; i < hyper.size(); ++i)
-        hyper[i].as<double>()[0] = m.hyper[i] == "lr"     ? m.train.lr
-                                   : m.hyper[i] == "step" ? double(call + 1)
-                                                          : dropoutSeed;
+        hyper[i].as<double>()[0] = m.hyper[i] == "lr"      ? m.train.lr
+                                   : m.hyper[i] == "step"  ? double(call + 1)
+                                   : m.hyper[i] == "share" ? 1.0 // one process
+                                   : m.hyper[i] == "offset" ? 0.0
+                                                            : dropoutSeed;
     }
     auto start = std::chrono::steady_clock::now();
     entry(callArgs[k].data());

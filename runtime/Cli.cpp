@@ -12,6 +12,7 @@
 #include "runtime/data/DataWriters.h"
 #include "runtime/data/FileUtil.h"
 #include "runtime/kernels/ThreadPool.h"
+#include "runtime/parallel/Mpi.h"
 #include "runtime/train/TensorBoard.h"
 
 #include <algorithm>
@@ -65,7 +66,8 @@ std::vector<FlagSpec> commandFlags(const Manifest &m, const std::string &cmd) {
     f.push_back({"tensorboard", "DIR", "write TensorBoard event files to DIR/train and "
                                        "DIR/validation"});
     f.push_back({"val-every", "K", "also validate every K steps (with --val-* files)"});
-    f.push_back({"threads", "T", "threads for matrix products (default: one per core; "
+    f.push_back({"threads", "T", "threads for matrix products (default: one per core, "
+                                 "shared among the MPI ranks on a machine; "
                                  "results do not depend on it)"});
   }
   if (cmd != "info")
@@ -255,6 +257,10 @@ int dispatch(const std::string &prog, const Manifest &m, const EntryPoints &ep,
       inputError(e);
     installSignalHandlers();
     threadPool().setThreads(0); // every core, unless train's --threads says otherwise
+    if (cmd != "info") { // under mpirun, one rank of a data-parallel run
+      startProcesses();
+      threadPool().setThreads(processes().threads);
+    }
     if (cmd == "info") {
       runInfo(m, flags.has("json"));
     } else if (cmd == "eval") {
@@ -294,7 +300,8 @@ int dispatch(const std::string &prog, const Manifest &m, const EntryPoints &ep,
         o.lr = parseRealFlag("lr", flags.get("lr"), 0);
       if (flags.has("seed"))
         o.seed = parseSeedFlag("seed", flags.get("seed"));
-      o.threads = flags.has("threads") ? parseIntFlag("threads", flags.get("threads"), 1) : 0;
+      o.threads = flags.has("threads") ? parseIntFlag("threads", flags.get("threads"), 1)
+                                       : processes().threads;
       if (flags.has("val-every")) {
         o.valEvery = parseIntFlag("val-every", flags.get("val-every"), 1);
         if (o.valData.empty())
@@ -326,7 +333,7 @@ int dispatch(const std::string &prog, const Manifest &m, const EntryPoints &ep,
       if (!o.metrics.empty())
         outputs.push_back({"metrics", o.metrics});
       checkFiles(inputs, outputs);
-      if (!o.tensorboard.empty())
+      if (!o.tensorboard.empty() && processes().rank == 0)
         if (std::string e = makeDirectories(o.tensorboard); !e.empty())
           inputError(e);
       runTrain(m, ep, o);
@@ -354,10 +361,25 @@ int runCli(int argc, char **argv, const EntryPoints &ep) {
     std::vector<std::string> args(argv + (argc > 0 ? 1 : 0), argv + argc);
     int status = dispatch(prog, m.value, ep, args);
     std::fflush(stdout);
+    finishProcesses();
     return status;
   } catch (const CliError &e) {
     std::fflush(stdout);
+    if (processes().size > 1) {
+      // Every rank stops after the same step on an interrupt and says so
+      // once; any other error is this rank's alone: it ends the whole run.
+      if (e.interrupt) {
+        if (processes().rank == 0)
+          std::fprintf(stderr, "%s: %s\n", prog.c_str(), e.what());
+        finishProcesses();
+        return e.status;
+      }
+      std::fprintf(stderr, "%s: error: rank %d of %d: %s\n", prog.c_str(), processes().rank,
+                   processes().size, e.what());
+      abortProcesses(e.status);
+    }
     std::fprintf(stderr, e.interrupt ? "%s: %s\n" : "%s: error: %s\n", prog.c_str(), e.what());
+    finishProcesses(); // mpirun -np 1
     return e.status;
   } catch (const std::bad_alloc &) {
     std::fflush(stdout);
@@ -366,6 +388,9 @@ int runCli(int argc, char **argv, const EntryPoints &ep) {
     std::fflush(stdout);
     std::fprintf(stderr, "%s: error: %s\n", prog.c_str(), e.what());
   }
+  if (processes().size > 1)
+    abortProcesses(1);
+  finishProcesses();
   return 1;
 }
 

@@ -6,6 +6,7 @@
 #include "runtime/Tensor.h"
 #include "runtime/data/DataSet.h"
 #include "runtime/data/DataWriters.h"
+#include "runtime/parallel/Mpi.h"
 
 #include <algorithm>
 #include <cmath>
@@ -188,7 +189,10 @@ void runPredict(const Manifest &m, const EntryPoints &ep, const PredictOptions &
   std::vector<Tensor> outBuf = batchBuffers(m.outputs, cap);
   std::vector<Tensor> outputs = batchBuffers(m.outputs, ds.samples);
 
-  for (int64_t begin = 0; begin < ds.samples; begin += cap) {
+  // Under mpirun the ranks take the batches in turn, each writing its rows
+  // into zeroed outputs, and rank 0 gathers them by a bitwise OR.
+  const Processes &procs = processes();
+  for (int64_t begin = cap * procs.rank; begin < ds.samples; begin += cap * procs.size) {
     int64_t rows = std::min(cap, ds.samples - begin);
     std::vector<MemRef> descs;
     for (size_t i = 0; i < inBuf.size(); ++i) {
@@ -211,6 +215,10 @@ void runPredict(const Manifest &m, const EntryPoints &ep, const PredictOptions &
     }
   }
 
+  for (Tensor &t : outputs)
+    gatherByOr(t.data(), size_t(ds.samples) * t.sampleBytes());
+  if (procs.rank != 0)
+    return;
   std::string wrote;
   for (size_t i = 0; i < outputs.size(); ++i) {
     std::string path = outputPath(o.output, m.outputs[i].name, outputs.size());

@@ -299,8 +299,9 @@ Manifest parse(const json &j) {
       std::string where = "hyper[" + std::to_string(i) + "]";
       if (!hyper[i].is_string() ||
           (hyper[i].get<std::string>() != "lr" && hyper[i].get<std::string>() != "step" &&
-           hyper[i].get<std::string>() != "seed"))
-        fail(where, "expected \"lr\", \"step\" or \"seed\"");
+           hyper[i].get<std::string>() != "seed" && hyper[i].get<std::string>() != "share" &&
+           hyper[i].get<std::string>() != "offset"))
+        fail(where, "expected \"lr\", \"step\", \"seed\", \"share\" or \"offset\"");
       m.hyper.push_back(hyper[i].get<std::string>());
     }
   }

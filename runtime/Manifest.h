@@ -27,7 +27,8 @@
 //   "arena": {"fixed_bytes":0,"per_sample_bytes":0},           optional
 //   "entry_points": ["forward","loss"]   subset of forward, loss, train_step
 //   "state": [{"name":"net.0.weight.momentum_buffer","dtype":"f32","shape":[256,784]}],
-//   "hyper": ["lr","step","seed"]  each optional; with train_step ("seed": dropout)
+//   "hyper": ["lr","step","share","seed","offset"]  each optional; with train_step
+//                               ("share": data parallelism, "seed" and "offset": dropout)
 // }
 // "classes" (optional, on an input or target, an integer >= 1): every value
 // of the tensor is an index in [0, classes): the class count of the

@@ -177,6 +177,8 @@ void populateConvolutionPoolingPatterns(const mlir::TypeConverter &converter,
                                         mlir::RewritePatternSet &patterns);
 void populateDataMovementPatterns(const mlir::TypeConverter &converter,
                                   mlir::RewritePatternSet &patterns);
+void populateCollectivePatterns(const mlir::TypeConverter &converter,
+                                mlir::RewritePatternSet &patterns);
 void populateEmbeddingPatterns(const mlir::TypeConverter &converter,
                                mlir::RewritePatternSet &patterns);
 

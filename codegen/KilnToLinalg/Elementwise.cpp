@@ -304,6 +304,8 @@ Value mix64(OpBuilder &b, Location l, Value z) {
 /// training dropout: element i (row-major) is kept when the top 24 bits of
 /// mix64(seed * phi + salt * c + i) reach p * 2^24, and scaled by 1/(1-p).
 /// A pure function of (seed, salt, i): the gradient recomputes the mask.
+/// With an `offset` (data parallelism) and a batch-leading input, i counts
+/// from offset samples on: the element's index in the global batch.
 struct LowerDropout : KilnPattern<DropoutOp> {
   using KilnPattern::KilnPattern;
   Value lower(DropoutOp op, Adaptor adaptor, RankedTensorType t, Emitter &e) const override {
@@ -323,6 +325,14 @@ struct LowerDropout : KilnPattern<DropoutOp> {
     SmallVector<Value> sizes;
     for (int64_t d = 0; d < t.getRank(); ++d)
       sizes.push_back(e.dim(x, d));
+    if (adaptor.getOffset() && t.getRank() > 0 && t.isDynamicDim(0)) {
+      Value perSample = c(1);
+      for (int64_t d = 1; d < t.getRank(); ++d)
+        perSample = arith::MulIOp::create(b, e.loc, perSample,
+                                          arith::IndexCastOp::create(b, e.loc, i64, sizes[d]));
+      Value first = arith::FPToUIOp::create(b, e.loc, i64, e.extractScalar(adaptor.getOffset()));
+      key = arith::AddIOp::create(b, e.loc, key, arith::MulIOp::create(b, e.loc, first, perSample));
+    }
     int64_t threshold = std::llround(p * double(1 << 24));
     double scale = 1.0 / (1.0 - p);
     return e.generic(t, e.sizesOf(t, x), ValueRange{x}, {b.getMultiDimIdentityMap(t.getRank())},

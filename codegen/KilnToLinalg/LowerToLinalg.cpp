@@ -7,9 +7,11 @@
 #include "codegen/KilnToLinalg/Builders.h"
 #include "codegen/Passes.h"
 
+#include "mlir/Dialect/Bufferization/IR/Bufferization.h"
 #include "mlir/Dialect/Func/IR/FuncOps.h"
 #include "mlir/Dialect/Func/Transforms/FuncConversions.h"
 #include "mlir/Dialect/Math/IR/Math.h"
+#include "mlir/Dialect/MemRef/IR/MemRef.h"
 #include "mlir/Dialect/SCF/IR/SCF.h"
 
 namespace kiln {
@@ -52,6 +54,7 @@ void populateKilnToLinalgPatterns(const TypeConverter &converter, RewritePattern
   populateConvolutionPoolingPatterns(converter, patterns);
   populateDataMovementPatterns(converter, patterns);
   populateEmbeddingPatterns(converter, patterns);
+  populateCollectivePatterns(converter, patterns);
 }
 
 namespace {
@@ -64,7 +67,9 @@ struct LowerToLinalgPass : public kiln::impl::LowerToLinalgBase<LowerToLinalgPas
     target.addIllegalDialect<KilnDialect>();
     target.addLegalOp<ModuleOp, UnrealizedConversionCastOp>();
     target.addLegalDialect<linalg::LinalgDialect, tensor::TensorDialect, arith::ArithDialect,
-                           math::MathDialect, scf::SCFDialect>();
+                           math::MathDialect, scf::SCFDialect, memref::MemRefDialect,
+                           bufferization::BufferizationDialect>();
+    target.addLegalOp<func::CallOp>(); // the runtime's collectives
     target.addDynamicallyLegalOp<func::FuncOp>([&](func::FuncOp f) {
       return converter.isSignatureLegal(f.getFunctionType());
     });

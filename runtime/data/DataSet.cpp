@@ -3,6 +3,7 @@
 #include "runtime/Args.h"
 #include "runtime/Signals.h"
 #include "runtime/data/DataFiles.h"
+#include "runtime/parallel/Mpi.h"
 #include "runtime/weights/Params.h"
 
 #include <algorithm>
@@ -132,8 +133,11 @@ bool evaluate(const Manifest &m, const EntryPoints &ep, const DataSet &ds,
     scalars.emplace_back(m.scalarDType, std::vector<int64_t>{});
   std::vector<double> sums(names.size(), 0.0);
 
-  for (int64_t begin = 0; begin < ds.samples; begin += cap) {
-    if (stoppable && stopRequested())
+  // Under mpirun the ranks take the batches in turn and sum their sums;
+  // they then must not stop at different batches.
+  const Processes &procs = processes();
+  for (int64_t begin = cap * procs.rank; begin < ds.samples; begin += cap * procs.size) {
+    if (stoppable && procs.size == 1 && stopRequested())
       return false;
     int64_t rows = std::min(cap, ds.samples - begin);
     std::vector<MemRef> descs;
@@ -156,6 +160,7 @@ bool evaluate(const Manifest &m, const EntryPoints &ep, const DataSet &ds,
     for (size_t i = 0; i < scalars.size(); ++i)
       sums[i] += scalarValue(scalars[i]) * double(rows);
   }
+  allReduceSum(sums.data(), int64_t(sums.size()));
   means.assign(names.size(), 0.0);
   for (size_t i = 0; i < names.size(); ++i)
     means[i] = sums[i] / double(ds.samples);

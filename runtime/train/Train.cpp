@@ -8,18 +8,27 @@
 // sample order, step count) comes from the seed and the flags, never the
 // clock, and a checkpoint (train/Checkpoint.h) holds all of it, so a resumed
 // run continues exactly where the first one stopped.
+//
+// Under mpirun (parallel/Mpi.h) each of the K ranks takes its part of every
+// global batch of the seeded order (split as evenly as possible, in rank
+// order); the train step's kiln.all_reduce_mean weighs each rank's batch
+// means by its share of the global batch, so every rank gets the global
+// batch's gradients, loss and metrics and applies the same update. Rank 0
+// alone writes the checkpoint, --metrics and TensorBoard.
 #include "runtime/Commands.h"
 
 #include "runtime/Args.h"
 #include "runtime/Signals.h"
 #include "runtime/Tensor.h"
 #include "runtime/data/DataSet.h"
+#include "runtime/parallel/Mpi.h"
 #include "runtime/train/Checkpoint.h"
 #include "runtime/train/TrainReport.h"
 #include "runtime/weights/Params.h"
 #include "runtime/weights/Random.h"
 
 #include <algorithm>
+#include <chrono>
 #include <cmath>
 #include <csignal>
 #include <cstdio>
@@ -119,10 +128,33 @@ void runTrain(const Manifest &m, const EntryPoints &ep, const TrainOptions &o) {
   int64_t cap = std::min(batch, ds.samples);
   int64_t stepsPerEpoch = (ds.samples + cap - 1) / cap;
   int64_t lastRows = ds.samples - (stepsPerEpoch - 1) * cap;
-  if (std::min(cap, lastRows) < m.minTrainBatch)
+  const Processes &procs = processes();
+  const bool rank0 = procs.rank == 0;
+  // Without the train step's all-reduce the ranks would train apart.
+  if (procs.size > 1 &&
+      std::find(m.hyper.begin(), m.hyper.end(), "share") == m.hyper.end())
+    usageError("this executable was built without data parallelism (by an older kiln): "
+               "rebuild it to train under mpirun");
+  if (std::min(cap, lastRows) < procs.size)
+    usageError("--batch " + std::to_string(batch) + " on " + plural(ds.samples, "sample") +
+               " leaves a training batch of " + plural(std::min(cap, lastRows), "sample") +
+               (lastRows < cap ? " at the end of each epoch" : "") + ", fewer than the " +
+               std::to_string(procs.size) + " processes that share each batch");
+  // A rank's part of a global batch of `rows`: the first `rows % K` ranks
+  // take one more.
+  auto part = [&](int64_t rows) {
+    int64_t base = rows / procs.size, extra = rows % procs.size;
+    return std::make_pair(procs.rank * base + std::min<int64_t>(procs.rank, extra),
+                          base + (procs.rank < extra ? 1 : 0));
+  };
+  if (std::min(cap, lastRows) / procs.size < m.minTrainBatch)
     usageError("--batch " + std::to_string(batch) + " on " + plural(ds.samples, "sample") +
                " leaves a training batch of " + plural(std::min(cap, lastRows), "sample") +
                (lastRows < cap ? " at the end of each epoch" : "") +
+               (procs.size > 1 ? " (" + std::to_string(std::min(cap, lastRows) / procs.size) +
+                                     " for some of the " + std::to_string(procs.size) +
+                                     " processes)"
+                               : std::string()) +
                ", but the model's BatchNorm needs at least " +
                std::to_string(m.minTrainBatch) +
                " (one value per channel has no variance); pick another --batch");
@@ -130,8 +162,9 @@ void runTrain(const Manifest &m, const EntryPoints &ep, const TrainOptions &o) {
     inputError(o.resume + ": the checkpoint's position (step " +
                std::to_string(pos.epochStepsDone) + " of an epoch) is past the epoch's " +
                plural(stepsPerEpoch, "step"));
-  std::vector<Tensor> inBuf = batchBuffers(m.inputs, cap);
-  std::vector<Tensor> tgtBuf = batchBuffers(m.targets, cap);
+  const int64_t localCap = part(cap).second;
+  std::vector<Tensor> inBuf = batchBuffers(m.inputs, localCap);
+  std::vector<Tensor> tgtBuf = batchBuffers(m.targets, localCap);
   std::vector<Tensor> scalars;
   std::vector<std::string> names = scalarNames(m); // "loss" first
   for (size_t i = 0; i < names.size(); ++i)
@@ -144,9 +177,9 @@ void runTrain(const Manifest &m, const EntryPoints &ep, const TrainOptions &o) {
   ro.epochs = epochs;
   ro.samples = ds.samples;
   ro.batch = cap;
-  ro.metricsPath = o.metrics;
+  ro.metricsPath = rank0 ? o.metrics : "";
   ro.appendMetrics = resumed;
-  ro.tensorboardDir = o.tensorboard;
+  ro.tensorboardDir = rank0 ? o.tensorboard : "";
   ro.validation = val.has_value();
   TrainReport report(ro);
 
@@ -188,8 +221,10 @@ void runTrain(const Manifest &m, const EntryPoints &ep, const TrainOptions &o) {
                                     : "; " + o.save + " holds the checkpoint " + savedAt));
     if (o.save.empty())
       return;
-    if (std::string err = saveCheckpoint(o.save, m, params, state, p); !err.empty())
-      runError(err);
+    if (rank0) {
+      if (std::string err = saveCheckpoint(o.save, m, params, state, p); !err.empty())
+        runError(err);
+    }
     savedAt = p.epochStepsDone ? "at epoch " + std::to_string(p.epochsDone + 1) + ", step " +
                                      std::to_string(p.epochStepsDone) + " of " +
                                      std::to_string(stepsPerEpoch)
@@ -199,7 +234,7 @@ void runTrain(const Manifest &m, const EntryPoints &ep, const TrainOptions &o) {
   // where, exit 128 + signal.
   auto interrupted = [&](const TrainPosition &p, bool alreadySaved) {
     report.abort();
-    int sig = stopRequested();
+    int sig = stopRequested() ? stopRequested() : SIGTERM; // another rank's signal
     if (!o.save.empty() && !alreadySaved)
       save(p);
     std::string where = p.epochStepsDone
@@ -215,6 +250,7 @@ void runTrain(const Manifest &m, const EntryPoints &ep, const TrainOptions &o) {
     throw CliError(128 + sig, false, msg, /*interrupt=*/true);
   };
 
+  double stepSeconds = 0; // in kiln_train_step, all-reduce included
   // From here a first SIGINT/SIGTERM stops after the current step.
   setGracefulStop(true);
   std::vector<double> valValues;
@@ -230,31 +266,38 @@ void runTrain(const Manifest &m, const EntryPoints &ep, const TrainOptions &o) {
     bool validatedNow = false;
     for (int64_t s = s0; s < stepsPerEpoch; ++s) {
       int64_t begin = s * cap, rows = std::min(cap, ds.samples - begin);
+      const std::pair<int64_t, int64_t> mine = part(rows);
+      const int64_t first = mine.first, localRows = mine.second;
       ++runStep;
       std::vector<MemRef> descs;
       auto stage = [&](std::vector<Tensor> &data, std::vector<Tensor> &bufs) {
         for (size_t i = 0; i < bufs.size(); ++i) {
           if (m.train.shuffle)
-            gatherRows(data[i], order.data() + begin, rows, bufs[i]);
+            gatherRows(data[i], order.data() + begin + first, localRows, bufs[i]);
           else
-            copyRows(data[i], begin, rows, bufs[i]);
-          descs.push_back(MemRef::firstRows(bufs[i], rows));
+            copyRows(data[i], begin + first, localRows, bufs[i]);
+          descs.push_back(MemRef::firstRows(bufs[i], localRows));
         }
       };
       stage(ds.inputs, inBuf);
       stage(ds.targets, tgtBuf);
       double dropoutSeed = double(dropoutRng.next() >> 11);
       for (size_t i = 0; i < hyper.size(); ++i)
-        hyper[i].as<double>()[0] = m.hyper[i] == "lr"     ? epochLr
-                                   : m.hyper[i] == "step" ? double(runStep)
-                                                          : dropoutSeed;
+        hyper[i].as<double>()[0] = m.hyper[i] == "lr"      ? epochLr
+                                   : m.hyper[i] == "step"  ? double(runStep)
+                                   : m.hyper[i] == "share" ? double(localRows) / double(rows)
+                                   : m.hyper[i] == "offset" ? double(first)
+                                                            : dropoutSeed;
       for (auto *group : {&params, &state, &hyper, &nextParams, &nextState, &scalars})
         for (Tensor &t : *group)
           descs.push_back(MemRef::of(t));
       std::vector<void *> args;
       for (MemRef &d : descs)
         args.push_back(d.descriptor());
+      auto stepStart = std::chrono::steady_clock::now();
       ep.trainStep(args.data());
+      stepSeconds += std::chrono::duration<double>(std::chrono::steady_clock::now() - stepStart)
+                         .count();
 
       for (size_t i = 0; i < scalars.size(); ++i)
         values[i] = scalarValue(scalars[i]);
@@ -272,31 +315,37 @@ void runTrain(const Manifest &m, const EntryPoints &ep, const TrainOptions &o) {
       std::swap(params, nextParams);
       std::swap(state, nextState);
       validatedNow = false;
-      bool validate = val && o.valEvery > 0 && runStep % o.valEvery == 0 && !stopRequested();
+      bool stop = anyStopRequested(); // every rank stops after the same step
+      bool validate = val && o.valEvery > 0 && runStep % o.valEvery == 0 && !stop;
       if (validate) {
         report.validating();
         validatedNow = evaluate(m, ep, *val, params, cap, valValues, /*stoppable=*/true);
       }
       report.step(runStep, rows, values, validatedNow ? &valValues : nullptr);
-      if (stopRequested() && s + 1 < stepsPerEpoch)
+      if (stop && s + 1 < stepsPerEpoch)
         interrupted(position(epoch - 1, s + 1, epochStart), false);
     }
     // The epoch's end: validation (unless this very step just had it), the
     // epoch's line, the checkpoint.
     bool haveVal = validatedNow;
-    if (val && !validatedNow && !stopRequested()) {
+    bool stop = anyStopRequested();
+    if (val && !validatedNow && !stop) {
       report.validating();
       haveVal = evaluate(m, ep, *val, params, cap, valValues, /*stoppable=*/true);
     }
     report.endEpoch(runStep, haveVal ? &valValues : nullptr);
     TrainPosition p = position(epoch, 0, shuffleRng.saveState());
     save(p);
-    if (stopRequested() && epoch < epochs)
+    if (stop && epoch < epochs)
       interrupted(p, /*alreadySaved=*/true);
   }
   setGracefulStop(false);
   if (firstEpoch > epochs) // nothing to train (--epochs 0, or a finished run)
     save(position(pos.epochsDone, 0, resumed ? pos.shuffleRng : shuffleRng.saveState()));
+  if (procs.size > 1) // what data parallelism cost rank 0 (waiting for the others included)
+    std::printf("%d processes: the all-reduce took %.3g s of %.3g s in train steps (%.1f%%)\n",
+                procs.size, allReduceSeconds(), stepSeconds,
+                stepSeconds > 0 ? 100 * allReduceSeconds() / stepSeconds : 0.0);
   if (!o.save.empty())
     std::printf("saved %s after %s (%s) to %s\n",
                 m.state.empty() ? "the parameters" : "the parameters and optimizer state",

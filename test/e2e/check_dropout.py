@@ -41,7 +41,8 @@ def main():
     w = np.ones(COLS, np.float32)
 
     def step(seed):
-        hyper = {"lr": np.array(1.0), "step": np.array(1.0), "seed": np.array(float(seed))}
+        hyper = {"lr": np.array(1.0), "step": np.array(1.0), "seed": np.array(float(seed)),
+                 "share": np.array(1.0), "offset": np.array(0.0)}
         new_w = np.zeros_like(w)
         scalars = [np.zeros((), np.float32) for _ in range(3)]
         lib.call("train_step", [x, w] + [hyper[h] for h in m["hyper"]], [new_w] + scalars)

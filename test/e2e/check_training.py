@@ -122,7 +122,7 @@ def check(kiln, workdir, model, optimizer):
         for start in range(0, SAMPLES, BATCH):
             step += 1
             batch = [np.ascontiguousarray(d[start:start + BATCH]) for d in data]
-            hyper = {"lr": np.array(lr), "step": np.array(float(step))}
+            hyper = {"lr": np.array(lr), "step": np.array(float(step)), "share": np.array(1.0)}
             new_params = [np.zeros_like(p) for p in params]
             new_state = [np.zeros_like(s) for s in state]
             outs = [np.zeros((), np.float32) for _ in range(scalars)]

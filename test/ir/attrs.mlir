@@ -72,14 +72,18 @@ module attributes {
   // CHECK-SAME: {kiln.role = #kiln.state<"w.exp_avg">}
   // CHECK-SAME: {kiln.role = #kiln.hyper<lr>}
   // CHECK-SAME: {kiln.role = #kiln.hyper<step>}
+  // CHECK-SAME: {kiln.role = #kiln.hyper<share>}
   // CHECK-SAME: {kiln.role = #kiln.hyper<seed>}
+  // CHECK-SAME: {kiln.role = #kiln.hyper<offset>}
   // CHECK-SAME: -> (tensor<3xf32> {kiln.role = #kiln.param<"w">}, tensor<3xf32> {kiln.role = #kiln.state<"w.exp_avg">})
   // CHECK-SAME: attributes {kiln.entry = #kiln.entry<train_step>}
   func.func @train_step(%w: tensor<3xf32> {kiln.role = #kiln.param<"w">},
                         %m: tensor<3xf32> {kiln.role = #kiln.state<"w.exp_avg">},
                         %lr: tensor<f64> {kiln.role = #kiln.hyper<lr>},
                         %step: tensor<f64> {kiln.role = #kiln.hyper<step>},
-                        %seed: tensor<f64> {kiln.role = #kiln.hyper<seed>})
+                        %share: tensor<f64> {kiln.role = #kiln.hyper<share>},
+                        %seed: tensor<f64> {kiln.role = #kiln.hyper<seed>},
+                        %offset: tensor<f64> {kiln.role = #kiln.hyper<offset>})
       -> (tensor<3xf32> {kiln.role = #kiln.param<"w">}, tensor<3xf32> {kiln.role = #kiln.state<"w.exp_avg">})
       attributes {kiln.entry = #kiln.entry<train_step>} {
     return %w, %m : tensor<3xf32>, tensor<3xf32>

@@ -141,8 +141,8 @@ func.func @layer_gradients(%x: tensor<?x1x28x28xf32>, %w: tensor<6x1x5x5xf32>, %
   %4 = kiln.rnn_step_grad %s, %s, %whh : (tensor<?x5x8xf32>, tensor<?x5x8xf32>, tensor<8x8xf32>) -> tensor<?x5x8xf32>
   // CHECK: kiln.dropout %{{.*}}, 5.000000e-01 seed %{{.*}} salt 2 : tensor<?x6x28x28xf32>
   %5 = kiln.dropout %2, 0.5 seed %seed salt 2 : tensor<?x6x28x28xf32>
-  // CHECK: kiln.dropout %{{.*}}, 5.000000e-01 seed %{{.*}} : tensor<?x6x28x28xf32>
-  %6 = kiln.dropout %5, 0.5 seed %seed : tensor<?x6x28x28xf32>
+  // CHECK: kiln.dropout %{{.*}}, 5.000000e-01 seed %{{.*}} offset %{{.*}} : tensor<?x6x28x28xf32>
+  %6 = kiln.dropout %5, 0.5 seed %seed offset %seed : tensor<?x6x28x28xf32>
   // CHECK: kiln.im2col %{{.*}} kernel [5, 5] stride [1, 1] padding [2, 2] : (tensor<?x1x28x28xf32>) -> tensor<25x?xf32>
   %7 = kiln.im2col %x kernel [5, 5] stride [1, 1] padding [2, 2] : (tensor<?x1x28x28xf32>) -> tensor<25x?xf32>
   // CHECK: kiln.im2col %{{.*}} kernel [5, 5] stride [2, 2] padding [0, 0] rows : (tensor<?x1x28x28xf32>) -> tensor<?x25xf32>
@@ -168,4 +168,13 @@ func.func @gradient_helpers(%x: tensor<?x10xf32>, %g: tensor<?x1xf32>, %t: tenso
   // CHECK: kiln.slice %{{.*}} dim 1 start 2 size 4 : (tensor<3x8xf32>) -> tensor<3x4xf32>
   %5 = kiln.slice %c dim 1 start 2 size 4 : (tensor<3x8xf32>) -> tensor<3x4xf32>
   return %1 : tensor<?x10xf32>
+}
+
+// Data parallelism: the reduction over the processes, results typed as the
+// operands.
+// CHECK-LABEL: func.func @collectives
+func.func @collectives(%g: tensor<3x4xf32>, %l: tensor<f32>, %share: tensor<f64>) -> (tensor<3x4xf32>, tensor<f32>) {
+  // CHECK: %{{.*}}:2 = kiln.all_reduce_mean %{{.*}}, %{{.*}} share %{{.*}} : tensor<3x4xf32>, tensor<f32>
+  %r:2 = kiln.all_reduce_mean %g, %l share %share : tensor<3x4xf32>, tensor<f32>
+  return %r#0, %r#1 : tensor<3x4xf32>, tensor<f32>
 }

@@ -34,15 +34,16 @@ module attributes {kiln.train = #kiln.train<AdamW, lr = 0.001, weight_decay = 0.
 // RMS-LABEL: func.func @train_step
 // RMS-SAME: %[[P:[a-z0-9_]+]]: tensor<4xf32> {kiln.role = #kiln.param<"p">}, %[[SQ:[a-z0-9_]+]]: tensor<4xf32> {kiln.role = #kiln.state<"p.square_avg">}, %[[BUF:[a-z0-9_]+]]: tensor<4xf32> {kiln.role = #kiln.state<"p.momentum_buffer">}, %[[LR:[a-z0-9_]+]]: tensor<f64> {kiln.role = #kiln.hyper<lr>}
 // RMS: %[[G:.*]] = kiln.sum %{{.*}} [0]
+// RMS: %[[R:[a-z0-9_]+]]:2 = kiln.all_reduce_mean %[[G]], %{{.*}} share
 // RMS: %[[ALPHA:.*]] = kiln.constant dense<0.899999976> : tensor<f32>
 // RMS: %[[SQ1:.*]] = kiln.mul %[[SQ]], %[[ALPHA]]
-// RMS: %[[G1:.*]] = kiln.mul %{{.*}}, %[[G]]
-// RMS: %[[G2:.*]] = kiln.mul %[[G1]], %[[G]]
+// RMS: %[[G1:.*]] = kiln.mul %{{.*}}, %[[R]]#0
+// RMS: %[[G2:.*]] = kiln.mul %[[G1]], %[[R]]#0
 // RMS: %[[SQ2:.*]] = kiln.add %[[SQ1]], %[[G2]]
 // RMS: %[[ROOT:.*]] = kiln.sqrt %[[SQ2]]
 // RMS: %[[AVG:.*]] = kiln.add %[[ROOT]], %{{.*}}
 // RMS: %[[B1:.*]] = kiln.mul %[[BUF]], %{{.*}}
-// RMS: %[[Q:.*]] = kiln.div %[[G]], %[[AVG]]
+// RMS: %[[Q:.*]] = kiln.div %[[R]]#0, %[[AVG]]
 // RMS: %[[B2:.*]] = kiln.add %[[B1]], %[[Q]]
 // RMS: %[[STEP:.*]] = kiln.mul %{{.*}}, %[[B2]]
 // RMS: %[[NEXT:.*]] = kiln.add %[[P]], %[[STEP]]
@@ -60,11 +61,12 @@ module attributes {kiln.train = #kiln.train<RMSprop, lr = 0.01, alpha = 0.9, mom
 // NAG-LABEL: func.func @train_step
 // NAG-SAME: %[[P:[a-z0-9_]+]]: tensor<4xf32> {kiln.role = #kiln.param<"p">}, %[[BUF:[a-z0-9_]+]]: tensor<4xf32> {kiln.role = #kiln.state<"p.momentum_buffer">}
 // NAG: %[[G:.*]] = kiln.sum %{{.*}} [0]
+// NAG: %[[R:[a-z0-9_]+]]:2 = kiln.all_reduce_mean %[[G]], %{{.*}} share
 // NAG: %[[MOM:.*]] = kiln.constant dense<0.899999976> : tensor<f32>
 // NAG: %[[B1:.*]] = kiln.mul %[[BUF]], %[[MOM]]
-// NAG: %[[B2:.*]] = kiln.add %[[B1]], %[[G]]
+// NAG: %[[B2:.*]] = kiln.add %[[B1]], %[[R]]#0
 // NAG: %[[LOOK:.*]] = kiln.mul %[[B2]], %{{.*}}
-// NAG: %[[D:.*]] = kiln.add %[[G]], %[[LOOK]]
+// NAG: %[[D:.*]] = kiln.add %[[R]]#0, %[[LOOK]]
 // NAG: %[[STEP:.*]] = kiln.mul %{{.*}}, %[[D]]
 // NAG: %[[NEXT:.*]] = kiln.add %[[P]], %[[STEP]]
 // NAG: return %[[NEXT]], %[[B2]],
@@ -81,10 +83,11 @@ module attributes {kiln.train = #kiln.train<SGD, lr = 0.1, momentum = 0.9, neste
 // each gradient times min(max_norm / (norm + 1e-6), 1) before the update.
 // CLIP-LABEL: func.func @train_step
 // CLIP: %[[GP:.*]] = kiln.sum %{{.*}} [0] : (tensor<?x4xf32>) -> tensor<4xf32>
-// CLIP: %[[SP:.*]] = kiln.mul %[[GP]], %[[GP]]
+// CLIP: %[[R:[a-z0-9_]+]]:3 = kiln.all_reduce_mean %[[GP]], %{{.*}}, %{{.*}} share
+// CLIP: %[[SP:.*]] = kiln.mul %[[R]]#0, %[[R]]#0
 // CLIP: %[[NP:.*]] = kiln.sum %[[SP]] [] : (tensor<4xf32>) -> tensor<f32>
 // CLIP: %[[NP64:.*]] = kiln.cast %[[NP]] : tensor<f32> to tensor<f64>
-// CLIP: %[[SQ:.*]] = kiln.mul %[[GQ:.*]], %[[GQ]] : (tensor<f32>, tensor<f32>) -> tensor<f32>
+// CLIP: %[[SQ:.*]] = kiln.mul %[[R]]#1, %[[R]]#1 : (tensor<f32>, tensor<f32>) -> tensor<f32>
 // CLIP: %[[NQ:.*]] = kiln.sum %[[SQ]] []
 // CLIP: %[[NQ64:.*]] = kiln.cast %[[NQ]] : tensor<f32> to tensor<f64>
 // CLIP: %[[TOTAL:.*]] = kiln.add %[[NP64]], %[[NQ64]]
@@ -95,8 +98,8 @@ module attributes {kiln.train = #kiln.train<SGD, lr = 0.1, momentum = 0.9, neste
 // CLIP: %[[COEF:.*]] = kiln.div %[[MAX]], %[[DEN]]
 // CLIP: %[[CLAMPED:.*]] = kiln.clamp %[[COEF]] max 1.000000e+00 : tensor<f64>
 // CLIP: %[[C32:.*]] = kiln.cast %[[CLAMPED]] : tensor<f64> to tensor<f32>
-// CLIP: %[[GP2:.*]] = kiln.mul %[[GP]], %[[C32]]
-// CLIP: kiln.mul %[[GQ]], %{{.*}}
+// CLIP: %[[GP2:.*]] = kiln.mul %[[R]]#0, %[[C32]]
+// CLIP: kiln.mul %[[R]]#1, %{{.*}}
 // CLIP: %[[STEP:.*]] = kiln.mul %{{.*}}, %[[GP2]]
 module attributes {kiln.train = #kiln.train<SGD, lr = 0.1, clip_grad_norm = 0.25>} {
   func.func @loss(%x: tensor<?x4xf32> {kiln.role = #kiln.input<"x">}, %p: tensor<4xf32> {kiln.role = #kiln.param<"p">}, %q: tensor<f32> {kiln.role = #kiln.param<"q">}) -> (tensor<f32> {kiln.role = #kiln.loss}) attributes {kiln.entry = #kiln.entry<loss>} {

@@ -7,13 +7,16 @@
 //--- sgd.mlir
 // SGD with momentum and weight decay: one momentum buffer per parameter.
 // SGD-LABEL: func.func @train_step
-// SGD-SAME: %[[P:[a-z0-9_]+]]: tensor<4xf32> {kiln.role = #kiln.param<"p">}, %[[BUF:[a-z0-9_]+]]: tensor<4xf32> {kiln.role = #kiln.state<"p.momentum_buffer">}, %[[LR:[a-z0-9_]+]]: tensor<f64> {kiln.role = #kiln.hyper<lr>}, %{{.*}}: tensor<f64> {kiln.role = #kiln.hyper<step>})
+// SGD-SAME: %[[P:[a-z0-9_]+]]: tensor<4xf32> {kiln.role = #kiln.param<"p">}, %[[BUF:[a-z0-9_]+]]: tensor<4xf32> {kiln.role = #kiln.state<"p.momentum_buffer">}, %[[LR:[a-z0-9_]+]]: tensor<f64> {kiln.role = #kiln.hyper<lr>}, %{{.*}}: tensor<f64> {kiln.role = #kiln.hyper<step>}, %[[SHARE:[a-z0-9_]+]]: tensor<f64> {kiln.role = #kiln.hyper<share>})
 // SGD-SAME: -> (tensor<4xf32> {kiln.role = #kiln.param<"p">}, tensor<4xf32> {kiln.role = #kiln.state<"p.momentum_buffer">}, tensor<f32> {kiln.role = #kiln.loss})
 // SGD-DAG: %[[MOM:.*]] = kiln.constant dense<0.899999976> : tensor<f32>
 // SGD-DAG: %[[WD:.*]] = kiln.constant dense<0.00999999977> : tensor<f32>
+// The gradient and the loss, weighted by this process's share of the global
+// batch and summed over the processes, before the update.
+// SGD: %[[R:[a-z0-9_]+]]:2 = kiln.all_reduce_mean %{{.*}}, %{{.*}} share %[[SHARE]] : tensor<4xf32>, tensor<f32>
 // grad + weight_decay * param
 // SGD: %[[DECAY:.*]] = kiln.mul %[[P]], %[[WD]]
-// SGD: %[[D:.*]] = kiln.add %[[G:.*]], %[[DECAY]]
+// SGD: %[[D:.*]] = kiln.add %[[R]]#0, %[[DECAY]]
 // buf * momentum + d
 // SGD: %[[B1:.*]] = kiln.mul %[[BUF]], %[[MOM]]
 // SGD: %[[B2:.*]] = kiln.add %[[B1]], %[[D]]
@@ -22,7 +25,7 @@
 // SGD: %[[NLR:.*]] = kiln.neg %[[LR32]]
 // SGD: %[[STEP:.*]] = kiln.mul %[[NLR]], %[[B2]]
 // SGD: %[[NEXT:.*]] = kiln.add %[[P]], %[[STEP]]
-// SGD: return %[[NEXT]], %[[B2]], %{{.*}} :
+// SGD: return %[[NEXT]], %[[B2]], %[[R]]#1 :
 module attributes {kiln.train = #kiln.train<SGD, lr = 0.1, momentum = 0.9, weight_decay = 0.01>} {
   func.func @loss(%x: tensor<?x4xf32> {kiln.role = #kiln.input<"x">}, %p: tensor<4xf32> {kiln.role = #kiln.param<"p">}) -> (tensor<f32> {kiln.role = #kiln.loss}) attributes {kiln.entry = #kiln.entry<loss>} {
     %0 = kiln.mul %x, %p : (tensor<?x4xf32>, tensor<4xf32>) -> tensor<?x4xf32>
@@ -34,7 +37,7 @@ module attributes {kiln.train = #kiln.train<SGD, lr = 0.1, momentum = 0.9, weigh
 //--- adam.mlir
 // Adam: exp_avg and exp_avg_sq per parameter, bias corrections in f64.
 // ADAM-LABEL: func.func @train_step
-// ADAM-SAME: %[[P:[a-z0-9_]+]]: tensor<4xf32> {kiln.role = #kiln.param<"p">}, %[[M:[a-z0-9_]+]]: tensor<4xf32> {kiln.role = #kiln.state<"p.exp_avg">}, %[[V:[a-z0-9_]+]]: tensor<4xf32> {kiln.role = #kiln.state<"p.exp_avg_sq">}, %[[LR:[a-z0-9_]+]]: tensor<f64> {kiln.role = #kiln.hyper<lr>}, %[[T:[a-z0-9_]+]]: tensor<f64> {kiln.role = #kiln.hyper<step>})
+// ADAM-SAME: %[[P:[a-z0-9_]+]]: tensor<4xf32> {kiln.role = #kiln.param<"p">}, %[[M:[a-z0-9_]+]]: tensor<4xf32> {kiln.role = #kiln.state<"p.exp_avg">}, %[[V:[a-z0-9_]+]]: tensor<4xf32> {kiln.role = #kiln.state<"p.exp_avg_sq">}, %[[LR:[a-z0-9_]+]]: tensor<f64> {kiln.role = #kiln.hyper<lr>}, %[[T:[a-z0-9_]+]]: tensor<f64> {kiln.role = #kiln.hyper<step>}, %{{.*}}: tensor<f64> {kiln.role = #kiln.hyper<share>})
 // ADAM: %[[M1:.*]] = kiln.mul %[[M]], %{{.*}}
 // ADAM: %[[M2:.*]] = kiln.add %[[M1]], %{{.*}}
 // ADAM: %[[V1:.*]] = kiln.mul %[[V]], %{{.*}}
@@ -63,7 +66,7 @@ module attributes {kiln.train = #kiln.train<Adam, lr = 0.001, beta1 = 0.9, beta2
 //--- plain.mlir
 // Plain SGD keeps no state; without a loss there is no train step.
 // PLAIN-LABEL: func.func @train_step
-// PLAIN-SAME: (%{{.*}}: tensor<?x4xf32> {kiln.role = #kiln.input<"x">}, %{{.*}}: tensor<4xf32> {kiln.role = #kiln.param<"p">}, %{{.*}}: tensor<f64> {kiln.role = #kiln.hyper<lr>}, %{{.*}}: tensor<f64> {kiln.role = #kiln.hyper<step>})
+// PLAIN-SAME: (%{{.*}}: tensor<?x4xf32> {kiln.role = #kiln.input<"x">}, %{{.*}}: tensor<4xf32> {kiln.role = #kiln.param<"p">}, %{{.*}}: tensor<f64> {kiln.role = #kiln.hyper<lr>}, %{{.*}}: tensor<f64> {kiln.role = #kiln.hyper<step>}, %{{.*}}: tensor<f64> {kiln.role = #kiln.hyper<share>})
 // PLAIN-SAME: -> (tensor<4xf32> {kiln.role = #kiln.param<"p">}, tensor<f32> {kiln.role = #kiln.loss})
 module {
   func.func @loss(%x: tensor<?x4xf32> {kiln.role = #kiln.input<"x">}, %p: tensor<4xf32> {kiln.role = #kiln.param<"p">}) -> (tensor<f32> {kiln.role = #kiln.loss}) attributes {kiln.entry = #kiln.entry<loss>} {

@@ -139,3 +139,22 @@ func.func @dropout(%x: tensor<?x4xf32>, %seed: tensor<f64>) -> (tensor<?x4xf32>,
   %1 = kiln.dropout %x, 0.5 : tensor<?x4xf32>
   return %0, %1 : tensor<?x4xf32>, tensor<?x4xf32>
 }
+
+// -----
+
+// dropout with an offset (data parallelism): the hash's key moves by offset
+// times the elements of one sample (4 here), so element i of this batch is
+// element offset * 4 + i of the global batch.
+// CHECK-LABEL: func.func @dropout_offset
+// CHECK: %[[SEEDKEY:.*]] = arith.addi %{{.*}}, %{{.*}} : i64
+// CHECK: %[[PER:.*]] = arith.index_cast %c4 : index to i64
+// CHECK: %[[PER1:.*]] = arith.muli %{{.*}}, %[[PER]] : i64
+// CHECK: %[[FIRST:.*]] = arith.fptoui %{{.*}} : f64 to i64
+// CHECK: %[[SHIFT:.*]] = arith.muli %[[FIRST]], %[[PER1]] : i64
+// CHECK: %[[KEY:.*]] = arith.addi %[[SEEDKEY]], %[[SHIFT]] : i64
+// CHECK: linalg.generic
+// CHECK: arith.addi %[[KEY]], %{{.*}} : i64
+func.func @dropout_offset(%x: tensor<?x4xf32>, %seed: tensor<f64>, %offset: tensor<f64>) -> tensor<?x4xf32> {
+  %0 = kiln.dropout %x, 0.5 seed %seed offset %offset salt 3 : tensor<?x4xf32>
+  return %0 : tensor<?x4xf32>
+}
