@@ -86,9 +86,9 @@ void addLowerToLinalgPasses(OpPassManager &pm) {
 void addFusionPasses(OpPassManager &pm) { pm.addPass(createFormRegions()); }
 
 void addLowerToLLVMPasses(OpPassManager &pm) {
-  // Tiling leaves the producers it fused into the tiles dead outside them.
   pm.addPass(createTileRegions());
   pm.addPass(createApproximateTanh());
+  // Folds the tiles' index arithmetic (affine.min of constant sizes).
   addPipeline(pm, "canonicalize,cse");
   // A value computed only to be inserted into a slice (the recurrent loops'
   // states) is computed in that slice instead: no copy after bufferization.
