@@ -3,12 +3,13 @@
 // the runtime's threads), with every producer inside the region computed
 // per tile in the same loop; then the region's ops return to their block.
 //
-// Tiles are whole rows of the sink's first dimension, as many as give a tile
-// about kTileElements elements; a first dimension of one tile or less, or a
-// sink whose first loop is a reduction, is not tiled. Tiling only splits
-// parallel loops, so every element is computed in the same order as before:
-// results do not depend on the tiling or on the thread count. Products are
-// not tiled here: the runtime's GEMM splits its own work.
+// Tiles are whole rows of the sink's first loop, as many as give a tile
+// about kTileElements elements; a generic whose first loop reduces gets its
+// parallel loops moved first. A first loop of one tile or less, or a sink
+// without a parallel loop, is not tiled. Tiling only splits parallel loops,
+// so every element is computed in the same order as before: results do not
+// depend on the tiling or on the thread count. Products are not tiled here:
+// the runtime's GEMM splits its own work.
 #include "codegen/Passes.h"
 
 #include "ir/KilnCodegenOps.h"
