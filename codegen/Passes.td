@@ -108,4 +108,57 @@ def ApproximateTanh : Pass<"kiln-approximate-tanh", "mlir::ModuleOp"> {
                            "mlir::vector::VectorDialect"];
 }
 
+def GpuMatmul : Pass<"kiln-gpu-matmul", "mlir::ModuleOp"> {
+  let summary = "Turn f32/f64 linalg.matmul on buffers into gpu.launch ops of Kiln's tiled GEMM kernel";
+  let description = [{
+    The GPU target's matrix products (codegen/GpuMatmul.cpp): a block computes
+    a 64x64 tile of C with 16x16 threads, each a 4x4 register block; A and B
+    are staged through shared memory (workgroup attributions) 16 steps of k
+    at a time. The accumulators start from C and add one fused multiply-add
+    per k, in k order, in the element type (no TF32). The launch is named
+    `<function>_matmul<N>`.
+  }];
+  let dependentDialects = ["mlir::gpu::GPUDialect", "mlir::scf::SCFDialect",
+                           "mlir::arith::ArithDialect", "mlir::LLVM::LLVMDialect",
+                           "mlir::memref::MemRefDialect"];
+}
+
+def GpuMapLoops : Pass<"kiln-gpu-map-loops", "mlir::ModuleOp"> {
+  let summary = "Lower linalg ops on buffers to scf.parallel loops mapped to GPU blocks and threads";
+  let description = [{
+    Each linalg op (and memref.copy) outside a gpu.launch becomes one
+    scf.parallel over its parallel loops (reductions inside as scf.for, after
+    the parallel loops), collapsed to one dimension and tiled by 256: tiles on
+    block_x, elements on thread_x. An op without a parallel loop runs on one
+    thread. The loop's location is a NameLoc with the kernel's name
+    (`<function>_<kind><N>`); convert-parallel-loops-to-gpu makes the launches.
+  }];
+  let dependentDialects = ["mlir::gpu::GPUDialect", "mlir::scf::SCFDialect",
+                           "mlir::arith::ArithDialect", "mlir::linalg::LinalgDialect"];
+}
+
+def GpuNameKernels : Pass<"kiln-gpu-name-kernels", "mlir::ModuleOp"> {
+  let summary = "Give every gpu.launch its kernel name and the @kiln_kernels module";
+  let description = [{
+    Before gpu-kernel-outlining: the kernel name comes from the launch's
+    NameLoc (kiln-gpu-map-loops) or its `function` attribute
+    (kiln-gpu-matmul), made unique; every kernel is outlined into one
+    gpu.module, @kiln_kernels.
+  }];
+  let dependentDialects = ["mlir::gpu::GPUDialect"];
+}
+
+def GpuNativeMath : Pass<"kiln-gpu-native-math", "mlir::gpu::GPUModuleOp"> {
+  let summary = "After convert-gpu-to-nvvm, libdevice calls for IEEE instructions PTX has become LLVM intrinsics";
+  let description = [{
+    Calls to __nv_fabs[f], __nv_fma[f], __nv_sqrt[f], __nv_floor[f],
+    __nv_ceil[f], __nv_trunc[f] and __nv_copysign[f] become llvm.intr.fabs,
+    fma, sqrt, floor, ceil, trunc and copysign, which the NVPTX backend
+    selects as single instructions (abs, fma.rn, sqrt.rn, cvt.r*i); unused
+    declarations go. convert-gpu-to-nvvm marks those intrinsics illegal, so
+    this runs after it.
+  }];
+  let dependentDialects = ["mlir::LLVM::LLVMDialect"];
+}
+
 #endif // KILN_CODEGEN_PASSES

@@ -1,5 +1,6 @@
 // kiln: the driver. Model file in; the syntax tree, the IR at any stage, or
 // a standalone executable out.
+#include "codegen/GpuPipeline.h"
 #include "codegen/ModuleManifest.h"
 #include "codegen/ObjectEmission.h"
 #include "codegen/Pipeline.h"
@@ -35,7 +36,8 @@ namespace cl = llvm::cl;
 
 namespace {
 
-enum class Stage { AST, Kiln, Grad, Lowered, Fused, LLVM, Asm, Obj, Exe };
+enum class Stage { AST, Kiln, Grad, Lowered, Fused, Gpu, LLVM, Ptx, Asm, Obj, Exe };
+enum class Target { CPU, CUDA };
 
 cl::opt<std::string> inputFile(cl::Positional, cl::desc("<model.kiln>"), cl::Required);
 // `kiln check` takes several files (a test checks thousands in one process).
@@ -58,14 +60,31 @@ cl::opt<Stage> emit(
                clEnumValN(Stage::Grad, "grad", "Kiln IR with @train_step (autodiff, optimizer)"),
                clEnumValN(Stage::Lowered, "lowered", "upstream dialects: linalg on tensors, fused"),
                clEnumValN(Stage::Fused, "fused", "linalg on tensors grouped into kiln.fusion regions"),
+               clEnumValN(Stage::Gpu, "gpu",
+                          "--target cuda: kernels outlined into gpu.module, host launching them"),
                clEnumValN(Stage::LLVM, "llvm", "LLVM IR, optimized"),
+               clEnumValN(Stage::Ptx, "ptx", "--target cuda: the kernels' PTX"),
                clEnumValN(Stage::Asm, "asm", "host assembly"),
                clEnumValN(Stage::Obj, "obj", "a host object file")));
+
+cl::opt<Target> target("target", cl::desc("What the model runs on (default: cpu)"),
+                       cl::init(Target::CPU),
+                       cl::values(clEnumValN(Target::CPU, "cpu", "this machine's CPU"),
+                                  clEnumValN(Target::CUDA, "cuda",
+                                             "an NVIDIA GPU: generated PTX kernels")));
+cl::opt<std::string> gpuArch("gpu-arch",
+                             cl::desc("--target cuda: the GPU architecture (default: sm_80)"),
+                             cl::init("sm_80"), cl::value_desc("sm_NN"));
+cl::opt<std::string> cudaPath(
+    "cuda-path",
+    cl::desc("--target cuda: the CUDA toolkit (libdevice; ptxas and fatbinary for a cubin; "
+             "default: $CUDA_HOME, else /usr/local/cuda)"),
+    cl::value_desc("dir"));
 
 const char *const usage =
     "kiln: the Kiln deep-learning compiler\n"
     "\n"
-    "USAGE: kiln build <model.kiln> [-o FILE] [--emit=STAGE] [MLIR options]\n"
+    "USAGE: kiln build <model.kiln> [-o FILE] [--emit=STAGE] [--target cpu|cuda] [MLIR options]\n"
     "       kiln build <kiln.mlir> ...  start from Kiln IR (what --emit=kiln writes)\n"
     "       kiln check <model.kiln>... report the model files' errors, if any\n"
     "       kiln plot <M.jsonl> [-o FILE.svg]\n"
@@ -73,7 +92,8 @@ const char *const usage =
     "       kiln --version\n"
     "       kiln COMMAND --help        the options of COMMAND\n"
     "\n"
-    "Stages: ast kiln grad lowered fused llvm asm obj; without --emit, an executable.\n"
+    "Stages: ast kiln grad lowered fused llvm asm obj (and gpu ptx with --target cuda);\n"
+    "without --emit, an executable.\n"
     "Exit status: 0 done, 1 the model file has errors, 2 bad usage (or, for plot, a bad log).\n";
 
 int fail(const std::string &message, int status) {
@@ -187,6 +207,70 @@ bool outputFolderExists(const std::string &output) {
   return folder.empty() || llvm::sys::fs::is_directory(folder);
 }
 
+/// The CUDA toolkit folder: --cuda-path, else $CUDA_HOME, else /usr/local/cuda.
+std::string cudaToolkit() {
+  if (!cudaPath.empty())
+    return cudaPath;
+  if (const char *home = std::getenv("CUDA_HOME"); home && *home)
+    return home;
+  return "/usr/local/cuda";
+}
+
+/// --target cuda from the grad stage on: the lowered IR's ops become
+/// kernels (codegen/GpuPipeline.h).
+int buildCuda(mlir::ModuleOp module, const std::string &manifest, const std::string &output,
+              const char *argv0) {
+  (void)manifest;
+  (void)argv0;
+  llvm::StringRef arch = gpuArch;
+  if (!arch.starts_with("sm_") || arch.size() < 5 ||
+      !llvm::all_of(arch.drop_front(3).take_while([](char c) { return c != 'a'; }),
+                    [](char c) { return std::isdigit(static_cast<unsigned char>(c)); }))
+    return fail("--gpu-arch '" + gpuArch + "' is not an NVIDIA architecture such as sm_80", 2);
+  kiln::GpuOptions options;
+  options.chip = gpuArch;
+  options.cudaPath = cudaToolkit();
+  mlir::PassManager pm(module.getContext());
+  kiln::addLowerToLinalgPasses(pm);
+  if (emit == Stage::Lowered)
+    return runPasses(pm, module) ? printModule(module, output) : 1;
+  if (emit == Stage::Fused) {
+    kiln::addFusionPasses(pm);
+    return runPasses(pm, module) ? printModule(module, output) : 1;
+  }
+  kiln::addLowerToGpuPasses(pm);
+  if (emit == Stage::Gpu)
+    return runPasses(pm, module) ? printModule(module, output) : 1;
+  if (emit != Stage::Ptx)
+    return fail("--target cuda builds --emit=ast, kiln, grad, lowered, fused, gpu and ptx "
+                "for now; executables and the host's llvm, asm and obj are not done yet",
+                2);
+  kiln::addGpuToBinaryPasses(pm, options, /*fatbin=*/false);
+  if (!runPasses(pm, module))
+    return 1;
+  std::string ptx = kiln::binaryText(module);
+  // A math function libdevice would have defined: the PTX cannot load.
+  for (size_t at = ptx.find(".extern"); at != std::string::npos;
+       at = ptx.find(".extern", at + 1)) {
+    size_t lineEnd = ptx.find('\n', at);
+    size_t nv = ptx.find("__nv_", at);
+    if (nv == std::string::npos || nv > lineEnd)
+      continue;
+    size_t end = ptx.find_first_of("(; \n", nv);
+    return fail("the kernels call " + ptx.substr(nv, end - nv) +
+                    " from CUDA's libdevice, which is not at '" + options.cudaPath +
+                    "/nvvm/libdevice/libdevice.10.bc' (give the toolkit with --cuda-path)",
+                1);
+  }
+  std::string error;
+  auto out = mlir::openOutputFile(output, &error);
+  if (!out)
+    return fail(error, 2);
+  out->os() << ptx;
+  out->keep();
+  return 0;
+}
+
 int build(const char *argv0) {
   std::string output = outputFile.empty() ? defaultOutput() : outputFile;
   if (output != "-" && !outputFolderExists(output))
@@ -221,12 +305,17 @@ int build(const char *argv0) {
     return ok ? 0 : 1;
   }
 
+  if (target == Target::CPU && (emit == Stage::Gpu || emit == Stage::Ptx))
+    return fail(std::string("--emit=") + (emit == Stage::Gpu ? "gpu" : "ptx") +
+                    " needs --target cuda",
+                2);
   std::optional<kiln::Model> model;
   if (!fromIR && !(model = kiln::checkModel(diags)))
     return 1;
 
   mlir::DialectRegistry registry;
   kiln::registerCodegen(registry);
+  kiln::registerGpuCodegen(registry);
   mlir::MLIRContext context(registry);
   context.printOpOnDiagnostic(false); // errors point at the model file, not at IR
   llvm::SourceMgr sourceMgr;
@@ -256,6 +345,8 @@ int build(const char *argv0) {
     if (auto lossGrad = kiln::ir::lookupEntry(*module, kiln::ir::Entry::LossGrad);
         succeeded(lossGrad) && *lossGrad)
       lossGrad->erase();
+  if (target == Target::CUDA)
+    return buildCuda(*module, manifest, output, argv0);
   mlir::PassManager pm(&context);
   kiln::addLowerToLinalgPasses(pm);
   if (emit == Stage::Lowered)
@@ -344,6 +435,7 @@ int main(int argc, char **argv) {
 
   // Passes first: --mlir-print-ir-after=PASS looks names up as it registers.
   kiln::registerPipelinePasses();
+  kiln::registerGpuPipelinePasses();
   mlir::registerAsmPrinterCLOptions();
   mlir::registerMLIRContextCLOptions();
   mlir::registerPassManagerCLOptions();
@@ -353,7 +445,8 @@ int main(int argc, char **argv) {
   // kiln plot has only -o.
   for (auto &[optionName, option] : cl::getRegisteredOptions())
     if ((!optionName.starts_with("mlir-") || command == "plot") && optionName != "o" &&
-        optionName != "emit" && (optionName != "with-loss-grad" || command == "plot") &&
+        optionName != "emit" && optionName != "target" && optionName != "gpu-arch" &&
+        optionName != "cuda-path" && (optionName != "with-loss-grad" || command == "plot") &&
         !optionName.starts_with("help") && optionName != "version")
       option->setHiddenFlag(cl::ReallyHidden);
   // The arguments after the command parse under the name "kiln COMMAND".
@@ -364,6 +457,9 @@ int main(int argc, char **argv) {
     outputFile.setDescription(
         "The SVG file to write (default: the log's name with .svg; - for stdout)");
     emit.setHiddenFlag(cl::ReallyHidden);
+    target.setHiddenFlag(cl::ReallyHidden);
+    gpuArch.setHiddenFlag(cl::ReallyHidden);
+    cudaPath.setHiddenFlag(cl::ReallyHidden);
   }
   std::string name = "kiln " + command;
   argv[1] = name.data();
