@@ -20,3 +20,24 @@ config.substitutions.append(("%kiln_obj_root", config.kiln_obj_root))
 # A tool's name after "=" (as in --emit=kiln) or "." (a .kiln file) is not the tool.
 llvm_config.add_tool_substitutions(
     [ToolSubst(name, pre=r".-^/\<=") for name in ["kiln", "kiln-opt"]], [config.kiln_tools_dir])
+
+# The CUDA toolkit, for the GPU target's tests (CI may have none; nothing
+# needs a GPU). `cuda-libdevice`: the tests that compile models using exp/log
+# (libdevice). `ptxas`: the tests that assemble every example's kernels.
+# Without them those tests are UNSUPPORTED, and this note says why.
+import shutil
+cuda_path = os.environ.get("CUDA_HOME") or "/usr/local/cuda"
+config.substitutions.append(("%cuda_path", cuda_path))
+if os.path.exists(os.path.join(cuda_path, "nvvm", "libdevice", "libdevice.10.bc")):
+    config.available_features.add("cuda-libdevice")
+else:
+    lit_config.note("no libdevice under %s: the GPU tests that need it are UNSUPPORTED" % cuda_path)
+ptxas = os.path.join(cuda_path, "bin", "ptxas")
+if not os.access(ptxas, os.X_OK):
+    ptxas = shutil.which("ptxas") or ""
+if ptxas:
+    config.available_features.add("ptxas")
+    config.substitutions.append(("%ptxas", ptxas))
+else:
+    lit_config.note("no ptxas (CUDA toolkit at %s or on PATH): driver/gpu-ptxas.test "
+                    "is UNSUPPORTED (skipped)" % cuda_path)
