@@ -108,4 +108,21 @@ def ApproximateTanh : Pass<"kiln-approximate-tanh", "mlir::ModuleOp"> {
                            "mlir::vector::VectorDialect"];
 }
 
+def PlanMemory : Pass<"kiln-plan-memory", "mlir::ModuleOp"> {
+  let summary = "Place a function's buffers in one workspace by lifetime (the memory plan)";
+  let description = [{
+    After the deallocation pipeline: each `memref.alloc` whose one
+    `memref.dealloc` is in its block becomes a `memref.view` of a workspace
+    that the runtime keeps between calls (`kiln_workspace(slot, bytes)`),
+    and the dealloc goes. Sizes must be constants or a constant times one
+    dimension of an argument (the batch); buffers alive at the same time
+    never overlap. Buffers inside an `scf.forall` get their own plan per
+    loop body, at their largest size, in a workspace per thread. The module
+    gets `kiln.workspace = {fixed_bytes, per_sample_bytes}`, the largest
+    entry point's plan, which the manifest records and `info` prints.
+  }];
+  let dependentDialects = ["mlir::func::FuncDialect", "mlir::memref::MemRefDialect",
+                           "mlir::arith::ArithDialect"];
+}
+
 #endif // KILN_CODEGEN_PASSES
