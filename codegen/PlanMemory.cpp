@@ -280,6 +280,30 @@ struct Plan {
   }
 };
 
+/// A result that the function computes in a buffer of its own and then
+/// copies into its out-parameter (buffer-results-to-out-params) is computed
+/// in the out-parameter: the runtime passes result buffers that alias no
+/// argument, and the copy was the parameter's only use.
+void computeResultsInPlace(func::FuncOp func) {
+  for (BlockArgument arg : func.getArguments()) {
+    if (!arg.hasOneUse())
+      continue;
+    auto copy = dyn_cast<memref::CopyOp>(*arg.getUsers().begin());
+    if (!copy || copy.getTarget() != arg)
+      continue;
+    auto alloc = copy.getSource().getDefiningOp<memref::AllocOp>();
+    if (!alloc || alloc.getType() != arg.getType())
+      continue;
+    memref::DeallocOp dealloc = deallocInSameBlock(alloc);
+    if (!dealloc)
+      continue;
+    copy.erase();
+    dealloc.erase();
+    alloc.replaceAllUsesWith(arg);
+    alloc.erase();
+  }
+}
+
 /// Positions of the ops of a block, for lifetimes.
 DenseMap<Operation *, int64_t> positions(Block &block) {
   DenseMap<Operation *, int64_t> at;
@@ -375,6 +399,7 @@ struct PlanMemoryPass : kiln::impl::PlanMemoryBase<PlanMemoryPass> {
     func::FuncOp workspaceFn;
     auto workspace = [&] { return workspaceFn ? workspaceFn : workspaceFn = declareWorkspace(module); };
     for (func::FuncOp func : funcs) {
+      computeResultsInPlace(func);
       Block &entry = func.getBody().front();
       auto leafValue = [&](OpBuilder &b, Leaf leaf) -> Value {
         Location loc = func.getLoc();
