@@ -33,10 +33,11 @@ def MatmulToCall : Pass<"kiln-matmul-to-call", "mlir::ModuleOp"> {
   let description = [{
     After bufferization, each `linalg.matmul` on f32 or f64 memrefs (C += A * B,
     default indexing maps, or maps that read A and/or B transposed) becomes
-    `func.call @kiln_matmul_f32(A, B, C)` (or `_f64`), with operands cast to
-    fully dynamic strided memrefs; a transposed operand is passed as a
-    `memref.transpose` view (swapped strides, no copy). The
-    runtime implements them (runtime/kernels/Gemm.cpp) as a packed, register-blocked
+    `func.call @kiln_matmul_f32(A, B, C, accumulate)` (or `_f64`), with
+    operands cast to fully dynamic strided memrefs; a transposed operand is
+    passed as a `memref.transpose` view (swapped strides, no copy). A zero
+    fill of C right before the product is dropped and `accumulate` is 0
+    (C = A * B); otherwise 1 (C += A * B). The runtime implements them (runtime/kernels/Gemm.cpp) as a packed, register-blocked
     GEMM; other linalg ops keep lowering to loops.
   }];
   let dependentDialects = ["mlir::func::FuncDialect", "mlir::memref::MemRefDialect"];
