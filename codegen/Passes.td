@@ -126,4 +126,18 @@ def PlanMemory : Pass<"kiln-plan-memory", "mlir::ModuleOp"> {
                            "mlir::arith::ArithDialect"];
 }
 
+def MergeParallelLoops : Pass<"kiln-merge-parallel-loops", "mlir::ModuleOp"> {
+  let summary = "Merge neighbouring independent scf.forall loops on buffers into one loop";
+  let description = [{
+    Horizontal fusion: a run of one-dimensional `scf.forall` loops on
+    buffers, where no loop writes a buffer another reads or writes (buffers
+    compared by root: an alloc or a function argument), becomes one loop
+    over the sum of their tile counts, whose body runs the body of the loop
+    that owns the tile (an `scf.if` chain). Ops without memory effects
+    between the loops move before them, deallocs after them. The
+    optimizer's per-parameter updates become one pass over all parameters.
+  }];
+  let dependentDialects = ["mlir::scf::SCFDialect", "mlir::arith::ArithDialect"];
+}
+
 #endif // KILN_CODEGEN_PASSES
