@@ -201,7 +201,7 @@ int main(int argc, char **argv) {
     rt::fillUniform(b, -1, 1, rng);
     kiln::MemRefDescriptor<2> da = descriptor(a, s.ta), db = descriptor(b, s.tb),
                               dc = descriptor(c);
-    auto kilnCall = [&] { _mlir_ciface_kiln_matmul_f32(&da, &db, &dc); };
+    auto kilnCall = [&] { _mlir_ciface_kiln_matmul_f32(&da, &db, &dc, 1); };
     auto blasCall = [&] {
       blas.sgemm(101, s.ta ? 112 : 111, s.tb ? 112 : 111, int(s.m), int(s.n), int(s.k), 1.0f,
                  a.as<float>(), int(a.shape()[1]), b.as<float>(), int(b.shape()[1]), 1.0f,

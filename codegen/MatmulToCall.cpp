@@ -1,8 +1,12 @@
 // kiln-matmul-to-call: linalg.matmul on buffers -> the runtime's GEMM. A
 // product that reads A or B transposed (indexing_maps) passes a
 // memref.transpose view: the GEMM takes any strides, so nothing is copied.
+// A product right after a zero fill of its accumulator drops the fill and
+// asks the GEMM to write C instead of adding to it (accumulate = 0): one
+// pass over C less, the same bits.
 #include "codegen/Passes.h"
 
+#include "mlir/Dialect/Arith/IR/Arith.h"
 #include "mlir/Dialect/Func/IR/FuncOps.h"
 #include "mlir/Dialect/Linalg/IR/Linalg.h"
 #include "mlir/Dialect/MemRef/IR/MemRef.h"
@@ -38,6 +42,7 @@ struct MatmulToCallPass : public kiln::impl::MatmulToCallBase<MatmulToCallPass> 
       func::FuncOp callee = declare(module, elem.isF32() ? "kiln_matmul_f32" : "kiln_matmul_f64", type);
       OpBuilder b(op);
       SmallVector<Value> args;
+      linalg::FillOp zeros = zeroFillBefore(op);
       auto [aT, bT] = *transposes(op);
       auto swap = AffineMapAttr::get(AffineMap::getPermutationMap(ArrayRef<unsigned>{1, 0}, &getContext()));
       for (auto [v, t] : {std::pair{op.getDpsInputs()[0], aT}, std::pair{op.getDpsInputs()[1], bT},
@@ -46,9 +51,26 @@ struct MatmulToCallPass : public kiln::impl::MatmulToCallBase<MatmulToCallPass> 
           v = memref::TransposeOp::create(b, op.getLoc(), v, swap);
         args.push_back(v.getType() == type ? v : memref::CastOp::create(b, op.getLoc(), type, v));
       }
+      args.push_back(arith::ConstantIndexOp::create(b, op.getLoc(), zeros ? 0 : 1));
       func::CallOp::create(b, op.getLoc(), callee, args);
       op.erase();
+      if (zeros)
+        zeros.erase();
     }
+  }
+
+  /// The op before `op` when it fills op's accumulator (the same buffer)
+  /// with +0.0, so that nothing reads the zeros but the product.
+  static linalg::FillOp zeroFillBefore(linalg::MatmulOp op) {
+    auto fill = dyn_cast_or_null<linalg::FillOp>(op->getPrevNode());
+    if (!fill || !fill.hasPureBufferSemantics() ||
+        fill.getDpsInits()[0] != op.getDpsInits()[0])
+      return {};
+    auto value = fill.getDpsInputs()[0].getDefiningOp<arith::ConstantOp>();
+    auto zero = value ? dyn_cast<FloatAttr>(value.getValue()) : FloatAttr();
+    if (!zero || !zero.getValue().isPosZero())
+      return {};
+    return fill;
   }
 
   /// Whether A and B are read transposed: a plain matmul, or one whose
@@ -74,7 +96,7 @@ struct MatmulToCallPass : public kiln::impl::MatmulToCallBase<MatmulToCallPass> 
       return existing;
     OpBuilder b(module.getBodyRegion());
     auto func = func::FuncOp::create(b, module.getLoc(), name,
-                                     b.getFunctionType({type, type, type}, {}));
+                                     b.getFunctionType({type, type, type, b.getIndexType()}, {}));
     func.setPrivate();
     func->setAttr("llvm.emit_c_interface", b.getUnitAttr());
     return func;

@@ -185,4 +185,17 @@ std::string manifestJson(ModuleOp module) {
   return m.toJson();
 }
 
+std::string withMemoryPlan(const std::string &manifest, ModuleOp lowered) {
+  auto plan = lowered->getAttrOfType<DictionaryAttr>(ir::kWorkspaceAttrName);
+  if (!plan)
+    return manifest;
+  auto m = runtime::Manifest::fromJson(manifest);
+  if (!m.ok())
+    return manifest; // written by manifestJson above: cannot happen
+  m.value.hasArena = true;
+  m.value.arenaFixedBytes = plan.getAs<IntegerAttr>("fixed_bytes").getInt();
+  m.value.arenaPerSampleBytes = plan.getAs<IntegerAttr>("per_sample_bytes").getInt();
+  return m.value.toJson();
+}
+
 } // namespace kiln

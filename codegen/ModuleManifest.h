@@ -16,4 +16,8 @@ namespace kiln {
 /// <loss_grad>, which is for the gradient checks).
 std::string manifestJson(mlir::ModuleOp kilnModule);
 
+/// The manifest with the memory plan that kiln-plan-memory recorded on the
+/// lowered module (`kiln.workspace`); unchanged when there is none.
+std::string withMemoryPlan(const std::string &manifest, mlir::ModuleOp lowered);
+
 } // namespace kiln

@@ -33,10 +33,11 @@ def MatmulToCall : Pass<"kiln-matmul-to-call", "mlir::ModuleOp"> {
   let description = [{
     After bufferization, each `linalg.matmul` on f32 or f64 memrefs (C += A * B,
     default indexing maps, or maps that read A and/or B transposed) becomes
-    `func.call @kiln_matmul_f32(A, B, C)` (or `_f64`), with operands cast to
-    fully dynamic strided memrefs; a transposed operand is passed as a
-    `memref.transpose` view (swapped strides, no copy). The
-    runtime implements them (runtime/kernels/Gemm.cpp) as a packed, register-blocked
+    `func.call @kiln_matmul_f32(A, B, C, accumulate)` (or `_f64`), with
+    operands cast to fully dynamic strided memrefs; a transposed operand is
+    passed as a `memref.transpose` view (swapped strides, no copy). A zero
+    fill of C right before the product is dropped and `accumulate` is 0
+    (C = A * B); otherwise 1 (C += A * B). The runtime implements them (runtime/kernels/Gemm.cpp) as a packed, register-blocked
     GEMM; other linalg ops keep lowering to loops.
   }];
   let dependentDialects = ["mlir::func::FuncDialect", "mlir::memref::MemRefDialect"];
@@ -159,6 +160,36 @@ def GpuNativeMath : Pass<"kiln-gpu-native-math", "mlir::gpu::GPUModuleOp"> {
     this runs after it.
   }];
   let dependentDialects = ["mlir::LLVM::LLVMDialect"];
+
+def PlanMemory : Pass<"kiln-plan-memory", "mlir::ModuleOp"> {
+  let summary = "Place a function's buffers in one workspace by lifetime (the memory plan)";
+  let description = [{
+    After the deallocation pipeline: each `memref.alloc` whose one
+    `memref.dealloc` is in its block becomes a `memref.view` of a workspace
+    that the runtime keeps between calls (`kiln_workspace(slot, bytes)`),
+    and the dealloc goes. Sizes must be constants or a constant times one
+    dimension of an argument (the batch); buffers alive at the same time
+    never overlap. Buffers inside an `scf.forall` get their own plan per
+    loop body, at their largest size, in a workspace per thread. The module
+    gets `kiln.workspace = {fixed_bytes, per_sample_bytes}`, the largest
+    entry point's plan, which the manifest records and `info` prints.
+  }];
+  let dependentDialects = ["mlir::func::FuncDialect", "mlir::memref::MemRefDialect",
+                           "mlir::arith::ArithDialect"];
+}
+
+def MergeParallelLoops : Pass<"kiln-merge-parallel-loops", "mlir::ModuleOp"> {
+  let summary = "Merge neighbouring independent scf.forall loops on buffers into one loop";
+  let description = [{
+    Horizontal fusion: a run of one-dimensional `scf.forall` loops on
+    buffers, where no loop writes a buffer another reads or writes (buffers
+    compared by root: an alloc or a function argument), becomes one loop
+    over the sum of their tile counts, whose body runs the body of the loop
+    that owns the tile (an `scf.if` chain). Ops without memory effects
+    between the loops move before them, deallocs after them. The
+    optimizer's per-parameter updates become one pass over all parameters.
+  }];
+  let dependentDialects = ["mlir::scf::SCFDialect", "mlir::arith::ArithDialect"];
 }
 
 #endif // KILN_CODEGEN_PASSES

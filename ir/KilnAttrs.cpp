@@ -408,6 +408,17 @@ LogicalResult KilnDialect::verifyOperationAttribute(Operation *op, NamedAttribut
       return op->emitOpError() << "'" << name << "' is a #kiln.train<...>, not " << value;
     return success();
   }
+  if (name == kWorkspaceAttrName) {
+    auto plan = dyn_cast<DictionaryAttr>(value);
+    if (!isa<ModuleOp>(op))
+      return op->emitOpError() << "'" << name << "' belongs on the module";
+    if (!plan || plan.size() != 2 || !plan.getAs<IntegerAttr>("fixed_bytes") ||
+        !plan.getAs<IntegerAttr>("per_sample_bytes"))
+      return op->emitOpError() << "'" << name
+                               << "' is {fixed_bytes = N : i64, per_sample_bytes = N : i64}, not "
+                               << value;
+    return success();
+  }
   if (name == kEntryAttrName) {
     if (!isa<FunctionOpInterface>(op))
       return op->emitOpError() << "'" << name << "' belongs on a function";
@@ -422,7 +433,8 @@ LogicalResult KilnDialect::verifyOperationAttribute(Operation *op, NamedAttribut
                              << "' belongs on a function's arguments and results, not on an "
                                 "operation";
   return op->emitOpError() << "has the unknown attribute '" << name << "'; the kiln dialect's are '"
-                           << kModelAttrName << "', '" << kTrainAttrName << "' (on the module) and '"
+                           << kModelAttrName << "', '" << kTrainAttrName << "', '" << kWorkspaceAttrName
+                           << "' (on the module) and '"
                            << kEntryAttrName << "' (on a function)";
 }
 

@@ -31,6 +31,8 @@ namespace kiln::ir {
 /// The names the kiln dialect's attributes are attached under.
 inline constexpr llvm::StringLiteral kModelAttrName = "kiln.model"; // module: StringAttr
 inline constexpr llvm::StringLiteral kTrainAttrName = "kiln.train"; // module: TrainAttr
+// module, set by kiln-plan-memory: {fixed_bytes, per_sample_bytes} (i64)
+inline constexpr llvm::StringLiteral kWorkspaceAttrName = "kiln.workspace";
 inline constexpr llvm::StringLiteral kEntryAttrName = "kiln.entry"; // function: EntryAttr
 inline constexpr llvm::StringLiteral kRoleAttrName = "kiln.role";   // argument, result
 

@@ -10,6 +10,7 @@
 #include "runtime/Bench.h"
 
 #include "runtime/Args.h"
+#include "runtime/KilnABI.h"
 #include "runtime/Tensor.h"
 #include "runtime/data/DataSet.h"
 #include "runtime/kernels/ThreadPool.h"
@@ -214,10 +215,12 @@ void runBench(const std::string &prog, const Manifest &m, const EntryPoints &ep,
            double(u.ru_utime.tv_usec) + double(u.ru_stime.tv_usec);
   };
   double cpuStart = 0;
+  int64_t allocationsStart = 0;
   std::chrono::steady_clock::time_point wallStart;
   for (int64_t call = 0; call < warmup + steps; ++call) {
     if (call == warmup) {
       cpuStart = cpuMicros();
+      allocationsStart = kiln_heap_allocations();
       wallStart = std::chrono::steady_clock::now();
     }
     int k = what == "train" ? int(call % 2) : 0;
@@ -238,6 +241,7 @@ void runBench(const std::string &prog, const Manifest &m, const EntryPoints &ep,
   }
 
   double cpu = cpuMicros() - cpuStart;
+  int64_t allocations = kiln_heap_allocations() - allocationsStart;
   double wall =
       std::chrono::duration<double, std::micro>(std::chrono::steady_clock::now() - wallStart)
           .count();
@@ -259,6 +263,9 @@ void runBench(const std::string &prog, const Manifest &m, const EntryPoints &ep,
             "\":" + jsonNumber(scalarValue(scalars[0]), "%.9g");
   line += ",\"cpu_us\":" + jsonNumber(cpu, "%.0f") + ",\"wall_us\":" + jsonNumber(wall, "%.0f");
   line += ",\"max_rss_kib\":" + std::to_string(usage.ru_maxrss);
+  // What generated code took from the heap in the timed calls (the memory
+  // plan's workspaces growing, buffers it could not place): 0 once warm.
+  line += ",\"heap_allocations\":" + std::to_string(allocations);
   if (flags.has("times")) {
     line += ",\"times_us\":[";
     for (size_t i = 0; i < times.size(); ++i)

@@ -102,10 +102,17 @@ void runInfo(const Manifest &m, bool asJson) {
     scalars += (scalars.empty() ? "" : ", ") + name;
   std::printf("loss and metrics: %s\n", scalars.empty() ? "(none)" : scalars.c_str());
   std::printf("FLOPs per sample: %lld\n", static_cast<long long>(m.flopsPerSample));
-  if (m.hasArena)
-    std::printf("memory plan: %lld bytes + %lld bytes per sample\n",
+  if (m.hasArena) {
+    // The workspace the generated code keeps (kiln-plan-memory), at the
+    // train block's batch (or 64) as an example.
+    int64_t batch = m.hasTrain ? m.train.batch : 64;
+    unsigned __int128 atBatch = (unsigned __int128)uint64_t(m.arenaFixedBytes) +
+                                (unsigned __int128)uint64_t(m.arenaPerSampleBytes) * uint64_t(batch);
+    std::printf("memory plan: %lld bytes + %lld bytes per sample (%s bytes at batch %lld)\n",
                 static_cast<long long>(m.arenaFixedBytes),
-                static_cast<long long>(m.arenaPerSampleBytes));
+                static_cast<long long>(m.arenaPerSampleBytes), decimal(atBatch).c_str(),
+                static_cast<long long>(batch));
+  }
   else
     std::printf("memory plan: (not recorded)\n");
   if (m.hasTrain) {

@@ -63,4 +63,14 @@ void kiln_loss(void **args);
 /// and metrics (rank 0 each, manifest order) are batch means of the
 /// manifest's "scalar_dtype", computed with the parameters before the update.
 void kiln_train_step(void **args);
+
+/// Called by the generated code, defined by the runtime
+/// (runtime/kernels/Allocator.cpp): the memory plan's workspace of `bytes`
+/// bytes, 64-byte aligned, kept between calls. Slot 0 serves the entry
+/// points, slot 1 a parallel loop's tiles; each thread has its own.
+void _mlir_ciface_kiln_workspace(kiln::MemRefDescriptor<1> *result, int64_t slot, int64_t bytes);
+
+/// The workspaces grown plus the buffers generated code took from the heap,
+/// since the start: a warm training step adds none.
+int64_t kiln_heap_allocations();
 }

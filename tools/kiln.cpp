@@ -357,6 +357,7 @@ int build(const char *argv0) {
   kiln::addLowerToLLVMPasses(pm);
   if (!runPasses(pm, *module))
     return 1;
+  manifest = kiln::withMemoryPlan(manifest, *module);
 
   llvm::LLVMContext llvmContext;
   auto llvmModule = kiln::translateToLLVMIR(*module, llvmContext, manifest);

@@ -27,6 +27,7 @@ struct LowerAllReduceMean : OpConversionPattern<AllReduceMeanOp> {
         return rewriter.notifyMatchFailure(op, "an operand of dynamic shape");
     Value share = tensor::ExtractOp::create(rewriter, loc, adaptor.getShare());
     SmallVector<Value> results(op.getNumResults());
+    SmallVector<Value> bufs;
     // One buffer and one call per element type, in operand order.
     SmallVector<Type> elementTypes;
     for (Value v : adaptor.getValues())
@@ -42,19 +43,30 @@ struct LowerAllReduceMean : OpConversionPattern<AllReduceMeanOp> {
           offsets.push_back(total);
           total += cast<RankedTensorType>(v.getType()).getNumElements();
         }
+      // The buffer and its windows, each shaped as its operand, come first
+      // in the function: eliminate-empty-tensors can then have the op that
+      // computes an operand write straight into its window (no copy).
       auto bufType = MemRefType::get({total}, elem);
-      Value buf = memref::AllocOp::create(rewriter, loc, bufType);
-      for (auto [k, i] : llvm::enumerate(members)) {
-        Value v = adaptor.getValues()[i];
-        auto type = cast<RankedTensorType>(v.getType());
-        Value flat = reshape(rewriter, loc, v, RankedTensorType::get({type.getNumElements()}, elem));
-        Value window = memref::SubViewOp::create(
-            rewriter, loc, buf, ArrayRef<OpFoldResult>{rewriter.getIndexAttr(offsets[k])},
-            ArrayRef<OpFoldResult>{rewriter.getIndexAttr(type.getNumElements())},
-            ArrayRef<OpFoldResult>{rewriter.getIndexAttr(1)});
-        bufferization::MaterializeInDestinationOp::create(rewriter, loc, TypeRange{}, flat, window,
-                                                          /*restrict=*/true, /*writable=*/true);
+      SmallVector<Value> windows;
+      {
+        OpBuilder::InsertionGuard guard(rewriter);
+        rewriter.setInsertionPointToStart(&op->getParentOfType<func::FuncOp>().getBody().front());
+        Value buf = memref::AllocOp::create(rewriter, loc, bufType);
+        for (auto [k, i] : llvm::enumerate(members)) {
+          auto type = cast<RankedTensorType>(adaptor.getValues()[i].getType());
+          Value window = memref::SubViewOp::create(
+              rewriter, loc, buf, ArrayRef<OpFoldResult>{rewriter.getIndexAttr(offsets[k])},
+              ArrayRef<OpFoldResult>{rewriter.getIndexAttr(type.getNumElements())},
+              ArrayRef<OpFoldResult>{rewriter.getIndexAttr(1)});
+          windows.push_back(expand(rewriter, loc, window, type.getShape()));
+        }
+        bufs.push_back(buf);
       }
+      Value buf = bufs.back();
+      for (auto [k, i] : llvm::enumerate(members))
+        bufferization::MaterializeInDestinationOp::create(rewriter, loc, TypeRange{},
+                                                          adaptor.getValues()[i], windows[k],
+                                                          /*restrict=*/true, /*writable=*/true);
       auto dynType = MemRefType::get({ShapedType::kDynamic}, elem);
       func::FuncOp callee = declare(rewriter, op, elem, dynType);
       func::CallOp::create(rewriter, loc, callee,
@@ -73,6 +85,18 @@ struct LowerAllReduceMean : OpConversionPattern<AllReduceMeanOp> {
     }
     rewriter.replaceOp(op, results);
     return success();
+  }
+
+  /// A contiguous 1-D window of the flat buffer viewed with `shape`.
+  static Value expand(OpBuilder &b, Location loc, Value window, ArrayRef<int64_t> shape) {
+    if (shape.size() == 1)
+      return window;
+    SmallVector<ReassociationIndices> groups;
+    if (!shape.empty())
+      groups.push_back(llvm::to_vector(llvm::seq<int64_t>(0, int64_t(shape.size()))));
+    if (shape.empty())
+      return memref::CollapseShapeOp::create(b, loc, window, groups);
+    return memref::ExpandShapeOp::create(b, loc, shape, window, groups);
   }
 
   /// A static-shaped tensor as another of the same element count.

@@ -1,5 +1,7 @@
 // The matrix product generated code calls for every linalg.matmul:
-//   C[M, N] += A[M, K] * B[K, N]
+//   C[M, N] += A[M, K] * B[K, N]   (accumulate = 1)
+//   C[M, N]  = A[M, K] * B[K, N]   (accumulate = 0: a product into zeros,
+//                                    whose fill codegen dropped)
 // over strided memrefs; a transposed operand is a view with swapped strides
 // (codegen passes `memref.transpose` views, never copies).
 //
@@ -50,14 +52,15 @@ template <typename T> Mat<T> typed(const Descriptor &d) {
           d.strides[1]};
 }
 
-/// c[0:rows, 0:cols] += sum over p < kc of a[p * lda + i] * b[p * ldb + j], for
+/// c[0:rows, 0:cols] += sum over p < kc of a[p * lda + i] * b[p * ldb + j]
+/// (or c = 0 + the sum when `overwrite`: C's old values are never read), for
 /// rows <= MR, cols <= NR; c's rows are ldc apart, its columns contiguous.
 /// a has MR readable rows (a packed panel, lda = MR, or a column-major A
 /// itself); b is read only up to cols (masked loads), so it may be a packed
 /// panel (ldb = NR) or a row-major B itself.
 template <typename T>
 using KernelFn = void (*)(int64_t kc, const T *a, int64_t lda, const T *b, int64_t ldb, T *c, int64_t ldc,
-                          int64_t rows, int64_t cols);
+                          int64_t rows, int64_t cols, bool overwrite);
 
 template <typename T> struct Kernel {
   int64_t mr, nr;
@@ -67,7 +70,7 @@ template <typename T> struct Kernel {
 // ---------------------------------------------------------------- plain C++
 template <typename T, int MR, int NR>
 void kernelPlain(int64_t kc, const T *a, int64_t lda, const T *b, int64_t ldb, T *c, int64_t ldc, int64_t rows,
-                 int64_t cols) {
+                 int64_t cols, bool overwrite) {
   T sum[MR][NR] = {};
   if (cols == NR) {
     for (int64_t p = 0; p < kc; ++p, a += lda, b += ldb)
@@ -82,7 +85,7 @@ void kernelPlain(int64_t kc, const T *a, int64_t lda, const T *b, int64_t ldb, T
   }
   for (int64_t i = 0; i < rows; ++i)
     for (int64_t j = 0; j < cols; ++j)
-      c[i * ldc + j] += sum[i][j];
+      c[i * ldc + j] = (overwrite ? T(0) : c[i * ldc + j]) + sum[i][j];
 }
 
 #if defined(__x86_64__)
@@ -93,7 +96,7 @@ void kernelPlain(int64_t kc, const T *a, int64_t lda, const T *b, int64_t ldb, T
 template <int MR, int NV>
 __attribute__((target("avx512f,avx512vl,fma"))) void
 kernelAvx512(int64_t kc, const float *a, int64_t lda, const float *b, int64_t ldb, float *c, int64_t ldc,
-             int64_t rows, int64_t cols) {
+             int64_t rows, int64_t cols, bool overwrite) {
   __mmask16 mask[NV];
   for (int v = 0; v < NV; ++v) {
     int64_t left = std::clamp<int64_t>(cols - 16 * v, 0, 16);
@@ -125,18 +128,20 @@ kernelAvx512(int64_t kc, const float *a, int64_t lda, const float *b, int64_t ld
 #pragma GCC unroll 8
     for (int v = 0; v < NV; ++v) {
       float *row = c + i * ldc + 16 * v;
-      __m512 old = _mm512_maskz_loadu_ps(mask[v], row);
+      // 0 + sum, as after a zero fill: -0 becomes +0 the same way.
+      __m512 old = overwrite ? _mm512_setzero_ps() : _mm512_maskz_loadu_ps(mask[v], row);
       _mm512_mask_storeu_ps(row, mask[v], _mm512_add_ps(old, acc[i][v]));
     }
   }
 }
 
-/// y[j * incy] += dot(x, w + j * ldw) for j < cols (up to 4), k contiguous:
+/// y[j * incy] += dot(x, w + j * ldw) for j < cols (up to 4), k contiguous
+/// (y = 0 + dot when `overwrite`):
 /// one row of A times a transposed B, each dot vectorized along k.
 __attribute__((target("avx512f,avx512vl,fma"))) void dotAvx512(int64_t k, const float *x,
                                                              const float *w, int64_t ldw,
                                                              float *y, int64_t incy,
-                                                             int64_t cols) {
+                                                             int64_t cols, bool overwrite) {
   const float *w1 = w + (cols > 1 ? 1 : 0) * ldw, *w2 = w + (cols > 2 ? 2 : 0) * ldw,
               *w3 = w + (cols > 3 ? 3 : 0) * ldw;
   __m512 s0 = _mm512_setzero_ps(), s1 = s0, s2 = s0, s3 = s0;
@@ -159,14 +164,14 @@ __attribute__((target("avx512f,avx512vl,fma"))) void dotAvx512(int64_t k, const 
   float sums[4] = {_mm512_reduce_add_ps(s0), _mm512_reduce_add_ps(s1), _mm512_reduce_add_ps(s2),
                    _mm512_reduce_add_ps(s3)};
   for (int64_t j = 0; j < cols; ++j)
-    y[j * incy] += sums[j];
+    y[j * incy] = (overwrite ? 0.0f : y[j * incy]) + sums[j];
 }
 
 // ---------------------------------------------------------------- AVX2 + FMA
 template <int MR, int NV>
 __attribute__((target("avx2,fma"))) void kernelAvx2(int64_t kc, const float *a, int64_t lda,
                                                     const float *b, int64_t ldb, float *c, int64_t ldc,
-                                                    int64_t rows, int64_t cols) {
+                                                    int64_t rows, int64_t cols, bool overwrite) {
   __m256i mask[NV];
   for (int v = 0; v < NV; ++v) {
     int left = static_cast<int>(std::clamp<int64_t>(cols - 8 * v, 0, 8));
@@ -198,7 +203,7 @@ __attribute__((target("avx2,fma"))) void kernelAvx2(int64_t kc, const float *a, 
 #pragma GCC unroll 8
     for (int v = 0; v < NV; ++v) {
       float *row = c + i * ldc + 8 * v;
-      __m256 old = _mm256_maskload_ps(row, mask[v]);
+      __m256 old = overwrite ? _mm256_setzero_ps() : _mm256_maskload_ps(row, mask[v]);
       _mm256_maskstore_ps(row, mask[v], _mm256_add_ps(old, acc[i][v]));
     }
   }
@@ -367,13 +372,14 @@ void packB(const Mat<T> &b, int64_t p0, int64_t kc, int64_t j0, int64_t nc, int6
   }
 }
 
-/// C[i0:i1, j0:j1] += A[i0:i1, :] * B[:, j0:j1], blocked for the caches.
+/// C[i0:i1, j0:j1] += A[i0:i1, :] * B[:, j0:j1], blocked for the caches (=
+/// when `overwrite`: the first block of k writes C, the others add to it).
 /// Panels are packed unless the kernel can read them in place: a column-major
 /// A (a gradient's dY^T) or a one-row kernel always; a row-major B when the
 /// caller says it is reused too little to pay for its copy.
 template <typename T>
 void blockedProduct(const Mat<T> &a, const Mat<T> &b, const Mat<T> &c, const Kernel<T> &kern,
-                    int64_t i0, int64_t i1, int64_t j0, int64_t j1, bool bInPlace) {
+                    int64_t i0, int64_t i1, int64_t j0, int64_t j1, bool bInPlace, bool overwrite) {
   const int64_t mr = kern.mr, nr = kern.nr, k = a.cols;
   const bool aInPlace = mr == 1 || (a.rs == 1 && a.cols > 1);
   T *bufB = bInPlace ? nullptr : scratch<T>(0, KC * ((std::min(NC, j1 - j0) + nr - 1) / nr) * nr);
@@ -401,7 +407,7 @@ void blockedProduct(const Mat<T> &a, const Mat<T> &b, const Mat<T> &c, const Ker
             if (aInPlace && (rows == mr || mr == 1))
               ap = a.at(ic + ir, pc), lda = a.cs;
             kern.fn(kc, ap, lda, bp, ldb, c.at(ic + ir, jc + jr), c.rs, rows,
-                    std::min(nr, nc - jr));
+                    std::min(nr, nc - jr), overwrite && pc == 0);
           }
         }
       }
@@ -410,9 +416,9 @@ void blockedProduct(const Mat<T> &a, const Mat<T> &b, const Mat<T> &c, const Ker
 }
 
 #if defined(__x86_64__)
-/// C[0, j0:j1] += A[0, :] * B[:, j0:j1] for B with contiguous columns.
+/// C[0, j0:j1] (+)= A[0, :] * B[:, j0:j1] for B with contiguous columns.
 void dotProduct(const Mat<float> &a, const Mat<float> &b, const Mat<float> &c, int64_t j0,
-                int64_t j1) {
+                int64_t j1, bool overwrite) {
   const int64_t k = a.cols;
   const float *x = a.data;
   if (!a.rowMajor()) {
@@ -422,7 +428,7 @@ void dotProduct(const Mat<float> &a, const Mat<float> &b, const Mat<float> &c, i
     x = buf;
   }
   for (int64_t j = j0; j < j1; j += 4)
-    dotAvx512(k, x, b.at(0, j), b.cs, c.at(0, j), c.cs, std::min<int64_t>(4, j1 - j));
+    dotAvx512(k, x, b.at(0, j), b.cs, c.at(0, j), c.cs, std::min<int64_t>(4, j1 - j), overwrite);
 }
 #endif
 
@@ -432,11 +438,19 @@ void dotProduct(const Mat<float> &a, const Mat<float> &b, const Mat<float> &c, i
 // core); measuring the break-even needs a quiet machine (docs/bench.md).
 constexpr int64_t kParallelMacs = int64_t(1) << 18;
 
-template <typename T> void gemm(const Mat<T> &a0, const Mat<T> &b0, const Mat<T> &c0) {
+/// C += A * B, or C = A * B when `overwrite` (C's old values unread).
+template <typename T> void gemm(const Mat<T> &a0, const Mat<T> &b0, const Mat<T> &c0, bool overwrite) {
   Mat<T> a = a0, b = b0, c = c0;
   int64_t m = c.rows, n = c.cols, k = a.cols;
-  if (m == 0 || n == 0 || k == 0)
+  if (m == 0 || n == 0)
     return;
+  if (k == 0) {
+    if (overwrite)
+      for (int64_t i = 0; i < m; ++i)
+        for (int64_t j = 0; j < n; ++j)
+          *c.at(i, j) = T(0);
+    return;
+  }
   // A matrix-vector product C[m, 1] is C^T = B^T A^T: one row times a matrix.
   if (n == 1 && m > 1) {
     Mat<T> at = b.transposed(), bt = a.transposed();
@@ -446,10 +460,10 @@ template <typename T> void gemm(const Mat<T> &a0, const Mat<T> &b0, const Mat<T>
   // The kernels want C's columns contiguous; anything else goes through a copy.
   if (!c.rowMajor()) {
     std::vector<T> tmp(m * n);
-    for (int64_t i = 0; i < m; ++i)
+    for (int64_t i = 0; i < m && !overwrite; ++i)
       for (int64_t j = 0; j < n; ++j)
         tmp[i * n + j] = *c.at(i, j);
-    gemm(a, b, Mat<T>{tmp.data(), m, n, n, 1});
+    gemm(a, b, Mat<T>{tmp.data(), m, n, n, 1}, overwrite);
     for (int64_t i = 0; i < m; ++i)
       for (int64_t j = 0; j < n; ++j)
         *c.at(i, j) = tmp[i * n + j];
@@ -484,15 +498,15 @@ template <typename T> void gemm(const Mat<T> &a0, const Mat<T> &b0, const Mat<T>
     case Dot:
 #if defined(__x86_64__)
       if constexpr (sizeof(T) == sizeof(float))
-        dotProduct(a, b, c, lo, hi);
+        dotProduct(a, b, c, lo, hi, overwrite);
 #endif
       break;
     case Direct:
     case Packed:
       if (splitRows)
-        blockedProduct(a, b, c, kern, lo, hi, 0, n, path == Direct);
+        blockedProduct(a, b, c, kern, lo, hi, 0, n, path == Direct, overwrite);
       else
-        blockedProduct(a, b, c, kern, 0, m, lo, hi, path == Direct);
+        blockedProduct(a, b, c, kern, 0, m, lo, hi, path == Direct, overwrite);
       break;
     }
   };
@@ -503,10 +517,12 @@ template <typename T> void gemm(const Mat<T> &a0, const Mat<T> &b0, const Mat<T>
 
 } // namespace
 
-extern "C" void _mlir_ciface_kiln_matmul_f32(Descriptor *a, Descriptor *b, Descriptor *c) {
-  gemm(typed<float>(*a), typed<float>(*b), typed<float>(*c));
+extern "C" void _mlir_ciface_kiln_matmul_f32(Descriptor *a, Descriptor *b, Descriptor *c,
+                                             int64_t accumulate) {
+  gemm(typed<float>(*a), typed<float>(*b), typed<float>(*c), accumulate == 0);
 }
 
-extern "C" void _mlir_ciface_kiln_matmul_f64(Descriptor *a, Descriptor *b, Descriptor *c) {
-  gemm(typed<double>(*a), typed<double>(*b), typed<double>(*c));
+extern "C" void _mlir_ciface_kiln_matmul_f64(Descriptor *a, Descriptor *b, Descriptor *c,
+                                             int64_t accumulate) {
+  gemm(typed<double>(*a), typed<double>(*b), typed<double>(*c), accumulate == 0);
 }

@@ -1,15 +1,18 @@
 // kiln-matmul-to-call: f32/f64 linalg.matmul on buffers becomes a call to the
 // runtime's GEMM with fully dynamic strided operands (a transposed operand as
-// a memref.transpose view); other products stay.
+// a memref.transpose view); other products stay. The last argument is 1
+// (C += A * B), or 0 (C = A * B) when a zero fill of C right before the
+// product is dropped.
 // RUN: kiln-opt %s --kiln-matmul-to-call | FileCheck %s
 
-// CHECK-DAG: func.func private @kiln_matmul_f32(memref<?x?xf32, strided<[?, ?], offset: ?>>, memref<?x?xf32, strided<[?, ?], offset: ?>>, memref<?x?xf32, strided<[?, ?], offset: ?>>) attributes {llvm.emit_c_interface}
+// CHECK-DAG: func.func private @kiln_matmul_f32(memref<?x?xf32, strided<[?, ?], offset: ?>>, memref<?x?xf32, strided<[?, ?], offset: ?>>, memref<?x?xf32, strided<[?, ?], offset: ?>>, index) attributes {llvm.emit_c_interface}
 // CHECK-DAG: func.func private @kiln_matmul_f64(
 // CHECK-LABEL: func.func @products
 // CHECK: %[[A:.*]] = memref.cast %arg0 : memref<4x3xf32> to memref<?x?xf32, strided<[?, ?], offset: ?>>
 // CHECK: %[[B:.*]] = memref.cast %arg1
 // CHECK: %[[C:.*]] = memref.cast %arg2
-// CHECK: call @kiln_matmul_f32(%[[A]], %[[B]], %[[C]])
+// CHECK: %[[ADD:.*]] = arith.constant 1 : index
+// CHECK: call @kiln_matmul_f32(%[[A]], %[[B]], %[[C]], %[[ADD]])
 // CHECK: call @kiln_matmul_f64(
 // Integer products have no GEMM: they stay linalg (and become loops).
 // CHECK: linalg.matmul ins(%arg6, %arg7 : memref<2x2xi32>, memref<2x2xi32>)
@@ -55,5 +58,32 @@ func.func @transposed(%x: memref<?x4xf32>, %w: memref<3x4xf32>, %y: memref<?x3xf
   linalg.matmul indexing_maps = [#mk, #nk, #mn] ins(%x, %w : memref<?x4xf32>, memref<3x4xf32>) outs(%y : memref<?x3xf32>)
   linalg.matmul indexing_maps = [#km, #kn, #mn] ins(%dy, %x : memref<?x3xf32>, memref<?x4xf32>) outs(%dw : memref<3x4xf32>)
   linalg.matmul indexing_maps = [#mk, #k, #mn] ins(%w, %v : memref<3x4xf32>, memref<4xf32>) outs(%z : memref<3x3xf32>)
+  return
+}
+
+// A product into zeros writes C: the fill goes. A fill of another value, or
+// with an op between it and the product, stays, and the product adds.
+// CHECK-LABEL: func.func @into_zeros
+// CHECK-NOT: linalg.fill
+// CHECK: %[[SET:.*]] = arith.constant 0 : index
+// CHECK: call @kiln_matmul_f32(%{{.*}}, %{{.*}}, %{{.*}}, %[[SET]])
+// CHECK: linalg.fill ins(%{{.*}} : f32) outs(%arg3 : memref<4x2xf32>)
+// CHECK: %[[ADD:.*]] = arith.constant 1 : index
+// CHECK: call @kiln_matmul_f32(%{{.*}}, %{{.*}}, %{{.*}}, %[[ADD]])
+// CHECK: linalg.fill ins(%{{.*}} : f32) outs(%arg4 : memref<4x2xf32>)
+// CHECK: memref.copy
+// CHECK: %[[ADD2:.*]] = arith.constant 1 : index
+// CHECK: call @kiln_matmul_f32(%{{.*}}, %{{.*}}, %{{.*}}, %[[ADD2]])
+func.func @into_zeros(%a: memref<4x3xf32>, %b: memref<3x2xf32>, %c: memref<4x2xf32>,
+                      %d: memref<4x2xf32>, %e: memref<4x2xf32>, %f: memref<4x2xf32>) {
+  %zero = arith.constant 0.0 : f32
+  %one = arith.constant 1.0 : f32
+  linalg.fill ins(%zero : f32) outs(%c : memref<4x2xf32>)
+  linalg.matmul ins(%a, %b : memref<4x3xf32>, memref<3x2xf32>) outs(%c : memref<4x2xf32>)
+  linalg.fill ins(%one : f32) outs(%d : memref<4x2xf32>)
+  linalg.matmul ins(%a, %b : memref<4x3xf32>, memref<3x2xf32>) outs(%d : memref<4x2xf32>)
+  linalg.fill ins(%zero : f32) outs(%e : memref<4x2xf32>)
+  memref.copy %f, %e : memref<4x2xf32> to memref<4x2xf32>
+  linalg.matmul ins(%a, %b : memref<4x3xf32>, memref<3x2xf32>) outs(%e : memref<4x2xf32>)
   return
 }

@@ -1,13 +1,16 @@
 // The runtime's matrix product against a plain triple loop: edge sizes that
 // are not multiples of the blocking, the skinny shapes of the examples (one
-// row, ten columns, small K), strided (transposed) operands, f64, and the
-// same bits whatever the thread count on every path.
+// row, ten columns, small K), strided (transposed) operands, f64, the same
+// bits whatever the thread count on every path, and C = A * B (accumulate 0)
+// with the bits of C += A * B into zeros.
 #include "runtime/kernels/Gemm.h"
 #include "runtime/kernels/ThreadPool.h"
 
 #include <gtest/gtest.h>
 
 #include <cstdint>
+#include <cstring>
+#include <limits>
 #include <random>
 #include <vector>
 
@@ -22,11 +25,11 @@ template <typename T> Descriptor view(std::vector<T> &data, int64_t rows, int64_
 
 } // namespace
 
-template <typename T> void call(Descriptor a, Descriptor b, Descriptor c) {
+template <typename T> void call(Descriptor a, Descriptor b, Descriptor c, int64_t accumulate = 1) {
   if constexpr (sizeof(T) == 4)
-    _mlir_ciface_kiln_matmul_f32(&a, &b, &c);
+    _mlir_ciface_kiln_matmul_f32(&a, &b, &c, accumulate);
   else
-    _mlir_ciface_kiln_matmul_f64(&a, &b, &c);
+    _mlir_ciface_kiln_matmul_f64(&a, &b, &c, accumulate);
 }
 
 /// C = C0 + A @ B with A and/or B given transposed (a view with swapped
@@ -146,4 +149,44 @@ TEST(GemmTest, ThreadsGiveTheSameBitsOnEveryPath) {
               << m << "x" << n << "x" << k << " tA " << tA << " tB " << tB << ", " << threads
               << " threads";
       }
+}
+
+/// C = A * B over a C full of NaNs (never read) against C += A * B over zeros.
+template <typename T>
+void checkOverwrite(int64_t m, int64_t n, int64_t k, bool tA, bool tB, bool cColumnMajor,
+                    int threads) {
+  std::vector<T> a(m * k), b(k * n), zeros(m * n, T(0)), nans(m * n, std::numeric_limits<T>::quiet_NaN());
+  std::mt19937 rng(static_cast<unsigned>(m * 31 + n * 17 + k));
+  std::uniform_real_distribution<double> u(-1, 1);
+  for (auto *v : {&a, &b})
+    for (T &x : *v)
+      x = static_cast<T>(u(rng));
+  Descriptor da = tA ? view(a, m, k, 1, m) : view(a, m, k, k, 1);
+  Descriptor db = tB ? view(b, k, n, 1, k) : view(b, k, n, n, 1);
+  auto dc = [&](std::vector<T> &c) { return cColumnMajor ? view(c, m, n, 1, m) : view(c, m, n, n, 1); };
+  kiln::runtime::threadPool().setThreads(threads);
+  call<T>(da, db, dc(zeros), 1);
+  call<T>(da, db, dc(nans), 0);
+  kiln::runtime::threadPool().setThreads(1);
+  for (int64_t i = 0; i < m * n; ++i)
+    ASSERT_EQ(std::memcmp(&zeros[i], &nans[i], sizeof(T)), 0)
+        << m << "x" << n << "x" << k << " tA " << tA << " tB " << tB << " C column-major "
+        << cColumnMajor << ", " << threads << " threads, element " << i;
+}
+
+// Every path, K over one cache block (600 > 256: later blocks add to the
+// first), K = 0 (C becomes zeros), a C that is not row-major (a copy).
+TEST(GemmTest, OverwriteGivesTheBitsOfAProductIntoZeros) {
+  for (auto [m, n, k] : {std::tuple<int64_t, int64_t, int64_t>{1, 256, 784}, {1, 10, 128},
+                         {64, 10, 128}, {256, 784, 1}, {100, 1, 50}, {17, 33, 600},
+                         {96, 300, 700}, {5, 3, 0}})
+    for (bool tA : {false, true})
+      for (bool tB : {false, true}) {
+        checkOverwrite<float>(m, n, k, tA, tB, false, 1);
+        checkOverwrite<float>(m, n, k, tA, tB, false, 3);
+        if (m * n * k < 100000)
+          checkOverwrite<double>(m, n, k, tA, tB, false, 1);
+      }
+  checkOverwrite<float>(7, 9, 300, false, false, true, 1);
+  checkOverwrite<double>(7, 9, 30, true, false, true, 1);
 }
