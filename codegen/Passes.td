@@ -160,6 +160,7 @@ def GpuNativeMath : Pass<"kiln-gpu-native-math", "mlir::gpu::GPUModuleOp"> {
     this runs after it.
   }];
   let dependentDialects = ["mlir::LLVM::LLVMDialect"];
+}
 
 def PlanMemory : Pass<"kiln-plan-memory", "mlir::ModuleOp"> {
   let summary = "Place a function's buffers in one workspace by lifetime (the memory plan)";

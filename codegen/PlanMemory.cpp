@@ -17,7 +17,9 @@
 // A buffer inside an scf.forall lives in one tile, and tiles run at the same
 // time on the runtime's threads: each forall body gets its own plan, with
 // sizes at their largest (tiles are at most a step long), in a second
-// workspace that each thread has for itself.
+// workspace that each thread has for itself. The calling thread grows every
+// thread's before the loop (kiln_reserve_tile_workspaces), so no tile
+// allocates, whichever thread runs it.
 //
 // Buffers that fit none of this (a size that is not linear in one leaf, a
 // dealloc elsewhere) keep memref.alloc, so the heap.
@@ -46,6 +48,7 @@ namespace {
 
 constexpr int64_t kAlign = 64;
 constexpr const char *kWorkspaceFn = "kiln_workspace";
+constexpr const char *kReserveFn = "kiln_reserve_tile_workspaces";
 // The runtime's workspaces: one for the entry points, one per thread for tiles.
 constexpr int64_t kEntrySlot = 0, kTileSlot = 1;
 
@@ -200,13 +203,12 @@ int64_t pack(SmallVectorImpl<Buffer *> &buffers) {
   return end;
 }
 
-func::FuncOp declareWorkspace(ModuleOp module) {
-  if (auto existing = module.lookupSymbol<func::FuncOp>(kWorkspaceFn))
+/// The runtime's `name`, declared once with a C interface.
+func::FuncOp declare(ModuleOp module, StringRef name, FunctionType type) {
+  if (auto existing = module.lookupSymbol<func::FuncOp>(name))
     return existing;
   OpBuilder b(module.getBodyRegion());
-  Type bytes = MemRefType::get({ShapedType::kDynamic}, b.getI8Type());
-  auto func = func::FuncOp::create(b, module.getLoc(), kWorkspaceFn,
-                                   b.getFunctionType({b.getIndexType(), b.getIndexType()}, {bytes}));
+  auto func = func::FuncOp::create(b, module.getLoc(), name, type);
   func.setPrivate();
   func->setAttr("llvm.emit_c_interface", b.getUnitAttr());
   return func;
@@ -240,14 +242,15 @@ struct Plan {
     }
   }
 
-  /// Replaces the allocs by views of a workspace fetched at `at`; `leafValue`
-  /// materializes a leaf's value there.
-  void rewrite(func::FuncOp workspaceFn, int64_t slot, Block &scope,
-               function_ref<Value(OpBuilder &, Leaf)> leafValue) {
+  /// Replaces the allocs by views of a workspace fetched at the start of
+  /// `scope`. Its size is computed at `sizeAt` (`leafValue` materializes a
+  /// leaf's value there), where `reserveFn`, if given, is called with it.
+  void rewrite(func::FuncOp workspaceFn, func::FuncOp reserveFn, int64_t slot, Block &scope,
+               OpBuilder sizeAt, function_ref<Value(OpBuilder &, Leaf)> leafValue) {
     if (buffers.empty())
       return;
     Location loc = scope.getParentOp()->getLoc();
-    OpBuilder b = OpBuilder::atBlockBegin(&scope);
+    OpBuilder &b = sizeAt;
     auto constant = [&](int64_t v) { return arith::ConstantIndexOp::create(b, loc, v); };
     // Stretches: the fixed one, then one per leaf in the map's order.
     Value total = constant(fixedBytes);
@@ -258,6 +261,10 @@ struct Plan {
       total = arith::AddIOp::create(
           b, loc, total, arith::MulIOp::create(b, loc, constant(bytes), n));
     }
+    if (reserveFn)
+      func::CallOp::create(b, loc, reserveFn, ValueRange{total});
+    if (b.getInsertionBlock() != &scope)
+      b.setInsertionPointToStart(&scope);
     Value workspace =
         func::CallOp::create(b, loc, workspaceFn, ValueRange{constant(slot), total}).getResult(0);
     for (Buffer &buffer : buffers) {
@@ -396,8 +403,13 @@ struct PlanMemoryPass : kiln::impl::PlanMemoryBase<PlanMemoryPass> {
     for (auto func : module.getOps<func::FuncOp>())
       if (!func.isExternal() && func.getBody().hasOneBlock())
         funcs.push_back(func);
-    func::FuncOp workspaceFn;
-    auto workspace = [&] { return workspaceFn ? workspaceFn : workspaceFn = declareWorkspace(module); };
+    Builder types(module.getContext());
+    Type bytesType = MemRefType::get({ShapedType::kDynamic}, types.getI8Type());
+    Type index = types.getIndexType();
+    auto workspace = [&] {
+      return declare(module, kWorkspaceFn, types.getFunctionType({index, index}, {bytesType}));
+    };
+    auto reserve = [&] { return declare(module, kReserveFn, types.getFunctionType({index}, {})); };
     for (func::FuncOp func : funcs) {
       computeResultsInPlace(func);
       Block &entry = func.getBody().front();
@@ -415,12 +427,18 @@ struct PlanMemoryPass : kiln::impl::PlanMemoryBase<PlanMemoryPass> {
       int64_t tileFixed = 0, tilePerSample = 0;
       for (scf::ForallOp forall : foralls) {
         Plan tile = planScope(*forall.getBody(), entry);
-        tile.rewrite(workspace(), kTileSlot, *forall.getBody(), leafValue);
+        // Every thread's tile workspace grows here, on the calling thread,
+        // so that no tile allocates, whichever thread runs it.
+        if (!tile.buffers.empty())
+          tile.rewrite(workspace(), reserve(), kTileSlot, *forall.getBody(), OpBuilder(forall),
+                       leafValue);
         tileFixed = std::max(tileFixed, tile.fixedBytes);
         tilePerSample = std::max(tilePerSample, tile.perSampleBytes());
       }
       Plan plan = planScope(entry, entry);
-      plan.rewrite(workspace(), kEntrySlot, entry, leafValue);
+      if (!plan.buffers.empty())
+        plan.rewrite(workspace(), nullptr, kEntrySlot, entry, OpBuilder::atBlockBegin(&entry),
+                     leafValue);
       // One workspace serves every entry point in turn: the largest plan,
       // with one thread's tile workspace (the calling thread runs tiles too).
       fixedBytes = std::max(fixedBytes, plan.fixedBytes + tileFixed);

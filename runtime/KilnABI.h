@@ -69,6 +69,9 @@ void kiln_train_step(void **args);
 /// bytes, 64-byte aligned, kept between calls. Slot 0 serves the entry
 /// points, slot 1 a parallel loop's tiles; each thread has its own.
 void _mlir_ciface_kiln_workspace(kiln::MemRefDescriptor<1> *result, int64_t slot, int64_t bytes);
+/// Before a parallel loop whose tiles use slot 1: every pool thread's slot-1
+/// workspace grows to `bytes`.
+void _mlir_ciface_kiln_reserve_tile_workspaces(int64_t bytes);
 
 /// The workspaces grown plus the buffers generated code took from the heap,
 /// since the start: a warm training step adds none.

@@ -16,6 +16,9 @@ namespace {
 /// started there is nested and runs on this thread.
 thread_local bool insideTask = false;
 
+/// This thread's number: 0 but in a pool's worker.
+thread_local int threadIndex = 0;
+
 int clampThreads(int threads) {
   if (threads <= 0)
     threads = static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
@@ -64,6 +67,7 @@ struct ThreadPool::State {
   }
 
   void workerLoop(int id) {
+    threadIndex = id;
     uint64_t seen = 0;
     while (true) {
       const std::function<void(int64_t)> *task;
@@ -155,6 +159,8 @@ ThreadPool &threadPool() {
   static ThreadPool *pool = new ThreadPool(1);
   return *pool;
 }
+
+int currentThreadIndex() { return threadIndex; }
 
 void parallelFor(int64_t count, const std::function<void(int64_t)> &fn) {
   threadPool().run(count, fn);

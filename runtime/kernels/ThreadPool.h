@@ -46,6 +46,10 @@ private:
 /// line sizes it). Never destroyed: its workers wait until the process exits.
 ThreadPool &threadPool();
 
+/// The calling thread's number in the pool that runs it: 0 for a thread that
+/// is not a worker (the one that calls run), i for worker i.
+int currentThreadIndex();
+
 /// threadPool().run(count, fn).
 void parallelFor(int64_t count, const std::function<void(int64_t)> &fn);
 

@@ -9,7 +9,8 @@
 // The module records the largest fixed part (@reuse's) and the largest
 // part per sample (@per_sample's), each with one thread's tile workspace.
 // CHECK: module attributes {kiln.workspace = {fixed_bytes = 8128 : i64, per_sample_bytes = 1024 : i64}}
-// CHECK: func.func private @kiln_workspace(index, index) -> memref<?xi8> attributes {llvm.emit_c_interface}
+// CHECK-DAG: func.func private @kiln_workspace(index, index) -> memref<?xi8> attributes {llvm.emit_c_interface}
+// CHECK-DAG: func.func private @kiln_reserve_tile_workspaces(index) attributes {llvm.emit_c_interface}
 
 // %a and %b are alive at the same time, %c only after %a is freed: %c
 // reuses %a's bytes. Sizes are rounded up to 64 bytes.
@@ -86,12 +87,14 @@ func.func @per_sample(%x: memref<?x28xf32>, %m: index, %out: memref<?x10xf32>) {
 
 // A buffer inside a parallel loop lives in one tile, and tiles run at the
 // same time: it goes into the per-thread workspace (slot 1), at its largest
-// size (4 rows of 16 f32, from the affine.min) and a per-batch part.
+// size (4 rows of 16 f32, from the affine.min) and a per-batch part. Before
+// the loop, the calling thread grows every thread's workspace to that size.
 // CHECK-LABEL: func.func @tiles(
-// CHECK: scf.forall
 // CHECK: %[[N:.*]] = memref.dim %arg0, %c0{{.*}}
 // CHECK: %[[PER:.*]] = arith.muli %c64{{.*}}, %[[N]]
 // CHECK: %[[TOTAL:.*]] = arith.addi %c256{{.*}}, %[[PER]]
+// CHECK: call @kiln_reserve_tile_workspaces(%[[TOTAL]])
+// CHECK: scf.forall
 // CHECK: %[[WS:.*]] = func.call @kiln_workspace(%c1{{.*}}, %[[TOTAL]])
 // CHECK: memref.view %[[WS]][%c0{{.*}}][%{{.*}}] : memref<?xi8> to memref<?x16xf32>
 // CHECK: memref.view %[[WS]][%{{.*}}][%{{.*}}] : memref<?xi8> to memref<?x8xf32>
