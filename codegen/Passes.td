@@ -193,4 +193,18 @@ def MergeParallelLoops : Pass<"kiln-merge-parallel-loops", "mlir::ModuleOp"> {
   let dependentDialects = ["mlir::scf::SCFDialect", "mlir::arith::ArithDialect"];
 }
 
+def CollapseDims : Pass<"kiln-collapse-dims", "mlir::ModuleOp"> {
+  let summary = "Run the contiguous trailing loops of an element-wise op on buffers as one loop";
+  let description = [{
+    Before linalg becomes loops: an all-parallel `linalg.generic` on buffers
+    (no `linalg.index`) whose trailing loops every operand reads or writes
+    as a contiguous run of its dimensions gets those loops collapsed into
+    one (`linalg::collapseOpIterationDims`, through `memref.collapse_shape`
+    views). LLVM then vectorizes one long contiguous loop instead of
+    unrolling a short one and vectorizing the next with gathers. An operand
+    whose strides do not allow the view leaves the op as it is.
+  }];
+  let dependentDialects = ["mlir::memref::MemRefDialect", "mlir::linalg::LinalgDialect"];
+}
+
 #endif // KILN_CODEGEN_PASSES
