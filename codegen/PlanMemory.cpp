@@ -23,6 +23,9 @@
 //
 // Buffers that fit none of this (a size that is not linear in one leaf, a
 // dealloc elsewhere) keep memref.alloc, so the heap.
+//
+// Before planning, a result the function computes in a buffer only to copy
+// it into its out-parameter is computed in the out-parameter.
 #include "codegen/Passes.h"
 
 #include "ir/KilnAttrs.h"
