@@ -41,3 +41,13 @@ if ptxas:
 else:
     lit_config.note("no ptxas (CUDA toolkit at %s or on PATH): driver/gpu-ptxas.test "
                     "is UNSUPPORTED (skipped)" % cuda_path)
+
+# Whether the CUDA driver loads here (libcuda.so.1): a cuda executable's
+# train/eval/predict exit 2 without it, which driver/cuda-executable.test
+# checks where there is none (CI, the build machines).
+import ctypes
+try:
+    ctypes.CDLL("libcuda.so.1")
+    config.available_features.add("cuda-driver")
+except OSError:
+    config.available_features.add("no-cuda-driver")
