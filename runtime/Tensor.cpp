@@ -24,7 +24,7 @@ Tensor::Tensor(DType dtype, std::vector<int64_t> shape)
   if (!p)
     throw std::bad_alloc();
   std::memset(p, 0, size);
-  buf_.reset(p);
+  buf_ = std::unique_ptr<void, Free>(p, Free(deviceAlloc != nullptr));
 }
 
 size_t Tensor::sampleBytes() const {

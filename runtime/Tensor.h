@@ -46,8 +46,11 @@ public:
 
 private:
   struct Free {
+    Free() : device(false) {}
+    explicit Free(bool fromDevice) : device(fromDevice) {}
+    bool device; // from deviceAlloc
     void operator()(void *p) const {
-      if (deviceFree)
+      if (device)
         deviceFree(p);
       else
         std::free(p);

@@ -62,6 +62,8 @@ struct Driver {
 
 Driver driver;
 bool started = false;
+CUcontext context = nullptr;
+std::mutex launchMutex; // the runtime may call entry points from its threads
 CUmodule module = nullptr;
 std::vector<CUfunction> functions;
 std::vector<const char *> names;
@@ -152,7 +154,6 @@ bool startDevice(std::string &error) {
   };
   int count = 0;
   CUdevice device = 0;
-  CUcontext context = nullptr;
   if (!call("cuInit", driver.cuInit(0)) ||
       !call("cuDeviceGetCount", driver.cuDeviceGetCount(&count)))
     return false;
@@ -179,11 +180,17 @@ extern "C" void kiln_cuda_launch(int32_t kernel, int64_t gx, int64_t gy, int64_t
                                  int64_t bx, int64_t by, int64_t bz, int32_t sharedBytes,
                                  void **args, int32_t nargs) {
   (void)nargs;
+  if (gx <= 0 || gy <= 0 || gz <= 0) // an empty batch: nothing to do
+    return;
+  std::lock_guard<std::mutex> lock(launchMutex);
   static std::once_flag once;
   if (!started) {
     std::fprintf(stderr, "error: internal: a kernel was launched before the CUDA driver started\n");
     std::exit(1);
   }
+  // The context is current per thread: make it current on this one.
+  if (CUresult r = driver.cuCtxSetCurrent(context))
+    fatal("cuCtxSetCurrent", r, nullptr);
   std::call_once(once, loadImage);
   if (kernel < 0 || size_t(kernel) >= functions.size()) {
     std::fprintf(stderr, "error: internal: kernel index %d out of range\n", int(kernel));
