@@ -16,6 +16,7 @@
 #include <cstring>
 #include <dlfcn.h>
 #include <mutex>
+#include <unordered_map>
 #include <vector>
 
 // The image and name table kiln-gpu-launch-to-runtime puts in a cuda
@@ -88,17 +89,40 @@ std::string errorText(CUresult r) {
   std::exit(1);
 }
 
+// Freed blocks are kept by size and reused: the generated code allocates
+// and frees the same temporaries every step, and cuMemAllocManaged is slow.
+std::mutex poolMutex;
+std::unordered_map<void *, size_t> blockSize;
+std::unordered_map<size_t, std::vector<void *>> freeBlocks;
+
 void *managedAlloc(size_t bytes) {
+  bytes = (bytes + 255) / 256 * 256;
+  if (bytes == 0)
+    bytes = 256;
+  std::lock_guard<std::mutex> lock(poolMutex);
+  auto &reuse = freeBlocks[bytes];
+  if (!reuse.empty()) {
+    void *p = reuse.back();
+    reuse.pop_back();
+    return p;
+  }
   CUdeviceptr p = 0;
-  if (CUresult r = driver.cuMemAllocManaged(&p, bytes ? bytes : 1, kMemAttachGlobal))
+  if (CUresult r = driver.cuMemAllocManaged(&p, bytes, kMemAttachGlobal))
     fatal("cuMemAllocManaged", r, nullptr);
-  std::memset(reinterpret_cast<void *>(p), 0, bytes);
+  blockSize[reinterpret_cast<void *>(p)] = bytes;
   return reinterpret_cast<void *>(p);
 }
 
 void managedFree(void *p) {
-  if (p)
-    driver.cuMemFree(reinterpret_cast<CUdeviceptr>(p));
+  if (!p)
+    return;
+  std::lock_guard<std::mutex> lock(poolMutex);
+  auto it = blockSize.find(p);
+  if (it == blockSize.end()) { // not ours: a bug, but never free it twice
+    std::fprintf(stderr, "error: internal: freeing memory runtime/gpu did not allocate\n");
+    std::exit(1);
+  }
+  freeBlocks[it->second].push_back(p);
 }
 
 template <class F> bool symbol(void *lib, const char *name, F &slot, std::string &error) {
