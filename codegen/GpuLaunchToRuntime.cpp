@@ -15,10 +15,19 @@
 // was there at build time, else the PTX, NUL-terminated, for the driver's
 // JIT), kiln_cuda_image_size, kiln_cuda_image_is_ptx, kiln_cuda_kernel_names
 // (each name NUL-terminated, in kernel-index order) and kiln_cuda_kernel_count.
+//
+// Launches are asynchronous (one stream). Before the first host operation
+// after a launch that may touch memory the kernels use (a load or store not
+// into the function's own stack slots, a call other than the launcher and the
+// generated code's alloc/free, a branch, a return: conservative), the pass
+// calls kiln_cuda_sync(), so the host's scalar code and the runtime read
+// finished results; a run of launches with nothing between them is not
+// synchronized.
 #include "codegen/Passes.h"
 
 #include "mlir/Dialect/GPU/IR/GPUDialect.h"
 #include "mlir/Dialect/LLVMIR/LLVMDialect.h"
+#include "mlir/Interfaces/SideEffectInterfaces.h"
 #include "llvm/ADT/StringMap.h"
 
 namespace kiln {
@@ -144,6 +153,58 @@ struct GpuLaunchToRuntimePass
       LLVM::CallOp::create(b, l, launchTy, "kiln_cuda_launch", callArgs);
       launch.erase();
     }
+
+    // Synchronize before the host may touch memory after a launch.
+    auto syncTy = LLVM::LLVMFunctionType::get(LLVM::LLVMVoidType::get(ctx), {});
+    if (!module.lookupSymbol("kiln_cuda_sync")) {
+      b.setInsertionPointToEnd(module.getBody());
+      LLVM::LLVMFuncOp::create(b, loc, "kiln_cuda_sync", syncTy);
+    }
+    auto onStack = [](Value addr) {
+      while (Operation *def = addr.getDefiningOp()) {
+        if (isa<LLVM::AllocaOp>(def))
+          return true;
+        auto gep = dyn_cast<LLVM::GEPOp>(def);
+        if (!gep)
+          return false;
+        addr = gep.getBase();
+      }
+      return false;
+    };
+    auto isCallTo = [](Operation &op, StringRef name) {
+      auto call = dyn_cast<LLVM::CallOp>(op);
+      return call && call.getCallee() && *call.getCallee() == name;
+    };
+    auto needsSync = [&](Operation &op) {
+      if (op.hasTrait<OpTrait::IsTerminator>())
+        return true;
+      if (auto load = dyn_cast<LLVM::LoadOp>(op))
+        return !onStack(load.getAddr());
+      if (auto store = dyn_cast<LLVM::StoreOp>(op))
+        return !onStack(store.getAddr());
+      if (isCallTo(op, "kiln_cuda_launch") || isCallTo(op, "_mlir_memref_to_llvm_alloc") ||
+          isCallTo(op, "_mlir_memref_to_llvm_free"))
+        return false;
+      if (isa<LLVM::AllocaOp>(op))
+        return false;
+      return !isMemoryEffectFree(&op);
+    };
+    module.walk([&](LLVM::LLVMFuncOp func) {
+      for (Block &block : func.getBody()) {
+        bool pending = false;
+        for (Operation &op : block) {
+          if (isCallTo(op, "kiln_cuda_launch")) {
+            pending = true;
+            continue;
+          }
+          if (pending && needsSync(op)) {
+            b.setInsertionPoint(&op);
+            LLVM::CallOp::create(b, op.getLoc(), syncTy, "kiln_cuda_sync", ValueRange{});
+            pending = false;
+          }
+        }
+      }
+    });
 
     std::string table;
     for (const std::string &name : names)

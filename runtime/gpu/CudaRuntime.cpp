@@ -2,8 +2,9 @@
 // (cuMemAllocManaged): parameters, optimizer state, batches and the
 // generated code's temporaries live there, one pointer valid on host and
 // device, so the host's scalar code and the runtime's data staging read and
-// write it directly. Every launch is followed by cuCtxSynchronize, so the
-// host never touches managed memory while a kernel runs. This is the simple,
+// write it directly. Launches are asynchronous on the default stream; the
+// generated code calls kiln_cuda_sync (cuCtxSynchronize) before the host
+// touches memory after launches, so it never does while a kernel runs. This is the simple,
 // slow form; docs/runtime.md lists what is missing (explicit device memory
 // from the plan, pinned staging, one stream, CUDA graph replay).
 #include "runtime/gpu/CudaRuntime.h"
@@ -68,6 +69,7 @@ std::mutex launchMutex; // the runtime may call entry points from its threads
 CUmodule module = nullptr;
 std::vector<CUfunction> functions;
 std::vector<const char *> names;
+const char *lastKernel = nullptr;
 
 std::string errorText(CUresult r) {
   const char *name = nullptr, *text = nullptr;
@@ -229,7 +231,23 @@ extern "C" void kiln_cuda_launch(int32_t kernel, int64_t gx, int64_t gy, int64_t
                                          unsigned(bx), unsigned(by), unsigned(bz),
                                          unsigned(sharedBytes), nullptr, args, nullptr))
     fatal("cuLaunchKernel", r, name);
-  // The host reads managed memory next (scalar ops, the runtime): wait.
-  if (CUresult r = driver.cuCtxSynchronize())
-    fatal("cuCtxSynchronize after", r, name);
+  lastKernel = name; // asynchronous: kiln_cuda_sync reports its errors
+}
+
+/// Called by the generated host code before it may touch memory the kernels
+/// launched since the last call use (codegen/GpuLaunchToRuntime.cpp).
+extern "C" void kiln_cuda_sync() {
+  std::lock_guard<std::mutex> lock(launchMutex);
+  if (!started)
+    return;
+  if (CUresult r = driver.cuCtxSetCurrent(context))
+    fatal("cuCtxSetCurrent", r, nullptr);
+  if (CUresult r = driver.cuCtxSynchronize()) {
+    // Launches are asynchronous: the failure is from a kernel launched since
+    // the last synchronization, the last of them being lastKernel.
+    std::fprintf(stderr, "error: cuCtxSynchronize failed: %s (a kernel launched since the "
+                 "last synchronization; the last one launched: %s)\n",
+                 errorText(r).c_str(), lastKernel ? lastKernel : "none");
+    std::exit(1);
+  }
 }

@@ -2,7 +2,8 @@
 (kiln build --target cuda --emit=llvm, PTX image), and for every
 kiln_cuda_launch(i32 K, ..., i32 N) call checks that kernel K of
 kiln_cuda_kernel_names is an `.entry` of the embedded PTX declaring exactly N
-parameters. Prints one line per distinct kernel checked and a summary; exits 1
+parameters, and that no block ends after a launch without a kiln_cuda_sync
+call. Prints one line per distinct kernel checked and a summary; exits 1
 on any mismatch.
 
 usage: check_launch_abi.py FILE.ll
@@ -40,6 +41,22 @@ def main():
             print(f"kernel {k} {name}: launched with {n} arguments, the PTX declares {params[name]}")
             bad += 1
         seen.add(name)
+    # Launches are asynchronous: no block may end (branch or return) with a
+    # launch not followed by kiln_cuda_sync.
+    unsynced = 0
+    for body in re.findall(r"^define [^\n]*\{\n(.*?)^\}", ir, re.M | re.S):
+        pending = False
+        for line in body.splitlines():
+            if "call void @kiln_cuda_launch(" in line:
+                pending = True
+            elif "call void @kiln_cuda_sync()" in line:
+                pending = False
+            elif re.match(r"\s+(ret|br|switch)\b", line) and pending:
+                unsynced += 1
+                pending = False
+    if unsynced:
+        print(f"{unsynced} blocks end after a launch without kiln_cuda_sync")
+        bad += unsynced
     print(f"{len(calls)} launches of {len(seen)} kernels checked, {bad} mismatches")
     sys.exit(1 if bad else 0)
 

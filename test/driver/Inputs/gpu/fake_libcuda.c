@@ -11,12 +11,12 @@
 #include <string.h>
 
 static const char *image;
-static long launches, functions;
+static long launches, functions, syncs;
 static int bad;
 
 static void report(void) {
-  fprintf(stderr, "fake-cuda: %ld launches, %ld kernels looked up, %d bad\n", launches,
-          functions, bad);
+  fprintf(stderr, "fake-cuda: %ld launches, %ld kernels looked up, %d bad, %ld syncs\n", launches,
+          functions, bad, syncs);
 }
 
 int cuInit(unsigned flags) { (void)flags; atexit(report); return 0; }
@@ -24,7 +24,7 @@ int cuDeviceGetCount(int *n) { *n = getenv("FAKE_CUDA_NO_GPU") ? 0 : 1; return 0
 int cuDeviceGet(int *d, int i) { *d = i; return 0; }
 int cuDevicePrimaryCtxRetain(void **c, int d) { (void)d; *c = (void *)0x1; return 0; }
 int cuCtxSetCurrent(void *c) { (void)c; return 0; }
-int cuCtxSynchronize(void) { return 0; }
+int cuCtxSynchronize(void) { ++syncs; return 0; }
 int cuModuleLoadData(void **m, const void *data) {
   image = data;
   *m = (void *)0x2;
