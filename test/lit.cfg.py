@@ -36,6 +36,9 @@ else:
 ptxas = os.path.join(cuda_path, "bin", "ptxas")
 if not os.access(ptxas, os.X_OK):
     ptxas = shutil.which("ptxas") or ""
+if os.access(os.path.join(cuda_path, "bin", "fatbinary"), os.X_OK) and \
+        os.access(os.path.join(cuda_path, "bin", "ptxas"), os.X_OK):
+    config.available_features.add("cuda-fatbinary")
 if ptxas:
     config.available_features.add("ptxas")
     config.substitutions.append(("%ptxas", ptxas))
