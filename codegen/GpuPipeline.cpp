@@ -86,6 +86,20 @@ void addGpuToBinaryPasses(OpPassManager &pm, const GpuOptions &options, bool fat
                       "}");
 }
 
+void addGpuHostToLLVMPasses(OpPassManager &pm) {
+  // The host functions as on the CPU (codegen/Pipeline.cpp's last steps,
+  // without the tiles and threads), then gpu-to-llvm for the launches'
+  // operands, then Kiln's launcher calls and the image's globals.
+  addPipeline(pm, "func.func(convert-linalg-to-loops),lower-affine,convert-scf-to-cf,"
+                  "expand-strided-metadata,lower-affine,"
+                  "finalize-memref-to-llvm{use-generic-functions},"
+                  "func.func(llvm-request-c-wrappers),"
+                  "convert-math-to-llvm,convert-math-to-libm,convert-arith-to-llvm,"
+                  "convert-index-to-llvm,convert-func-to-llvm,convert-cf-to-llvm,"
+                  "gpu-to-llvm,reconcile-unrealized-casts,kiln-gpu-launch-to-runtime,"
+                  "reconcile-unrealized-casts");
+}
+
 std::vector<std::string> kernelNames(ModuleOp module) {
   std::vector<std::string> names;
   module.walk([&](gpu::GPUFuncOp func) {

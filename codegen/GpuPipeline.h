@@ -43,6 +43,11 @@ void addLowerToGpuPasses(mlir::OpPassManager &pm);
 void addGpuToBinaryPasses(mlir::OpPassManager &pm, const GpuOptions &options,
                           bool fatbin);
 
+/// After addGpuToBinaryPasses: the host functions to the LLVM dialect, each
+/// gpu.launch_func a kiln_cuda_launch call, the gpu.binary the globals
+/// runtime/gpu loads (kiln-gpu-launch-to-runtime).
+void addGpuHostToLLVMPasses(mlir::OpPassManager &pm);
+
 /// The kernels' names, in the order gpu.module @kiln_kernels defines them.
 std::vector<std::string> kernelNames(mlir::ModuleOp module);
 

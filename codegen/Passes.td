@@ -207,4 +207,19 @@ def CollapseDims : Pass<"kiln-collapse-dims", "mlir::ModuleOp"> {
   let dependentDialects = ["mlir::memref::MemRefDialect", "mlir::linalg::LinalgDialect"];
 }
 
+def GpuLaunchToRuntime : Pass<"kiln-gpu-launch-to-runtime", "mlir::ModuleOp"> {
+  let summary = "The host side of a cuda executable: each gpu.launch_func a kiln_cuda_launch call, the gpu.binary globals the runtime loads lazily";
+  let description = [{
+    After gpu-module-to-binary, the host's lowering to LLVM and gpu-to-llvm:
+    every gpu.launch_func becomes `kiln_cuda_launch(kernel index, grid xyz,
+    block xyz, shared bytes, void **args, nargs)` (args points at the
+    kernel's parameters, memref descriptors expanded), and the one
+    gpu.binary becomes the globals kiln_cuda_image (fatbin, or
+    NUL-terminated PTX), kiln_cuda_image_size, kiln_cuda_image_is_ptx,
+    kiln_cuda_kernel_names (NUL-separated, by index) and
+    kiln_cuda_kernel_count, which runtime/gpu loads on the first launch.
+  }];
+  let dependentDialects = ["mlir::LLVM::LLVMDialect"];
+}
+
 #endif // KILN_CODEGEN_PASSES

@@ -1,4 +1,5 @@
 // Dispatch, flags and help of the executable's command line.
+#include "runtime/gpu/CudaRuntime.h"
 #include "runtime/Cli.h"
 
 #include "common/ExecutableFlags.h"
@@ -257,6 +258,12 @@ int dispatch(const std::string &prog, const Manifest &m, const EntryPoints &ep,
       inputError(e);
     installSignalHandlers();
     threadPool().setThreads(0); // every core, unless train's --threads says otherwise
+    if (cmd != "info" && m.target == "cuda") {
+      // A --target cuda executable: the driver, a GPU, else exit 2.
+      std::string error;
+      if (!gpu::startDevice(error))
+        inputError(error);
+    }
     if (cmd != "info") { // under mpirun, one rank of a data-parallel run
       startProcesses();
       threadPool().setThreads(processes().threads);

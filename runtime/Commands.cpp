@@ -63,6 +63,9 @@ void runInfo(const Manifest &m, bool asJson) {
     width = std::max(width, p.name.size());
 
   std::printf("model %s\n", m.model.c_str());
+  if (m.target == "cuda")
+    std::printf("target cuda (%s; not yet run on a GPU), %zu kernels\n", m.gpuArch.c_str(),
+                m.kernels.size());
   auto printGroup = [&](const char *title, const std::vector<TensorSpec> &specs) {
     std::printf("%s:\n", title);
     if (specs.empty())
@@ -155,6 +158,11 @@ void runInfo(const Manifest &m, bool asJson) {
   for (const std::string &e : m.entryPoints)
     eps += (eps.empty() ? "" : ", ") + e;
   std::printf("entry points: %s\n", eps.c_str());
+  if (m.target == "cuda") {
+    std::printf("kernels:\n");
+    for (const std::string &k : m.kernels)
+      std::printf("  %s\n", k.c_str());
+  }
 }
 
 //===----------------------------------------------------------------------===//

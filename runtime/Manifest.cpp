@@ -87,6 +87,11 @@ std::string Manifest::toJson() const {
                   {"seed", train.seed},
                   {"shuffle", train.shuffle}};
   j["flops_per_sample"] = flopsPerSample;
+  if (target != "cpu") {
+    j["target"] = target;
+    j["gpu_arch"] = gpuArch;
+    j["kernels"] = kernels;
+  }
   if (minTrainBatch > 1)
     j["min_train_batch"] = minTrainBatch;
   if (hasArena)
@@ -380,6 +385,22 @@ Manifest parse(const json &j) {
 
   if (j.contains("flops_per_sample"))
     m.flopsPerSample = getInt(j, "flops_per_sample", "", 0);
+  if (j.contains("target")) {
+    m.target = getString(j, "target", "");
+    if (m.target != "cpu" && m.target != "cuda")
+      throw ManifestError("\"target\" must be \"cpu\" or \"cuda\"");
+    if (j.contains("gpu_arch"))
+      m.gpuArch = getString(j, "gpu_arch", "");
+    if (j.contains("kernels")) {
+      if (!j["kernels"].is_array())
+        throw ManifestError("\"kernels\" must be an array of names");
+      for (const auto &k : j["kernels"]) {
+        if (!k.is_string())
+          throw ManifestError("\"kernels\" must be an array of names");
+        m.kernels.push_back(k.get<std::string>());
+      }
+    }
+  }
   if (j.contains("min_train_batch"))
     m.minTrainBatch = getInt(j, "min_train_batch", "", 1);
   if (j.contains("arena")) {

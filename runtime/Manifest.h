@@ -22,6 +22,7 @@
 //             "scheduler":"none"|"StepLR"|"CosineAnnealingLR","step_size":1,
 //             "gamma":0.1,"t_max":1,"eta_min":0},
 //   "flops_per_sample": 0,      optional, integer >= 0
+//   "target": "cuda", "gpu_arch": "sm_80", "kernels": ["..."]   optional (--target cuda)
 //   "min_train_batch": 2,       optional, integer >= 1: the fewest samples a
 //                               training batch may hold (BatchNorm1d on [N, C])
 //   "arena": {"fixed_bytes":0,"per_sample_bytes":0},           optional
@@ -98,6 +99,11 @@ struct Manifest {
   bool hasTrain = false; // whether the model file had a train block
   TrainDefaults train;
   int64_t flopsPerSample = 0;
+  // --target cuda: "target": "cuda", "gpu_arch" and "kernels" (names by
+  // launch index); a CPU manifest has none of them (target "cpu").
+  std::string target = "cpu";
+  std::string gpuArch;
+  std::vector<std::string> kernels;
   int64_t minTrainBatch = 1; // samples every training batch needs (BatchNorm1d on [N, C]: 2)
   bool hasArena = false;
   int64_t arenaFixedBytes = 0;

@@ -5,6 +5,9 @@
 
 namespace kiln::runtime {
 
+void *(*deviceAlloc)(size_t bytes) = nullptr;
+void (*deviceFree)(void *p) = nullptr;
+
 static_assert(sizeof(void *) == sizeof(int64_t),
               "memref descriptors assume 64-bit pointers");
 
@@ -17,11 +20,11 @@ Tensor::Tensor(DType dtype, std::vector<int64_t> shape)
   size_t size = (bytes() + kAlignment - 1) / kAlignment * kAlignment;
   if (size == 0)
     size = kAlignment;
-  void *p = std::aligned_alloc(kAlignment, size);
+  void *p = deviceAlloc ? deviceAlloc(size) : std::aligned_alloc(kAlignment, size);
   if (!p)
     throw std::bad_alloc();
   std::memset(p, 0, size);
-  buf_.reset(p);
+  buf_ = std::unique_ptr<void, Free>(p, Free(deviceAlloc != nullptr));
 }
 
 size_t Tensor::sampleBytes() const {

@@ -11,6 +11,13 @@
 
 namespace kiln::runtime {
 
+/// Set by runtime/gpu when a cuda executable starts a device run: every
+/// tensor's storage (and the generated code's temporaries,
+/// _mlir_memref_to_llvm_alloc) then comes from deviceAlloc (CUDA managed
+/// memory: one pointer valid on the host and the device). Null on the CPU.
+extern void *(*deviceAlloc)(size_t bytes);
+extern void (*deviceFree)(void *p);
+
 class Tensor {
 public:
   /// Alignment of every buffer; vectorized generated code may rely on it.
@@ -39,7 +46,15 @@ public:
 
 private:
   struct Free {
-    void operator()(void *p) const { std::free(p); }
+    Free() : device(false) {}
+    explicit Free(bool fromDevice) : device(fromDevice) {}
+    bool device; // from deviceAlloc
+    void operator()(void *p) const {
+      if (device)
+        deviceFree(p);
+      else
+        std::free(p);
+    }
   };
   DType dtype_ = DType::F32;
   std::vector<int64_t> shape_;

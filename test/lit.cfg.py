@@ -15,6 +15,7 @@ llvm_config.use_default_substitutions()
 llvm_config.with_environment("PATH", config.llvm_tools_dir, append_path=True)
 llvm_config.with_environment("PATH", config.kiln_tools_dir, append_path=True)
 config.substitutions.append(("%python", config.python_executable))
+config.substitutions.append(("%cxx", config.cxx_compiler))
 config.substitutions.append(("%examples", os.path.join(config.kiln_src_root, "examples")))
 config.substitutions.append(("%kiln_obj_root", config.kiln_obj_root))
 # A tool's name after "=" (as in --emit=kiln) or "." (a .kiln file) is not the tool.
@@ -35,9 +36,22 @@ else:
 ptxas = os.path.join(cuda_path, "bin", "ptxas")
 if not os.access(ptxas, os.X_OK):
     ptxas = shutil.which("ptxas") or ""
+if os.access(os.path.join(cuda_path, "bin", "fatbinary"), os.X_OK) and \
+        os.access(os.path.join(cuda_path, "bin", "ptxas"), os.X_OK):
+    config.available_features.add("cuda-fatbinary")
 if ptxas:
     config.available_features.add("ptxas")
     config.substitutions.append(("%ptxas", ptxas))
 else:
     lit_config.note("no ptxas (CUDA toolkit at %s or on PATH): driver/gpu-ptxas.test "
                     "is UNSUPPORTED (skipped)" % cuda_path)
+
+# Whether the CUDA driver loads here (libcuda.so.1): a cuda executable's
+# train/eval/predict exit 2 without it, which driver/cuda-executable.test
+# checks where there is none (CI, the build machines).
+import ctypes
+try:
+    ctypes.CDLL("libcuda.so.1")
+    config.available_features.add("cuda-driver")
+except OSError:
+    config.available_features.add("no-cuda-driver")

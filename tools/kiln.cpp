@@ -216,12 +216,45 @@ std::string cudaToolkit() {
   return "/usr/local/cuda";
 }
 
+/// The lowered module (LLVM dialect) to LLVM IR with the manifest, then
+/// --emit=llvm|asm|obj, or an object linked with the runtime.
+int emitAndLink(mlir::ModuleOp module, const std::string &manifest,
+                const std::string &output, const char *argv0) {
+  llvm::LLVMContext llvmContext;
+  auto llvmModule = kiln::translateToLLVMIR(module, llvmContext, manifest);
+  if (!llvmModule)
+    return fail("internal error: translation to LLVM IR failed", 1);
+
+  std::string objectPath = output;
+  if (emit == Stage::Exe) {
+    llvm::SmallString<128> temp;
+    if (std::error_code ec = llvm::sys::fs::createTemporaryFile("kiln", "o", temp))
+      return fail("cannot create a temporary file: " + ec.message(), 2);
+    objectPath = std::string(temp);
+  }
+  std::string error;
+  auto out = mlir::openOutputFile(objectPath, &error);
+  if (!out)
+    return fail(error, 2);
+  auto what = emit == Stage::LLVM  ? kiln::MachineOutput::LLVMIR
+              : emit == Stage::Asm ? kiln::MachineOutput::Assembly
+                                   : kiln::MachineOutput::Object;
+  error = kiln::emitMachineCode(*llvmModule, out->os(), what);
+  if (!error.empty())
+    return fail(error, 1);
+  out->keep();
+  out.reset();
+  if (emit != Stage::Exe)
+    return 0;
+  int status = link(objectPath, output, argv0);
+  llvm::sys::fs::remove(objectPath);
+  return status;
+}
+
 /// --target cuda from the grad stage on: the lowered IR's ops become
 /// kernels (codegen/GpuPipeline.h).
 int buildCuda(mlir::ModuleOp module, const std::string &manifest, const std::string &output,
               const char *argv0) {
-  (void)manifest;
-  (void)argv0;
   llvm::StringRef arch = gpuArch;
   if (!arch.starts_with("sm_") || arch.size() < 5 ||
       !llvm::all_of(arch.drop_front(3).take_while([](char c) { return c != 'a'; }),
@@ -241,12 +274,16 @@ int buildCuda(mlir::ModuleOp module, const std::string &manifest, const std::str
   kiln::addLowerToGpuPasses(pm);
   if (emit == Stage::Gpu)
     return runPasses(pm, module) ? printModule(module, output) : 1;
-  if (emit != Stage::Ptx)
-    return fail("--target cuda builds --emit=ast, kiln, grad, lowered, fused, gpu and ptx "
-                "for now; executables and the host's llvm, asm and obj are not done yet",
-                2);
-  kiln::addGpuToBinaryPasses(pm, options, /*fatbin=*/false);
   if (!runPasses(pm, module))
+    return 1;
+  std::vector<std::string> kernels = kiln::kernelNames(module);
+  // An executable embeds a fatbin (cubin + PTX) when ptxas and fatbinary
+  // are there, else the PTX for the driver's JIT; --emit=ptx prints the PTX.
+  bool fatbin = emit != Stage::Ptx && !kiln::findPtxas(options.cudaPath).empty() &&
+                llvm::sys::fs::can_execute(options.cudaPath + "/bin/fatbinary");
+  mlir::PassManager binaryPM(module.getContext());
+  kiln::addGpuToBinaryPasses(binaryPM, options, fatbin);
+  if (!runPasses(binaryPM, module))
     return 1;
   std::string ptx = kiln::binaryText(module);
   // A math function libdevice would have defined: the PTX cannot load.
@@ -261,6 +298,23 @@ int buildCuda(mlir::ModuleOp module, const std::string &manifest, const std::str
                     " from CUDA's libdevice, which is not at '" + options.cudaPath +
                     "/nvvm/libdevice/libdevice.10.bc' (give the toolkit with --cuda-path)",
                 1);
+  }
+  if (emit != Stage::Ptx) {
+    mlir::PassManager hostPM(module.getContext());
+    kiln::addGpuHostToLLVMPasses(hostPM);
+    if (!runPasses(hostPM, module))
+      return 1;
+    // The manifest gains the target and the kernels, by launch index order
+    // of definition (info lists them).
+    std::string extra = ",\"target\":\"cuda\",\"gpu_arch\":\"" + options.chip +
+                        "\",\"kernels\":[";
+    for (size_t i = 0; i < kernels.size(); ++i)
+      extra += (i ? ",\"" : "\"") + kernels[i] + "\"";
+    extra += "]";
+    std::string withTarget = manifest;
+    size_t close = withTarget.rfind('}');
+    withTarget.insert(close, extra);
+    return emitAndLink(module, withTarget, output, argv0);
   }
   std::string error;
   auto out = mlir::openOutputFile(output, &error);
@@ -359,35 +413,7 @@ int build(const char *argv0) {
     return 1;
   manifest = kiln::withMemoryPlan(manifest, *module);
 
-  llvm::LLVMContext llvmContext;
-  auto llvmModule = kiln::translateToLLVMIR(*module, llvmContext, manifest);
-  if (!llvmModule)
-    return fail("internal error: translation to LLVM IR failed", 1);
-
-  std::string objectPath = output;
-  if (emit == Stage::Exe) {
-    llvm::SmallString<128> temp;
-    if (std::error_code ec = llvm::sys::fs::createTemporaryFile("kiln", "o", temp))
-      return fail("cannot create a temporary file: " + ec.message(), 2);
-    objectPath = std::string(temp);
-  }
-  std::string error;
-  auto out = mlir::openOutputFile(objectPath, &error);
-  if (!out)
-    return fail(error, 2);
-  auto what = emit == Stage::LLVM  ? kiln::MachineOutput::LLVMIR
-              : emit == Stage::Asm ? kiln::MachineOutput::Assembly
-                                   : kiln::MachineOutput::Object;
-  error = kiln::emitMachineCode(*llvmModule, out->os(), what);
-  if (!error.empty())
-    return fail(error, 1);
-  out->keep();
-  out.reset();
-  if (emit != Stage::Exe)
-    return 0;
-  int status = link(objectPath, output, argv0);
-  llvm::sys::fs::remove(objectPath);
-  return status;
+  return emitAndLink(*module, manifest, output, argv0);
 }
 
 int check(const std::string &inputFile) {

@@ -14,6 +14,7 @@
 //
 // Every allocation is counted, so that `bench` and the tests can show that
 // a warm training step allocates nothing.
+#include "runtime/Tensor.h"
 #include "runtime/KilnABI.h"
 #include "runtime/kernels/ThreadPool.h"
 
@@ -87,7 +88,16 @@ extern "C" void _mlir_ciface_kiln_workspace(kiln::MemRefDescriptor<1> *result, i
 
 extern "C" void *_mlir_memref_to_llvm_alloc(size_t bytes) {
   allocations.fetch_add(1, std::memory_order_relaxed);
+  if (kiln::runtime::deviceAlloc) // a cuda run: kernels write the temporaries
+    return kiln::runtime::deviceAlloc(bytes ? bytes : 1);
   return std::malloc(bytes);
 }
 
-extern "C" void _mlir_memref_to_llvm_free(void *ptr) { std::free(ptr); }
+extern "C" void _mlir_memref_to_llvm_free(void *ptr) {
+  if (kiln::runtime::deviceFree) {
+    if (ptr)
+      kiln::runtime::deviceFree(ptr);
+    return;
+  }
+  std::free(ptr);
+}

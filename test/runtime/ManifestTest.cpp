@@ -136,3 +136,29 @@ TEST(ManifestTest, RejectsEveryMalformedField) {
 }
 
 } // namespace
+
+TEST(ManifestTest, CudaTargetAndKernels) {
+  json j = fashion();
+  Result<Manifest> cpu = Manifest::fromJson(j.dump());
+  ASSERT_TRUE(cpu.ok()) << cpu.error;
+  EXPECT_EQ(cpu.value.target, "cpu");
+  EXPECT_EQ(cpu.value.toJson().find("\"target\""), std::string::npos); // a CPU manifest is unchanged
+  j["target"] = "cuda";
+  j["gpu_arch"] = "sm_90";
+  j["kernels"] = {"train_step_matmul0_net_0", "forward_elementwise0_y"};
+  Result<Manifest> m = Manifest::fromJson(j.dump());
+  ASSERT_TRUE(m.ok()) << m.error;
+  EXPECT_EQ(m.value.target, "cuda");
+  EXPECT_EQ(m.value.gpuArch, "sm_90");
+  ASSERT_EQ(m.value.kernels.size(), 2u);
+  EXPECT_EQ(m.value.kernels[1], "forward_elementwise0_y");
+  Result<Manifest> back = Manifest::fromJson(m.value.toJson());
+  ASSERT_TRUE(back.ok()) << back.error;
+  EXPECT_EQ(back.value.kernels, m.value.kernels);
+  EXPECT_EQ(back.value.target, "cuda");
+  j["target"] = "tpu";
+  EXPECT_NE(errorOf(j).find("\"target\" must be \"cpu\" or \"cuda\""), std::string::npos);
+  j["target"] = "cuda";
+  j["kernels"] = {1, 2};
+  EXPECT_NE(errorOf(j).find("\"kernels\" must be an array of names"), std::string::npos);
+}

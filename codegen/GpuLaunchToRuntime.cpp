@@ -1,0 +1,224 @@
+// kiln-gpu-launch-to-runtime: the host side of a cuda executable. After
+// gpu-module-to-binary and the host's lowering to the LLVM dialect
+// (gpu-to-llvm has turned every gpu.launch_func's operands into LLVM values,
+// memrefs expanded to their descriptors' fields), each gpu.launch_func
+// becomes a call into the Kiln runtime (runtime/gpu/CudaRuntime.cpp):
+//
+//   void kiln_cuda_launch(i32 kernel, i64 gx, i64 gy, i64 gz,
+//                         i64 bx, i64 by, i64 bz, i32 sharedBytes,
+//                         ptr args, i32 nargs)
+//
+// where `kernel` indexes the NUL-separated name table and `args` is an array
+// of pointers to the kernel's parameters (cuLaunchKernel's kernelParams).
+// The gpu.binary becomes globals the runtime loads lazily, on the first
+// launch: kiln_cuda_image (a fatbin holding the cubin and the PTX when ptxas
+// was there at build time, else the PTX, NUL-terminated, for the driver's
+// JIT), kiln_cuda_image_size, kiln_cuda_image_is_ptx, kiln_cuda_kernel_names
+// (each name NUL-terminated, in kernel-index order) and kiln_cuda_kernel_count.
+//
+// Launches are asynchronous (one stream). Before the first host operation
+// after a launch that may touch memory the kernels use (a load or store not
+// into the function's own stack slots, a call other than the launcher and the
+// generated code's alloc/free, a branch, a return: conservative), the pass
+// calls kiln_cuda_sync(), so the host's scalar code and the runtime read
+// finished results; a run of launches with nothing between them is not
+// synchronized.
+#include "codegen/Passes.h"
+
+#include "mlir/Dialect/GPU/IR/GPUDialect.h"
+#include "mlir/Dialect/LLVMIR/LLVMDialect.h"
+#include "mlir/Interfaces/SideEffectInterfaces.h"
+#include "llvm/ADT/StringMap.h"
+
+namespace kiln {
+#define GEN_PASS_DEF_GPULAUNCHTORUNTIME
+#include "codegen/Passes.h.inc"
+} // namespace kiln
+
+using namespace mlir;
+
+namespace {
+
+void addGlobal(OpBuilder &b, Location loc, StringRef name, Type type, Attribute value) {
+  auto global = LLVM::GlobalOp::create(b, loc, type, /*isConstant=*/true, LLVM::Linkage::External,
+                                       name, value);
+  (void)global;
+}
+
+void addBytes(OpBuilder &b, Location loc, StringRef name, StringRef bytes) {
+  auto type = LLVM::LLVMArrayType::get(b.getI8Type(), bytes.size());
+  addGlobal(b, loc, name, type, b.getStringAttr(bytes));
+}
+
+struct GpuLaunchToRuntimePass
+    : public kiln::impl::GpuLaunchToRuntimeBase<GpuLaunchToRuntimePass> {
+  void runOnOperation() override {
+    ModuleOp module = getOperation();
+    MLIRContext *ctx = &getContext();
+    OpBuilder b(ctx);
+    Location loc = module.getLoc();
+
+    // The kernels' image: one gpu.binary (@kiln_kernels), one object.
+    std::string image;
+    bool isPtx = true;
+    SmallVector<gpu::BinaryOp> binaries(module.getOps<gpu::BinaryOp>());
+    if (binaries.size() != 1) {
+      module.emitError("kiln-gpu-launch-to-runtime: expected one gpu.binary, found ")
+          << binaries.size();
+      return signalPassFailure();
+    }
+    for (Attribute attr : binaries[0].getObjects()) {
+      auto object = dyn_cast<gpu::ObjectAttr>(attr);
+      if (!object)
+        continue;
+      image = object.getObject().getValue().str();
+      isPtx = object.getFormat() == gpu::CompilationTarget::Assembly;
+      break;
+    }
+    if (image.empty()) {
+      binaries[0].emitError("kiln-gpu-launch-to-runtime: the gpu.binary holds no object");
+      return signalPassFailure();
+    }
+    if (isPtx && image.back() != '\0')
+      image.push_back('\0');
+
+    auto ptrTy = LLVM::LLVMPointerType::get(ctx);
+    auto i32 = b.getI32Type();
+    auto i64 = b.getI64Type();
+    b.setInsertionPointToEnd(module.getBody());
+    auto launchTy = LLVM::LLVMFunctionType::get(
+        LLVM::LLVMVoidType::get(ctx), {i32, i64, i64, i64, i64, i64, i64, i32, ptrTy, i32});
+    if (!module.lookupSymbol("kiln_cuda_launch"))
+      LLVM::LLVMFuncOp::create(b, loc, "kiln_cuda_launch", launchTy);
+
+    llvm::StringMap<unsigned> indexOf;
+    std::vector<std::string> names;
+    SmallVector<gpu::LaunchFuncOp> launches;
+    module.walk([&](gpu::LaunchFuncOp launch) { launches.push_back(launch); });
+    for (gpu::LaunchFuncOp launch : launches) {
+      if (launch.getAsyncToken() || !launch.getAsyncDependencies().empty() ||
+          launch.hasClusterSize()) {
+        launch.emitError("kiln-gpu-launch-to-runtime: async or clustered launches are not supported");
+        return signalPassFailure();
+      }
+      auto func = launch->getParentOfType<LLVM::LLVMFuncOp>();
+      if (!func) {
+        launch.emitError("kiln-gpu-launch-to-runtime: run after the host's lowering to LLVM");
+        return signalPassFailure();
+      }
+      std::string name = launch.getKernelName().getValue().str();
+      auto [it, inserted] = indexOf.try_emplace(name, names.size());
+      if (inserted)
+        names.push_back(name);
+
+      Location l = launch.getLoc();
+      ValueRange operands = launch.getKernelOperands();
+      // The argument slots live in the function's entry block: a launch
+      // inside a loop reuses them.
+      OpBuilder entry(ctx);
+      entry.setInsertionPointToStart(&func.getBody().front());
+      Value count = LLVM::ConstantOp::create(entry, l, i64,
+                                             entry.getI64IntegerAttr(std::max<size_t>(1, operands.size())));
+      Value one = LLVM::ConstantOp::create(entry, l, i64, entry.getI64IntegerAttr(1));
+      Value args = LLVM::AllocaOp::create(entry, l, ptrTy, ptrTy, count, 8);
+      SmallVector<Value> slots;
+      for (Value operand : operands)
+        slots.push_back(LLVM::AllocaOp::create(entry, l, ptrTy, operand.getType(), one, 8));
+
+      b.setInsertionPoint(launch);
+      for (auto [i, operand] : llvm::enumerate(operands)) {
+        LLVM::StoreOp::create(b, l, operand, slots[i]);
+        Value at = LLVM::GEPOp::create(b, l, ptrTy, ptrTy, args,
+                                       ArrayRef<LLVM::GEPArg>{int32_t(i)});
+        LLVM::StoreOp::create(b, l, slots[i], at);
+      }
+      auto toI64 = [&](Value v) -> Value {
+        if (v.getType() == i64)
+          return v;
+        if (v.getType().isIndex())
+          return UnrealizedConversionCastOp::create(b, l, i64, v).getResult(0);
+        return LLVM::ZExtOp::create(b, l, i64, v);
+      };
+      Value shared = launch.getDynamicSharedMemorySize()
+                         ? launch.getDynamicSharedMemorySize()
+                         : LLVM::ConstantOp::create(b, l, i32, b.getI32IntegerAttr(0)).getResult();
+      SmallVector<Value> callArgs = {
+          LLVM::ConstantOp::create(b, l, i32, b.getI32IntegerAttr(it->second)),
+          toI64(launch.getGridSizeX()),  toI64(launch.getGridSizeY()),
+          toI64(launch.getGridSizeZ()),  toI64(launch.getBlockSizeX()),
+          toI64(launch.getBlockSizeY()), toI64(launch.getBlockSizeZ()),
+          shared,
+          args,
+          LLVM::ConstantOp::create(b, l, i32, b.getI32IntegerAttr(operands.size()))};
+      LLVM::CallOp::create(b, l, launchTy, "kiln_cuda_launch", callArgs);
+      launch.erase();
+    }
+
+    // Synchronize before the host may touch memory after a launch.
+    auto syncTy = LLVM::LLVMFunctionType::get(LLVM::LLVMVoidType::get(ctx), {});
+    if (!module.lookupSymbol("kiln_cuda_sync")) {
+      b.setInsertionPointToEnd(module.getBody());
+      LLVM::LLVMFuncOp::create(b, loc, "kiln_cuda_sync", syncTy);
+    }
+    auto onStack = [](Value addr) {
+      while (Operation *def = addr.getDefiningOp()) {
+        if (isa<LLVM::AllocaOp>(def))
+          return true;
+        auto gep = dyn_cast<LLVM::GEPOp>(def);
+        if (!gep)
+          return false;
+        addr = gep.getBase();
+      }
+      return false;
+    };
+    auto isCallTo = [](Operation &op, StringRef name) {
+      auto call = dyn_cast<LLVM::CallOp>(op);
+      return call && call.getCallee() && *call.getCallee() == name;
+    };
+    auto needsSync = [&](Operation &op) {
+      if (op.hasTrait<OpTrait::IsTerminator>())
+        return true;
+      if (auto load = dyn_cast<LLVM::LoadOp>(op))
+        return !onStack(load.getAddr());
+      if (auto store = dyn_cast<LLVM::StoreOp>(op))
+        return !onStack(store.getAddr());
+      if (isCallTo(op, "kiln_cuda_launch") || isCallTo(op, "_mlir_memref_to_llvm_alloc") ||
+          isCallTo(op, "_mlir_memref_to_llvm_free"))
+        return false;
+      if (isa<LLVM::AllocaOp>(op))
+        return false;
+      return !isMemoryEffectFree(&op);
+    };
+    module.walk([&](LLVM::LLVMFuncOp func) {
+      for (Block &block : func.getBody()) {
+        bool pending = false;
+        for (Operation &op : block) {
+          if (isCallTo(op, "kiln_cuda_launch")) {
+            pending = true;
+            continue;
+          }
+          if (pending && needsSync(op)) {
+            b.setInsertionPoint(&op);
+            LLVM::CallOp::create(b, op.getLoc(), syncTy, "kiln_cuda_sync", ValueRange{});
+            pending = false;
+          }
+        }
+      }
+    });
+
+    std::string table;
+    for (const std::string &name : names)
+      table += name + '\0';
+    table.push_back('\0');
+    b.setInsertionPointToEnd(module.getBody());
+    addBytes(b, loc, "kiln_cuda_image", image);
+    addGlobal(b, loc, "kiln_cuda_image_size", i64, b.getI64IntegerAttr(image.size()));
+    addGlobal(b, loc, "kiln_cuda_image_is_ptx", i32, b.getI32IntegerAttr(isPtx ? 1 : 0));
+    addBytes(b, loc, "kiln_cuda_kernel_names", table);
+    addGlobal(b, loc, "kiln_cuda_kernel_count", i32, b.getI32IntegerAttr(names.size()));
+    binaries[0].erase();
+    module->removeAttr(gpu::GPUDialect::getContainerModuleAttrName());
+  }
+};
+
+} // namespace

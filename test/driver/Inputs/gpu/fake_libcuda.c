@@ -1,0 +1,71 @@
+// A fake libcuda.so.1 for driver/cuda-fake-driver.test: the 13 driver calls
+// runtime/gpu uses, with no GPU. Memory is malloc; cuModuleLoadData keeps the
+// image (it must be PTX here); cuModuleGetFunction fails unless the PTX has
+// `.entry NAME(`; cuLaunchKernel runs nothing, checks the grid and block and
+// that every kernel parameter pointer is non-null up to the count the PTX
+// entry declares, and counts. At exit it prints what it saw on stderr.
+// Kernels do not run, so the numbers a run prints mean nothing: the test
+// checks the host side's calls, not results.
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+static const char *image;
+static long launches, functions, syncs;
+static int bad;
+
+static void report(void) {
+  fprintf(stderr, "fake-cuda: %ld launches, %ld kernels looked up, %d bad, %ld syncs\n", launches,
+          functions, bad, syncs);
+}
+
+int cuInit(unsigned flags) { (void)flags; atexit(report); return 0; }
+int cuDeviceGetCount(int *n) { *n = getenv("FAKE_CUDA_NO_GPU") ? 0 : 1; return 0; }
+int cuDeviceGet(int *d, int i) { *d = i; return 0; }
+int cuDevicePrimaryCtxRetain(void **c, int d) { (void)d; *c = (void *)0x1; return 0; }
+int cuCtxSetCurrent(void *c) { (void)c; return 0; }
+int cuCtxSynchronize(void) { ++syncs; return 0; }
+int cuModuleLoadData(void **m, const void *data) {
+  image = data;
+  *m = (void *)0x2;
+  if (strncmp(image, "//", 2) != 0) { fprintf(stderr, "fake-cuda: the image is not PTX\n"); return 200; }
+  return 0;
+}
+struct fn { char name[256]; int params; };
+int cuModuleGetFunction(void **f, void *m, const char *name) {
+  (void)m;
+  char key[300];
+  snprintf(key, sizeof key, ".entry %s(", name);
+  const char *at = strstr(image, key);
+  if (!at) { fprintf(stderr, "fake-cuda: no kernel %s in the PTX\n", name); return 500; }
+  const char *end = strchr(at, ')');
+  struct fn *fn = malloc(sizeof *fn);
+  snprintf(fn->name, sizeof fn->name, "%s", name);
+  fn->params = 0;
+  for (const char *p = at; p && p < end; p = strstr(p + 1, ".param"))
+    if (strncmp(p, ".param", 6) == 0) fn->params++;
+  ++functions;
+  *f = fn;
+  return 0;
+}
+int cuLaunchKernel(void *f, unsigned gx, unsigned gy, unsigned gz, unsigned bx, unsigned by,
+                   unsigned bz, unsigned smem, void *stream, void **params, void **extra) {
+  (void)smem; (void)stream; (void)extra;
+  struct fn *fn = f;
+  ++launches;
+  if (!gx || !gy || !gz || !bx || !by || !bz || bx * by * bz > 1024) {
+    fprintf(stderr, "fake-cuda: %s: bad grid %u,%u,%u block %u,%u,%u\n", fn->name, gx, gy, gz, bx, by, bz);
+    ++bad;
+  }
+  for (int i = 0; i < fn->params; ++i)
+    if (!params || !params[i]) { fprintf(stderr, "fake-cuda: %s: param %d null\n", fn->name, i); ++bad; break; }
+  return 0;
+}
+int cuMemAllocManaged(unsigned long long *p, size_t n, unsigned flags) {
+  (void)flags;
+  *p = (unsigned long long)malloc(n);
+  return *p ? 0 : 2;
+}
+int cuMemFree_v2(unsigned long long p) { free((void *)p); return 0; }
+int cuGetErrorName(int r, const char **s) { *s = r == 500 ? "CUDA_ERROR_NOT_FOUND" : "CUDA_ERROR_FAKE"; return 0; }
+int cuGetErrorString(int r, const char **s) { (void)r; *s = "fake"; return 0; }
