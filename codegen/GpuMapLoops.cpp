@@ -20,6 +20,7 @@
 // transpose, or the op's name), which kiln-gpu-name-kernels reads off the
 // gpu.launch that convert-parallel-loops-to-gpu makes from it.
 #include "codegen/Passes.h"
+#include "codegen/LinalgNames.h"
 
 #include "mlir/Dialect/Arith/IR/Arith.h"
 #include "mlir/Dialect/Func/IR/FuncOps.h"
@@ -61,25 +62,6 @@ std::string kindOf(linalg::LinalgOp op) {
   return name;
 }
 
-/// The model's name for the value an op computes (its NameLoc, as MLIRGen
-/// and autodiff set them: "net.0.weight.grad"), as an identifier suffix
-/// ("_net_0_weight_grad"), or "".
-std::string modelName(Location loc) {
-  if (auto fused = dyn_cast<FusedLoc>(loc)) {
-    for (Location inner : fused.getLocations())
-      if (std::string name = modelName(inner); !name.empty())
-        return name;
-    return "";
-  }
-  auto name = dyn_cast<NameLoc>(loc);
-  if (!name)
-    return "";
-  std::string text = "_" + name.getName().getValue().str();
-  for (char &c : text)
-    if (!isalnum(static_cast<unsigned char>(c)))
-      c = '_';
-  return text;
-}
 
 bool insideLaunch(Operation *op) { return op->getParentOfType<gpu::LaunchOp>() != nullptr; }
 
@@ -196,7 +178,7 @@ struct GpuMapLoopsPass : public kiln::impl::GpuMapLoopsBase<GpuMapLoopsPass> {
       unsigned n = 0;
       for (linalg::LinalgOp op : ops) {
         std::string name =
-            (func.getName() + "_" + kindOf(op) + Twine(n++) + modelName(op.getLoc())).str();
+            (func.getName() + "_" + kindOf(op) + Twine(n++) + kiln::modelNameSuffix(op.getLoc())).str();
         if (failed(mapOp(rewriter, op, name)))
           return signalPassFailure();
       }

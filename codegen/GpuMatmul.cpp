@@ -17,6 +17,7 @@
 //  in shared memory, and the last k step only runs to K), so any shape works,
 //  the dynamic batch included.
 #include "codegen/Passes.h"
+#include "codegen/LinalgNames.h"
 
 #include "mlir/Dialect/Arith/IR/Arith.h"
 #include "mlir/Dialect/Func/IR/FuncOps.h"
@@ -42,43 +43,6 @@ constexpr int64_t kTile = 64;   // rows and columns of C per block
 constexpr int64_t kStepK = 16;  // k per shared-memory step
 constexpr int64_t kThreads = 16; // threads per block along x and along y
 constexpr int64_t kReg = 4;     // rows and columns of C per thread
-
-/// Whether A and B are read transposed (as kiln-matmul-to-call decides).
-std::optional<std::pair<bool, bool>> transposes(linalg::MatmulOp op) {
-  if (!op.hasUserDefinedMaps())
-    return std::pair{false, false};
-  MLIRContext *ctx = op.getContext();
-  AffineExpr m = getAffineDimExpr(0, ctx), n = getAffineDimExpr(1, ctx),
-             k = getAffineDimExpr(2, ctx);
-  auto map = [&](AffineExpr x, AffineExpr y) { return AffineMap::get(3, 0, {x, y}, ctx); };
-  SmallVector<AffineMap> maps = op.getIndexingMapsArray();
-  if (maps.size() != 3 || maps[2] != map(m, n))
-    return std::nullopt;
-  bool aT = maps[0] == map(k, m), bT = maps[1] == map(n, k);
-  if ((!aT && maps[0] != map(m, k)) || (!bT && maps[1] != map(k, n)))
-    return std::nullopt;
-  return std::pair{aT, bT};
-}
-
-/// The model's name for the value an op computes (its NameLoc, as MLIRGen
-/// and autodiff set them: "net.0.weight.grad"), as an identifier suffix
-/// ("_net_0_weight_grad"), or "".
-std::string modelName(Location loc) {
-  if (auto fused = dyn_cast<FusedLoc>(loc)) {
-    for (Location inner : fused.getLocations())
-      if (std::string name = modelName(inner); !name.empty())
-        return name;
-    return "";
-  }
-  auto name = dyn_cast<NameLoc>(loc);
-  if (!name)
-    return "";
-  std::string text = "_" + name.getName().getValue().str();
-  for (char &c : text)
-    if (!isalnum(static_cast<unsigned char>(c)))
-      c = '_';
-  return text;
-}
 
 struct Builder {
   OpBuilder &b;
@@ -222,16 +186,16 @@ struct GpuMatmulPass : public kiln::impl::GpuMatmulBase<GpuMatmulPass> {
       SmallVector<linalg::MatmulOp> matmuls;
       func.walk([&](linalg::MatmulOp op) {
         Type elem = getElementTypeOrSelf(op.getDpsInits()[0].getType());
-        if (op.hasPureBufferSemantics() && transposes(op) && (elem.isF32() || elem.isF64()))
+        if (op.hasPureBufferSemantics() && kiln::matmulTransposes(op) && (elem.isF32() || elem.isF64()))
           matmuls.push_back(op);
         else if (op.hasPureBufferSemantics())
           op.emitError("kiln-gpu-matmul: no GPU kernel for this product");
       });
       unsigned n = 0;
       for (linalg::MatmulOp op : matmuls) {
-        auto [aT, bT] = *transposes(op);
+        auto [aT, bT] = *kiln::matmulTransposes(op);
         buildGemm(op, aT, bT,
-                  (func.getName() + "_matmul" + Twine(n++) + modelName(op.getLoc())).str());
+                  (func.getName() + "_matmul" + Twine(n++) + kiln::modelNameSuffix(op.getLoc())).str());
       }
     }
   }

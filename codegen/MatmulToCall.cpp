@@ -5,6 +5,7 @@
 // asks the GEMM to write C instead of adding to it (accumulate = 0): one
 // pass over C less, the same bits.
 #include "codegen/Passes.h"
+#include "codegen/LinalgNames.h"
 
 #include "mlir/Dialect/Arith/IR/Arith.h"
 #include "mlir/Dialect/Func/IR/FuncOps.h"
@@ -28,7 +29,7 @@ struct MatmulToCallPass : public kiln::impl::MatmulToCallBase<MatmulToCallPass> 
     ModuleOp module = getOperation();
     SmallVector<linalg::MatmulOp> matmuls;
     module.walk([&](linalg::MatmulOp op) {
-      if (op.hasPureBufferSemantics() && transposes(op))
+      if (op.hasPureBufferSemantics() && kiln::matmulTransposes(op))
         matmuls.push_back(op);
     });
     for (linalg::MatmulOp op : matmuls) {
@@ -43,7 +44,7 @@ struct MatmulToCallPass : public kiln::impl::MatmulToCallBase<MatmulToCallPass> 
       OpBuilder b(op);
       SmallVector<Value> args;
       linalg::FillOp zeros = zeroFillBefore(op);
-      auto [aT, bT] = *transposes(op);
+      auto [aT, bT] = *kiln::matmulTransposes(op);
       auto swap = AffineMapAttr::get(AffineMap::getPermutationMap(ArrayRef<unsigned>{1, 0}, &getContext()));
       for (auto [v, t] : {std::pair{op.getDpsInputs()[0], aT}, std::pair{op.getDpsInputs()[1], bT},
                           std::pair{op.getDpsInits()[0], false}}) {
@@ -71,24 +72,6 @@ struct MatmulToCallPass : public kiln::impl::MatmulToCallBase<MatmulToCallPass> 
     if (!zero || !zero.getValue().isPosZero())
       return {};
     return fill;
-  }
-
-  /// Whether A and B are read transposed: a plain matmul, or one whose
-  /// indexing_maps only swap A's or B's dimensions; none for any other maps.
-  static std::optional<std::pair<bool, bool>> transposes(linalg::MatmulOp op) {
-    if (!op.hasUserDefinedMaps())
-      return std::pair{false, false};
-    MLIRContext *ctx = op.getContext();
-    AffineExpr m = getAffineDimExpr(0, ctx), n = getAffineDimExpr(1, ctx),
-               k = getAffineDimExpr(2, ctx);
-    auto map = [&](AffineExpr x, AffineExpr y) { return AffineMap::get(3, 0, {x, y}, ctx); };
-    SmallVector<AffineMap> maps = op.getIndexingMapsArray();
-    if (maps.size() != 3 || maps[2] != map(m, n))
-      return std::nullopt;
-    bool aT = maps[0] == map(k, m), bT = maps[1] == map(n, k);
-    if ((!aT && maps[0] != map(m, k)) || (!bT && maps[1] != map(k, n)))
-      return std::nullopt;
-    return std::pair{aT, bT};
   }
 
   func::FuncOp declare(ModuleOp module, StringRef name, MemRefType type) {

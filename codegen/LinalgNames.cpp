@@ -1,0 +1,42 @@
+#include "codegen/LinalgNames.h"
+
+#include <cctype>
+
+using namespace mlir;
+
+namespace kiln {
+
+std::optional<std::pair<bool, bool>> matmulTransposes(linalg::MatmulOp op) {
+  if (!op.hasUserDefinedMaps())
+    return std::pair{false, false};
+  MLIRContext *ctx = op.getContext();
+  AffineExpr m = getAffineDimExpr(0, ctx), n = getAffineDimExpr(1, ctx),
+             k = getAffineDimExpr(2, ctx);
+  auto map = [&](AffineExpr x, AffineExpr y) { return AffineMap::get(3, 0, {x, y}, ctx); };
+  SmallVector<AffineMap> maps = op.getIndexingMapsArray();
+  if (maps.size() != 3 || maps[2] != map(m, n))
+    return std::nullopt;
+  bool aT = maps[0] == map(k, m), bT = maps[1] == map(n, k);
+  if ((!aT && maps[0] != map(m, k)) || (!bT && maps[1] != map(k, n)))
+    return std::nullopt;
+  return std::pair{aT, bT};
+}
+
+std::string modelNameSuffix(Location loc) {
+  if (auto fused = dyn_cast<FusedLoc>(loc)) {
+    for (Location inner : fused.getLocations())
+      if (std::string name = modelNameSuffix(inner); !name.empty())
+        return name;
+    return "";
+  }
+  auto name = dyn_cast<NameLoc>(loc);
+  if (!name)
+    return "";
+  std::string text = "_" + name.getName().getValue().str();
+  for (char &c : text)
+    if (!isalnum(static_cast<unsigned char>(c)))
+      c = '_';
+  return text;
+}
+
+} // namespace kiln
