@@ -93,16 +93,25 @@ std::string errorText(CUresult r) {
 
 // Freed blocks are kept by size and reused: the generated code allocates
 // and frees the same temporaries every step, and cuMemAllocManaged is slow.
-std::mutex poolMutex;
-std::unordered_map<void *, size_t> blockSize;
-std::unordered_map<size_t, std::vector<void *>> freeBlocks;
+// Never destroyed: a tensor may be freed after static destructors ran, and
+// the kept blocks stay reachable (LeakSanitizer) until the process ends.
+struct BlockPool {
+  std::mutex mutex;
+  std::unordered_map<void *, size_t> blockSize;
+  std::unordered_map<size_t, std::vector<void *>> freeBlocks;
+};
+BlockPool &blockPool() {
+  static BlockPool *pool = new BlockPool;
+  return *pool;
+}
 
 void *managedAlloc(size_t bytes) {
   bytes = (bytes + 255) / 256 * 256;
   if (bytes == 0)
     bytes = 256;
-  std::lock_guard<std::mutex> lock(poolMutex);
-  auto &reuse = freeBlocks[bytes];
+  BlockPool &pool = blockPool();
+  std::lock_guard<std::mutex> lock(pool.mutex);
+  auto &reuse = pool.freeBlocks[bytes];
   if (!reuse.empty()) {
     void *p = reuse.back();
     reuse.pop_back();
@@ -111,20 +120,21 @@ void *managedAlloc(size_t bytes) {
   CUdeviceptr p = 0;
   if (CUresult r = driver.cuMemAllocManaged(&p, bytes, kMemAttachGlobal))
     fatal("cuMemAllocManaged", r, nullptr);
-  blockSize[reinterpret_cast<void *>(p)] = bytes;
+  pool.blockSize[reinterpret_cast<void *>(p)] = bytes;
   return reinterpret_cast<void *>(p);
 }
 
 void managedFree(void *p) {
   if (!p)
     return;
-  std::lock_guard<std::mutex> lock(poolMutex);
-  auto it = blockSize.find(p);
-  if (it == blockSize.end()) { // not ours: a bug, but never free it twice
+  BlockPool &pool = blockPool();
+  std::lock_guard<std::mutex> lock(pool.mutex);
+  auto it = pool.blockSize.find(p);
+  if (it == pool.blockSize.end()) { // not ours: a bug, but never free it twice
     std::fprintf(stderr, "error: internal: freeing memory runtime/gpu did not allocate\n");
     std::exit(1);
   }
-  freeBlocks[it->second].push_back(p);
+  pool.freeBlocks[it->second].push_back(p);
 }
 
 template <class F> bool symbol(void *lib, const char *name, F &slot, std::string &error) {
