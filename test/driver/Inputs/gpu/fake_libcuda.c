@@ -31,7 +31,10 @@ int cuModuleLoadData(void **m, const void *data) {
   if (strncmp(image, "//", 2) != 0) { fprintf(stderr, "fake-cuda: the image is not PTX\n"); return 200; }
   return 0;
 }
-struct fn { char name[256]; int params; };
+// Every function handle stays on a list until exit, as the real driver keeps
+// them: reachable, so LeakSanitizer does not report them.
+struct fn { char name[256]; int params; struct fn *next; };
+static struct fn *allFunctions;
 int cuModuleGetFunction(void **f, void *m, const char *name) {
   (void)m;
   char key[300];
@@ -42,6 +45,8 @@ int cuModuleGetFunction(void **f, void *m, const char *name) {
   struct fn *fn = malloc(sizeof *fn);
   snprintf(fn->name, sizeof fn->name, "%s", name);
   fn->params = 0;
+  fn->next = allFunctions;
+  allFunctions = fn;
   for (const char *p = at; p && p < end; p = strstr(p + 1, ".param"))
     if (strncmp(p, ".param", 6) == 0) fn->params++;
   ++functions;
