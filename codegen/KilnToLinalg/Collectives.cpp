@@ -27,7 +27,6 @@ struct LowerAllReduceMean : OpConversionPattern<AllReduceMeanOp> {
         return rewriter.notifyMatchFailure(op, "an operand of dynamic shape");
     Value share = tensor::ExtractOp::create(rewriter, loc, adaptor.getShare());
     SmallVector<Value> results(op.getNumResults());
-    SmallVector<Value> bufs;
     // One buffer and one call per element type, in operand order.
     SmallVector<Type> elementTypes;
     for (Value v : adaptor.getValues())
@@ -47,11 +46,12 @@ struct LowerAllReduceMean : OpConversionPattern<AllReduceMeanOp> {
       // in the function: eliminate-empty-tensors can then have the op that
       // computes an operand write straight into its window (no copy).
       auto bufType = MemRefType::get({total}, elem);
+      Value buf;
       SmallVector<Value> windows;
       {
         OpBuilder::InsertionGuard guard(rewriter);
         rewriter.setInsertionPointToStart(&op->getParentOfType<func::FuncOp>().getBody().front());
-        Value buf = memref::AllocOp::create(rewriter, loc, bufType);
+        buf = memref::AllocOp::create(rewriter, loc, bufType);
         for (auto [k, i] : llvm::enumerate(members)) {
           auto type = cast<RankedTensorType>(adaptor.getValues()[i].getType());
           Value window = memref::SubViewOp::create(
@@ -60,9 +60,7 @@ struct LowerAllReduceMean : OpConversionPattern<AllReduceMeanOp> {
               ArrayRef<OpFoldResult>{rewriter.getIndexAttr(1)});
           windows.push_back(expand(rewriter, loc, window, type.getShape()));
         }
-        bufs.push_back(buf);
       }
-      Value buf = bufs.back();
       for (auto [k, i] : llvm::enumerate(members))
         bufferization::MaterializeInDestinationOp::create(rewriter, loc, TypeRange{},
                                                           adaptor.getValues()[i], windows[k],
@@ -91,12 +89,10 @@ struct LowerAllReduceMean : OpConversionPattern<AllReduceMeanOp> {
   static Value expand(OpBuilder &b, Location loc, Value window, ArrayRef<int64_t> shape) {
     if (shape.size() == 1)
       return window;
-    SmallVector<ReassociationIndices> groups;
-    if (!shape.empty())
-      groups.push_back(llvm::to_vector(llvm::seq<int64_t>(0, int64_t(shape.size()))));
-    if (shape.empty())
-      return memref::CollapseShapeOp::create(b, loc, window, groups);
-    return memref::ExpandShapeOp::create(b, loc, shape, window, groups);
+    if (shape.empty()) // a scalar: its one element, no groups
+      return memref::CollapseShapeOp::create(b, loc, window, ArrayRef<ReassociationIndices>{});
+    ReassociationIndices all = llvm::to_vector(llvm::seq<int64_t>(0, int64_t(shape.size())));
+    return memref::ExpandShapeOp::create(b, loc, shape, window, ArrayRef<ReassociationIndices>{all});
   }
 
   /// A static-shaped tensor as another of the same element count.
