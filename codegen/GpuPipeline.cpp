@@ -54,15 +54,17 @@ static void addPipeline(OpPassManager &pm, const std::string &pipeline) {
 }
 
 void addLowerToGpuPasses(OpPassManager &pm) {
-  // The same bufferization as the CPU pipeline (codegen/Pipeline.cpp), without
-  // the CPU's tiles and threads: every linalg op becomes one kernel.
+  // The same bufferization and memory plan as the CPU pipeline
+  // (codegen/Pipeline.cpp), without the CPU's tiles and threads: every linalg
+  // op becomes one kernel, and the temporaries are views of one device
+  // workspace (runtime/kernels/Allocator.cpp takes it from device memory).
   addPipeline(pm,
               "kiln-approximate-tanh,canonicalize,cse,"
               "eliminate-empty-tensors,"
               "one-shot-bufferize{bufferize-function-boundaries "
               "function-boundary-type-conversion=identity-layout-map},"
               "buffer-results-to-out-params{modify-public-functions},canonicalize,"
-              "buffer-deallocation-pipeline,"
+              "buffer-deallocation-pipeline,kiln-plan-memory,"
               "kiln-gpu-matmul,kiln-gpu-map-loops,"
               "convert-parallel-loops-to-gpu,canonicalize,"
               "kiln-gpu-name-kernels,gpu-kernel-outlining,canonicalize");

@@ -37,6 +37,16 @@ std::string number(double v) {
   return buf;
 }
 
+/// A --target cuda executable needs the driver and a GPU before any entry
+/// point runs; without them it exits 2 with one line.
+void startCudaDevice(const Manifest &m) {
+  if (m.target != "cuda")
+    return;
+  std::string error;
+  if (!gpu::startDevice(error))
+    inputError(error);
+}
+
 std::string describe(const char *kind, const TensorSpec &s) {
   return std::string(kind) + " " + dtypeName(s.dtype) + shapeString(s.shape);
 }
@@ -228,6 +238,7 @@ int dispatch(const std::string &prog, const Manifest &m, const EntryPoints &ep,
   }
   if (cmd == "bench") { // a tool for benchmarking, with flags of its own: Bench.h
     try {
+      startCudaDevice(m);
       runBench(prog, m, ep, std::vector<std::string>(args.begin() + 1, args.end()));
     } catch (CliError &e) {
       if (!e.usage)
@@ -258,12 +269,8 @@ int dispatch(const std::string &prog, const Manifest &m, const EntryPoints &ep,
       inputError(e);
     installSignalHandlers();
     threadPool().setThreads(0); // every core, unless train's --threads says otherwise
-    if (cmd != "info" && m.target == "cuda") {
-      // A --target cuda executable: the driver, a GPU, else exit 2.
-      std::string error;
-      if (!gpu::startDevice(error))
-        inputError(error);
-    }
+    if (cmd != "info")
+      startCudaDevice(m);
     if (cmd != "info") { // under mpirun, one rank of a data-parallel run
       startProcesses();
       threadPool().setThreads(processes().threads);

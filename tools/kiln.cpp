@@ -311,7 +311,7 @@ int buildCuda(mlir::ModuleOp module, const std::string &manifest, const std::str
     for (size_t i = 0; i < kernels.size(); ++i)
       extra += (i ? ",\"" : "\"") + kernels[i] + "\"";
     extra += "]";
-    std::string withTarget = manifest;
+    std::string withTarget = kiln::withMemoryPlan(manifest, module);
     size_t close = withTarget.rfind('}');
     withTarget.insert(close, extra);
     return emitAndLink(module, withTarget, output, argv0);

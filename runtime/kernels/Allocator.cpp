@@ -10,7 +10,7 @@
 //   which thread runs which tile never decides whether something allocates.
 // Buffers the plan cannot place still come from memref.alloc, lowered to
 // _mlir_memref_to_llvm_alloc/free (the generic functions of
-// finalize-memref-to-llvm): malloc and free.
+// finalize-memref-to-llvm): malloc and free, or device memory in a cuda run.
 //
 // Every allocation is counted, so that `bench` and the tests can show that
 // a warm training step allocates nothing.
@@ -29,17 +29,31 @@ std::atomic<int64_t> allocations{0};
 
 constexpr size_t kAlign = 64; // kiln-plan-memory's offsets are multiples of it
 
+// In a cuda run (kiln::runtime::deviceAlloc set) workspaces are device
+// memory: the kernels read and write them.
 struct Workspace {
   void *data = nullptr;
   size_t bytes = 0;
-  ~Workspace() { std::free(data); }
+  bool device = false;
+  ~Workspace() { release(); }
+
+  void release() {
+    if (device)
+      kiln::runtime::deviceFree(data);
+    else
+      std::free(data);
+    data = nullptr;
+  }
 
   void grow(int64_t need) {
     if (data && size_t(need) <= bytes)
       return;
-    std::free(data);
+    release();
     size_t size = (size_t(need) + kAlign - 1) / kAlign * kAlign;
-    data = std::aligned_alloc(kAlign, size ? size : kAlign);
+    if (size == 0)
+      size = kAlign;
+    device = kiln::runtime::deviceAlloc != nullptr;
+    data = device ? kiln::runtime::deviceAlloc(size) : std::aligned_alloc(kAlign, size);
     if (!data) {
       std::fprintf(stderr, "error: out of memory: the memory plan needs %lld bytes\n",
                    static_cast<long long>(need));
