@@ -4,14 +4,24 @@
 
 #include "mlir/Interfaces/FunctionInterfaces.h"
 #include "mlir/Target/LLVMIR/Export.h"
+#include "llvm/Bitcode/BitcodeReader.h"
+#include "llvm/Bitcode/BitcodeWriter.h"
 #include "llvm/IR/IRBuilder.h"
 #include "llvm/IR/LegacyPassManager.h"
 #include "llvm/MC/TargetRegistry.h"
 #include "llvm/Passes/PassBuilder.h"
+#include "llvm/Passes/StandardInstrumentations.h"
+#include "llvm/Support/FileSystem.h"
 #include "llvm/Support/TargetSelect.h"
+#include "llvm/Support/Threading.h"
+#include "llvm/Support/Timer.h"
 #include "llvm/Target/TargetMachine.h"
 #include "llvm/TargetParser/Host.h"
 #include "llvm/TargetParser/SubtargetFeature.h"
+#include "llvm/Transforms/Utils/Cloning.h"
+#include "llvm/Transforms/Utils/SplitModule.h"
+
+#include <thread>
 
 using namespace mlir;
 
@@ -95,7 +105,13 @@ std::string emitMachineCode(llvm::Module &module, llvm::raw_pwrite_stream &out,
   llvm::FunctionAnalysisManager fam;
   llvm::CGSCCAnalysisManager cgam;
   llvm::ModuleAnalysisManager mam;
-  llvm::PassBuilder builder(machine.get());
+  // LLVM's own instrumentation, so that `kiln build -time-passes` reports
+  // the optimization pipeline's passes too, not only code generation's.
+  llvm::PassInstrumentationCallbacks instrumentation;
+  llvm::StandardInstrumentations standard(module.getContext(), /*DebugLogging=*/false);
+  standard.registerCallbacks(instrumentation, &mam);
+  llvm::PassBuilder builder(machine.get(), llvm::PipelineTuningOptions(), std::nullopt,
+                            &instrumentation);
   builder.registerModuleAnalyses(mam);
   builder.registerCGSCCAnalyses(cgam);
   builder.registerFunctionAnalyses(fam);
@@ -113,6 +129,119 @@ std::string emitMachineCode(llvm::Module &module, llvm::raw_pwrite_stream &out,
   if (machine->addPassesToEmitFile(codegen, out, nullptr, kind))
     return "the host target cannot emit this file type";
   codegen.run(module);
+  return "";
+}
+
+/// llvm::SplitModule keeps a local function in one partition with every
+/// function using it. The runtime calls' local C-interface wrappers
+/// (kiln_workspace, kiln_matmul_f32, ...) are used by every entry point, so
+/// they would hold the whole module in one partition: each calling function
+/// gets its own copy instead (a few instructions, inlined at O3 anyway).
+static void copyLocalHelpersPerCaller(llvm::Module &module) {
+  std::vector<llvm::Function *> shared;
+  for (llvm::Function &f : module) {
+    if (f.isDeclaration() || !f.hasLocalLinkage())
+      continue;
+    llvm::SmallPtrSet<llvm::Function *, 4> callers;
+    bool onlyCalls = true;
+    for (llvm::User *user : f.users()) {
+      auto *call = llvm::dyn_cast<llvm::CallBase>(user);
+      if (!call || call->getCalledOperand() != &f)
+        onlyCalls = false;
+      else
+        callers.insert(call->getFunction());
+    }
+    if (onlyCalls && callers.size() > 1)
+      shared.push_back(&f);
+  }
+  for (llvm::Function *f : shared) {
+    llvm::SmallVector<llvm::CallBase *> calls;
+    for (llvm::User *user : f->users())
+      calls.push_back(llvm::cast<llvm::CallBase>(user));
+    llvm::DenseMap<llvm::Function *, llvm::Function *> copyFor;
+    for (llvm::CallBase *call : calls) {
+      llvm::Function *caller = call->getFunction();
+      if (copyFor.empty())
+        copyFor[caller] = f; // the first caller keeps the original
+      llvm::Function *&copy = copyFor[caller];
+      if (!copy) {
+        llvm::ValueToValueMapTy map;
+        copy = llvm::CloneFunction(f, map);
+        copy->setName(f->getName() + "." + caller->getName());
+      }
+      call->setCalledOperand(copy);
+    }
+  }
+}
+
+std::string emitObjectFiles(llvm::Module &module, unsigned maxThreads,
+                            std::vector<std::string> &objects) {
+  unsigned threads = llvm::heavyweight_hardware_concurrency().compute_thread_count();
+  if (maxThreads)
+    threads = std::min(threads, maxThreads);
+  // -time-passes keeps LLVM's timers in global groups: one thread.
+  if (llvm::TimePassesIsEnabled)
+    threads = 1;
+  auto newObject = [&](std::string &error) -> std::string {
+    llvm::SmallString<128> path;
+    if (std::error_code ec = llvm::sys::fs::createTemporaryFile("kiln", "o", path))
+      error = "cannot create a temporary file: " + ec.message();
+    else
+      objects.push_back(std::string(path));
+    return std::string(path);
+  };
+  auto emitTo = [](llvm::Module &part, const std::string &path) -> std::string {
+    std::error_code ec;
+    llvm::raw_fd_ostream out(path, ec);
+    if (ec)
+      return "cannot write '" + path + "': " + ec.message();
+    return emitMachineCode(part, out, MachineOutput::Object);
+  };
+  std::string error;
+  if (threads <= 1) {
+    std::string path = newObject(error);
+    return error.empty() ? emitTo(module, path) : error;
+  }
+
+  // Each partition crosses to its thread as bitcode: an LLVMContext is not
+  // shared between threads.
+  std::vector<llvm::SmallString<0>> parts;
+  copyLocalHelpersPerCaller(module);
+  llvm::SplitModule(
+      module, threads,
+      [&](std::unique_ptr<llvm::Module> part) {
+        llvm::SmallString<0> bitcode;
+        llvm::raw_svector_ostream os(bitcode);
+        llvm::WriteBitcodeToFile(*part, os);
+        parts.push_back(std::move(bitcode));
+      },
+      /*PreserveLocals=*/true);
+  std::vector<std::string> paths;
+  for (size_t i = 0; i < parts.size() && error.empty(); ++i)
+    paths.push_back(newObject(error));
+  if (!error.empty())
+    return error;
+  // Target registration is not thread-safe: once, here.
+  llvm::InitializeNativeTarget();
+  llvm::InitializeNativeTargetAsmPrinter();
+  std::vector<std::string> errors(parts.size());
+  std::vector<std::thread> workers;
+  for (size_t i = 0; i < parts.size(); ++i)
+    workers.emplace_back([&, i] {
+      llvm::LLVMContext context;
+      auto part = llvm::parseBitcodeFile(
+          llvm::MemoryBufferRef(llvm::StringRef(parts[i].data(), parts[i].size()), "kiln"),
+          context);
+      if (!part)
+        errors[i] = llvm::toString(part.takeError());
+      else
+        errors[i] = emitTo(**part, paths[i]);
+    });
+  for (std::thread &worker : workers)
+    worker.join();
+  for (const std::string &e : errors)
+    if (!e.empty())
+      return e;
   return "";
 }
 

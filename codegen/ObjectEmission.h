@@ -10,6 +10,7 @@
 
 #include <memory>
 #include <string>
+#include <vector>
 
 namespace kiln {
 
@@ -26,5 +27,16 @@ enum class MachineOutput { LLVMIR, Assembly, Object };
 /// IR, assembly or an object file. Returns an error message, empty on success.
 std::string emitMachineCode(llvm::Module &module, llvm::raw_pwrite_stream &out,
                             MachineOutput what);
+
+/// Optimizes and compiles `module` into object files, one per partition,
+/// on as many threads as the machine has cores (at most `maxThreads`; 0:
+/// all of them). The module is split (llvm::SplitModule) so that each entry
+/// point stays with the functions only it uses (its tiles and their tasks,
+/// internal): every partition then gets the same O3 and code generation the
+/// whole module would, on its own thread and LLVMContext. `objects` gets
+/// the written files' paths (temporary files; the caller removes them), also
+/// on failure. Returns an error message, empty on success.
+std::string emitObjectFiles(llvm::Module &module, unsigned maxThreads,
+                            std::vector<std::string> &objects);
 
 } // namespace kiln

@@ -17,6 +17,7 @@
 #include "mlir/Conversion/LLVMCommon/TypeConverter.h"
 #include "mlir/Dialect/LLVMIR/LLVMDialect.h"
 #include "mlir/Transforms/DialectConversion.h"
+#include "llvm/ADT/SetVector.h"
 
 namespace kiln {
 #define GEN_PASS_DEF_PARALLELTOLLVM
@@ -124,8 +125,18 @@ struct ParallelToLLVMPass : public kiln::impl::ParallelToLLVMBase<ParallelToLLVM
     patterns.add<ParallelForLowering>(converter);
     LLVMConversionTarget target(getContext());
     target.addIllegalOp<kiln::ir::ParallelForOp>();
-    if (failed(applyPartialConversion(getOperation(), target, std::move(patterns))))
-      signalPassFailure();
+    ModuleOp module = getOperation();
+    llvm::SetVector<StringRef> tileFunctions;
+    module.walk([&](kiln::ir::ParallelForOp op) { tileFunctions.insert(op.getCallee()); });
+    if (failed(applyPartialConversion(module, target, std::move(patterns))))
+      return signalPassFailure();
+    // A tile function and its C interface are only called through the task:
+    // internal, LLVM inlines them into it and drops the copies (a third of
+    // the CNN's code was tile bodies kept for callers that do not exist).
+    for (StringRef name : tileFunctions)
+      for (std::string symbol : {name.str(), "_mlir_ciface_" + name.str()})
+        if (auto func = module.lookupSymbol<LLVM::LLVMFuncOp>(symbol))
+          func.setLinkage(LLVM::Linkage::Internal);
   }
 };
 

@@ -16,6 +16,7 @@
 #include "mlir/Pass/PassManager.h"
 #include "mlir/Support/FileUtilities.h"
 #include "mlir/Support/Timing.h"
+#include "llvm/ADT/StringSet.h"
 #include "llvm/Support/CommandLine.h"
 #include "llvm/Support/FileSystem.h"
 #include "llvm/Support/InitLLVM.h"
@@ -81,6 +82,11 @@ cl::opt<std::string> cudaPath(
              "default: $CUDA_HOME, else /usr/local/cuda)"),
     cl::value_desc("dir"));
 
+cl::opt<unsigned> jobs("jobs",
+                       cl::desc("Threads that optimize and compile an executable's code, one "
+                                "part of the module each (default 0: every core)"),
+                       cl::init(0), cl::value_desc("N"));
+
 const char *const usage =
     "kiln: the Kiln deep-learning compiler\n"
     "\n"
@@ -121,7 +127,7 @@ std::string runtimeLibrary(const char *argv0) {
 }
 
 /// Links `object` with the runtime into the executable `output`.
-int link(const std::string &object, const std::string &output, const char *argv0) {
+int link(const std::vector<std::string> &objects, const std::string &output, const char *argv0) {
   std::string runtime = runtimeLibrary(argv0);
   if (!llvm::sys::fs::exists(runtime))
     return fail("cannot find the Kiln runtime library '" + runtime +
@@ -132,7 +138,9 @@ int link(const std::string &object, const std::string &output, const char *argv0
   auto cxx = llvm::sys::findProgramByName(cxxName);
   if (!cxx)
     return fail("cannot find the C++ compiler '" + cxxName + "' to link with (set KILN_CXX)", 2);
-  std::vector<llvm::StringRef> args = {*cxx, object, runtime, "-lz", "-lm", "-lpthread"};
+  std::vector<llvm::StringRef> args = {*cxx};
+  args.insert(args.end(), objects.begin(), objects.end());
+  args.insert(args.end(), {runtime, "-lz", "-lm", "-lpthread"});
   // Extra link flags, space-separated: the build's own (a sanitized build's
   // runtime needs -fsanitize=... at link time), then KILN_LINK_FLAGS.
   const char *flagsEnv = std::getenv("KILN_LINK_FLAGS");
@@ -217,7 +225,8 @@ std::string cudaToolkit() {
 }
 
 /// The lowered module (LLVM dialect) to LLVM IR with the manifest, then
-/// --emit=llvm|asm|obj, or an object linked with the runtime.
+/// --emit=llvm|asm|obj (one file, the whole module), or objects compiled in
+/// parallel and linked with the runtime.
 int emitAndLink(mlir::ModuleOp module, const std::string &manifest,
                 const std::string &output, const char *argv0) {
   llvm::LLVMContext llvmContext;
@@ -225,15 +234,17 @@ int emitAndLink(mlir::ModuleOp module, const std::string &manifest,
   if (!llvmModule)
     return fail("internal error: translation to LLVM IR failed", 1);
 
-  std::string objectPath = output;
   if (emit == Stage::Exe) {
-    llvm::SmallString<128> temp;
-    if (std::error_code ec = llvm::sys::fs::createTemporaryFile("kiln", "o", temp))
-      return fail("cannot create a temporary file: " + ec.message(), 2);
-    objectPath = std::string(temp);
+    // The objects are compiled in parallel, one per partition of the module.
+    std::vector<std::string> objects;
+    std::string error = kiln::emitObjectFiles(*llvmModule, jobs, objects);
+    int status = error.empty() ? link(objects, output, argv0) : fail(error, 1);
+    for (const std::string &object : objects)
+      llvm::sys::fs::remove(object);
+    return status;
   }
   std::string error;
-  auto out = mlir::openOutputFile(objectPath, &error);
+  auto out = mlir::openOutputFile(output, &error);
   if (!out)
     return fail(error, 2);
   auto what = emit == Stage::LLVM  ? kiln::MachineOutput::LLVMIR
@@ -243,12 +254,7 @@ int emitAndLink(mlir::ModuleOp module, const std::string &manifest,
   if (!error.empty())
     return fail(error, 1);
   out->keep();
-  out.reset();
-  if (emit != Stage::Exe)
-    return 0;
-  int status = link(objectPath, output, argv0);
-  llvm::sys::fs::remove(objectPath);
-  return status;
+  return 0;
 }
 
 /// --target cuda from the grad stage on: the lowered IR's ops become
@@ -470,10 +476,11 @@ int main(int argc, char **argv) {
   // --help shows Kiln's options and MLIR's (--mlir-*), not the hundreds
   // every LLVM backend registers; --help-hidden still lists them all.
   // kiln plot has only -o.
+  const llvm::StringSet<> buildOptions = {"emit", "target", "gpu-arch", "cuda-path", "jobs"};
   for (auto &[optionName, option] : cl::getRegisteredOptions())
     if ((!optionName.starts_with("mlir-") || command == "plot") && optionName != "o" &&
-        optionName != "emit" && optionName != "target" && optionName != "gpu-arch" &&
-        optionName != "cuda-path" && (optionName != "with-loss-grad" || command == "plot") &&
+        !buildOptions.contains(optionName) &&
+        (optionName != "with-loss-grad" || command == "plot") &&
         !optionName.starts_with("help") && optionName != "version")
       option->setHiddenFlag(cl::ReallyHidden);
   // The arguments after the command parse under the name "kiln COMMAND".
@@ -487,6 +494,7 @@ int main(int argc, char **argv) {
     target.setHiddenFlag(cl::ReallyHidden);
     gpuArch.setHiddenFlag(cl::ReallyHidden);
     cudaPath.setHiddenFlag(cl::ReallyHidden);
+    jobs.setHiddenFlag(cl::ReallyHidden);
   }
   std::string name = "kiln " + command;
   argv[1] = name.data();
