@@ -207,6 +207,21 @@ def CollapseDims : Pass<"kiln-collapse-dims", "mlir::ModuleOp"> {
   let dependentDialects = ["mlir::memref::MemRefDialect", "mlir::linalg::LinalgDialect"];
 }
 
+def InterchangeWindows : Pass<"kiln-interchange-windows", "mlir::ModuleOp"> {
+  let summary = "Run a window op's kernel loops outside its last parallel loop";
+  let description = [{
+    Before linalg becomes loops: a `linalg.generic` on buffers whose loops
+    are parallel ones followed by a small static window of reductions (each
+    at most 16, together at most 64 iterations: pooling), that writes every
+    output along its last parallel loop and reads an input through the
+    window (`oh * 2 + kh`), is interchanged so that the last parallel
+    loop is innermost: (n, c, oh, kh, kw, ow). LLVM vectorizes that loop
+    instead of unrolling the window. Every output element still meets its
+    kernel offsets in the same order: the same bits.
+  }];
+  let dependentDialects = ["mlir::linalg::LinalgDialect"];
+}
+
 def GpuLaunchToRuntime : Pass<"kiln-gpu-launch-to-runtime", "mlir::ModuleOp"> {
   let summary = "The host side of a cuda executable: each gpu.launch_func a kiln_cuda_launch call, the gpu.binary globals the runtime loads lazily";
   let description = [{

@@ -148,6 +148,39 @@ std::pair<Value, Value> maxPool(Emitter &e, Value x, ArrayRef<int64_t> k,
 using WindowFn = function_ref<Value(OpBuilder &, Location, ValueRange lead, Value oh, Value ow,
                                     Value kh, Value kw)>;
 
+/// gatherWindows for windows that tile the input (stride = kernel, no
+/// padding): input (h, w) is in at most one window, (h / kh, w / kw) at
+/// offset (h % kh, w % kw), so each element is one value, no loop over the
+/// kernel. 0.0 + value, as the general form's sum over the kernel gives
+/// (a -0.0 becomes +0.0 there too): the same bits.
+Value gatherTiledWindows(Emitter &e, Value x, ArrayRef<int64_t> k, const int64_t outSize[2],
+                         WindowFn value) {
+  RankedTensorType t = e.typeOf(x);
+  int64_t lead = t.getRank() - 2;
+  Type elem = t.getElementType();
+  auto dynamic = e.dynamicSizes(t, [&](int64_t d) { return std::pair<Value, int64_t>{x, d}; });
+  return e.generic(t, dynamic, ValueRange{}, {}, [&](OpBuilder &nb, Location l, ValueRange) -> Value {
+    auto c = [&](int64_t v) { return arith::ConstantIndexOp::create(nb, l, v); };
+    SmallVector<Value> at;
+    for (int64_t d = 0; d < lead; ++d)
+      at.push_back(linalg::IndexOp::create(nb, l, d));
+    Value valid, kk[2], window[2];
+    for (int64_t i = 0; i < 2; ++i) {
+      Value pos = linalg::IndexOp::create(nb, l, lead + i);
+      Value o = arith::DivUIOp::create(nb, l, pos, c(k[i]));
+      kk[i] = arith::RemUIOp::create(nb, l, pos, c(k[i]));
+      // Rows and columns past the last whole window get nothing.
+      Value ok = arith::CmpIOp::create(nb, l, arith::CmpIPredicate::ult, o, c(outSize[i]));
+      valid = valid ? arith::AndIOp::create(nb, l, valid, ok).getResult() : ok;
+      window[i] = arith::SelectOp::create(nb, l, ok, o, c(0)); // in bounds either way
+    }
+    Value contribution = value(nb, l, at, window[0], window[1], kk[0], kk[1]);
+    Value zero = arith::ConstantOp::create(nb, l, nb.getZeroAttr(elem));
+    Value picked = arith::SelectOp::create(nb, l, valid, contribution, zero);
+    return arith::AddFOp::create(nb, l, zero, picked);
+  });
+}
+
 /// The gradient of a window sweep over `x` [L..., H, W], as a gather so
 /// that no two loops write one element: input (h, w) sums, over the kernel
 /// offsets (kh, kw) whose window (oh, ow) = ((h + ph - kh) / sh,
@@ -160,6 +193,8 @@ Value gatherWindows(Emitter &e, Value x, ArrayRef<int64_t> k, ArrayRef<int64_t> 
   Type elem = t.getElementType();
   int64_t outSize[2] = {windows(t.getDimSize(lead), k[0], s[0], p[0]),
                         windows(t.getDimSize(lead + 1), k[1], s[1], p[1])};
+  if (s[0] == k[0] && s[1] == k[1] && p[0] == 0 && p[1] == 0)
+    return gatherTiledWindows(e, x, k, outSize, value);
   Value out = e.filled(t, e.dynamicSizes(t, [&](int64_t d) { return std::pair<Value, int64_t>{x, d}; }),
                        e.scalar(elem, 0.0));
   auto [kernelSpace, iters] = windowSpace(e, lead, k);

@@ -1,7 +1,9 @@
 // kiln-parallel-to-llvm: kiln.parallel_for becomes kiln_parallel_for(task,
 // context, tasks); the captures are stored in stack slots made in the
 // caller's entry block, and the task passes them to the tile function's C
-// interface (a buffer by its descriptor's address, a size by value).
+// interface (a buffer by its descriptor's address, a size by value). The
+// tile function and its C interface are called through the task alone:
+// internal, so LLVM inlines them into it and keeps no other copy.
 // RUN: kiln-opt %s --llvm-request-c-wrappers --finalize-memref-to-llvm --convert-arith-to-llvm --convert-func-to-llvm --kiln-parallel-to-llvm --reconcile-unrealized-casts | FileCheck %s
 
 // CHECK-LABEL: llvm.func @kiln_parallel_for(!llvm.ptr, !llvm.ptr, i64)
@@ -13,6 +15,8 @@
 // CHECK: %[[S1:.*]] = llvm.load %[[E1]] : !llvm.ptr -> !llvm.ptr
 // CHECK: llvm.call @_mlir_ciface_scale_tile0(%arg1, %[[N]], %[[S1]]) : (i64, i64, !llvm.ptr) -> ()
 // CHECK-NEXT: llvm.return
+// CHECK: llvm.func internal @scale_tile0(
+// CHECK: llvm.func internal @_mlir_ciface_scale_tile0(
 func.func private @scale_tile0(%i: index, %n: index, %x: memref<?xf32>) {
   return
 }

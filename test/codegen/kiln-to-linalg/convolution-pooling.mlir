@@ -70,6 +70,28 @@ func.func @max_pool2d_grad(%g: tensor<?x2x3x4xf32>, %x: tensor<?x2x5x7xf32>) -> 
 
 // -----
 
+// max_pool2d_grad over windows that tile the input (stride = kernel, no
+// padding): each pixel is in at most one window, (h / 2, w / 2) at offset
+// (h % 2, w % 2), so one parallel op with no kernel loops; rows and columns
+// past the last whole window (row 4 of 5, column 6 of 7) get 0.
+// CHECK-LABEL: func.func @max_pool2d_grad_tiled
+// CHECK: %[[POOL:.*]]:2 = linalg.generic {{.*}} outs(%{{.*}}, %{{.*}} : tensor<?x2x2x3xf32>, tensor<?x2x2x3xi64>)
+// CHECK: linalg.generic {{.*}}iterator_types = ["parallel", "parallel", "parallel", "parallel"]{{.*}} outs(%{{.*}} : tensor<?x2x5x7xf32>)
+// CHECK: arith.divui %{{.*}}, %c2
+// CHECK: arith.remui %{{.*}}, %c2
+// CHECK: arith.cmpi ult, %{{.*}}, %c2
+// CHECK: arith.cmpi ult, %{{.*}}, %c3
+// CHECK: tensor.extract %arg0
+// CHECK: tensor.extract %[[POOL]]#1
+// CHECK: arith.cmpi eq
+// CHECK-NOT: reduction
+func.func @max_pool2d_grad_tiled(%g: tensor<?x2x2x3xf32>, %x: tensor<?x2x5x7xf32>) -> tensor<?x2x5x7xf32> {
+  %0 = kiln.max_pool2d_grad %g, %x kernel [2, 2] stride [2, 2] padding [0, 0] : (tensor<?x2x2x3xf32>, tensor<?x2x5x7xf32>) -> tensor<?x2x5x7xf32>
+  return %0 : tensor<?x2x5x7xf32>
+}
+
+// -----
+
 // avg_pool2d: a window sum of the zero-padded input over kh*kw (padding
 // counted, as PyTorch's default).
 // CHECK-LABEL: func.func @avg_pool2d
