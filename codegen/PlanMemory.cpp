@@ -314,6 +314,49 @@ void computeResultsInPlace(func::FuncOp func) {
   }
 }
 
+bool insideParallelLoop(Operation *op, Operation *stop) {
+  for (Operation *p = op->getParentOp(); p && p != stop; p = p->getParentOp())
+    if (isa<scf::ForallOp, scf::ParallelOp>(p))
+      return true;
+  return false;
+}
+
+/// The shape operands of memref.reshape (a few indices the host stores and
+/// the reshape reads back as sizes) become stack slots in the entry block:
+/// in a cuda executable the workspace is device memory, and a host store
+/// there must wait for the kernels before it. Not inside a parallel loop,
+/// where one slot would be shared by the threads.
+void shapesOnStack(func::FuncOp func) {
+  constexpr int64_t kMaxShapeRank = 8;
+  SmallVector<memref::AllocOp> shapes;
+  func.walk([&](memref::AllocOp alloc) {
+    MemRefType type = alloc.getType();
+    if (!type.getElementType().isIndex() || !type.hasStaticShape() || type.getRank() != 1 ||
+        type.getDimSize(0) > kMaxShapeRank || insideParallelLoop(alloc, func))
+      return;
+    bool readAsShape = false;
+    for (OpOperand &use : alloc->getUses()) {
+      Operation *user = use.getOwner();
+      if (auto reshape = dyn_cast<memref::ReshapeOp>(user); reshape && reshape.getShape() == alloc)
+        readAsShape = true;
+      else if (auto store = dyn_cast<memref::StoreOp>(user); !store || store.getMemref() != alloc)
+        if (!isa<memref::DeallocOp>(user))
+          return;
+    }
+    if (readAsShape)
+      shapes.push_back(alloc);
+  });
+  OpBuilder b = OpBuilder::atBlockBegin(&func.getBody().front());
+  for (memref::AllocOp alloc : shapes) {
+    auto slot = memref::AllocaOp::create(b, alloc.getLoc(), alloc.getType());
+    for (Operation *user : llvm::make_early_inc_range(alloc->getUsers()))
+      if (isa<memref::DeallocOp>(user))
+        user->erase();
+    alloc.replaceAllUsesWith(slot.getResult());
+    alloc.erase();
+  }
+}
+
 /// Positions of the ops of a block, for lifetimes.
 DenseMap<Operation *, int64_t> positions(Block &block) {
   DenseMap<Operation *, int64_t> at;
@@ -323,12 +366,6 @@ DenseMap<Operation *, int64_t> positions(Block &block) {
   return at;
 }
 
-bool insideParallelLoop(Operation *op, Operation *stop) {
-  for (Operation *p = op->getParentOp(); p && p != stop; p = p->getParentOp())
-    if (isa<scf::ForallOp, scf::ParallelOp>(p))
-      return true;
-  return false;
-}
 
 /// The alloc's bytes as a linear form in the function's argument
 /// dimensions. In a tile, a size that is not one (the tile's extent) counts
@@ -415,6 +452,7 @@ struct PlanMemoryPass : kiln::impl::PlanMemoryBase<PlanMemoryPass> {
     auto reserve = [&] { return declare(module, kReserveFn, types.getFunctionType({index}, {})); };
     for (func::FuncOp func : funcs) {
       computeResultsInPlace(func);
+      shapesOnStack(func);
       Block &entry = func.getBody().front();
       auto leafValue = [&](OpBuilder &b, Leaf leaf) -> Value {
         Location loc = func.getLoc();

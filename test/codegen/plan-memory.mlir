@@ -129,3 +129,30 @@ func.func @elsewhere(%cond: i1) {
   }
   return
 }
+
+// A reshape's shape operand (indices the host stores, read back by the
+// reshape as sizes) becomes a stack slot in the entry block, its dealloc
+// gone: in a cuda executable the workspace is device memory, and the host's
+// stores there would wait for the kernels. An index buffer with another
+// reader stays in the plan.
+// CHECK-LABEL: func.func @shape(
+// CHECK: %[[SLOT:.*]] = memref.alloca() : memref<2xindex>
+// CHECK: memref.store %{{.*}}, %[[SLOT]][%{{.*}}] : memref<2xindex>
+// CHECK: memref.reshape %arg0(%[[SLOT]])
+// CHECK: %[[OTHER:.*]] = memref.view
+// CHECK: memref.load %[[OTHER]]
+// CHECK-NOT: memref.dealloc
+func.func @shape(%x: memref<?xf32>, %n: index) -> index {
+  %c0 = arith.constant 0 : index
+  %c1 = arith.constant 1 : index
+  %s = memref.alloc() : memref<2xindex>
+  memref.store %n, %s[%c0] : memref<2xindex>
+  memref.store %c1, %s[%c1] : memref<2xindex>
+  %r = memref.reshape %x(%s) : (memref<?xf32>, memref<2xindex>) -> memref<?x1xf32>
+  memref.dealloc %s : memref<2xindex>
+  %o = memref.alloc() : memref<2xindex>
+  memref.store %n, %o[%c0] : memref<2xindex>
+  %v = memref.load %o[%c0] : memref<2xindex>
+  memref.dealloc %o : memref<2xindex>
+  return %v : index
+}
