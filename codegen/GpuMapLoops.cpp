@@ -16,7 +16,7 @@
 //    the elements of a tile to thread_x (launch bounds kBlock, or the trip
 //    count when smaller and static).
 // The loop's location becomes a NameLoc with the kernel's name,
-// `<function>_<kind><N>` (kind: elementwise, reduction, fill, copy,
+// `<function>_<kind><N>` (kind: elementwise, reduction, scalar, fill, copy,
 // transpose, or the op's name), which kiln-gpu-name-kernels reads off the
 // gpu.launch that convert-parallel-loops-to-gpu makes from it.
 #include "codegen/Passes.h"
@@ -53,6 +53,8 @@ std::string kindOf(linalg::LinalgOp op) {
     return "copy";
   if (isa<linalg::TransposeOp>(op))
     return "transpose";
+  if (isa<linalg::GenericOp>(op) && op.getNumLoops() == 0)
+    return "scalar"; // the host's scalar code (kiln-gpu-scalar-kernels)
   if (isa<linalg::GenericOp>(op))
     return op.getNumReductionLoops() ? "reduction" : "elementwise";
   std::string name = op->getName().stripDialect().str();

@@ -65,7 +65,7 @@ void addLowerToGpuPasses(OpPassManager &pm) {
               "function-boundary-type-conversion=identity-layout-map},"
               "buffer-results-to-out-params{modify-public-functions},canonicalize,"
               "buffer-deallocation-pipeline,kiln-plan-memory,"
-              "kiln-gpu-matmul,kiln-gpu-map-loops,"
+              "kiln-gpu-matmul,kiln-gpu-scalar-kernels,kiln-gpu-map-loops,"
               "convert-parallel-loops-to-gpu,canonicalize,"
               "kiln-gpu-name-kernels,gpu-kernel-outlining,canonicalize");
 }

@@ -21,6 +21,7 @@
 #include "llvm/Transforms/Utils/Cloning.h"
 #include "llvm/Transforms/Utils/SplitModule.h"
 
+#include <mutex>
 #include <thread>
 
 using namespace mlir;
@@ -84,8 +85,13 @@ std::unique_ptr<llvm::Module> translateToLLVMIR(ModuleOp module, llvm::LLVMConte
 
 std::string emitMachineCode(llvm::Module &module, llvm::raw_pwrite_stream &out,
                             MachineOutput what) {
-  llvm::InitializeNativeTarget();
-  llvm::InitializeNativeTargetAsmPrinter();
+  // Registration writes LLVM's target registry: once, whichever thread
+  // compiles first (emitObjectFiles runs this on several).
+  static std::once_flag registered;
+  std::call_once(registered, [] {
+    llvm::InitializeNativeTarget();
+    llvm::InitializeNativeTargetAsmPrinter();
+  });
   llvm::Triple triple(llvm::sys::getDefaultTargetTriple());
   std::string error;
   const llvm::Target *target = llvm::TargetRegistry::lookupTarget(triple, error);
@@ -221,9 +227,6 @@ std::string emitObjectFiles(llvm::Module &module, unsigned maxThreads,
     paths.push_back(newObject(error));
   if (!error.empty())
     return error;
-  // Target registration is not thread-safe: once, here.
-  llvm::InitializeNativeTarget();
-  llvm::InitializeNativeTargetAsmPrinter();
   std::vector<std::string> errors(parts.size());
   std::vector<std::thread> workers;
   for (size_t i = 0; i < parts.size(); ++i)

@@ -207,6 +207,22 @@ def CollapseDims : Pass<"kiln-collapse-dims", "mlir::ModuleOp"> {
   let dependentDialects = ["mlir::memref::MemRefDialect", "mlir::linalg::LinalgDialect"];
 }
 
+def GpuScalarKernels : Pass<"kiln-gpu-scalar-kernels", "mlir::ModuleOp"> {
+  let summary = "Make the host's scalar stores into device memory one-thread kernels";
+  let description = [{
+    CUDA target, on buffers, before `kiln-gpu-map-loops`: a `memref.store`
+    outside any linalg op or parallel loop (not into a stack slot), with
+    the loads and pure ops of its block that compute its value and that
+    nothing else uses, becomes a 0-d `linalg.generic` (inputs the loaded
+    elements, output the stored one, through 0-d views), which
+    `kiln-gpu-map-loops` makes a one-thread kernel. Values from outside the
+    slice (the batch size) become kernel arguments. Taken only when no op
+    with memory effects lies between the first op moved and the store. The
+    host then does not touch device memory there, so no synchronization.
+  }];
+  let dependentDialects = ["mlir::linalg::LinalgDialect", "mlir::memref::MemRefDialect"];
+}
+
 def InterchangeWindows : Pass<"kiln-interchange-windows", "mlir::ModuleOp"> {
   let summary = "Run a window op's kernel loops outside its last parallel loop";
   let description = [{

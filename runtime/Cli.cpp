@@ -269,10 +269,9 @@ int dispatch(const std::string &prog, const Manifest &m, const EntryPoints &ep,
       inputError(e);
     installSignalHandlers();
     threadPool().setThreads(0); // every core, unless train's --threads says otherwise
-    if (cmd != "info")
+    if (cmd != "info") {
       startCudaDevice(m);
-    if (cmd != "info") { // under mpirun, one rank of a data-parallel run
-      startProcesses();
+      startProcesses(); // under mpirun, one rank of a data-parallel run
       threadPool().setThreads(processes().threads);
     }
     if (cmd == "info") {

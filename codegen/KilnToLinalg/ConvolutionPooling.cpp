@@ -148,6 +148,20 @@ std::pair<Value, Value> maxPool(Emitter &e, Value x, ArrayRef<int64_t> k,
 using WindowFn = function_ref<Value(OpBuilder &, Location, ValueRange lead, Value oh, Value ow,
                                     Value kh, Value kw)>;
 
+/// linalg.index of the leading dims (N, C, ...) of a window gather.
+SmallVector<Value> leadIndices(OpBuilder &b, Location l, int64_t lead) {
+  SmallVector<Value> at;
+  for (int64_t d = 0; d < lead; ++d)
+    at.push_back(linalg::IndexOp::create(b, l, d));
+  return at;
+}
+
+/// A window's contribution where its window exists, else 0.
+Value validShare(OpBuilder &b, Location l, Value valid, Value contribution) {
+  Value zero = arith::ConstantOp::create(b, l, b.getZeroAttr(contribution.getType()));
+  return arith::SelectOp::create(b, l, valid, contribution, zero);
+}
+
 /// gatherWindows for windows that tile the input (stride = kernel, no
 /// padding): input (h, w) is in at most one window, (h / kh, w / kw) at
 /// offset (h % kh, w % kw), so each element is one value, no loop over the
@@ -161,9 +175,7 @@ Value gatherTiledWindows(Emitter &e, Value x, ArrayRef<int64_t> k, const int64_t
   auto dynamic = e.dynamicSizes(t, [&](int64_t d) { return std::pair<Value, int64_t>{x, d}; });
   return e.generic(t, dynamic, ValueRange{}, {}, [&](OpBuilder &nb, Location l, ValueRange) -> Value {
     auto c = [&](int64_t v) { return arith::ConstantIndexOp::create(nb, l, v); };
-    SmallVector<Value> at;
-    for (int64_t d = 0; d < lead; ++d)
-      at.push_back(linalg::IndexOp::create(nb, l, d));
+    SmallVector<Value> at = leadIndices(nb, l, lead);
     Value valid, kk[2], window[2];
     for (int64_t i = 0; i < 2; ++i) {
       Value pos = linalg::IndexOp::create(nb, l, lead + i);
@@ -174,10 +186,9 @@ Value gatherTiledWindows(Emitter &e, Value x, ArrayRef<int64_t> k, const int64_t
       valid = valid ? arith::AndIOp::create(nb, l, valid, ok).getResult() : ok;
       window[i] = arith::SelectOp::create(nb, l, ok, o, c(0)); // in bounds either way
     }
-    Value contribution = value(nb, l, at, window[0], window[1], kk[0], kk[1]);
+    Value share = validShare(nb, l, valid, value(nb, l, at, window[0], window[1], kk[0], kk[1]));
     Value zero = arith::ConstantOp::create(nb, l, nb.getZeroAttr(elem));
-    Value picked = arith::SelectOp::create(nb, l, valid, contribution, zero);
-    return arith::AddFOp::create(nb, l, zero, picked);
+    return arith::AddFOp::create(nb, l, zero, share);
   });
 }
 
@@ -201,9 +212,7 @@ Value gatherWindows(Emitter &e, Value x, ArrayRef<int64_t> k, ArrayRef<int64_t> 
   auto op = linalg::GenericOp::create(
       b, e.loc, TypeRange{t}, ValueRange{kernelSpace}, ValueRange{out},
       {kernelMap(e, lead), outMap(e, lead)}, iters, [&](OpBuilder &nb, Location l, ValueRange a) {
-        SmallVector<Value> at;
-        for (int64_t d = 0; d < lead; ++d)
-          at.push_back(linalg::IndexOp::create(nb, l, d));
+        SmallVector<Value> at = leadIndices(nb, l, lead);
         Value valid, kk[2], window[2];
         for (int64_t i = 0; i < 2; ++i) {
           Value pos = linalg::IndexOp::create(nb, l, lead + i);
@@ -223,10 +232,8 @@ Value gatherWindows(Emitter &e, Value x, ArrayRef<int64_t> k, ArrayRef<int64_t> 
           valid = valid ? arith::AndIOp::create(nb, l, valid, ok).getResult() : ok;
           window[i] = arith::SelectOp::create(nb, l, ok, o, c(0)); // in bounds either way
         }
-        Value contribution = value(nb, l, at, window[0], window[1], kk[0], kk[1]);
-        Value zero = arith::ConstantOp::create(nb, l, nb.getZeroAttr(elem));
-        Value add = arith::SelectOp::create(nb, l, valid, contribution, zero);
-        linalg::YieldOp::create(nb, l, ValueRange{arith::AddFOp::create(nb, l, a[1], add)});
+        Value share = validShare(nb, l, valid, value(nb, l, at, window[0], window[1], kk[0], kk[1]));
+        linalg::YieldOp::create(nb, l, ValueRange{arith::AddFOp::create(nb, l, a[1], share)});
       });
   return op.getResult(0);
 }
