@@ -44,6 +44,12 @@ Value elementView(OpBuilder &b, Location loc, Value memref, ValueRange indices) 
   return memref::SubViewOp::create(b, loc, viewType, memref, offsets, ones, ones);
 }
 
+/// Host memory: a stack slot or a global (a reshape's shape), which kernels
+/// cannot read or write.
+bool onHost(Value memref) {
+  return memref.getDefiningOp<memref::AllocaOp>() || memref.getDefiningOp<memref::GetGlobalOp>();
+}
+
 /// The ops computing `store`'s value that move into its kernel, in block
 /// order, or nothing when the store stays on the host.
 std::optional<SmallVector<Operation *>> sliceOf(memref::StoreOp store) {
@@ -56,9 +62,10 @@ std::optional<SmallVector<Operation *>> sliceOf(memref::StoreOp store) {
     Operation *def = work.pop_back_val().getDefiningOp();
     if (!def || def->getBlock() != block || slice.contains(def))
       continue;
-    bool load = isa<memref::LoadOp>(def);
-    if (!load && (!isMemoryEffectFree(def) || def->getNumRegions() != 0))
-      continue;
+    auto load = dyn_cast<memref::LoadOp>(def);
+    if (load ? onHost(load.getMemRef())
+             : !isMemoryEffectFree(def) || def->getNumRegions() != 0)
+      continue; // the host computes it: an argument of the kernel
     slice.insert(def);
     if (!load)
       work.append(def->operand_begin(), def->operand_end());
@@ -123,8 +130,8 @@ struct GpuScalarKernelsPass : public kiln::impl::GpuScalarKernelsBase<GpuScalarK
     getOperation().walk([&](memref::StoreOp store) {
       // Host code only: a store in the function's body or in its host
       // loops and branches (not in a linalg op, a parallel loop or a
-      // kernel), and not into a stack slot.
-      if (store.getMemRef().getDefiningOp<memref::AllocaOp>())
+      // kernel), and not into host memory.
+      if (onHost(store.getMemRef()))
         return;
       for (Operation *parent = store->getParentOp(); !isa<func::FuncOp>(parent);
            parent = parent->getParentOp())

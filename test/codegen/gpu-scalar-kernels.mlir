@@ -29,11 +29,17 @@ func.func @mean(%sum: memref<1xf64>, %loss: memref<f32>, %x: memref<?x4xf32>) {
   return
 }
 
-// Stay on the host: a store into a stack slot; a store whose value the host
+// Stay on the host: a store into a stack slot; a load from a global (host
+// memory: the kernel gets the loaded value); a store whose value the host
 // also returns (its load and division stay, the store alone becomes a
 // kernel of the host value); a store with a call between its load and it.
 // CHECK-LABEL: func.func @stay(
 // CHECK: memref.store %{{.*}}, %[[SLOT:.*]][] : memref<f32>
+// CHECK: %[[G:.*]] = memref.load %{{.*}}[] : memref<f32>
+// CHECK: linalg.generic {{.*}} outs(%arg1 : memref<f32>)
+// CHECK-NEXT: ^bb0(%{{.*}}: f32):
+// CHECK-NEXT: %[[H:.*]] = arith.negf %[[G]]
+// CHECK-NEXT: linalg.yield %[[H]] : f32
 // CHECK: %[[V:.*]] = memref.load %arg0[] : memref<f32>
 // CHECK: %[[W:.*]] = arith.negf %[[V]]
 // CHECK: linalg.generic {{.*}} outs(%arg1 : memref<f32>)
@@ -43,10 +49,15 @@ func.func @mean(%sum: memref<1xf64>, %loss: memref<f32>, %x: memref<?x4xf32>) {
 // CHECK: call @touch(%arg0)
 // CHECK: memref.store %[[U]], %arg1[] : memref<f32>
 func.func private @touch(memref<f32>)
+memref.global "private" constant @half : memref<f32> = dense<0.5>
 func.func @stay(%a: memref<f32>, %b: memref<f32>) -> f32 {
   %slot = memref.alloca() : memref<f32>
   %one = arith.constant 1.0 : f32
   memref.store %one, %slot[] : memref<f32>
+  %g = memref.get_global @half : memref<f32>
+  %gv = memref.load %g[] : memref<f32>
+  %gn = arith.negf %gv : f32
+  memref.store %gn, %b[] : memref<f32>
   %v = memref.load %a[] : memref<f32>
   %w = arith.negf %v : f32
   memref.store %w, %b[] : memref<f32>
