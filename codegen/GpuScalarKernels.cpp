@@ -74,7 +74,8 @@ std::optional<SmallVector<Operation *>> sliceOf(memref::StoreOp store) {
   // it is computed from.
   for (bool changed = true; changed;) {
     changed = false;
-    for (Operation *op : llvm::make_early_inc_range(slice))
+    // Over a copy: removing from the SetVector shifts its elements.
+    for (Operation *op : SmallVector<Operation *>(slice.begin(), slice.end()))
       if (llvm::any_of(op->getUsers(), [&](Operation *user) {
             return user != store.getOperation() && !slice.contains(user);
           })) {

@@ -366,7 +366,6 @@ DenseMap<Operation *, int64_t> positions(Block &block) {
   return at;
 }
 
-
 /// The alloc's bytes as a linear form in the function's argument
 /// dimensions. In a tile, a size that is not one (the tile's extent) counts
 /// at its constant upper bound.

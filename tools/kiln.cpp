@@ -126,7 +126,7 @@ std::string runtimeLibrary(const char *argv0) {
   return std::string(path);
 }
 
-/// Links `object` with the runtime into the executable `output`.
+/// Links `objects` with the runtime into the executable `output`.
 int link(const std::vector<std::string> &objects, const std::string &output, const char *argv0) {
   std::string runtime = runtimeLibrary(argv0);
   if (!llvm::sys::fs::exists(runtime))
