@@ -19,15 +19,17 @@
 // Launches are asynchronous (one stream). Before the first host operation
 // after a launch that may touch memory the kernels use (a load or store not
 // into the function's own stack slots, a call other than the launcher and the
-// generated code's alloc/free, a branch, a return: conservative), the pass
-// calls kiln_cuda_sync(), so the host's scalar code and the runtime read
-// finished results; a run of launches with nothing between them is not
+// generated code's alloc/free, a return: conservative), the pass calls
+// kiln_cuda_sync(), so the host's scalar code and the runtime read finished
+// results. "After" follows the branches (a dataflow over the blocks): a run
+// of launches with nothing between them, a loop of them included, is not
 // synchronized.
 #include "codegen/Passes.h"
 
 #include "mlir/Dialect/GPU/IR/GPUDialect.h"
 #include "mlir/Dialect/LLVMIR/LLVMDialect.h"
 #include "mlir/Interfaces/SideEffectInterfaces.h"
+#include "llvm/ADT/DenseMap.h"
 #include "llvm/ADT/StringMap.h"
 
 namespace kiln {
@@ -175,9 +177,13 @@ struct GpuLaunchToRuntimePass
       auto call = dyn_cast<LLVM::CallOp>(op);
       return call && call.getCallee() && *call.getCallee() == name;
     };
+    // A branch carries pending launches to its successors (their code runs
+    // in stream order after them), so a loop of launches synchronizes once,
+    // where the host first touches memory after it; only `llvm.return` (the
+    // caller reads the results) must wait.
     auto needsSync = [&](Operation &op) {
       if (op.hasTrait<OpTrait::IsTerminator>())
-        return true;
+        return !isa<LLVM::BrOp, LLVM::CondBrOp, LLVM::SwitchOp>(op);
       if (auto load = dyn_cast<LLVM::LoadOp>(op))
         return !onStack(load.getAddr());
       if (auto store = dyn_cast<LLVM::StoreOp>(op))
@@ -189,21 +195,44 @@ struct GpuLaunchToRuntimePass
         return false;
       return !isMemoryEffectFree(&op);
     };
-    module.walk([&](LLVM::LLVMFuncOp func) {
-      for (Block &block : func.getBody()) {
-        bool pending = false;
-        for (Operation &op : block) {
-          if (isCallTo(op, "kiln_cuda_launch")) {
-            pending = true;
-            continue;
-          }
-          if (pending && needsSync(op)) {
+    // Whether launches may be pending when `block` ends, given whether they
+    // may be when it begins; `insert` places the synchronizations.
+    auto scan = [&](Block &block, bool pending, bool insert) {
+      for (Operation &op : block) {
+        if (isCallTo(op, "kiln_cuda_launch")) {
+          pending = true;
+        } else if (pending && needsSync(op)) {
+          if (insert) {
             b.setInsertionPoint(&op);
             LLVM::CallOp::create(b, op.getLoc(), syncTy, "kiln_cuda_sync", ValueRange{});
-            pending = false;
+          }
+          pending = false;
+        }
+      }
+      return pending;
+    };
+    module.walk([&](LLVM::LLVMFuncOp func) {
+      if (func.getBody().empty())
+        return;
+      // Forward dataflow to a fixed point: pending at a block's start if it
+      // may be at the end of any predecessor (the entry starts with none).
+      llvm::DenseMap<Block *, bool> pendingAtEnd;
+      auto pendingAtStart = [&](Block *block) {
+        return llvm::any_of(block->getPredecessors(),
+                            [&](Block *pred) { return pendingAtEnd.lookup(pred); });
+      };
+      for (bool changed = true; changed;) {
+        changed = false;
+        for (Block &block : func.getBody()) {
+          bool end = scan(block, pendingAtStart(&block), /*insert=*/false);
+          if (end && !pendingAtEnd.lookup(&block)) {
+            pendingAtEnd[&block] = true;
+            changed = true;
           }
         }
       }
+      for (Block &block : func.getBody())
+        scan(block, pendingAtStart(&block), /*insert=*/true);
     });
 
     std::string table;

@@ -1,0 +1,92 @@
+// RUN: kiln-opt %s --kiln-gpu-launch-to-runtime | FileCheck %s
+
+// Each gpu.launch_func becomes a kiln_cuda_launch call; kiln_cuda_sync goes
+// before the first host operation that may touch memory after launches,
+// following the branches: a loop of launches synchronizes once, at its
+// exit, not once per iteration.
+
+module attributes {gpu.container_module} {
+  gpu.binary @kiln_kernels [#gpu.object<#nvvm.target, assembly = ".entry k(\0A.param .u64 p0)">]
+
+  // CHECK-LABEL: llvm.func @loop
+  // CHECK: ^bb1(
+  // CHECK-NOT: kiln_cuda_sync
+  // CHECK: llvm.cond_br
+  // CHECK: ^bb2:
+  // CHECK-NOT: kiln_cuda_sync
+  // CHECK: llvm.call @kiln_cuda_launch(
+  // CHECK-NOT: kiln_cuda_sync
+  // CHECK: llvm.br ^bb1
+  // CHECK: ^bb3:
+  // CHECK-NEXT: llvm.call @kiln_cuda_sync()
+  // CHECK-NEXT: llvm.load %arg0
+  llvm.func @loop(%buf: !llvm.ptr, %n: i64) -> f32 {
+    %c0 = llvm.mlir.constant(0 : i64) : i64
+    %c1 = llvm.mlir.constant(1 : i64) : i64
+    %i1 = arith.constant 1 : index
+    llvm.br ^head(%c0 : i64)
+  ^head(%i: i64):
+    %more = llvm.icmp "slt" %i, %n : i64
+    llvm.cond_br %more, ^body, ^exit
+  ^body:
+    gpu.launch_func @kiln_kernels::@k blocks in (%i1, %i1, %i1) threads in (%i1, %i1, %i1) args(%buf : !llvm.ptr)
+    %next = llvm.add %i, %c1 : i64
+    llvm.br ^head(%next : i64)
+  ^exit:
+    %v = llvm.load %buf : !llvm.ptr -> f32
+    llvm.return %v : f32
+  }
+
+  // A run of launches is one; the return waits for it.
+  // CHECK-LABEL: llvm.func @run
+  // CHECK-NOT: kiln_cuda_sync
+  // CHECK: llvm.call @kiln_cuda_launch(
+  // CHECK-NOT: kiln_cuda_sync
+  // CHECK: llvm.call @kiln_cuda_launch(
+  // CHECK-NEXT: llvm.call @kiln_cuda_sync()
+  // CHECK-NEXT: llvm.return
+  llvm.func @run(%buf: !llvm.ptr) {
+    %i1 = arith.constant 1 : index
+    gpu.launch_func @kiln_kernels::@k blocks in (%i1, %i1, %i1) threads in (%i1, %i1, %i1) args(%buf : !llvm.ptr)
+    gpu.launch_func @kiln_kernels::@k blocks in (%i1, %i1, %i1) threads in (%i1, %i1, %i1) args(%buf : !llvm.ptr)
+    llvm.return
+  }
+
+  // Launches pending on one of two paths: the join's host store waits; the
+  // path that launches nothing has nothing to wait for before the join.
+  // CHECK-LABEL: llvm.func @join
+  // CHECK: llvm.cond_br
+  // CHECK: ^bb1:
+  // CHECK: llvm.call @kiln_cuda_launch(
+  // CHECK-NEXT: llvm.br ^bb3
+  // CHECK: ^bb2:
+  // CHECK-NEXT: llvm.br ^bb3
+  // CHECK: ^bb3:
+  // CHECK-NEXT: llvm.call @kiln_cuda_sync()
+  // CHECK-NEXT: llvm.store
+  // CHECK-NOT: kiln_cuda_sync
+  // CHECK: llvm.return
+  llvm.func @join(%buf: !llvm.ptr, %c: i1, %x: f32) {
+    %i1 = arith.constant 1 : index
+    llvm.cond_br %c, ^launch, ^skip
+  ^launch:
+    gpu.launch_func @kiln_kernels::@k blocks in (%i1, %i1, %i1) threads in (%i1, %i1, %i1) args(%buf : !llvm.ptr)
+    llvm.br ^join
+  ^skip:
+    llvm.br ^join
+  ^join:
+    llvm.store %x, %buf : f32, !llvm.ptr
+    llvm.return
+  }
+
+  // No launch, no synchronization.
+  // CHECK-LABEL: llvm.func @host_only
+  // CHECK-NOT: kiln_cuda_sync
+  // CHECK: llvm.return
+  llvm.func @host_only(%buf: !llvm.ptr, %x: f32) {
+    llvm.store %x, %buf : f32, !llvm.ptr
+    llvm.return
+  }
+
+  // CHECK: llvm.mlir.global external constant @kiln_cuda_kernel_names("k\00\00")
+}
