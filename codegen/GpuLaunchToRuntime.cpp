@@ -14,7 +14,9 @@
 // launch: kiln_cuda_image (a fatbin holding the cubin and the PTX when ptxas
 // was there at build time, else the PTX, NUL-terminated, for the driver's
 // JIT), kiln_cuda_image_size, kiln_cuda_image_is_ptx, kiln_cuda_kernel_names
-// (each name NUL-terminated, in kernel-index order) and kiln_cuda_kernel_count.
+// (each name NUL-terminated, in kernel-index order), kiln_cuda_kernel_count,
+// and each kernel's parameter sizes (kiln_cuda_kernel_param_start and
+// kiln_cuda_kernel_param_bytes).
 //
 // Launches are asynchronous (one stream). Before the first host operation
 // after a launch that may touch memory the kernels use (a load or store not
@@ -28,6 +30,7 @@
 
 #include "mlir/Dialect/GPU/IR/GPUDialect.h"
 #include "mlir/Dialect/LLVMIR/LLVMDialect.h"
+#include "mlir/Interfaces/DataLayoutInterfaces.h"
 #include "mlir/Interfaces/SideEffectInterfaces.h"
 #include "llvm/ADT/DenseMap.h"
 #include "llvm/ADT/StringMap.h"
@@ -95,6 +98,10 @@ struct GpuLaunchToRuntimePass
 
     llvm::StringMap<unsigned> indexOf;
     std::vector<std::string> names;
+    // Each kernel's parameter sizes in bytes: the runtime copies the
+    // parameters by value to replay a run of launches as a CUDA graph.
+    std::vector<SmallVector<int32_t>> paramBytes;
+    DataLayout layout(module);
     SmallVector<gpu::LaunchFuncOp> launches;
     module.walk([&](gpu::LaunchFuncOp launch) { launches.push_back(launch); });
     for (gpu::LaunchFuncOp launch : launches) {
@@ -110,11 +117,19 @@ struct GpuLaunchToRuntimePass
       }
       std::string name = launch.getKernelName().getValue().str();
       auto [it, inserted] = indexOf.try_emplace(name, names.size());
-      if (inserted)
-        names.push_back(name);
-
       Location l = launch.getLoc();
       ValueRange operands = launch.getKernelOperands();
+      SmallVector<int32_t> sizes;
+      for (Value operand : operands)
+        sizes.push_back(int32_t(layout.getTypeSize(operand.getType()).getFixedValue()));
+      if (inserted) {
+        names.push_back(name);
+        paramBytes.push_back(sizes);
+      } else if (paramBytes[it->second] != sizes) {
+        launch.emitError("kiln-gpu-launch-to-runtime: kernel ")
+            << name << " is launched with parameters of different sizes";
+        return signalPassFailure();
+      }
       // The argument slots live in the function's entry block: a launch
       // inside a loop reuses them.
       OpBuilder entry(ctx);
@@ -245,6 +260,22 @@ struct GpuLaunchToRuntimePass
     addGlobal(b, loc, "kiln_cuda_image_is_ptx", i32, b.getI32IntegerAttr(isPtx ? 1 : 0));
     addBytes(b, loc, "kiln_cuda_kernel_names", table);
     addGlobal(b, loc, "kiln_cuda_kernel_count", i32, b.getI32IntegerAttr(names.size()));
+    // kiln_cuda_kernel_param_start[k] .. [k + 1] index kernel k's sizes in
+    // kiln_cuda_kernel_param_bytes.
+    SmallVector<int32_t> starts = {0}, bytes;
+    for (const SmallVector<int32_t> &sizes : paramBytes) {
+      llvm::append_range(bytes, sizes);
+      starts.push_back(int32_t(bytes.size()));
+    }
+    if (bytes.empty())
+      bytes.push_back(0);
+    auto i32Array = [&](StringRef name, ArrayRef<int32_t> values) {
+      auto type = RankedTensorType::get({int64_t(values.size())}, i32);
+      addGlobal(b, loc, name, LLVM::LLVMArrayType::get(i32, values.size()),
+                DenseElementsAttr::get(type, values));
+    };
+    i32Array("kiln_cuda_kernel_param_start", starts);
+    i32Array("kiln_cuda_kernel_param_bytes", bytes);
     binaries[0].erase();
     module->removeAttr(gpu::GPUDialect::getContainerModuleAttrName());
   }

@@ -2,11 +2,13 @@
 // (cuMemAllocManaged): parameters, optimizer state, batches and the
 // generated code's temporaries live there, one pointer valid on host and
 // device, so the host's scalar code and the runtime's data staging read and
-// write it directly. Launches are asynchronous on the default stream; the
-// generated code calls kiln_cuda_sync (cuCtxSynchronize) before the host
-// touches memory after launches, so it never does while a kernel runs. This is the simple,
-// slow form; docs/runtime.md lists what is missing (explicit device memory
-// from the plan, pinned staging, one stream, CUDA graph replay).
+// write it directly. The generated code calls kiln_cuda_launch for each
+// kernel and kiln_cuda_sync before the host touches memory after launches;
+// the launches in between are submitted together at the sync, asynchronously
+// on the default stream, as one CUDA graph when the same run of launches
+// came before (a training step), then the sync waits. This is the simple
+// form; docs/runtime.md lists what is missing (explicit device memory from
+// the plan, pinned staging overlapped with the step).
 #include "runtime/gpu/CudaRuntime.h"
 
 #include "runtime/Tensor.h"
@@ -28,6 +30,8 @@ extern const int64_t kiln_cuda_image_size __attribute__((weak));
 extern const int32_t kiln_cuda_image_is_ptx __attribute__((weak));
 extern const char kiln_cuda_kernel_names[] __attribute__((weak));
 extern const int32_t kiln_cuda_kernel_count __attribute__((weak));
+extern const int32_t kiln_cuda_kernel_param_start[] __attribute__((weak));
+extern const int32_t kiln_cuda_kernel_param_bytes[] __attribute__((weak));
 }
 
 namespace kiln::runtime::gpu {
@@ -43,7 +47,25 @@ struct CUfunc_st;
 using CUcontext = CUctx_st *;
 using CUmodule = CUmod_st *;
 using CUfunction = CUfunc_st *;
+struct CUgraph_st;
+struct CUgraphNode_st;
+struct CUgraphExec_st;
+using CUgraph = CUgraph_st *;
+using CUgraphNode = CUgraphNode_st *;
+using CUgraphExec = CUgraphExec_st *;
+using CUstream = void *;
 constexpr unsigned kMemAttachGlobal = 1;
+
+// CUDA_KERNEL_NODE_PARAMS as cuGraphAddKernelNode (the v1 entry point,
+// exported by every driver since CUDA 10) takes it.
+struct KernelNodeParams {
+  CUfunction func;
+  unsigned gridDimX, gridDimY, gridDimZ;
+  unsigned blockDimX, blockDimY, blockDimZ;
+  unsigned sharedMemBytes;
+  void **kernelParams;
+  void **extra;
+};
 
 struct Driver {
   CUresult (*cuInit)(unsigned);
@@ -60,6 +82,13 @@ struct Driver {
   CUresult (*cuMemFree)(CUdeviceptr);
   CUresult (*cuGetErrorName)(CUresult, const char **);
   CUresult (*cuGetErrorString)(CUresult, const char **);
+  // CUDA graphs (optional: without them every launch goes on its own).
+  CUresult (*cuGraphCreate)(CUgraph *, unsigned);
+  CUresult (*cuGraphAddKernelNode)(CUgraphNode *, CUgraph, const CUgraphNode *, size_t,
+                                   const KernelNodeParams *);
+  CUresult (*cuGraphInstantiateWithFlags)(CUgraphExec *, CUgraph, unsigned long long);
+  CUresult (*cuGraphLaunch)(CUgraphExec, CUstream);
+  CUresult (*cuGraphDestroy)(CUgraph);
 };
 
 Driver driver;
@@ -70,6 +99,49 @@ CUmodule module = nullptr;
 std::vector<CUfunction> functions;
 std::vector<const char *> names;
 const char *lastKernel = nullptr;
+
+// Launches are recorded, not submitted: a run of them (a segment, from one
+// kiln_cuda_sync to the next) is submitted when it ends, and a segment seen
+// before (the same kernels, grids and parameter bytes: a training run's
+// steps) is replayed as one CUDA graph. The host only waits at the end of a
+// segment anyway, so recording delays no result it reads. Per host thread,
+// since the runtime's threads may each run an entry point.
+struct Launch {
+  int32_t kernel;
+  unsigned grid[3], block[3], sharedBytes;
+  size_t paramOffset; // into Segment::params
+  int32_t paramCount;
+};
+struct Segment {
+  std::vector<Launch> launches;
+  std::vector<char> params; // every launch's parameters, by value
+  /// The segment's identity: every launch's fields (not the struct's
+  /// bytes, whose padding is undefined) and every parameter byte.
+  std::string key() const {
+    std::string k;
+    auto put = [&](uint32_t v) { k.append(reinterpret_cast<const char *>(&v), sizeof v); };
+    for (const Launch &l : launches) {
+      put(uint32_t(l.kernel));
+      for (int i = 0; i < 3; ++i) {
+        put(l.grid[i]);
+        put(l.block[i]);
+      }
+      put(l.sharedBytes);
+    }
+    return k.append(params.data(), params.size());
+  }
+};
+thread_local Segment segment;
+
+// Segments by key: how often seen, and the graph once it repeats. Bounded:
+// past kMaxSegments new segments launch one kernel at a time.
+struct KnownSegment {
+  int seen = 0;
+  CUgraphExec graph = nullptr;
+};
+constexpr size_t kMaxSegments = 64;
+std::unordered_map<std::string, KnownSegment> *knownSegments; // never destroyed
+bool useGraphs = false;
 
 std::string errorText(CUresult r) {
   const char *name = nullptr, *text = nullptr;
@@ -156,6 +228,94 @@ void loadImage() {
   functions.assign(names.size(), nullptr);
 }
 
+CUfunction function(int32_t kernel) {
+  CUfunction &f = functions[size_t(kernel)];
+  if (!f)
+    if (CUresult r = driver.cuModuleGetFunction(&f, module, names[size_t(kernel)]))
+      fatal("cuModuleGetFunction", r, names[size_t(kernel)]);
+  return f;
+}
+
+/// Pointers to one launch's parameters, as cuLaunchKernel takes them.
+std::vector<void *> parameterPointers(Segment &s, const Launch &l) {
+  std::vector<void *> pointers;
+  size_t offset = l.paramOffset;
+  const int32_t *bytes = kiln_cuda_kernel_param_bytes + kiln_cuda_kernel_param_start[l.kernel];
+  for (int32_t i = 0; i < l.paramCount; ++i) {
+    pointers.push_back(s.params.data() + offset);
+    offset += size_t(bytes[i]);
+  }
+  return pointers;
+}
+
+void launchOneByOne(Segment &s) {
+  for (const Launch &l : s.launches) {
+    std::vector<void *> pointers = parameterPointers(s, l);
+    const char *name = names[size_t(l.kernel)];
+    if (CUresult r = driver.cuLaunchKernel(function(l.kernel), l.grid[0], l.grid[1], l.grid[2],
+                                           l.block[0], l.block[1], l.block[2], l.sharedBytes,
+                                           nullptr, pointers.data(), nullptr))
+      fatal("cuLaunchKernel", r, name);
+  }
+}
+
+/// The segment as a graph: one kernel node per launch, each depending on
+/// the one before (stream order: kernels communicate through memory).
+CUgraphExec instantiate(Segment &s) {
+  CUgraph graph = nullptr;
+  if (CUresult r = driver.cuGraphCreate(&graph, 0))
+    fatal("cuGraphCreate", r, nullptr);
+  CUgraphNode previous = nullptr;
+  for (const Launch &l : s.launches) {
+    std::vector<void *> pointers = parameterPointers(s, l);
+    KernelNodeParams p = {function(l.kernel), l.grid[0],  l.grid[1],     l.grid[2],
+                          l.block[0],         l.block[1], l.block[2],    l.sharedBytes,
+                          pointers.data(),    nullptr};
+    CUgraphNode node = nullptr;
+    if (CUresult r = driver.cuGraphAddKernelNode(&node, graph, previous ? &previous : nullptr,
+                                                 previous ? 1 : 0, &p))
+      fatal("cuGraphAddKernelNode", r, names[size_t(l.kernel)]);
+    previous = node;
+  }
+  CUgraphExec exec = nullptr;
+  if (CUresult r = driver.cuGraphInstantiateWithFlags(&exec, graph, 0))
+    fatal("cuGraphInstantiateWithFlags", r, nullptr);
+  driver.cuGraphDestroy(graph); // the instantiated graph does not need it
+  return exec;
+}
+
+/// Submits this thread's segment (under launchMutex): its graph when the
+/// same segment was seen before, else one launch at a time.
+void submit(Segment &s) {
+  if (s.launches.empty())
+    return;
+  lastKernel = names[size_t(s.launches.back().kernel)];
+  KnownSegment *known = nullptr;
+  if (useGraphs) {
+    std::string key = s.key();
+    auto it = knownSegments->find(key);
+    if (it != knownSegments->end())
+      known = &it->second;
+    else if (knownSegments->size() < kMaxSegments)
+      known = &(*knownSegments)[std::move(key)];
+  }
+  if (known && known->seen > 0 && !known->graph)
+    known->graph = instantiate(s);
+  if (known && known->graph) {
+    if (CUresult r = driver.cuGraphLaunch(known->graph, nullptr)) {
+      std::fprintf(stderr, "error: cuGraphLaunch of %zu kernels (the last: %s) failed: %s\n",
+                   s.launches.size(), lastKernel, errorText(r).c_str());
+      std::exit(1);
+    }
+  } else {
+    launchOneByOne(s);
+  }
+  if (known)
+    ++known->seen;
+  s.launches.clear();
+  s.params.clear();
+}
+
 } // namespace
 
 bool hasKernels() { return &kiln_cuda_kernel_count != nullptr && kiln_cuda_image != nullptr; }
@@ -183,6 +343,19 @@ bool startDevice(std::string &error) {
       !symbol(lib, "cuGetErrorName", driver.cuGetErrorName, error) ||
       !symbol(lib, "cuGetErrorString", driver.cuGetErrorString, error))
     return false;
+  // CUDA graphs: used where the driver has them (CUDA >= 11.4) and
+  // KILN_CUDA_GRAPHS is not 0.
+  std::string unused;
+  const char *graphs = std::getenv("KILN_CUDA_GRAPHS");
+  useGraphs = !(graphs && std::strcmp(graphs, "0") == 0) &&
+              symbol(lib, "cuGraphCreate", driver.cuGraphCreate, unused) &&
+              symbol(lib, "cuGraphAddKernelNode", driver.cuGraphAddKernelNode, unused) &&
+              symbol(lib, "cuGraphInstantiateWithFlags", driver.cuGraphInstantiateWithFlags,
+                     unused) &&
+              symbol(lib, "cuGraphLaunch", driver.cuGraphLaunch, unused) &&
+              symbol(lib, "cuGraphDestroy", driver.cuGraphDestroy, unused);
+  if (useGraphs)
+    knownSegments = new std::unordered_map<std::string, KnownSegment>;
   auto call = [&](const char *what, CUresult r) {
     if (r)
       error = std::string("the CUDA driver cannot start: ") + what + " failed: " + errorText(r);
@@ -211,47 +384,50 @@ bool startDevice(std::string &error) {
 
 using namespace kiln::runtime::gpu;
 
-/// Called by the generated host code for every kernel launch.
+/// Called by the generated host code for every kernel launch: recorded, with
+/// its parameters by value; kiln_cuda_sync submits.
 extern "C" void kiln_cuda_launch(int32_t kernel, int64_t gx, int64_t gy, int64_t gz,
                                  int64_t bx, int64_t by, int64_t bz, int32_t sharedBytes,
                                  void **args, int32_t nargs) {
-  (void)nargs;
   if (gx <= 0 || gy <= 0 || gz <= 0) // an empty batch: nothing to do
     return;
-  std::lock_guard<std::mutex> lock(launchMutex);
-  static std::once_flag once;
   if (!started) {
     std::fprintf(stderr, "error: internal: a kernel was launched before the CUDA driver started\n");
     std::exit(1);
   }
+  if (kernel < 0 || kernel >= kiln_cuda_kernel_count ||
+      nargs != kiln_cuda_kernel_param_start[kernel + 1] - kiln_cuda_kernel_param_start[kernel]) {
+    std::fprintf(stderr, "error: internal: kernel index %d with %d arguments does not match the "
+                 "kernel table\n", int(kernel), int(nargs));
+    std::exit(1);
+  }
+  Launch l = {kernel,
+              {unsigned(gx), unsigned(gy), unsigned(gz)},
+              {unsigned(bx), unsigned(by), unsigned(bz)},
+              unsigned(sharedBytes),
+              segment.params.size(),
+              nargs};
+  const int32_t *bytes = kiln_cuda_kernel_param_bytes + kiln_cuda_kernel_param_start[kernel];
+  for (int32_t i = 0; i < nargs; ++i) {
+    const char *value = static_cast<const char *>(args[i]);
+    segment.params.insert(segment.params.end(), value, value + bytes[i]);
+  }
+  segment.launches.push_back(l);
+}
+
+/// Called by the generated host code before it may touch memory the kernels
+/// launched since the last call use (codegen/GpuLaunchToRuntime.cpp):
+/// submits them and waits.
+extern "C" void kiln_cuda_sync() {
+  if (!started)
+    return;
+  std::lock_guard<std::mutex> lock(launchMutex);
+  static std::once_flag once;
   // The context is current per thread: make it current on this one.
   if (CUresult r = driver.cuCtxSetCurrent(context))
     fatal("cuCtxSetCurrent", r, nullptr);
   std::call_once(once, loadImage);
-  if (kernel < 0 || size_t(kernel) >= functions.size()) {
-    std::fprintf(stderr, "error: internal: kernel index %d out of range\n", int(kernel));
-    std::exit(1);
-  }
-  const char *name = names[size_t(kernel)];
-  CUfunction &f = functions[size_t(kernel)];
-  if (!f)
-    if (CUresult r = driver.cuModuleGetFunction(&f, module, name))
-      fatal("cuModuleGetFunction", r, name);
-  if (CUresult r = driver.cuLaunchKernel(f, unsigned(gx), unsigned(gy), unsigned(gz),
-                                         unsigned(bx), unsigned(by), unsigned(bz),
-                                         unsigned(sharedBytes), nullptr, args, nullptr))
-    fatal("cuLaunchKernel", r, name);
-  lastKernel = name; // asynchronous: kiln_cuda_sync reports its errors
-}
-
-/// Called by the generated host code before it may touch memory the kernels
-/// launched since the last call use (codegen/GpuLaunchToRuntime.cpp).
-extern "C" void kiln_cuda_sync() {
-  std::lock_guard<std::mutex> lock(launchMutex);
-  if (!started)
-    return;
-  if (CUresult r = driver.cuCtxSetCurrent(context))
-    fatal("cuCtxSetCurrent", r, nullptr);
+  submit(segment);
   if (CUresult r = driver.cuCtxSynchronize()) {
     // Launches are asynchronous: the failure is from a kernel launched since
     // the last synchronization, the last of them being lastKernel.

@@ -6,7 +6,7 @@
 // exit, not once per iteration.
 
 module attributes {gpu.container_module} {
-  gpu.binary @kiln_kernels [#gpu.object<#nvvm.target, assembly = ".entry k(\0A.param .u64 p0)">]
+  gpu.binary @kiln_kernels [#gpu.object<#nvvm.target, assembly = ".entry k(\0A.param .u64 p0)\0A.entry k2(\0A.param .u64 p0, .param .f32 p1)">]
 
   // CHECK-LABEL: llvm.func @loop
   // CHECK: ^bb1(
@@ -70,7 +70,7 @@ module attributes {gpu.container_module} {
     %i1 = arith.constant 1 : index
     llvm.cond_br %c, ^launch, ^skip
   ^launch:
-    gpu.launch_func @kiln_kernels::@k blocks in (%i1, %i1, %i1) threads in (%i1, %i1, %i1) args(%buf : !llvm.ptr)
+    gpu.launch_func @kiln_kernels::@k2 blocks in (%i1, %i1, %i1) threads in (%i1, %i1, %i1) args(%buf : !llvm.ptr, %x : f32)
     llvm.br ^join
   ^skip:
     llvm.br ^join
@@ -88,5 +88,10 @@ module attributes {gpu.container_module} {
     llvm.return
   }
 
-  // CHECK: llvm.mlir.global external constant @kiln_cuda_kernel_names("k\00\00")
+  // The kernel table, in order of first launch, with each kernel's
+  // parameter sizes in bytes (k: a pointer; k2: a pointer and an f32).
+  // CHECK: llvm.mlir.global external constant @kiln_cuda_kernel_names("k\00k2\00\00")
+  // CHECK: @kiln_cuda_kernel_count(2 : i32)
+  // CHECK: @kiln_cuda_kernel_param_start(dense<[0, 1, 3]> : tensor<3xi32>)
+  // CHECK: @kiln_cuda_kernel_param_bytes(dense<[8, 8, 4]> : tensor<3xi32>)
 }

@@ -1,9 +1,11 @@
-// A fake libcuda.so.1 for driver/cuda-fake-driver.test: the 13 driver calls
+// A fake libcuda.so.1 for driver/cuda-fake-driver.test: the driver calls
 // runtime/gpu uses, with no GPU. Memory is malloc; cuModuleLoadData keeps the
 // image (it must be PTX here); cuModuleGetFunction fails unless the PTX has
-// `.entry NAME(`; cuLaunchKernel runs nothing, checks the grid and block and
-// that every kernel parameter pointer is non-null up to the count the PTX
-// entry declares, and counts. At exit it prints what it saw on stderr.
+// `.entry NAME(`; cuLaunchKernel and cuGraphAddKernelNode run nothing, check
+// the grid and block and that every kernel parameter pointer is non-null up
+// to the count the PTX entry declares, and count; a graph counts its
+// kernels, its instantiation and each launch. At exit it prints what it saw
+// on stderr.
 // Kernels do not run, so the numbers a run prints mean nothing: the test
 // checks the host side's calls, not results.
 #include <stdio.h>
@@ -11,12 +13,14 @@
 #include <string.h>
 
 static const char *image;
-static long launches, functions, syncs;
+static long launches, functions, syncs, graphs, graphLaunches, graphKernels;
 static int bad;
 
 static void report(void) {
-  fprintf(stderr, "fake-cuda: %ld launches, %ld kernels looked up, %d bad, %ld syncs\n", launches,
-          functions, bad, syncs);
+  fprintf(stderr,
+          "fake-cuda: %ld launches, %ld kernels looked up, %d bad, %ld syncs, %ld graphs, "
+          "%ld graph launches of %ld kernels\n",
+          launches, functions, bad, syncs, graphs, graphLaunches, graphKernels);
 }
 
 int cuInit(unsigned flags) { (void)flags; atexit(report); return 0; }
@@ -53,19 +57,64 @@ int cuModuleGetFunction(void **f, void *m, const char *name) {
   *f = fn;
   return 0;
 }
-int cuLaunchKernel(void *f, unsigned gx, unsigned gy, unsigned gz, unsigned bx, unsigned by,
-                   unsigned bz, unsigned smem, void *stream, void **params, void **extra) {
-  (void)smem; (void)stream; (void)extra;
-  struct fn *fn = f;
-  ++launches;
+static void checkLaunch(struct fn *fn, unsigned gx, unsigned gy, unsigned gz, unsigned bx,
+                        unsigned by, unsigned bz, void **params) {
   if (!gx || !gy || !gz || !bx || !by || !bz || bx * by * bz > 1024) {
     fprintf(stderr, "fake-cuda: %s: bad grid %u,%u,%u block %u,%u,%u\n", fn->name, gx, gy, gz, bx, by, bz);
     ++bad;
   }
   for (int i = 0; i < fn->params; ++i)
     if (!params || !params[i]) { fprintf(stderr, "fake-cuda: %s: param %d null\n", fn->name, i); ++bad; break; }
+}
+int cuLaunchKernel(void *f, unsigned gx, unsigned gy, unsigned gz, unsigned bx, unsigned by,
+                   unsigned bz, unsigned smem, void *stream, void **params, void **extra) {
+  (void)smem; (void)stream; (void)extra;
+  ++launches;
+  checkLaunch(f, gx, gy, gz, bx, by, bz, params);
   return 0;
 }
+
+// A graph is its kernel count; an instantiated graph too.
+struct node_params {
+  void *func;
+  unsigned gx, gy, gz, bx, by, bz, smem;
+  void **params, **extra;
+};
+struct graph { long kernels; long lastNode; };
+int cuGraphCreate(struct graph **g, unsigned flags) {
+  (void)flags;
+  *g = calloc(1, sizeof **g);
+  return *g ? 0 : 2;
+}
+int cuGraphAddKernelNode(long *node, struct graph *g, const long *deps, size_t ndeps,
+                         const struct node_params *p) {
+  // The runtime chains the kernels: each depends on the one before.
+  if (ndeps != (g->kernels ? 1u : 0u) || (ndeps && deps[0] != g->lastNode)) {
+    fprintf(stderr, "fake-cuda: graph node %ld does not depend on the one before\n", g->kernels);
+    ++bad;
+  }
+  checkLaunch(p->func, p->gx, p->gy, p->gz, p->bx, p->by, p->bz, p->params);
+  *node = g->lastNode = ++g->kernels;
+  return 0;
+}
+int cuGraphInstantiateWithFlags(struct graph **exec, struct graph *g, unsigned long long flags) {
+  (void)flags;
+  // Instantiated graphs live until exit, as the runtime keeps them.
+  static struct graph *kept[1024];
+  *exec = malloc(sizeof **exec);
+  if (!*exec) return 2;
+  **exec = *g;
+  if (graphs < 1024) kept[graphs] = *exec;
+  ++graphs;
+  return 0;
+}
+int cuGraphLaunch(struct graph *exec, void *stream) {
+  (void)stream;
+  ++graphLaunches;
+  graphKernels += exec->kernels;
+  return 0;
+}
+int cuGraphDestroy(struct graph *g) { free(g); return 0; }
 int cuMemAllocManaged(unsigned long long *p, size_t n, unsigned flags) {
   (void)flags;
   *p = (unsigned long long)malloc(n);
