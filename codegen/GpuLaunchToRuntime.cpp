@@ -20,12 +20,12 @@
 //
 // Launches are asynchronous (one stream). Before the first host operation
 // after a launch that may touch memory the kernels use (a load or store not
-// into the function's own stack slots, a call other than the launcher and the
-// generated code's alloc/free, a return: conservative), the pass calls
-// kiln_cuda_sync(), so the host's scalar code and the runtime read finished
-// results. "After" follows the branches (a dataflow over the blocks): a run
-// of launches with nothing between them, a loop of them included, is not
-// synchronized.
+// into the function's own stack slots, a call other than the launcher, the
+// generated code's alloc/free and the all-reduce, a return: conservative),
+// the pass calls kiln_cuda_sync(), so the host's scalar code and the runtime
+// read finished results. "After" follows the branches (a dataflow over the
+// blocks): a run of launches with nothing between them, a loop of them
+// included, is not synchronized.
 #include "codegen/Passes.h"
 
 #include "mlir/Dialect/GPU/IR/GPUDialect.h"
@@ -203,8 +203,12 @@ struct GpuLaunchToRuntimePass
         return !onStack(load.getAddr());
       if (auto store = dyn_cast<LLVM::StoreOp>(op))
         return !onStack(store.getAddr());
+      // The all-reduce (its C-interface wrapper: the descriptors it stores
+      // are stack slots) reads nothing with one process and waits itself
+      // (kiln_cuda_sync) before it reads with several.
       if (isCallTo(op, "kiln_cuda_launch") || isCallTo(op, "_mlir_memref_to_llvm_alloc") ||
-          isCallTo(op, "_mlir_memref_to_llvm_free"))
+          isCallTo(op, "_mlir_memref_to_llvm_free") ||
+          isCallTo(op, "kiln_all_reduce_mean_f32") || isCallTo(op, "kiln_all_reduce_mean_f64"))
         return false;
       if (isa<LLVM::AllocaOp>(op))
         return false;

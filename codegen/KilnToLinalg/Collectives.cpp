@@ -3,7 +3,9 @@
 // kiln_all_reduce_mean_f32/f64(buffer, share) reduces over the run's
 // processes in place (MPI_Allreduce; nothing with one process); the
 // results are slices of it. Operands have static shapes (gradients, loss,
-// metrics, running statistics).
+// metrics, running statistics). The share goes as its 0-d buffer, which
+// the runtime reads only when it reduces: with one process the call reads
+// no memory at all, so a cuda step need not wait for its kernels there.
 #include "codegen/KilnToLinalg/Builders.h"
 
 #include "mlir/Dialect/Bufferization/IR/Bufferization.h"
@@ -25,7 +27,9 @@ struct LowerAllReduceMean : OpConversionPattern<AllReduceMeanOp> {
     for (Value v : adaptor.getValues())
       if (!cast<RankedTensorType>(v.getType()).hasStaticShape())
         return rewriter.notifyMatchFailure(op, "an operand of dynamic shape");
-    Value share = tensor::ExtractOp::create(rewriter, loc, adaptor.getShare());
+    auto shareType = MemRefType::get({}, rewriter.getF64Type());
+    Value share = bufferization::ToBufferOp::create(rewriter, loc, shareType, adaptor.getShare(),
+                                                    /*readOnly=*/true);
     SmallVector<Value> results(op.getNumResults());
     // One buffer and one call per element type, in operand order.
     SmallVector<Type> elementTypes;
@@ -122,7 +126,7 @@ struct LowerAllReduceMean : OpConversionPattern<AllReduceMeanOp> {
     rewriter.setInsertionPointToStart(module.getBody());
     auto func = func::FuncOp::create(
         rewriter, module.getLoc(), name,
-        rewriter.getFunctionType({type, rewriter.getF64Type()}, {}));
+        rewriter.getFunctionType({type, MemRefType::get({}, rewriter.getF64Type())}, {}));
     func.setPrivate();
     func->setAttr("llvm.emit_c_interface", rewriter.getUnitAttr());
     return func;

@@ -19,3 +19,9 @@ bool startDevice(std::string &error);
 bool hasKernels();
 
 } // namespace kiln::runtime::gpu
+
+/// Submits the calling thread's recorded launches and waits for every
+/// kernel (codegen/GpuLaunchToRuntime.cpp calls it; a runtime call that
+/// reads memory the generated code did not wait for calls it first). Does
+/// nothing before the device started, so in CPU executables.
+extern "C" void kiln_cuda_sync();

@@ -6,6 +6,7 @@
 #include "runtime/Args.h"
 #include "runtime/KilnABI.h"
 #include "runtime/Signals.h"
+#include "runtime/gpu/CudaRuntime.h"
 
 #include <algorithm>
 #include <chrono>
@@ -156,11 +157,18 @@ namespace {
 
 /// The generated train step's reduction: every value times this rank's
 /// share of the global batch, summed over the ranks. With one process the
-/// share is 1 and the buffer is left as it is (bit for bit).
-template <typename T> void allReduceMean(kiln::MemRefDescriptor<1> *buf, double share, Handle type) {
+/// buffer is left as it is (bit for bit) and nothing is read, not even the
+/// share: a cuda executable's kernels may still be computing the buffer
+/// (the generated code does not wait before this call), so with several
+/// processes it waits for them first.
+template <typename T>
+void allReduceMean(kiln::MemRefDescriptor<1> *buf, kiln::MemRefDescriptor<0> *shareBuf,
+                   Handle type) {
   if (!mpi || self.size == 1)
     return;
+  kiln_cuda_sync();
   auto start = std::chrono::steady_clock::now();
+  double share = static_cast<const double *>(shareBuf->aligned)[shareBuf->offset];
   T *p = static_cast<T *>(buf->aligned) + buf->offset;
   int64_t n = buf->sizes[0];
   for (int64_t i = 0; i < n; ++i)
@@ -173,10 +181,12 @@ template <typename T> void allReduceMean(kiln::MemRefDescriptor<1> *buf, double 
 
 } // namespace
 
-extern "C" void _mlir_ciface_kiln_all_reduce_mean_f32(kiln::MemRefDescriptor<1> *buf, double share) {
+extern "C" void _mlir_ciface_kiln_all_reduce_mean_f32(kiln::MemRefDescriptor<1> *buf,
+                                                      kiln::MemRefDescriptor<0> *share) {
   allReduceMean<float>(buf, share, mpi ? mpi->f32 : nullptr);
 }
 
-extern "C" void _mlir_ciface_kiln_all_reduce_mean_f64(kiln::MemRefDescriptor<1> *buf, double share) {
+extern "C" void _mlir_ciface_kiln_all_reduce_mean_f64(kiln::MemRefDescriptor<1> *buf,
+                                                      kiln::MemRefDescriptor<0> *share) {
   allReduceMean<double>(buf, share, mpi ? mpi->f64 : nullptr);
 }

@@ -79,6 +79,29 @@ module attributes {gpu.container_module} {
     llvm.return
   }
 
+  // Any other call may touch memory: it waits. The all-reduce's wrapper
+  // does not (it reads nothing with one process, and waits itself with
+  // several).
+  // CHECK-LABEL: llvm.func @calls
+  // CHECK: llvm.call @kiln_cuda_launch(
+  // CHECK-NOT: kiln_cuda_sync
+  // CHECK: llvm.call @kiln_all_reduce_mean_f32(
+  // CHECK-NOT: kiln_cuda_sync
+  // CHECK: llvm.call @kiln_cuda_launch(
+  // CHECK-NEXT: llvm.call @kiln_cuda_sync()
+  // CHECK-NEXT: llvm.call @host_only(
+  // CHECK-NOT: kiln_cuda_sync
+  // CHECK: llvm.return
+  llvm.func @kiln_all_reduce_mean_f32(!llvm.ptr, !llvm.ptr)
+  llvm.func @calls(%buf: !llvm.ptr, %share: !llvm.ptr, %x: f32) {
+    %i1 = arith.constant 1 : index
+    gpu.launch_func @kiln_kernels::@k blocks in (%i1, %i1, %i1) threads in (%i1, %i1, %i1) args(%buf : !llvm.ptr)
+    llvm.call @kiln_all_reduce_mean_f32(%buf, %share) : (!llvm.ptr, !llvm.ptr) -> ()
+    gpu.launch_func @kiln_kernels::@k blocks in (%i1, %i1, %i1) threads in (%i1, %i1, %i1) args(%buf : !llvm.ptr)
+    llvm.call @host_only(%buf, %x) : (!llvm.ptr, f32) -> ()
+    llvm.return
+  }
+
   // No launch, no synchronization.
   // CHECK-LABEL: llvm.func @host_only
   // CHECK-NOT: kiln_cuda_sync
