@@ -36,7 +36,7 @@ namespace kiln {
 /// instead and writes columns with scatters, slower code that takes long
 /// to compile (half of the CNN's build). Loops of at most 8 iterations (a
 /// 5x5 window's) are still unrolled; the examples' steps do not move
-/// (docs/bench.md). A value given on the command line wins.
+/// (docs/compiler.md). A value given on the command line wins.
 static void limitFullUnrolling() {
   auto &options = llvm::cl::getRegisteredOptions();
   auto it = options.find("unroll-full-max-count");

@@ -114,7 +114,7 @@ struct Launch {
 };
 struct Segment {
   std::vector<Launch> launches;
-  std::vector<char> params; // every launch's parameters, by value
+  std::vector<char> params; // every launch's parameters, by value, aligned
   /// The segment's identity: every launch's fields (not the struct's
   /// bytes, whose padding is undefined) and every parameter byte.
   std::string key() const {
@@ -236,12 +236,20 @@ CUfunction function(int32_t kernel) {
   return f;
 }
 
+/// Where a parameter of `size` bytes goes at or after `offset` in
+/// Segment::params: aligned to its size (at most 8), as it was in its slot.
+size_t alignParameter(size_t offset, int32_t size) {
+  size_t align = size >= 8 ? 8 : size >= 4 ? 4 : size >= 2 ? 2 : 1;
+  return (offset + align - 1) / align * align;
+}
+
 /// Pointers to one launch's parameters, as cuLaunchKernel takes them.
 std::vector<void *> parameterPointers(Segment &s, const Launch &l) {
   std::vector<void *> pointers;
   size_t offset = l.paramOffset;
   const int32_t *bytes = kiln_cuda_kernel_param_bytes + kiln_cuda_kernel_param_start[l.kernel];
   for (int32_t i = 0; i < l.paramCount; ++i) {
+    offset = alignParameter(offset, bytes[i]);
     pointers.push_back(s.params.data() + offset);
     offset += size_t(bytes[i]);
   }
@@ -410,6 +418,7 @@ extern "C" void kiln_cuda_launch(int32_t kernel, int64_t gx, int64_t gy, int64_t
   const int32_t *bytes = kiln_cuda_kernel_param_bytes + kiln_cuda_kernel_param_start[kernel];
   for (int32_t i = 0; i < nargs; ++i) {
     const char *value = static_cast<const char *>(args[i]);
+    segment.params.resize(alignParameter(segment.params.size(), bytes[i]));
     segment.params.insert(segment.params.end(), value, value + bytes[i]);
   }
   segment.launches.push_back(l);
