@@ -267,13 +267,26 @@ void launchOneByOne(Segment &s) {
   }
 }
 
+/// A graph call failed: graphs are an optimization, so say so once and
+/// launch one kernel at a time from here on (a kernel's own failure then
+/// shows at its launch or at the next synchronization, as without graphs).
+void graphsOff(const char *call, CUresult r) {
+  std::fprintf(stderr, "warning: CUDA graphs off: %s failed: %s; launching kernels one by one\n",
+               call, errorText(r).c_str());
+  useGraphs = false;
+}
+
 /// The segment as a graph: one kernel node per launch, each depending on
-/// the one before (stream order: kernels communicate through memory).
+/// the one before (stream order: kernels communicate through memory). Null
+/// when the driver refuses (graphsOff).
 CUgraphExec instantiate(Segment &s) {
   CUgraph graph = nullptr;
-  if (CUresult r = driver.cuGraphCreate(&graph, 0))
-    fatal("cuGraphCreate", r, nullptr);
+  if (CUresult r = driver.cuGraphCreate(&graph, 0)) {
+    graphsOff("cuGraphCreate", r);
+    return nullptr;
+  }
   CUgraphNode previous = nullptr;
+  CUgraphExec exec = nullptr;
   for (const Launch &l : s.launches) {
     std::vector<void *> pointers = parameterPointers(s, l);
     KernelNodeParams p = {function(l.kernel), l.grid[0],  l.grid[1],     l.grid[2],
@@ -281,13 +294,17 @@ CUgraphExec instantiate(Segment &s) {
                           pointers.data(),    nullptr};
     CUgraphNode node = nullptr;
     if (CUresult r = driver.cuGraphAddKernelNode(&node, graph, previous ? &previous : nullptr,
-                                                 previous ? 1 : 0, &p))
-      fatal("cuGraphAddKernelNode", r, names[size_t(l.kernel)]);
+                                                 previous ? 1 : 0, &p)) {
+      graphsOff("cuGraphAddKernelNode", r);
+      driver.cuGraphDestroy(graph);
+      return nullptr;
+    }
     previous = node;
   }
-  CUgraphExec exec = nullptr;
-  if (CUresult r = driver.cuGraphInstantiateWithFlags(&exec, graph, 0))
-    fatal("cuGraphInstantiateWithFlags", r, nullptr);
+  if (CUresult r = driver.cuGraphInstantiateWithFlags(&exec, graph, 0)) {
+    graphsOff("cuGraphInstantiateWithFlags", r);
+    exec = nullptr;
+  }
   driver.cuGraphDestroy(graph); // the instantiated graph does not need it
   return exec;
 }
@@ -309,15 +326,15 @@ void submit(Segment &s) {
   }
   if (known && known->seen > 0 && !known->graph)
     known->graph = instantiate(s);
-  if (known && known->graph) {
-    if (CUresult r = driver.cuGraphLaunch(known->graph, nullptr)) {
-      std::fprintf(stderr, "error: cuGraphLaunch of %zu kernels (the last: %s) failed: %s\n",
-                   s.launches.size(), lastKernel, errorText(r).c_str());
-      std::exit(1);
-    }
-  } else {
-    launchOneByOne(s);
+  bool launched = false;
+  if (useGraphs && known && known->graph) {
+    if (CUresult r = driver.cuGraphLaunch(known->graph, nullptr))
+      graphsOff("cuGraphLaunch", r);
+    else
+      launched = true;
   }
+  if (!launched)
+    launchOneByOne(s);
   if (known)
     ++known->seen;
   s.launches.clear();

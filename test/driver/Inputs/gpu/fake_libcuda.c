@@ -4,8 +4,9 @@
 // `.entry NAME(`; cuLaunchKernel and cuGraphAddKernelNode run nothing, check
 // the grid and block and that every kernel parameter pointer is non-null up
 // to the count the PTX entry declares, and count; a graph counts its
-// kernels, its instantiation and each launch. At exit it prints what it saw
-// on stderr.
+// kernels, its instantiation and each launch; with FAKE_CUDA_GRAPH_FAIL set,
+// cuGraphInstantiateWithFlags fails. At exit it prints what it saw on
+// stderr.
 // Kernels do not run, so the numbers a run prints mean nothing: the test
 // checks the host side's calls, not results.
 #include <stdio.h>
@@ -99,6 +100,7 @@ int cuGraphAddKernelNode(long *node, struct graph *g, const long *deps, size_t n
 }
 int cuGraphInstantiateWithFlags(struct graph **exec, struct graph *g, unsigned long long flags) {
   (void)flags;
+  if (getenv("FAKE_CUDA_GRAPH_FAIL")) return 801; // CUDA_ERROR_NOT_SUPPORTED
   // Instantiated graphs live until exit, as the runtime keeps them.
   static struct graph *kept[1024];
   *exec = malloc(sizeof **exec);
