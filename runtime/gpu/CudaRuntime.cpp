@@ -110,7 +110,6 @@ struct Launch {
   int32_t kernel;
   unsigned grid[3], block[3], sharedBytes;
   size_t paramOffset; // into Segment::params
-  int32_t paramCount;
 };
 struct Segment {
   std::vector<Launch> launches;
@@ -243,12 +242,22 @@ size_t alignParameter(size_t offset, int32_t size) {
   return (offset + align - 1) / align * align;
 }
 
+/// A kernel's parameter sizes in bytes, from the compiler's table.
+struct ParamSizes {
+  const int32_t *bytes;
+  int32_t count;
+};
+ParamSizes paramSizes(int32_t kernel) {
+  const int32_t *start = kiln_cuda_kernel_param_start + kernel;
+  return {kiln_cuda_kernel_param_bytes + start[0], start[1] - start[0]};
+}
+
 /// Pointers to one launch's parameters, as cuLaunchKernel takes them.
 std::vector<void *> parameterPointers(Segment &s, const Launch &l) {
   std::vector<void *> pointers;
   size_t offset = l.paramOffset;
-  const int32_t *bytes = kiln_cuda_kernel_param_bytes + kiln_cuda_kernel_param_start[l.kernel];
-  for (int32_t i = 0; i < l.paramCount; ++i) {
+  const auto [bytes, count] = paramSizes(l.kernel);
+  for (int32_t i = 0; i < count; ++i) {
     offset = alignParameter(offset, bytes[i]);
     pointers.push_back(s.params.data() + offset);
     offset += size_t(bytes[i]);
@@ -420,8 +429,7 @@ extern "C" void kiln_cuda_launch(int32_t kernel, int64_t gx, int64_t gy, int64_t
     std::fprintf(stderr, "error: internal: a kernel was launched before the CUDA driver started\n");
     std::exit(1);
   }
-  if (kernel < 0 || kernel >= kiln_cuda_kernel_count ||
-      nargs != kiln_cuda_kernel_param_start[kernel + 1] - kiln_cuda_kernel_param_start[kernel]) {
+  if (kernel < 0 || kernel >= kiln_cuda_kernel_count || nargs != paramSizes(kernel).count) {
     std::fprintf(stderr, "error: internal: kernel index %d with %d arguments does not match the "
                  "kernel table\n", int(kernel), int(nargs));
     std::exit(1);
@@ -430,9 +438,8 @@ extern "C" void kiln_cuda_launch(int32_t kernel, int64_t gx, int64_t gy, int64_t
               {unsigned(gx), unsigned(gy), unsigned(gz)},
               {unsigned(bx), unsigned(by), unsigned(bz)},
               unsigned(sharedBytes),
-              segment.params.size(),
-              nargs};
-  const int32_t *bytes = kiln_cuda_kernel_param_bytes + kiln_cuda_kernel_param_start[kernel];
+              segment.params.size()};
+  const int32_t *bytes = paramSizes(kernel).bytes;
   for (int32_t i = 0; i < nargs; ++i) {
     const char *value = static_cast<const char *>(args[i]);
     segment.params.resize(alignParameter(segment.params.size(), bytes[i]));
