@@ -19,7 +19,17 @@ def LowerToLinalg : Pass<"kiln-lower-to-linalg", "mlir::ModuleOp"> {
     dropout without a seed is the identity (evaluation and prediction).
     `kiln.all_reduce_mean` copies its operands into one flat buffer per
     element type and calls the runtime's `kiln_all_reduce_mean_f32/f64` on it.
+    An embedding's gradient is an `scf.for` over the positions, each adding
+    its gradient row onto its index's row (in order: deterministic, no
+    atomics); with `scatter-by-owner` (the CUDA target) it is one generic
+    where each element of the result sums the positions whose index is its
+    row, in the same order: parallel over the result, and bit-identical, at
+    `num` times the loop's work.
   }];
+  let options = [
+    Option<"scatterByOwner", "scatter-by-owner", "bool", /*default=*/"false",
+           "An embedding's gradient as one generic over its result (for the GPU)">
+  ];
   let dependentDialects = [
     "mlir::linalg::LinalgDialect", "mlir::tensor::TensorDialect",
     "mlir::arith::ArithDialect", "mlir::math::MathDialect",

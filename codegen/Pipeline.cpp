@@ -73,13 +73,15 @@ void addGradPasses(OpPassManager &pm) {
   addPipeline(pm, "canonicalize,cse");
 }
 
-void addLowerToLinalgPasses(OpPassManager &pm) {
+void addLowerToLinalgPasses(OpPassManager &pm, bool scatterByOwner) {
   pm.addPass(createDecompose());
   // What decomposition leaves to fold (a transpose of a transpose in the
   // RNN's gradient). No CSE here: two equal products must stay two, or the
   // add that folds into one product's accumulator would lose it.
   addPipeline(pm, "canonicalize");
-  pm.addPass(createLowerToLinalg());
+  LowerToLinalgOptions options;
+  options.scatterByOwner = scatterByOwner;
+  pm.addPass(createLowerToLinalg(options));
   addPipeline(pm, "canonicalize,linalg-fuse-elementwise-ops,cse,canonicalize");
 }
 

@@ -21,8 +21,10 @@ void registerCodegen(mlir::DialectRegistry &registry);
 void addGradPasses(mlir::OpPassManager &pm);
 
 /// Adds the passes that take Kiln IR to upstream dialects (linalg on
-/// tensors, fused): what `--emit=lowered` prints.
-void addLowerToLinalgPasses(mlir::OpPassManager &pm);
+/// tensors, fused): what `--emit=lowered` prints. `scatterByOwner`:
+/// kiln-lower-to-linalg's option, the CUDA target's form of an embedding's
+/// gradient.
+void addLowerToLinalgPasses(mlir::OpPassManager &pm, bool scatterByOwner = false);
 
 /// Adds kiln-form-regions: the lowered IR's linalg ops grouped into
 /// kiln.fusion regions (what `--emit=fused` prints).

@@ -200,7 +200,7 @@ void runPredict(const Manifest &m, const EntryPoints &ep, const PredictOptions &
   std::vector<Tensor> params = loadWeights(m, o.weights);
 
   int64_t cap = std::min(o.batch, ds.samples);
-  std::vector<Tensor> inBuf = batchBuffers(m.inputs, cap);
+  std::vector<StagedTensor> inBuf = stagedBatchBuffers(m.inputs, cap);
   std::vector<Tensor> outBuf = batchBuffers(m.outputs, cap);
   std::vector<Tensor> outputs = batchBuffers(m.outputs, ds.samples);
 
@@ -211,8 +211,9 @@ void runPredict(const Manifest &m, const EntryPoints &ep, const PredictOptions &
     int64_t rows = std::min(cap, ds.samples - begin);
     std::vector<MemRef> descs;
     for (size_t i = 0; i < inBuf.size(); ++i) {
-      copyRows(ds.inputs[i], begin, rows, inBuf[i]);
-      descs.push_back(MemRef::firstRows(inBuf[i], rows));
+      copyRows(ds.inputs[i], begin, rows, inBuf[i].host());
+      inBuf[i].upload(rows);
+      descs.push_back(inBuf[i].view(rows));
     }
     for (Tensor &p : params)
       descs.push_back(MemRef::of(p));

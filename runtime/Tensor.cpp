@@ -7,11 +7,15 @@ namespace kiln::runtime {
 
 void *(*deviceAlloc)(size_t bytes) = nullptr;
 void (*deviceFree)(void *p) = nullptr;
+const DeviceStaging *deviceStaging = nullptr;
 
 static_assert(sizeof(void *) == sizeof(int64_t),
               "memref descriptors assume 64-bit pointers");
 
 Tensor::Tensor(DType dtype, std::vector<int64_t> shape)
+    : Tensor(dtype, std::move(shape), Memory::Host) {}
+
+Tensor::Tensor(DType dtype, std::vector<int64_t> shape, Memory memory)
     : dtype_(dtype), shape_(std::move(shape)) {
   // 2^62 elements of 8 bytes would overflow bytes(): refuse them here too.
   if (!checkedNumel(shape_, numel_) || size_t(numel_) > SIZE_MAX / 8)
@@ -20,11 +24,16 @@ Tensor::Tensor(DType dtype, std::vector<int64_t> shape)
   size_t size = (bytes() + kAlignment - 1) / kAlignment * kAlignment;
   if (size == 0)
     size = kAlignment;
-  void *p = deviceAlloc ? deviceAlloc(size) : std::aligned_alloc(kAlignment, size);
+  Source source = memory == Memory::Staging && deviceStaging ? Source::Pinned
+                  : deviceAlloc                                 ? Source::Device
+                                                                : Source::Heap;
+  void *p = source == Source::Pinned   ? deviceStaging->pinnedAlloc(size)
+            : source == Source::Device ? deviceAlloc(size)
+                                       : std::aligned_alloc(kAlignment, size);
   if (!p)
     throw std::bad_alloc();
   std::memset(p, 0, size);
-  buf_ = std::unique_ptr<void, Free>(p, Free(deviceAlloc != nullptr));
+  buf_ = std::unique_ptr<void, Free>(p, Free(source));
 }
 
 size_t Tensor::sampleBytes() const {
@@ -68,6 +77,28 @@ MemRef MemRef::firstRows(Tensor &t, int64_t rows) {
   if (!sizes.empty())
     sizes[0] = rows;
   return MemRef(t.data(), sizes);
+}
+
+StagedTensor::StagedTensor(DType dtype, std::vector<int64_t> shape)
+    : host_(dtype, std::move(shape), Tensor::Memory::Staging) {
+  if (deviceStaging) {
+    size_t size = (host_.bytes() + Tensor::kAlignment - 1) / Tensor::kAlignment *
+                  Tensor::kAlignment;
+    device_.reset(deviceStaging->deviceAlloc(size ? size : Tensor::kAlignment));
+    upload(); // the device copy starts as the host's: zeros
+  }
+}
+
+void StagedTensor::upload(int64_t rows) {
+  if (device_ && rows > 0)
+    deviceStaging->upload(device_.get(), host_.data(), size_t(rows) * host_.sampleBytes());
+}
+
+MemRef StagedTensor::view(int64_t rows) {
+  std::vector<int64_t> sizes = host_.shape();
+  if (!sizes.empty())
+    sizes[0] = rows;
+  return MemRef(device_ ? device_.get() : host_.data(), sizes);
 }
 
 } // namespace kiln::runtime

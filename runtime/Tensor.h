@@ -18,6 +18,20 @@ namespace kiln::runtime {
 extern void *(*deviceAlloc)(size_t bytes);
 extern void (*deviceFree)(void *p);
 
+/// Set by runtime/gpu when a cuda executable starts a device run (null on
+/// the CPU): what StagedTensor needs to move what the host writes every call
+/// (a batch, the hyperparameters) by DMA instead of through managed pages.
+struct DeviceStaging {
+  void *(*pinnedAlloc)(size_t bytes); ///< page-locked host memory
+  void (*pinnedFree)(void *p);
+  void *(*deviceAlloc)(size_t bytes); ///< device memory the host never touches
+  void (*deviceFree)(void *p);
+  /// Copies host -> device asynchronously, in stream order before the
+  /// kernels of the next entry-point call.
+  void (*upload)(void *device, const void *host, size_t bytes);
+};
+extern const DeviceStaging *deviceStaging;
+
 class Tensor {
 public:
   /// Alignment of every buffer; vectorized generated code may rely on it.
@@ -27,6 +41,11 @@ public:
   /// A zero-filled tensor. Throws std::bad_alloc when memory runs out; callers
   /// validate sizes that come from files before getting here.
   Tensor(DType dtype, std::vector<int64_t> shape);
+  /// Where a tensor's buffer comes from: the host (managed memory in a cuda
+  /// run), or page-locked host memory in a cuda run (the host side of a
+  /// StagedTensor; plain host memory on the CPU).
+  enum class Memory { Host, Staging };
+  Tensor(DType dtype, std::vector<int64_t> shape, Memory memory);
 
   DType dtype() const { return dtype_; }
   const std::vector<int64_t> &shape() const { return shape_; }
@@ -45,13 +64,16 @@ public:
   }
 
 private:
+  enum class Source { Heap, Device, Pinned };
   struct Free {
-    Free() : device(false) {}
-    explicit Free(bool fromDevice) : device(fromDevice) {}
-    bool device; // from deviceAlloc
+    Free() : source(Source::Heap) {}
+    explicit Free(Source from) : source(from) {}
+    Source source;
     void operator()(void *p) const {
-      if (device)
+      if (source == Source::Device)
         deviceFree(p);
+      else if (source == Source::Pinned)
+        deviceStaging->pinnedFree(p);
       else
         std::free(p);
     }
@@ -87,6 +109,34 @@ public:
 private:
   // allocated, aligned, offset, sizes[R], strides[R]: all 8-byte words.
   std::vector<int64_t> words_;
+};
+
+/// An input the host writes before every entry-point call: a batch buffer
+/// (rows = samples, at most its capacity) or a hyperparameter. On the CPU
+/// generated code reads host() itself. In a cuda run host() is page-locked
+/// memory, and upload() copies the call's rows asynchronously into device
+/// memory of the same size, which view() describes: the copy engine moves
+/// them, ahead of the call's kernels on the same stream, where managed
+/// memory would migrate pages on the kernels' faults.
+class StagedTensor {
+public:
+  StagedTensor(DType dtype, std::vector<int64_t> shape);
+
+  Tensor &host() { return host_; }
+  /// Copies the first `rows` samples to the device (nothing on the CPU).
+  void upload(int64_t rows);
+  void upload() { upload(host_.samples()); }
+  /// A descriptor of the first `rows` samples where generated code reads
+  /// them (device memory in a cuda run). It stays valid across uploads.
+  MemRef view(int64_t rows);
+  MemRef view() { return view(host_.samples()); }
+
+private:
+  struct DeviceFree {
+    void operator()(void *p) const { deviceStaging->deviceFree(p); }
+  };
+  Tensor host_;
+  std::unique_ptr<void, DeviceFree> device_; // null on the CPU
 };
 
 } // namespace kiln::runtime

@@ -53,6 +53,13 @@ cl::opt<bool> withLossGrad(
     cl::desc("Also compile @loss_grad (kiln_loss_grad: the loss, metrics and every "
              "parameter's gradient), which tests call; executables never do"),
     cl::init(false));
+// For tests: a CPU build with the GPU's form of an embedding's gradient,
+// whose numbers must be the CPU form's (test/driver/embedding-grad-forms.test).
+cl::opt<bool> scatterByOwner(
+    "scatter-by-owner", cl::Hidden,
+    cl::desc("An embedding's gradient as --target cuda computes it (one generic over the "
+             "table; the CPU's default is a loop over the positions)"),
+    cl::init(false));
 cl::opt<Stage> emit(
     "emit", cl::desc("Stop after a stage and write it (default: an executable)"),
     cl::init(Stage::Exe),
@@ -270,7 +277,7 @@ int buildCuda(mlir::ModuleOp module, const std::string &manifest, const std::str
   options.chip = gpuArch;
   options.cudaPath = cudaToolkit();
   mlir::PassManager pm(module.getContext());
-  kiln::addLowerToLinalgPasses(pm);
+  kiln::addLowerToLinalgPasses(pm, /*scatterByOwner=*/true);
   if (emit == Stage::Lowered)
     return runPasses(pm, module) ? printModule(module, output) : 1;
   if (emit == Stage::Fused) {
@@ -408,7 +415,7 @@ int build(const char *argv0) {
   if (target == Target::CUDA)
     return buildCuda(*module, manifest, output, argv0);
   mlir::PassManager pm(&context);
-  kiln::addLowerToLinalgPasses(pm);
+  kiln::addLowerToLinalgPasses(pm, scatterByOwner);
   if (emit == Stage::Lowered)
     return runPasses(pm, *module) ? printModule(*module, output) : 1;
   kiln::addFusionPasses(pm);

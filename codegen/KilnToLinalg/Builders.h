@@ -161,7 +161,7 @@ struct KilnPattern : public mlir::OpConversionPattern<Op> {
 };
 
 /// Every pattern below: what kiln-lower-to-linalg applies.
-void populateKilnToLinalgPatterns(const mlir::TypeConverter &converter,
+void populateKilnToLinalgPatterns(bool scatterByOwner, const mlir::TypeConverter &converter,
                                   mlir::RewritePatternSet &patterns);
 
 /// One pattern per op of a family, each in its file by family, as
@@ -179,7 +179,7 @@ void populateDataMovementPatterns(const mlir::TypeConverter &converter,
                                   mlir::RewritePatternSet &patterns);
 void populateCollectivePatterns(const mlir::TypeConverter &converter,
                                 mlir::RewritePatternSet &patterns);
-void populateEmbeddingPatterns(const mlir::TypeConverter &converter,
+void populateEmbeddingPatterns(bool scatterByOwner, const mlir::TypeConverter &converter,
                                mlir::RewritePatternSet &patterns);
 
 } // namespace kiln::lowering

@@ -306,6 +306,10 @@ Value mix64(OpBuilder &b, Location l, Value z) {
 /// A pure function of (seed, salt, i): the gradient recomputes the mask.
 /// With an `offset` (data parallelism) and a batch-leading input, i counts
 /// from offset samples on: the element's index in the global batch.
+/// The seed and offset are the generic's 0-d inputs, read inside it: on the
+/// GPU the kernel reads them, so the host neither waits to read them nor
+/// passes a new key each step (which would make every step a new CUDA
+/// graph); on the CPU LLVM hoists what does not change.
 struct LowerDropout : KilnPattern<DropoutOp> {
   using KilnPattern::KilnPattern;
   Value lower(DropoutOp op, Adaptor adaptor, RankedTensorType t, Emitter &e) const override {
@@ -315,28 +319,37 @@ struct LowerDropout : KilnPattern<DropoutOp> {
     OpBuilder &b = e.b;
     double p = op.getP().convertToDouble();
     Type elem = t.getElementType(), i64 = b.getI64Type();
-    auto c = [&](uint64_t v) -> Value {
-      return arith::ConstantOp::create(b, e.loc, b.getI64IntegerAttr(int64_t(v)));
-    };
-    Value s = arith::FPToUIOp::create(b, e.loc, i64, e.extractScalar(adaptor.getSeed()));
-    Value key = arith::AddIOp::create(
-        b, e.loc, arith::MulIOp::create(b, e.loc, s, c(0x9E3779B97F4A7C15ULL)),
-        c(uint64_t(op.getSalt()) * 0xD1B54A32D192ED03ULL));
     SmallVector<Value> sizes;
     for (int64_t d = 0; d < t.getRank(); ++d)
       sizes.push_back(e.dim(x, d));
-    if (adaptor.getOffset() && t.getRank() > 0 && t.isDynamicDim(0)) {
-      Value perSample = c(1);
-      for (int64_t d = 1; d < t.getRank(); ++d)
-        perSample = arith::MulIOp::create(b, e.loc, perSample,
-                                          arith::IndexCastOp::create(b, e.loc, i64, sizes[d]));
-      Value first = arith::FPToUIOp::create(b, e.loc, i64, e.extractScalar(adaptor.getOffset()));
-      key = arith::AddIOp::create(b, e.loc, key, arith::MulIOp::create(b, e.loc, first, perSample));
+    bool withOffset = adaptor.getOffset() && t.getRank() > 0 && t.isDynamicDim(0);
+    SmallVector<Value> inputs = {x, adaptor.getSeed()};
+    AffineMap scalar = AffineMap::get(t.getRank(), 0, {}, b.getContext());
+    SmallVector<AffineMap> maps = {b.getMultiDimIdentityMap(t.getRank()), scalar};
+    if (withOffset) {
+      inputs.push_back(adaptor.getOffset());
+      maps.push_back(scalar);
     }
     int64_t threshold = std::llround(p * double(1 << 24));
     double scale = 1.0 / (1.0 - p);
-    return e.generic(t, e.sizesOf(t, x), ValueRange{x}, {b.getMultiDimIdentityMap(t.getRank())},
+    return e.generic(t, e.sizesOf(t, x), inputs, maps,
                      [&](OpBuilder &nb, Location l, ValueRange a) -> Value {
+                       auto c = [&](uint64_t v) -> Value {
+                         return arith::ConstantOp::create(nb, l, nb.getI64IntegerAttr(int64_t(v)));
+                       };
+                       Value s = arith::FPToUIOp::create(nb, l, i64, a[1]);
+                       Value key = arith::AddIOp::create(
+                           nb, l, arith::MulIOp::create(nb, l, s, c(0x9E3779B97F4A7C15ULL)),
+                           c(uint64_t(op.getSalt()) * 0xD1B54A32D192ED03ULL));
+                       if (withOffset) {
+                         Value perSample = c(1);
+                         for (int64_t d = 1; d < t.getRank(); ++d)
+                           perSample = arith::MulIOp::create(
+                               nb, l, perSample, arith::IndexCastOp::create(nb, l, i64, sizes[d]));
+                         Value first = arith::FPToUIOp::create(nb, l, i64, a[2]);
+                         key = arith::AddIOp::create(nb, l, key,
+                                                     arith::MulIOp::create(nb, l, first, perSample));
+                       }
                        Value flat = arith::ConstantIndexOp::create(nb, l, 0);
                        for (int64_t d = 0; d < t.getRank(); ++d)
                          flat = arith::AddIOp::create(

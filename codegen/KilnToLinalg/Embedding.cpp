@@ -45,8 +45,16 @@ struct LowerEmbedding : KilnPattern<EmbeddingOp> {
 /// Zeros [num, dim], then for each position p in row-major order (an
 /// scf.for, one after another: deterministic, no atomics) the gradient row
 /// of p added onto row indices[p], NaN where the index is out of range.
+/// With `byOwner`, the same sums as one generic over [num, dim] x positions:
+/// element (v, j) adds the positions whose (clamped) index is v, in order,
+/// with the loop's very operations, so the bits are the loop's; the GPU runs
+/// it as one kernel, a thread per element, where the loop would be a launch
+/// per position with the indices read on the host.
 struct LowerEmbeddingGrad : KilnPattern<EmbeddingGradOp> {
-  using KilnPattern::KilnPattern;
+  LowerEmbeddingGrad(const TypeConverter &converter, MLIRContext *context, bool byOwner)
+      : KilnPattern(converter, context), byOwner(byOwner) {}
+  bool byOwner;
+
   Value lower(EmbeddingGradOp op, Adaptor adaptor, RankedTensorType type,
               Emitter &e) const override {
     OpBuilder &b = e.b;
@@ -61,6 +69,30 @@ struct LowerEmbeddingGrad : KilnPattern<EmbeddingGradOp> {
     Value grad = e.reshape(adaptor.getGrad(), RankedTensorType::get({positions, width}, elem));
     Value init = e.filled(type, {}, e.scalar(elem, 0.0));
     Value num = e.index(type.getDimSize(0));
+    if (byOwner) {
+      MLIRContext *context = b.getContext();
+      AffineExpr v = b.getAffineDimExpr(0), j = b.getAffineDimExpr(1),
+                 p = b.getAffineDimExpr(2);
+      SmallVector<AffineMap> maps = {AffineMap::get(3, 0, {p}, context),
+                                     AffineMap::get(3, 0, {p, j}, context),
+                                     AffineMap::get(3, 0, {v, j}, context)};
+      SmallVector<utils::IteratorType> iterators = {utils::IteratorType::parallel,
+                                                    utils::IteratorType::parallel,
+                                                    utils::IteratorType::reduction};
+      return linalg::GenericOp::create(
+                 b, loc, TypeRange{type}, ValueRange{indices, grad}, ValueRange{init}, maps,
+                 iterators,
+                 [&](OpBuilder &bb, Location bl, ValueRange args) {
+                   auto [row, valid] = classIndex(bb, bl, args[0], u, num);
+                   Value mine = arith::CmpIOp::create(bb, bl, arith::CmpIPredicate::eq, row,
+                                                      linalg::IndexOp::create(bb, bl, 0));
+                   Value g = arith::SelectOp::create(bb, bl, valid, args[1], nanOf(bb, bl, elem));
+                   Value sum = arith::AddFOp::create(bb, bl, args[2], g);
+                   linalg::YieldOp::create(
+                       bb, bl, ValueRange{arith::SelectOp::create(bb, bl, mine, sum, args[2])});
+                 })
+          .getResult(0);
+    }
     auto rowType = RankedTensorType::get({width}, elem);
     auto loop = scf::ForOp::create(
         b, loc, e.index(0), e.dim(indices, 0), e.index(1), ValueRange{init},
@@ -101,8 +133,10 @@ struct LowerEmbeddingGrad : KilnPattern<EmbeddingGradOp> {
 
 } // namespace
 
-void populateEmbeddingPatterns(const TypeConverter &converter, RewritePatternSet &patterns) {
-  patterns.add<LowerEmbedding, LowerEmbeddingGrad>(converter, patterns.getContext());
+void populateEmbeddingPatterns(bool scatterByOwner, const TypeConverter &converter,
+                               RewritePatternSet &patterns) {
+  patterns.add<LowerEmbedding>(converter, patterns.getContext());
+  patterns.add<LowerEmbeddingGrad>(converter, patterns.getContext(), scatterByOwner);
 }
 
 } // namespace kiln::lowering

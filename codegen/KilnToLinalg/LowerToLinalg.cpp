@@ -46,20 +46,22 @@ public:
 
 } // namespace
 
-void populateKilnToLinalgPatterns(const TypeConverter &converter, RewritePatternSet &patterns) {
+void populateKilnToLinalgPatterns(bool scatterByOwner, const TypeConverter &converter,
+                                  RewritePatternSet &patterns) {
   populateElementwisePatterns(converter, patterns);
   populateReductionPatterns(converter, patterns);
   populateLossPatterns(converter, patterns);
   populateLinearAlgebraPatterns(converter, patterns);
   populateConvolutionPoolingPatterns(converter, patterns);
   populateDataMovementPatterns(converter, patterns);
-  populateEmbeddingPatterns(converter, patterns);
+  populateEmbeddingPatterns(scatterByOwner, converter, patterns);
   populateCollectivePatterns(converter, patterns);
 }
 
 namespace {
 
 struct LowerToLinalgPass : public kiln::impl::LowerToLinalgBase<LowerToLinalgPass> {
+  using LowerToLinalgBase::LowerToLinalgBase;
   void runOnOperation() override {
     MLIRContext *context = &getContext();
     SignlessConverter converter;
@@ -78,7 +80,7 @@ struct LowerToLinalgPass : public kiln::impl::LowerToLinalgBase<LowerToLinalgPas
     target.addDynamicallyLegalOp<func::ReturnOp>(
         [&](func::ReturnOp r) { return converter.isLegal(r.getOperandTypes()); });
     RewritePatternSet patterns(context);
-    populateKilnToLinalgPatterns(converter, patterns);
+    populateKilnToLinalgPatterns(scatterByOwner, converter, patterns);
     populateFunctionOpInterfaceTypeConversionPattern<func::FuncOp>(patterns, converter);
     populateReturnOpTypeConversionPattern(patterns, converter);
     if (failed(applyFullConversion(getOperation(), target, std::move(patterns))))

@@ -117,6 +117,17 @@ std::vector<Tensor> batchBuffers(const std::vector<TensorSpec> &specs, int64_t r
   return buffers;
 }
 
+std::vector<StagedTensor> stagedBatchBuffers(const std::vector<TensorSpec> &specs,
+                                             int64_t rows) {
+  std::vector<StagedTensor> buffers;
+  for (const TensorSpec &s : specs) {
+    std::vector<int64_t> shape = s.shape;
+    shape[0] = rows;
+    buffers.emplace_back(s.dtype, shape);
+  }
+  return buffers;
+}
+
 double scalarValue(const Tensor &t) {
   return t.dtype() == DType::F64 ? t.as<double>()[0] : double(t.as<float>()[0]);
 }
@@ -125,8 +136,8 @@ bool evaluate(const Manifest &m, const EntryPoints &ep, const DataSet &ds,
               std::vector<Tensor> &params, int64_t batch, std::vector<double> &means,
               bool stoppable) {
   int64_t cap = std::min(batch, ds.samples);
-  std::vector<Tensor> inBuf = batchBuffers(m.inputs, cap);
-  std::vector<Tensor> tgtBuf = batchBuffers(m.targets, cap);
+  std::vector<StagedTensor> inBuf = stagedBatchBuffers(m.inputs, cap);
+  std::vector<StagedTensor> tgtBuf = stagedBatchBuffers(m.targets, cap);
   std::vector<Tensor> scalars;
   std::vector<std::string> names = scalarNames(m);
   for (size_t i = 0; i < names.size(); ++i)
@@ -142,12 +153,14 @@ bool evaluate(const Manifest &m, const EntryPoints &ep, const DataSet &ds,
     int64_t rows = std::min(cap, ds.samples - begin);
     std::vector<MemRef> descs;
     for (size_t i = 0; i < inBuf.size(); ++i) {
-      copyRows(ds.inputs[i], begin, rows, inBuf[i]);
-      descs.push_back(MemRef::firstRows(inBuf[i], rows));
+      copyRows(ds.inputs[i], begin, rows, inBuf[i].host());
+      inBuf[i].upload(rows);
+      descs.push_back(inBuf[i].view(rows));
     }
     for (size_t i = 0; i < tgtBuf.size(); ++i) {
-      copyRows(ds.targets[i], begin, rows, tgtBuf[i]);
-      descs.push_back(MemRef::firstRows(tgtBuf[i], rows));
+      copyRows(ds.targets[i], begin, rows, tgtBuf[i].host());
+      tgtBuf[i].upload(rows);
+      descs.push_back(tgtBuf[i].view(rows));
     }
     for (Tensor &p : params)
       descs.push_back(MemRef::of(p));

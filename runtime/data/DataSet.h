@@ -38,6 +38,11 @@ Tensor batchBuffer(const TensorSpec &spec, int64_t rows);
 /// One such buffer per spec.
 std::vector<Tensor> batchBuffers(const std::vector<TensorSpec> &specs, int64_t rows);
 
+/// The same for batches of inputs and targets: staged to the device in a
+/// cuda run (Tensor.h). (The hyperparameters stay managed memory: the
+/// all-reduce reads "share" on the host.)
+std::vector<StagedTensor> stagedBatchBuffers(const std::vector<TensorSpec> &specs, int64_t rows);
+
 /// The value of a rank-0 f32 or f64 tensor.
 double scalarValue(const Tensor &t);
 

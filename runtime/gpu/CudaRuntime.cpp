@@ -1,14 +1,17 @@
-// See runtime/gpu/CudaRuntime.h. Device memory is CUDA managed memory
-// (cuMemAllocManaged): parameters, optimizer state, batches and the
-// generated code's temporaries live there, one pointer valid on host and
-// device, so the host's scalar code and the runtime's data staging read and
-// write it directly. The generated code calls kiln_cuda_launch for each
+// See runtime/gpu/CudaRuntime.h. Parameters, optimizer state, outputs and
+// the generated code's temporaries are CUDA managed memory
+// (cuMemAllocManaged): one pointer valid on host and device, so the host's
+// scalar code, the loss's read-back and checkpoints read and write them
+// directly. What the host writes before every call (the batch, the
+// hyperparameters: StagedTensor) is page-locked host memory copied by
+// cuMemcpyHtoDAsync into device memory (cuMemAlloc) that only the kernels
+// read. The generated code calls kiln_cuda_launch for each
 // kernel and kiln_cuda_sync before the host touches memory after launches;
 // the launches in between are submitted together at the sync, asynchronously
 // on the default stream, as one CUDA graph when the same run of launches
-// came before (a training step), then the sync waits. This is the simple
-// form; docs/runtime.md lists what is missing (explicit device memory from
-// the plan, pinned staging overlapped with the step).
+// came before (a training step), then the sync waits. docs/runtime.md
+// lists what is missing (the workspace in device memory, the next batch's
+// copy overlapped with the step).
 #include "runtime/gpu/CudaRuntime.h"
 
 #include "runtime/Tensor.h"
@@ -80,6 +83,10 @@ struct Driver {
                              unsigned, unsigned, void *, void **, void **);
   CUresult (*cuMemAllocManaged)(CUdeviceptr *, size_t, unsigned);
   CUresult (*cuMemFree)(CUdeviceptr);
+  CUresult (*cuMemAlloc)(CUdeviceptr *, size_t);
+  CUresult (*cuMemAllocHost)(void **, size_t);
+  CUresult (*cuMemFreeHost)(void *);
+  CUresult (*cuMemcpyHtoDAsync)(CUdeviceptr, const void *, size_t, CUstream);
   CUresult (*cuGetErrorName)(CUresult, const char **);
   CUresult (*cuGetErrorString)(CUresult, const char **);
   // CUDA graphs (optional: without them every launch goes on its own).
@@ -207,6 +214,59 @@ void managedFree(void *p) {
   }
   pool.freeBlocks[it->second].push_back(p);
 }
+
+// StagedTensor's memory (runtime/Tensor.h). Few and long-lived (a command's
+// batch buffers), so straight from the driver.
+void setContext() {
+  if (CUresult r = driver.cuCtxSetCurrent(context))
+    fatal("cuCtxSetCurrent", r, nullptr);
+}
+
+void *pinnedAlloc(size_t bytes) {
+  setContext();
+  void *p = nullptr;
+  if (CUresult r = driver.cuMemAllocHost(&p, bytes))
+    fatal("cuMemAllocHost (page-locked memory for a batch)", r, nullptr);
+  return p;
+}
+
+void pinnedFree(void *p) {
+  setContext();
+  if (CUresult r = driver.cuMemFreeHost(p))
+    fatal("cuMemFreeHost", r, nullptr);
+}
+
+void *deviceOnlyAlloc(size_t bytes) {
+  setContext();
+  CUdeviceptr p = 0;
+  if (CUresult r = driver.cuMemAlloc(&p, bytes))
+    fatal("cuMemAlloc (device memory for a batch)", r, nullptr);
+  return reinterpret_cast<void *>(p);
+}
+
+void deviceOnlyFree(void *p) {
+  setContext();
+  if (CUresult r = driver.cuMemFree(reinterpret_cast<CUdeviceptr>(p)))
+    fatal("cuMemFree", r, nullptr);
+}
+
+/// On the default stream, where the kernels go: the copy is ordered before
+/// the next call's kernels and after the last call's. Called between entry
+/// points, whose last act is a sync, so no recorded launch is pending.
+void upload(void *device, const void *host, size_t bytes) {
+  std::lock_guard<std::mutex> lock(launchMutex);
+  if (!segment.launches.empty()) {
+    std::fprintf(stderr, "error: internal: a batch was copied to the device while kernels "
+                         "launched before it were not submitted\n");
+    std::exit(1);
+  }
+  setContext();
+  if (CUresult r = driver.cuMemcpyHtoDAsync(reinterpret_cast<CUdeviceptr>(device), host, bytes,
+                                            nullptr))
+    fatal("cuMemcpyHtoDAsync (a batch to the device)", r, nullptr);
+}
+
+const DeviceStaging staging = {pinnedAlloc, pinnedFree, deviceOnlyAlloc, deviceOnlyFree, upload};
 
 template <class F> bool symbol(void *lib, const char *name, F &slot, std::string &error) {
   slot = reinterpret_cast<F>(dlsym(lib, name));
@@ -374,6 +434,10 @@ bool startDevice(std::string &error) {
       !symbol(lib, "cuLaunchKernel", driver.cuLaunchKernel, error) ||
       !symbol(lib, "cuMemAllocManaged", driver.cuMemAllocManaged, error) ||
       !symbol(lib, "cuMemFree_v2", driver.cuMemFree, error) ||
+      !symbol(lib, "cuMemAlloc_v2", driver.cuMemAlloc, error) ||
+      !symbol(lib, "cuMemAllocHost_v2", driver.cuMemAllocHost, error) ||
+      !symbol(lib, "cuMemFreeHost", driver.cuMemFreeHost, error) ||
+      !symbol(lib, "cuMemcpyHtoDAsync_v2", driver.cuMemcpyHtoDAsync, error) ||
       !symbol(lib, "cuGetErrorName", driver.cuGetErrorName, error) ||
       !symbol(lib, "cuGetErrorString", driver.cuGetErrorString, error))
     return false;
@@ -410,6 +474,7 @@ bool startDevice(std::string &error) {
     return false;
   deviceAlloc = managedAlloc;
   deviceFree = managedFree;
+  deviceStaging = &staging;
   started = true;
   return true;
 }
@@ -456,9 +521,7 @@ extern "C" void kiln_cuda_sync() {
     return;
   std::lock_guard<std::mutex> lock(launchMutex);
   static std::once_flag once;
-  // The context is current per thread: make it current on this one.
-  if (CUresult r = driver.cuCtxSetCurrent(context))
-    fatal("cuCtxSetCurrent", r, nullptr);
+  setContext(); // the context is current per thread: make it current on this one
   std::call_once(once, loadImage);
   submit(segment);
   if (CUresult r = driver.cuCtxSynchronize()) {

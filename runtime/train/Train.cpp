@@ -163,8 +163,8 @@ void runTrain(const Manifest &m, const EntryPoints &ep, const TrainOptions &o) {
                std::to_string(pos.epochStepsDone) + " of an epoch) is past the epoch's " +
                plural(stepsPerEpoch, "step"));
   const int64_t localCap = part(cap).second;
-  std::vector<Tensor> inBuf = batchBuffers(m.inputs, localCap);
-  std::vector<Tensor> tgtBuf = batchBuffers(m.targets, localCap);
+  std::vector<StagedTensor> inBuf = stagedBatchBuffers(m.inputs, localCap);
+  std::vector<StagedTensor> tgtBuf = stagedBatchBuffers(m.targets, localCap);
   std::vector<Tensor> scalars;
   std::vector<std::string> names = scalarNames(m); // "loss" first
   for (size_t i = 0; i < names.size(); ++i)
@@ -270,13 +270,14 @@ void runTrain(const Manifest &m, const EntryPoints &ep, const TrainOptions &o) {
       const int64_t first = mine.first, localRows = mine.second;
       ++runStep;
       std::vector<MemRef> descs;
-      auto stage = [&](std::vector<Tensor> &data, std::vector<Tensor> &bufs) {
+      auto stage = [&](std::vector<Tensor> &data, std::vector<StagedTensor> &bufs) {
         for (size_t i = 0; i < bufs.size(); ++i) {
           if (m.train.shuffle)
-            gatherRows(data[i], order.data() + begin + first, localRows, bufs[i]);
+            gatherRows(data[i], order.data() + begin + first, localRows, bufs[i].host());
           else
-            copyRows(data[i], begin + first, localRows, bufs[i]);
-          descs.push_back(MemRef::firstRows(bufs[i], localRows));
+            copyRows(data[i], begin + first, localRows, bufs[i].host());
+          bufs[i].upload(localRows);
+          descs.push_back(bufs[i].view(localRows));
         }
       };
       stage(ds.inputs, inBuf);

@@ -124,10 +124,12 @@ func.func @constants(%n: index, %b: tensor<3xf32>, %like: tensor<?x3xf32>) -> (t
 
 // dropout: the identity without a seed; with one, a splitmix64 hash of the
 // seed, salt and row-major index, kept when its top 24 bits reach p * 2^24
-// (2^23 for p = 0.5), scaled by 1 / (1 - p).
+// (2^23 for p = 0.5), scaled by 1 / (1 - p). The seed is the generic's 0-d
+// input, read inside it (on the GPU, by the kernel).
 // CHECK-LABEL: func.func @dropout
-// CHECK: arith.fptoui %{{.*}} : f64 to i64
-// CHECK: linalg.generic
+// CHECK: linalg.generic {indexing_maps = [#{{.*}}, #{{.*}}, #{{.*}}]{{.*}} ins(%arg0, %arg1 : tensor<?x4xf32>, tensor<f64>)
+// CHECK-NEXT: ^bb0(%{{.*}}: f32, %[[SEED:.*]]: f64, %{{.*}}: f32):
+// CHECK-NEXT: arith.fptoui %[[SEED]] : f64 to i64
 // CHECK: arith.constant -4658895280553007687 : i64
 // CHECK: arith.shrui
 // CHECK: arith.cmpi uge, %{{.*}}, %c8388608_i64
@@ -146,13 +148,14 @@ func.func @dropout(%x: tensor<?x4xf32>, %seed: tensor<f64>) -> (tensor<?x4xf32>,
 // times the elements of one sample (4 here), so element i of this batch is
 // element offset * 4 + i of the global batch.
 // CHECK-LABEL: func.func @dropout_offset
+// CHECK: linalg.generic {{.*}} ins(%arg0, %arg1, %arg2 : tensor<?x4xf32>, tensor<f64>, tensor<f64>)
+// CHECK-NEXT: ^bb0(%{{.*}}: f32, %[[SEED:.*]]: f64, %[[OFFSET:.*]]: f64, %{{.*}}: f32):
 // CHECK: %[[SEEDKEY:.*]] = arith.addi %{{.*}}, %{{.*}} : i64
 // CHECK: %[[PER:.*]] = arith.index_cast %c4 : index to i64
 // CHECK: %[[PER1:.*]] = arith.muli %{{.*}}, %[[PER]] : i64
-// CHECK: %[[FIRST:.*]] = arith.fptoui %{{.*}} : f64 to i64
+// CHECK: %[[FIRST:.*]] = arith.fptoui %[[OFFSET]] : f64 to i64
 // CHECK: %[[SHIFT:.*]] = arith.muli %[[FIRST]], %[[PER1]] : i64
 // CHECK: %[[KEY:.*]] = arith.addi %[[SEEDKEY]], %[[SHIFT]] : i64
-// CHECK: linalg.generic
 // CHECK: arith.addi %[[KEY]], %{{.*}} : i64
 func.func @dropout_offset(%x: tensor<?x4xf32>, %seed: tensor<f64>, %offset: tensor<f64>) -> tensor<?x4xf32> {
   %0 = kiln.dropout %x, 0.5 seed %seed offset %offset salt 3 : tensor<?x4xf32>

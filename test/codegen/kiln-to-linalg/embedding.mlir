@@ -1,6 +1,7 @@
 // Embedding and its gradient: a gather, and a deterministic scatter-add
 // loop; an index out of range is clamped for the access and gives NaN.
 // RUN: kiln-opt %s --kiln-lower-to-linalg --split-input-file | FileCheck %s
+// RUN: kiln-opt %s --kiln-lower-to-linalg="scatter-by-owner=true" --split-input-file | FileCheck %s --check-prefix=OWNER
 
 // embedding of u8 indices widens them unsigned, clamps each into [0, num)
 // for the read, and selects NaN where it was out of range.
@@ -39,6 +40,28 @@ func.func @embedding(%ids: tensor<?x4xui8>, %w: tensor<7x3xf32>) -> tensor<?x4x3
 // CHECK: arith.addf
 // CHECK: %[[NEXT:.*]] = tensor.insert_slice %[[SUM]] into %[[ACC]][%[[ROW]], 0] [1, 3] [1, 1]
 // CHECK: scf.yield %[[NEXT]]
+// With scatter-by-owner (what --target cuda lowers with): no loop; one
+// generic over the table's [7, 3] elements and the positions, the positions
+// last (a reduction). An element adds a position's gradient (NaN if its
+// index is out of range) only where the clamped index is its row: the
+// loop's additions, in the loop's order.
+// OWNER: // -----
+// OWNER-DAG: #[[IDMAP:map[0-9]*]] = affine_map<(d0, d1, d2) -> (d2)>
+// OWNER-DAG: #[[GMAP:map[0-9]*]] = affine_map<(d0, d1, d2) -> (d2, d1)>
+// OWNER-DAG: #[[OUTMAP:map[0-9]*]] = affine_map<(d0, d1, d2) -> (d0, d1)>
+// OWNER-LABEL: func.func @embedding_grad
+// OWNER-NOT: scf.for
+// OWNER: %[[ZERO:.*]] = linalg.fill {{.*}} -> tensor<7x3xf32>
+// OWNER: linalg.generic {indexing_maps = [#[[IDMAP]], #[[GMAP]], #[[OUTMAP]]], iterator_types = ["parallel", "parallel", "reduction"]} ins(%{{.*}}, %{{.*}} : tensor<?xi64>, tensor<?x3xf32>) outs(%[[ZERO]] : tensor<7x3xf32>)
+// OWNER-NEXT: ^bb0(%[[T:.*]]: i64, %[[G:.*]]: f32, %[[ACC:.*]]: f32):
+// OWNER: %[[VALID:.*]] = arith.andi
+// OWNER: %[[ROW:.*]] = arith.select %[[VALID]]
+// OWNER: %[[MINE:.*]] = arith.cmpi eq, %[[ROW]], %{{.*}} : index
+// OWNER: %[[GV:.*]] = arith.select %[[VALID]], %[[G]], %{{.*}} : f32
+// OWNER: %[[SUM:.*]] = arith.addf %[[ACC]], %[[GV]] : f32
+// OWNER: %[[NEXT:.*]] = arith.select %[[MINE]], %[[SUM]], %[[ACC]] : f32
+// OWNER: linalg.yield %[[NEXT]] : f32
+// OWNER-NOT: scf.for
 func.func @embedding_grad(%g: tensor<?x4x3xf32>, %ids: tensor<?x4xi64>) -> tensor<7x3xf32> {
   %0 = kiln.embedding_grad %g, %ids : (tensor<?x4x3xf32>, tensor<?x4xi64>) -> tensor<7x3xf32>
   return %0 : tensor<7x3xf32>

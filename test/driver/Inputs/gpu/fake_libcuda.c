@@ -7,21 +7,27 @@
 // kernels, its instantiation and each launch; with FAKE_CUDA_GRAPH_FAIL set,
 // cuGraphInstantiateWithFlags fails. At exit it prints what it saw on
 // stderr.
+// Device memory (cuMemAlloc) is mapped with no access, as a GPU's memory
+// is to the host: host code that reads or writes it crashes here too; only
+// cuMemcpyHtoDAsync writes it, and counts the copies and their bytes.
 // Kernels do not run, so the numbers a run prints mean nothing: the test
 // checks the host side's calls, not results.
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 
 static const char *image;
-static long launches, functions, syncs, graphs, graphLaunches, graphKernels;
+static long launches, functions, syncs, graphs, graphLaunches, graphKernels, uploads,
+    uploadBytes, deviceBlocks;
 static int bad;
 
 static void report(void) {
   fprintf(stderr,
           "fake-cuda: %ld launches, %ld kernels looked up, %d bad, %ld syncs, %ld graphs, "
-          "%ld graph launches of %ld kernels\n",
-          launches, functions, bad, syncs, graphs, graphLaunches, graphKernels);
+          "%ld graph launches of %ld kernels, %ld uploads of %ld bytes, %ld device blocks left\n",
+          launches, functions, bad, syncs, graphs, graphLaunches, graphKernels, uploads,
+          uploadBytes, deviceBlocks);
 }
 
 int cuInit(unsigned flags) { (void)flags; atexit(report); return 0; }
@@ -122,6 +128,57 @@ int cuMemAllocManaged(unsigned long long *p, size_t n, unsigned flags) {
   *p = (unsigned long long)malloc(n);
   return *p ? 0 : 2;
 }
-int cuMemFree_v2(unsigned long long p) { free((void *)p); return 0; }
+
+// Device-only memory: whole pages with no access, each block's size kept in
+// a list (cuMemFree_v2 frees managed memory too, which is malloc's).
+struct block { char *p; size_t n; struct block *next; };
+static struct block *deviceList;
+static struct block *deviceBlock(unsigned long long p) {
+  for (struct block *b = deviceList; b; b = b->next)
+    if (p >= (unsigned long long)b->p && p < (unsigned long long)(b->p + b->n)) return b;
+  return NULL;
+}
+int cuMemAlloc_v2(unsigned long long *p, size_t n) {
+  struct block *b = malloc(sizeof *b);
+  void *m = mmap(NULL, n, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+  if (!b || m == MAP_FAILED) { free(b); return 2; } // CUDA_ERROR_OUT_OF_MEMORY
+  b->p = m;
+  b->n = n;
+  b->next = deviceList;
+  deviceList = b;
+  ++deviceBlocks;
+  *p = (unsigned long long)m;
+  return 0;
+}
+int cuMemFree_v2(unsigned long long p) {
+  for (struct block **at = &deviceList; *at; at = &(*at)->next)
+    if ((unsigned long long)(*at)->p == p) {
+      struct block *b = *at;
+      *at = b->next;
+      munmap(b->p, b->n);
+      free(b);
+      --deviceBlocks;
+      return 0;
+    }
+  free((void *)p);
+  return 0;
+}
+int cuMemAllocHost_v2(void **p, size_t n) { *p = malloc(n); return *p ? 0 : 2; }
+int cuMemFreeHost(void *p) { free(p); return 0; }
+int cuMemcpyHtoDAsync_v2(unsigned long long dst, const void *src, size_t n, void *stream) {
+  (void)stream;
+  struct block *b = deviceBlock(dst);
+  if (!b || dst + n > (unsigned long long)(b->p + b->n)) {
+    fprintf(stderr, "fake-cuda: a copy of %zu bytes to the device outside device memory\n", n);
+    ++bad;
+    return 1; // CUDA_ERROR_INVALID_VALUE
+  }
+  mprotect(b->p, b->n, PROT_READ | PROT_WRITE);
+  memcpy((void *)dst, src, n);
+  mprotect(b->p, b->n, PROT_NONE);
+  ++uploads;
+  uploadBytes += (long)n;
+  return 0;
+}
 int cuGetErrorName(int r, const char **s) { *s = r == 500 ? "CUDA_ERROR_NOT_FOUND" : "CUDA_ERROR_FAKE"; return 0; }
 int cuGetErrorString(int r, const char **s) { (void)r; *s = "fake"; return 0; }
