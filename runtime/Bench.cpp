@@ -161,12 +161,10 @@ void runBench(const std::string &prog, const Manifest &m, const EntryPoints &ep,
   }
   std::vector<Tensor> params = initParams(m.params, seed), nextParams, state, nextState,
                       hyper, outputs, scalars;
-  if (what == "predict") {
-    outputs = batchBuffers(m.outputs, batch);
-  } else {
-    for (size_t i = 0; i < scalarNames(m).size(); ++i)
-      scalars.emplace_back(m.scalarDType, std::vector<int64_t>{});
-  }
+  if (what == "predict")
+    outputs = batchBuffers(m.outputs, batch, Tensor::Memory::Pinned);
+  else
+    scalars = scalarBuffers(m);
   if (what == "train") {
     for (const Tensor &p : params)
       nextParams.emplace_back(p.dtype(), p.shape());
@@ -174,8 +172,7 @@ void runBench(const std::string &prog, const Manifest &m, const EntryPoints &ep,
       state.emplace_back(s.dtype, s.shape);
       nextState.emplace_back(s.dtype, s.shape);
     }
-    for (size_t i = 0; i < m.hyper.size(); ++i)
-      hyper.emplace_back(DType::F64, std::vector<int64_t>{});
+    hyper = hyperBuffers(m);
   }
 
   // Descriptor lists; a train step alternates between two (the buffers swap

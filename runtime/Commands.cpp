@@ -201,7 +201,7 @@ void runPredict(const Manifest &m, const EntryPoints &ep, const PredictOptions &
 
   int64_t cap = std::min(o.batch, ds.samples);
   std::vector<StagedTensor> inBuf = stagedBatchBuffers(m.inputs, cap);
-  std::vector<Tensor> outBuf = batchBuffers(m.outputs, cap);
+  std::vector<Tensor> outBuf = batchBuffers(m.outputs, cap, Tensor::Memory::Pinned);
   std::vector<Tensor> outputs = batchBuffers(m.outputs, ds.samples);
 
   // Under mpirun the ranks take the batches in turn, each writing its rows

@@ -24,7 +24,7 @@ Tensor::Tensor(DType dtype, std::vector<int64_t> shape, Memory memory)
   size_t size = (bytes() + kAlignment - 1) / kAlignment * kAlignment;
   if (size == 0)
     size = kAlignment;
-  Source source = memory == Memory::Staging && deviceStaging ? Source::Pinned
+  Source source = memory == Memory::Pinned && deviceStaging ? Source::Pinned
                   : deviceAlloc                                 ? Source::Device
                                                                 : Source::Heap;
   void *p = source == Source::Pinned   ? deviceStaging->pinnedAlloc(size)
@@ -80,7 +80,7 @@ MemRef MemRef::firstRows(Tensor &t, int64_t rows) {
 }
 
 StagedTensor::StagedTensor(DType dtype, std::vector<int64_t> shape)
-    : host_(dtype, std::move(shape), Tensor::Memory::Staging) {
+    : host_(dtype, std::move(shape), Tensor::Memory::Pinned) {
   if (deviceStaging) {
     size_t size = (host_.bytes() + Tensor::kAlignment - 1) / Tensor::kAlignment *
                   Tensor::kAlignment;

@@ -41,10 +41,14 @@ public:
   /// A zero-filled tensor. Throws std::bad_alloc when memory runs out; callers
   /// validate sizes that come from files before getting here.
   Tensor(DType dtype, std::vector<int64_t> shape);
-  /// Where a tensor's buffer comes from: the host (managed memory in a cuda
-  /// run), or page-locked host memory in a cuda run (the host side of a
-  /// StagedTensor; plain host memory on the CPU).
-  enum class Memory { Host, Staging };
+  /// Where a tensor's buffer comes from. Host: host memory (managed memory
+  /// in a cuda run). Pinned: in a cuda run page-locked host memory, which
+  /// kernels also read and write in place over the bus (unified addressing):
+  /// the host side of a StagedTensor, and small tensors the host writes or
+  /// reads every call (hyperparameters, loss and metrics, a batch's
+  /// outputs), which managed memory would migrate between host and device
+  /// pages each time; plain host memory on the CPU.
+  enum class Memory { Host, Pinned };
   Tensor(DType dtype, std::vector<int64_t> shape, Memory memory);
 
   DType dtype() const { return dtype_; }

@@ -104,17 +104,32 @@ std::vector<Tensor> loadWeights(const Manifest &m, const std::string &path) {
   return std::move(params.value);
 }
 
-Tensor batchBuffer(const TensorSpec &spec, int64_t rows) {
+Tensor batchBuffer(const TensorSpec &spec, int64_t rows, Tensor::Memory memory) {
   std::vector<int64_t> shape = spec.shape;
   shape[0] = rows;
-  return Tensor(spec.dtype, shape);
+  return Tensor(spec.dtype, shape, memory);
 }
 
-std::vector<Tensor> batchBuffers(const std::vector<TensorSpec> &specs, int64_t rows) {
+std::vector<Tensor> batchBuffers(const std::vector<TensorSpec> &specs, int64_t rows,
+                                 Tensor::Memory memory) {
   std::vector<Tensor> buffers;
   for (const TensorSpec &s : specs)
-    buffers.push_back(batchBuffer(s, rows));
+    buffers.push_back(batchBuffer(s, rows, memory));
   return buffers;
+}
+
+std::vector<Tensor> hyperBuffers(const Manifest &m) {
+  std::vector<Tensor> hyper;
+  for (size_t i = 0; i < m.hyper.size(); ++i)
+    hyper.emplace_back(DType::F64, std::vector<int64_t>{}, Tensor::Memory::Pinned);
+  return hyper;
+}
+
+std::vector<Tensor> scalarBuffers(const Manifest &m) {
+  std::vector<Tensor> scalars;
+  for (size_t i = 0; i < scalarNames(m).size(); ++i)
+    scalars.emplace_back(m.scalarDType, std::vector<int64_t>{}, Tensor::Memory::Pinned);
+  return scalars;
 }
 
 std::vector<StagedTensor> stagedBatchBuffers(const std::vector<TensorSpec> &specs,
@@ -138,10 +153,8 @@ bool evaluate(const Manifest &m, const EntryPoints &ep, const DataSet &ds,
   int64_t cap = std::min(batch, ds.samples);
   std::vector<StagedTensor> inBuf = stagedBatchBuffers(m.inputs, cap);
   std::vector<StagedTensor> tgtBuf = stagedBatchBuffers(m.targets, cap);
-  std::vector<Tensor> scalars;
+  std::vector<Tensor> scalars = scalarBuffers(m);
   std::vector<std::string> names = scalarNames(m);
-  for (size_t i = 0; i < names.size(); ++i)
-    scalars.emplace_back(m.scalarDType, std::vector<int64_t>{});
   std::vector<double> sums(names.size(), 0.0);
 
   // Under mpirun the ranks take the batches in turn and sum their sums;

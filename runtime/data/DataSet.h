@@ -33,15 +33,22 @@ void checkIndices(const TensorSpec &spec, const Tensor &t, const std::string &pa
 std::vector<Tensor> loadWeights(const Manifest &m, const std::string &path);
 
 /// A buffer of `rows` samples shaped like `spec` (the batch staging area).
-Tensor batchBuffer(const TensorSpec &spec, int64_t rows);
+Tensor batchBuffer(const TensorSpec &spec, int64_t rows,
+                   Tensor::Memory memory = Tensor::Memory::Host);
 
 /// One such buffer per spec.
-std::vector<Tensor> batchBuffers(const std::vector<TensorSpec> &specs, int64_t rows);
+std::vector<Tensor> batchBuffers(const std::vector<TensorSpec> &specs, int64_t rows,
+                                 Tensor::Memory memory = Tensor::Memory::Host);
 
 /// The same for batches of inputs and targets: staged to the device in a
-/// cuda run (Tensor.h). (The hyperparameters stay managed memory: the
-/// all-reduce reads "share" on the host.)
+/// cuda run (Tensor.h).
 std::vector<StagedTensor> stagedBatchBuffers(const std::vector<TensorSpec> &specs, int64_t rows);
+
+/// kiln_train_step's hyperparameter slots (Manifest::hyper: f64 scalars)
+/// and the loss and metric slots (scalarNames order, scalar_dtype): pinned
+/// memory in a cuda run (Tensor.h).
+std::vector<Tensor> hyperBuffers(const Manifest &m);
+std::vector<Tensor> scalarBuffers(const Manifest &m);
 
 /// The value of a rank-0 f32 or f64 tensor.
 double scalarValue(const Tensor &t);

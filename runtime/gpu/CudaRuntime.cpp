@@ -1,11 +1,11 @@
-// See runtime/gpu/CudaRuntime.h. Parameters, optimizer state, outputs and
-// the generated code's temporaries are CUDA managed memory
-// (cuMemAllocManaged): one pointer valid on host and device, so the host's
-// scalar code, the loss's read-back and checkpoints read and write them
-// directly. What the host writes before every call (the batch, the
-// hyperparameters: StagedTensor) is page-locked host memory copied by
-// cuMemcpyHtoDAsync into device memory (cuMemAlloc) that only the kernels
-// read. The generated code calls kiln_cuda_launch for each
+// See runtime/gpu/CudaRuntime.h. Parameters, optimizer state and the
+// generated code's temporaries are CUDA managed memory (cuMemAllocManaged):
+// one pointer valid on host and device, so the host's scalar code and
+// checkpoints read and write them directly. A batch (StagedTensor) is
+// page-locked host memory copied by cuMemcpyHtoDAsync into device memory
+// (cuMemAlloc) that only the kernels read; the small tensors the host writes
+// or reads every call (hyperparameters, loss, metrics, outputs) are
+// page-locked memory the kernels access in place (Tensor::Memory::Pinned). The generated code calls kiln_cuda_launch for each
 // kernel and kiln_cuda_sync before the host touches memory after launches;
 // the launches in between are submitted together at the sync, asynchronously
 // on the default stream, as one CUDA graph when the same run of launches
@@ -215,8 +215,9 @@ void managedFree(void *p) {
   pool.freeBlocks[it->second].push_back(p);
 }
 
-// StagedTensor's memory (runtime/Tensor.h). Few and long-lived (a command's
-// batch buffers), so straight from the driver.
+// Page-locked and device-only memory (DeviceStaging, runtime/Tensor.h). Few
+// and long-lived blocks (a command's batch buffers and scalar slots), so
+// straight from the driver.
 void setContext() {
   if (CUresult r = driver.cuCtxSetCurrent(context))
     fatal("cuCtxSetCurrent", r, nullptr);
@@ -226,7 +227,7 @@ void *pinnedAlloc(size_t bytes) {
   setContext();
   void *p = nullptr;
   if (CUresult r = driver.cuMemAllocHost(&p, bytes))
-    fatal("cuMemAllocHost (page-locked memory for a batch)", r, nullptr);
+    fatal("cuMemAllocHost (page-locked memory)", r, nullptr);
   return p;
 }
 

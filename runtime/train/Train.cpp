@@ -121,9 +121,7 @@ void runTrain(const Manifest &m, const EntryPoints &ep, const TrainOptions &o) {
                " (--epochs counts the whole run)");
 
   std::vector<Tensor> nextParams = zerosLike(params), nextState = zerosLike(state);
-  std::vector<Tensor> hyper;
-  for (size_t i = 0; i < m.hyper.size(); ++i)
-    hyper.emplace_back(DType::F64, std::vector<int64_t>{});
+  std::vector<Tensor> hyper = hyperBuffers(m);
 
   int64_t cap = std::min(batch, ds.samples);
   int64_t stepsPerEpoch = (ds.samples + cap - 1) / cap;
@@ -165,10 +163,8 @@ void runTrain(const Manifest &m, const EntryPoints &ep, const TrainOptions &o) {
   const int64_t localCap = part(cap).second;
   std::vector<StagedTensor> inBuf = stagedBatchBuffers(m.inputs, localCap);
   std::vector<StagedTensor> tgtBuf = stagedBatchBuffers(m.targets, localCap);
-  std::vector<Tensor> scalars;
+  std::vector<Tensor> scalars = scalarBuffers(m);
   std::vector<std::string> names = scalarNames(m); // "loss" first
-  for (size_t i = 0; i < names.size(); ++i)
-    scalars.emplace_back(m.scalarDType, std::vector<int64_t>{});
   std::vector<double> values(names.size());
 
   ReportOptions ro;
