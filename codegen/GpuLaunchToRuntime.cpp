@@ -21,11 +21,16 @@
 // Launches are asynchronous (one stream). Before the first host operation
 // after a launch that may touch memory the kernels use (a load or store not
 // into the function's own stack slots, a call other than the launcher, the
-// generated code's alloc/free and the all-reduce, a return: conservative),
-// the pass calls kiln_cuda_sync(), so the host's scalar code and the runtime
-// read finished results. "After" follows the branches (a dataflow over the
-// blocks): a run of launches with nothing between them, a loop of them
-// included, is not synchronized.
+// generated code's alloc/free and the all-reduce: conservative), the pass
+// calls kiln_cuda_sync(), so the host's scalar code reads finished results.
+// A return submits the launches it recorded without waiting
+// (kiln_cuda_submit()): the runtime waits before it reads what the call
+// wrote, and the train loop stages the next step meanwhile. A call to a
+// function of the module may return with its launches submitted and not
+// finished, so its caller synchronizes before the host touches memory after
+// it. "After" follows the branches (a dataflow over the blocks): a run of
+// launches with nothing between them, a loop of them included, is not
+// synchronized.
 #include "codegen/Passes.h"
 
 #include "mlir/Dialect/GPU/IR/GPUDialect.h"
@@ -34,6 +39,8 @@
 #include "mlir/Interfaces/SideEffectInterfaces.h"
 #include "llvm/ADT/DenseMap.h"
 #include "llvm/ADT/StringMap.h"
+
+#include <algorithm>
 
 namespace kiln {
 #define GEN_PASS_DEF_GPULAUNCHTORUNTIME
@@ -171,12 +178,23 @@ struct GpuLaunchToRuntimePass
       launch.erase();
     }
 
-    // Synchronize before the host may touch memory after a launch.
+    // Synchronize before the host may touch memory after a launch; submit
+    // at a return.
     auto syncTy = LLVM::LLVMFunctionType::get(LLVM::LLVMVoidType::get(ctx), {});
-    if (!module.lookupSymbol("kiln_cuda_sync")) {
-      b.setInsertionPointToEnd(module.getBody());
-      LLVM::LLVMFuncOp::create(b, loc, "kiln_cuda_sync", syncTy);
-    }
+    for (StringRef name : {"kiln_cuda_sync", "kiln_cuda_submit"})
+      if (!module.lookupSymbol(name)) {
+        b.setInsertionPointToEnd(module.getBody());
+        LLVM::LLVMFuncOp::create(b, loc, name, syncTy);
+      }
+    // A call to a function defined here: it may have launched and returned
+    // without waiting.
+    auto mayLeaveLaunches = [&](Operation &op) {
+      auto call = dyn_cast<LLVM::CallOp>(op);
+      if (!call || !call.getCallee())
+        return false;
+      auto callee = module.lookupSymbol<LLVM::LLVMFuncOp>(*call.getCallee());
+      return callee && !callee.getBody().empty();
+    };
     auto onStack = [](Value addr) {
       while (Operation *def = addr.getDefiningOp()) {
         if (isa<LLVM::AllocaOp>(def))
@@ -194,8 +212,8 @@ struct GpuLaunchToRuntimePass
     };
     // A branch carries pending launches to its successors (their code runs
     // in stream order after them), so a loop of launches synchronizes once,
-    // where the host first touches memory after it; only `llvm.return` (the
-    // caller reads the results) must wait.
+    // where the host first touches memory after it; `llvm.return` submits
+    // them (the caller waits before it reads the results).
     auto needsSync = [&](Operation &op) {
       if (op.hasTrait<OpTrait::IsTerminator>())
         return !isa<LLVM::BrOp, LLVM::CondBrOp, LLVM::SwitchOp>(op);
@@ -214,19 +232,30 @@ struct GpuLaunchToRuntimePass
         return false;
       return !isMemoryEffectFree(&op);
     };
-    // Whether launches may be pending when `block` ends, given whether they
-    // may be when it begins; `insert` places the synchronizations.
-    auto scan = [&](Block &block, bool pending, bool insert) {
+    // What may be unfinished at a point, ordered so that a join takes the
+    // larger: nothing, work submitted by a callee (the host must wait before
+    // it touches memory; a return has nothing to submit), or launches
+    // recorded here (a return submits them).
+    enum Pending { None, Submitted, Recorded };
+    // What may be unfinished when `block` ends, given what may be when it
+    // begins; `insert` places the synchronizations and submissions.
+    auto scan = [&](Block &block, Pending pending, bool insert) {
       for (Operation &op : block) {
         if (isCallTo(op, "kiln_cuda_launch")) {
-          pending = true;
-        } else if (pending && needsSync(op)) {
-          if (insert) {
-            b.setInsertionPoint(&op);
-            LLVM::CallOp::create(b, op.getLoc(), syncTy, "kiln_cuda_sync", ValueRange{});
-          }
-          pending = false;
+          pending = Recorded;
+          continue;
         }
+        if (pending != None && needsSync(op)) {
+          bool ret = isa<LLVM::ReturnOp>(op);
+          if (insert && (!ret || pending == Recorded)) {
+            b.setInsertionPoint(&op);
+            LLVM::CallOp::create(b, op.getLoc(), syncTy,
+                                 ret ? "kiln_cuda_submit" : "kiln_cuda_sync", ValueRange{});
+          }
+          pending = None;
+        }
+        if (mayLeaveLaunches(op))
+          pending = std::max(pending, Submitted);
       }
       return pending;
     };
@@ -235,17 +264,19 @@ struct GpuLaunchToRuntimePass
         return;
       // Forward dataflow to a fixed point: pending at a block's start if it
       // may be at the end of any predecessor (the entry starts with none).
-      llvm::DenseMap<Block *, bool> pendingAtEnd;
+      llvm::DenseMap<Block *, Pending> pendingAtEnd;
       auto pendingAtStart = [&](Block *block) {
-        return llvm::any_of(block->getPredecessors(),
-                            [&](Block *pred) { return pendingAtEnd.lookup(pred); });
+        Pending p = None;
+        for (Block *pred : block->getPredecessors())
+          p = std::max(p, pendingAtEnd.lookup(pred));
+        return p;
       };
       for (bool changed = true; changed;) {
         changed = false;
         for (Block &block : func.getBody()) {
-          bool end = scan(block, pendingAtStart(&block), /*insert=*/false);
-          if (end && !pendingAtEnd.lookup(&block)) {
-            pendingAtEnd[&block] = true;
+          Pending end = scan(block, pendingAtStart(&block), /*insert=*/false);
+          if (end > pendingAtEnd.lookup(&block)) {
+            pendingAtEnd[&block] = end;
             changed = true;
           }
         }

@@ -259,6 +259,11 @@ def GpuLaunchToRuntime : Pass<"kiln-gpu-launch-to-runtime", "mlir::ModuleOp"> {
     NUL-terminated PTX), kiln_cuda_image_size, kiln_cuda_image_is_ptx,
     kiln_cuda_kernel_names (NUL-separated, by index) and
     kiln_cuda_kernel_count, which runtime/gpu loads on the first launch.
+    Launches are asynchronous: `kiln_cuda_sync()` comes before the first
+    host operation that may touch memory after a launch (following the
+    branches), and a return with launches pending calls `kiln_cuda_submit()`
+    (submitted, not waited for: the caller waits). After a call to a
+    function of the module, launches count as pending.
   }];
   let dependentDialects = ["mlir::LLVM::LLVMDialect"];
 }

@@ -6,6 +6,7 @@
 #include "runtime/Tensor.h"
 #include "runtime/data/DataSet.h"
 #include "runtime/data/DataWriters.h"
+#include "runtime/gpu/CudaRuntime.h"
 #include "runtime/parallel/Mpi.h"
 
 #include <algorithm>
@@ -223,6 +224,7 @@ void runPredict(const Manifest &m, const EntryPoints &ep, const PredictOptions &
     for (MemRef &d : descs)
       args.push_back(d.descriptor());
     ep.forward(args.data());
+    kiln_cuda_sync(); // a cuda call returns before its kernels finish
     // Each output's batch goes to rows [begin, begin + rows) of the result.
     for (size_t i = 0; i < outBuf.size(); ++i) {
       size_t row = outBuf[i].sampleBytes();

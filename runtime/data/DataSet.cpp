@@ -3,6 +3,7 @@
 #include "runtime/Args.h"
 #include "runtime/Signals.h"
 #include "runtime/data/DataFiles.h"
+#include "runtime/gpu/CudaRuntime.h"
 #include "runtime/parallel/Mpi.h"
 #include "runtime/weights/Params.h"
 
@@ -183,6 +184,7 @@ bool evaluate(const Manifest &m, const EntryPoints &ep, const DataSet &ds,
     for (MemRef &d : descs)
       args.push_back(d.descriptor());
     ep.loss(args.data());
+    kiln_cuda_sync(); // a cuda call returns before its kernels finish
     for (size_t i = 0; i < scalars.size(); ++i)
       sums[i] += scalarValue(scalars[i]) * double(rows);
   }

@@ -57,6 +57,9 @@ using CUgraph = CUgraph_st *;
 using CUgraphNode = CUgraphNode_st *;
 using CUgraphExec = CUgraphExec_st *;
 using CUstream = void *;
+struct CUevent_st;
+using CUevent = CUevent_st *;
+constexpr unsigned kEventDisableTiming = 2;
 constexpr unsigned kMemAttachGlobal = 1;
 
 // CUDA_KERNEL_NODE_PARAMS as cuGraphAddKernelNode (the v1 entry point,
@@ -87,6 +90,9 @@ struct Driver {
   CUresult (*cuMemAllocHost)(void **, size_t);
   CUresult (*cuMemFreeHost)(void *);
   CUresult (*cuMemcpyHtoDAsync)(CUdeviceptr, const void *, size_t, CUstream);
+  CUresult (*cuEventCreate)(CUevent *, unsigned);
+  CUresult (*cuEventRecord)(CUevent, CUstream);
+  CUresult (*cuEventSynchronize)(CUevent);
   CUresult (*cuGetErrorName)(CUresult, const char **);
   CUresult (*cuGetErrorString)(CUresult, const char **);
   // CUDA graphs (optional: without them every launch goes on its own).
@@ -439,6 +445,9 @@ bool startDevice(std::string &error) {
       !symbol(lib, "cuMemAllocHost_v2", driver.cuMemAllocHost, error) ||
       !symbol(lib, "cuMemFreeHost", driver.cuMemFreeHost, error) ||
       !symbol(lib, "cuMemcpyHtoDAsync_v2", driver.cuMemcpyHtoDAsync, error) ||
+      !symbol(lib, "cuEventCreate", driver.cuEventCreate, error) ||
+      !symbol(lib, "cuEventRecord", driver.cuEventRecord, error) ||
+      !symbol(lib, "cuEventSynchronize", driver.cuEventSynchronize, error) ||
       !symbol(lib, "cuGetErrorName", driver.cuGetErrorName, error) ||
       !symbol(lib, "cuGetErrorString", driver.cuGetErrorString, error))
     return false;
@@ -514,23 +523,87 @@ extern "C" void kiln_cuda_launch(int32_t kernel, int64_t gx, int64_t gy, int64_t
   segment.launches.push_back(l);
 }
 
+namespace kiln::runtime::gpu {
+namespace {
+
+std::once_flag imageOnce;
+
+// kiln_cuda_submit numbers the calls that submitted kernels (tickets) and
+// records an event after each, in a ring: waiting for a ticket older than
+// the ring waits for a later event, which completes after it (one stream),
+// so never too early.
+constexpr uint64_t kEvents = 8;
+CUevent events[kEvents];
+uint64_t submissions = 0; // tickets handed out (under launchMutex)
+uint64_t finished = 0;    // tickets known to be done
+
+/// Submits this thread's recorded launches (under launchMutex).
+void flushLaunches() {
+  setContext(); // the context is current per thread: make it current on this one
+  std::call_once(imageOnce, loadImage);
+  submit(segment);
+}
+
+[[noreturn]] void kernelFailed(const char *call, CUresult r) {
+  // Launches are asynchronous: the failure is from a kernel launched since
+  // the last synchronization, the last of them being lastKernel.
+  std::fprintf(stderr, "error: %s failed: %s (a kernel launched since the last "
+               "synchronization; the last one launched: %s)\n",
+               call, errorText(r).c_str(), lastKernel ? lastKernel : "none");
+  std::exit(1);
+}
+
+} // namespace
+
+bool deviceStarted() { return started; }
+
+uint64_t submitted() {
+  std::lock_guard<std::mutex> lock(launchMutex);
+  return submissions;
+}
+
+void waitFor(uint64_t ticket) {
+  if (!started)
+    return;
+  std::lock_guard<std::mutex> lock(launchMutex);
+  if (ticket <= finished)
+    return;
+  setContext();
+  if (CUresult r = driver.cuEventSynchronize(events[ticket % kEvents]))
+    kernelFailed("cuEventSynchronize", r);
+  finished = ticket;
+}
+
+} // namespace kiln::runtime::gpu
+
 /// Called by the generated host code before it may touch memory the kernels
 /// launched since the last call use (codegen/GpuLaunchToRuntime.cpp):
-/// submits them and waits.
+/// submits them and waits for every kernel.
 extern "C" void kiln_cuda_sync() {
   if (!started)
     return;
   std::lock_guard<std::mutex> lock(launchMutex);
-  static std::once_flag once;
-  setContext(); // the context is current per thread: make it current on this one
-  std::call_once(once, loadImage);
-  submit(segment);
-  if (CUresult r = driver.cuCtxSynchronize()) {
-    // Launches are asynchronous: the failure is from a kernel launched since
-    // the last synchronization, the last of them being lastKernel.
-    std::fprintf(stderr, "error: cuCtxSynchronize failed: %s (a kernel launched since the "
-                 "last synchronization; the last one launched: %s)\n",
-                 errorText(r).c_str(), lastKernel ? lastKernel : "none");
-    std::exit(1);
-  }
+  flushLaunches();
+  if (CUresult r = driver.cuCtxSynchronize())
+    kernelFailed("cuCtxSynchronize", r);
+  finished = submissions;
+}
+
+/// Called by the generated code where a function returns with launches
+/// pending: submits them, without waiting, and hands out a ticket
+/// (gpu::submitted, gpu::waitFor).
+extern "C" void kiln_cuda_submit() {
+  if (!started)
+    return;
+  std::lock_guard<std::mutex> lock(launchMutex);
+  bool any = !segment.launches.empty();
+  flushLaunches();
+  if (!any)
+    return;
+  CUevent &event = events[++submissions % kEvents];
+  if (!event)
+    if (CUresult r = driver.cuEventCreate(&event, kEventDisableTiming))
+      fatal("cuEventCreate", r, nullptr);
+  if (CUresult r = driver.cuEventRecord(event, nullptr))
+    fatal("cuEventRecord", r, nullptr);
 }

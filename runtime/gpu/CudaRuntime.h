@@ -5,6 +5,7 @@
 // (codegen/GpuLaunchToRuntime.cpp). NOT YET RUN ON A GPU: see docs/runtime.md.
 #pragma once
 
+#include <cstdint>
 #include <string>
 
 namespace kiln::runtime::gpu {
@@ -18,10 +19,26 @@ bool startDevice(std::string &error);
 /// Whether this executable holds kernels (a --target cuda build).
 bool hasKernels();
 
+/// Whether startDevice succeeded: entry points run their kernels on the GPU.
+bool deviceStarted();
+
+/// In a cuda run an entry point returns with its kernels submitted, not
+/// finished (kiln_cuda_submit): each call that submitted kernels gets the
+/// next ticket, and submitted() is the last one handed out on any thread.
+/// waitFor(t) returns once the kernels of ticket t and all before it are
+/// done. Both do nothing useful on the CPU (no tickets; nothing to wait for).
+uint64_t submitted();
+void waitFor(uint64_t ticket);
+
 } // namespace kiln::runtime::gpu
 
 /// Submits the calling thread's recorded launches and waits for every
 /// kernel (codegen/GpuLaunchToRuntime.cpp calls it; a runtime call that
-/// reads memory the generated code did not wait for calls it first). Does
-/// nothing before the device started, so in CPU executables.
+/// reads what an entry point or the generated code wrote calls it first).
+/// Does nothing before the device started, so in CPU executables.
 extern "C" void kiln_cuda_sync();
+
+/// Submits the calling thread's recorded launches without waiting, and
+/// records the ticket's event: the generated code calls it where a function
+/// returns with launches pending.
+extern "C" void kiln_cuda_submit();

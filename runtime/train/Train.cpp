@@ -21,6 +21,7 @@
 #include "runtime/Signals.h"
 #include "runtime/Tensor.h"
 #include "runtime/data/DataSet.h"
+#include "runtime/gpu/CudaRuntime.h"
 #include "runtime/parallel/Mpi.h"
 #include "runtime/train/Checkpoint.h"
 #include "runtime/train/TrainReport.h"
@@ -121,7 +122,6 @@ void runTrain(const Manifest &m, const EntryPoints &ep, const TrainOptions &o) {
                " (--epochs counts the whole run)");
 
   std::vector<Tensor> nextParams = zerosLike(params), nextState = zerosLike(state);
-  std::vector<Tensor> hyper = hyperBuffers(m);
 
   int64_t cap = std::min(batch, ds.samples);
   int64_t stepsPerEpoch = (ds.samples + cap - 1) / cap;
@@ -161,9 +161,25 @@ void runTrain(const Manifest &m, const EntryPoints &ep, const TrainOptions &o) {
                std::to_string(pos.epochStepsDone) + " of an epoch) is past the epoch's " +
                plural(stepsPerEpoch, "step"));
   const int64_t localCap = part(cap).second;
-  std::vector<StagedTensor> inBuf = stagedBatchBuffers(m.inputs, localCap);
-  std::vector<StagedTensor> tgtBuf = stagedBatchBuffers(m.targets, localCap);
-  std::vector<Tensor> scalars = scalarBuffers(m);
+  // A cuda run keeps one step in flight: the host stages and launches step
+  // k+1 while step k's kernels run, then waits for step k and reads its
+  // loss. So each step has a slot of what the host writes or reads around
+  // it (the batch, the hyperparameters, the loss and metrics), two slots
+  // taking turns. A step followed by validation, the epoch's end or a stop
+  // is waited for before anything else, so what those see (parameters,
+  // position, checkpoint) is the same as one step at a time (the CPU).
+  const size_t slots = gpu::deviceStarted() ? 2 : 1;
+  struct Slot {
+    std::vector<StagedTensor> inputs, targets;
+    std::vector<Tensor> hyper, scalars;
+  };
+  std::vector<Slot> slot(slots);
+  for (Slot &sl : slot) {
+    sl.inputs = stagedBatchBuffers(m.inputs, localCap);
+    sl.targets = stagedBatchBuffers(m.targets, localCap);
+    sl.hyper = hyperBuffers(m);
+    sl.scalars = scalarBuffers(m);
+  }
   std::vector<std::string> names = scalarNames(m); // "loss" first
   std::vector<double> values(names.size());
 
@@ -247,6 +263,29 @@ void runTrain(const Manifest &m, const EntryPoints &ep, const TrainOptions &o) {
   };
 
   double stepSeconds = 0; // in kiln_train_step, all-reduce included
+  // A launched step; land() waits for it, reads its loss and metrics into
+  // `values` and stops the run if the loss is not finite.
+  struct Launched {
+    int64_t epoch, step, runStep, rows;
+    Slot *slot;
+    uint64_t ticket;
+  };
+  std::optional<Launched> inFlight; // launched, not yet landed (cuda)
+  auto land = [&](const Launched &l) {
+    gpu::waitFor(l.ticket);
+    for (size_t i = 0; i < values.size(); ++i)
+      values[i] = scalarValue(l.slot->scalars[i]);
+    if (!std::isfinite(values[0])) {
+      report.abort();
+      const char *what = std::isnan(values[0]) ? "nan" : values[0] > 0 ? "inf" : "-inf";
+      runError("epoch " + std::to_string(l.epoch) + ", step " + std::to_string(l.step + 1) +
+               " of " + std::to_string(stepsPerEpoch) + " (step " + std::to_string(l.runStep) +
+               " of the run): the loss is not finite (" + what + ")" +
+               (o.save.empty() ? ""
+                : savedAt.empty() ? "; " + o.save + " was not written"
+                                  : "; " + o.save + " holds the checkpoint " + savedAt));
+    }
+  };
   // From here a first SIGINT/SIGTERM stops after the current step.
   setGracefulStop(true);
   std::vector<double> valValues;
@@ -265,6 +304,8 @@ void runTrain(const Manifest &m, const EntryPoints &ep, const TrainOptions &o) {
       const std::pair<int64_t, int64_t> mine = part(rows);
       const int64_t first = mine.first, localRows = mine.second;
       ++runStep;
+      // This step's slot: the last step to use it has landed.
+      Slot &sl = slot[size_t(runStep) % slots];
       std::vector<MemRef> descs;
       auto stage = [&](std::vector<Tensor> &data, std::vector<StagedTensor> &bufs) {
         for (size_t i = 0; i < bufs.size(); ++i) {
@@ -276,16 +317,16 @@ void runTrain(const Manifest &m, const EntryPoints &ep, const TrainOptions &o) {
           descs.push_back(bufs[i].view(localRows));
         }
       };
-      stage(ds.inputs, inBuf);
-      stage(ds.targets, tgtBuf);
+      stage(ds.inputs, sl.inputs);
+      stage(ds.targets, sl.targets);
       double dropoutSeed = double(dropoutRng.next() >> 11);
-      for (size_t i = 0; i < hyper.size(); ++i)
-        hyper[i].as<double>()[0] = m.hyper[i] == "lr"      ? epochLr
-                                   : m.hyper[i] == "step"  ? double(runStep)
-                                   : m.hyper[i] == "share" ? double(localRows) / double(rows)
-                                   : m.hyper[i] == "offset" ? double(first)
-                                                            : dropoutSeed;
-      for (auto *group : {&params, &state, &hyper, &nextParams, &nextState, &scalars})
+      for (size_t i = 0; i < sl.hyper.size(); ++i)
+        sl.hyper[i].as<double>()[0] = m.hyper[i] == "lr"      ? epochLr
+                                      : m.hyper[i] == "step"  ? double(runStep)
+                                      : m.hyper[i] == "share" ? double(localRows) / double(rows)
+                                      : m.hyper[i] == "offset" ? double(first)
+                                                               : dropoutSeed;
+      for (auto *group : {&params, &state, &sl.hyper, &nextParams, &nextState, &sl.scalars})
         for (Tensor &t : *group)
           descs.push_back(MemRef::of(t));
       std::vector<void *> args;
@@ -295,25 +336,24 @@ void runTrain(const Manifest &m, const EntryPoints &ep, const TrainOptions &o) {
       ep.trainStep(args.data());
       stepSeconds += std::chrono::duration<double>(std::chrono::steady_clock::now() - stepStart)
                          .count();
-
-      for (size_t i = 0; i < scalars.size(); ++i)
-        values[i] = scalarValue(scalars[i]);
-      if (!std::isfinite(values[0])) {
-        report.abort();
-        const char *what = std::isnan(values[0]) ? "nan" : values[0] > 0 ? "inf" : "-inf";
-        runError("epoch " + std::to_string(epoch) + ", step " + std::to_string(s + 1) +
-                 " of " + std::to_string(stepsPerEpoch) + " (step " +
-                 std::to_string(runStep) + " of the run): the loss is not finite (" +
-                 what + ")" +
-                 (o.save.empty() ? ""
-                  : savedAt.empty() ? "; " + o.save + " was not written"
-                                    : "; " + o.save + " holds the checkpoint " + savedAt));
-      }
+      // The parameters this step writes are the next one's (its kernels
+      // come after these in stream order).
       std::swap(params, nextParams);
       std::swap(state, nextState);
+      Launched now = {epoch, s, runStep, rows, &sl, gpu::submitted()};
+      if (inFlight) { // the step before: its line, now that this one runs
+        land(*inFlight);
+        report.step(inFlight->runStep, inFlight->rows, values, nullptr);
+        inFlight.reset();
+      }
       validatedNow = false;
       bool stop = anyStopRequested(); // every rank stops after the same step
       bool validate = val && o.valEvery > 0 && runStep % o.valEvery == 0 && !stop;
+      if (slots > 1 && !stop && !validate && s + 1 < stepsPerEpoch) {
+        inFlight = now;
+        continue;
+      }
+      land(now);
       if (validate) {
         report.validating();
         validatedNow = evaluate(m, ep, *val, params, cap, valValues, /*stoppable=*/true);

@@ -3,7 +3,8 @@
 // Each gpu.launch_func becomes a kiln_cuda_launch call; kiln_cuda_sync goes
 // before the first host operation that may touch memory after launches,
 // following the branches: a loop of launches synchronizes once, at its
-// exit, not once per iteration.
+// exit, not once per iteration. A return submits what is pending without
+// waiting (kiln_cuda_submit: the caller waits before it reads).
 
 module attributes {gpu.container_module} {
   gpu.binary @kiln_kernels [#gpu.object<#nvvm.target, assembly = ".entry k(\0A.param .u64 p0)\0A.entry k2(\0A.param .u64 p0, .param .f32 p1)">]
@@ -37,13 +38,13 @@ module attributes {gpu.container_module} {
     llvm.return %v : f32
   }
 
-  // A run of launches is one; the return waits for it.
+  // A run of launches is one; the return submits it.
   // CHECK-LABEL: llvm.func @run
-  // CHECK-NOT: kiln_cuda_sync
+  // CHECK-NOT: kiln_cuda_s
   // CHECK: llvm.call @kiln_cuda_launch(
-  // CHECK-NOT: kiln_cuda_sync
+  // CHECK-NOT: kiln_cuda_s
   // CHECK: llvm.call @kiln_cuda_launch(
-  // CHECK-NEXT: llvm.call @kiln_cuda_sync()
+  // CHECK-NEXT: llvm.call @kiln_cuda_submit()
   // CHECK-NEXT: llvm.return
   llvm.func @run(%buf: !llvm.ptr) {
     %i1 = arith.constant 1 : index
@@ -64,7 +65,7 @@ module attributes {gpu.container_module} {
   // CHECK: ^bb3:
   // CHECK-NEXT: llvm.call @kiln_cuda_sync()
   // CHECK-NEXT: llvm.store
-  // CHECK-NOT: kiln_cuda_sync
+  // CHECK-NOT: kiln_cuda_s
   // CHECK: llvm.return
   llvm.func @join(%buf: !llvm.ptr, %c: i1, %x: f32) {
     %i1 = arith.constant 1 : index
@@ -81,7 +82,8 @@ module attributes {gpu.container_module} {
 
   // Any other call may touch memory: it waits. The all-reduce's wrapper
   // does not (it reads nothing with one process, and waits itself with
-  // several).
+  // several). The call to @host_only waits for the launch before it; the
+  // return after it has nothing of its own to submit.
   // CHECK-LABEL: llvm.func @calls
   // CHECK: llvm.call @kiln_cuda_launch(
   // CHECK-NOT: kiln_cuda_sync
@@ -90,8 +92,7 @@ module attributes {gpu.container_module} {
   // CHECK: llvm.call @kiln_cuda_launch(
   // CHECK-NEXT: llvm.call @kiln_cuda_sync()
   // CHECK-NEXT: llvm.call @host_only(
-  // CHECK-NOT: kiln_cuda_sync
-  // CHECK: llvm.return
+  // CHECK-NEXT: llvm.return
   llvm.func @kiln_all_reduce_mean_f32(!llvm.ptr, !llvm.ptr)
   llvm.func @calls(%buf: !llvm.ptr, %share: !llvm.ptr, %x: f32) {
     %i1 = arith.constant 1 : index
@@ -104,11 +105,32 @@ module attributes {gpu.container_module} {
 
   // No launch, no synchronization.
   // CHECK-LABEL: llvm.func @host_only
-  // CHECK-NOT: kiln_cuda_sync
+  // CHECK-NOT: kiln_cuda_s
   // CHECK: llvm.return
   llvm.func @host_only(%buf: !llvm.ptr, %x: f32) {
     llvm.store %x, %buf : f32, !llvm.ptr
     llvm.return
+  }
+
+  // A function of the module may return with its launches submitted, not
+  // finished: a load after a call to one waits; a call to a declaration (no
+  // body: the runtime's) leaves nothing pending.
+  // CHECK-LABEL: llvm.func @caller
+  // CHECK: llvm.call @external(
+  // CHECK-NEXT: llvm.load
+  // CHECK-NEXT: llvm.call @run(
+  // CHECK-NEXT: llvm.call @kiln_cuda_sync()
+  // CHECK-NEXT: llvm.load
+  // CHECK-NOT: kiln_cuda_s
+  // CHECK: llvm.return
+  llvm.func @external(!llvm.ptr)
+  llvm.func @caller(%buf: !llvm.ptr) -> f32 {
+    llvm.call @external(%buf) : (!llvm.ptr) -> ()
+    %a = llvm.load %buf : !llvm.ptr -> f32
+    llvm.call @run(%buf) : (!llvm.ptr) -> ()
+    %b = llvm.load %buf : !llvm.ptr -> f32
+    %s = llvm.fadd %a, %b : f32
+    llvm.return %s : f32
   }
 
   // The kernel table, in order of first launch, with each kernel's

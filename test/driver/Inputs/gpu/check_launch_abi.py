@@ -2,10 +2,13 @@
 (kiln build --target cuda --emit=llvm, PTX image), and for every
 kiln_cuda_launch(i32 K, ..., i32 N) call checks that kernel K of
 kiln_cuda_kernel_names is an `.entry` of the embedded PTX declaring exactly N
-parameters, and that no path from a launch reaches a return or a host call
-(other than the all-reduce, which waits itself) without a kiln_cuda_sync
-call. Prints one line per distinct kernel checked and a summary; exits 1
-on any mismatch.
+parameters, and that no path from a launch reaches a host call (other than
+the all-reduce, which waits itself) without a kiln_cuda_sync call, nor a
+return without kiln_cuda_sync or kiln_cuda_submit (which submits without
+waiting) right before it. After a call to a function defined in the module
+(it may return with its launches submitted, not finished) a host call needs
+a kiln_cuda_sync too. Prints one line per distinct kernel checked and a
+summary; exits 1 on any mismatch.
 
 usage: check_launch_abi.py FILE.ll
 """
@@ -45,30 +48,40 @@ def host_use(line):
         and not m.group(1).startswith("llvm.")
 
 
-def unsynced_uses(body):
+def unsynced_uses(body, defined):
     blocks = blocks_of(body)
     succs = {label: re.findall(r"label %([\w.$-]+)", "\n".join(lines)) for label, lines in blocks}
 
+    # pending: 0 nothing, 1 submitted by a callee, 2 launches recorded here.
     def scan(lines, pending, found):
-        for line in lines:
+        for i, line in enumerate(lines):
+            callee = re.search(r"\bcall [^@]*@([\w.$]+)\(", line)
             if "call void @kiln_cuda_launch(" in line:
-                pending = True
+                pending = 2
             elif "call void @kiln_cuda_sync()" in line:
-                pending = False
+                pending = 0
+            elif "call void @kiln_cuda_submit()" in line:
+                if i + 1 >= len(lines) or not re.match(r"\s+ret\b", lines[i + 1]):
+                    found.append(line)  # a submit must be the return's
+                pending = 0
             elif pending and host_use(line):
-                found.append(line)
-                pending = False
+                if pending == 2 or not re.match(r"\s+ret\b", line):
+                    found.append(line)
+                pending = 0
+            if callee and callee.group(1) in defined:
+                pending = max(pending, 1)
         return pending
 
-    pending_at_start = {label: False for label, _ in blocks}
+    pending_at_start = {label: 0 for label, _ in blocks}
     changed = True
     while changed:
         changed = False
         for label, lines in blocks:
-            if scan(lines, pending_at_start[label], []):
-                for s in succs[label]:
-                    if not pending_at_start[s]:
-                        pending_at_start[s] = changed = True
+            end = scan(lines, pending_at_start[label], [])
+            for s in succs[label]:
+                if end > pending_at_start[s]:
+                    pending_at_start[s] = end
+                    changed = True
     found = []
     for label, lines in blocks:
         scan(lines, pending_at_start[label], found)
@@ -96,13 +109,14 @@ def main():
             print(f"kernel {k} {name}: launched with {n} arguments, the PTX declares {params[name]}")
             bad += 1
         seen.add(name)
-    # Launches are asynchronous: no path from a launch may reach a return or
-    # a call into the host (anything but the launcher, kiln_cuda_sync and
-    # LLVM intrinsics) without a kiln_cuda_sync. A dataflow over each
-    # function's blocks, as the pass does it.
+    # Launches are asynchronous: no path from a launch may reach a call into
+    # the host (anything but the launcher, kiln_cuda_sync and LLVM
+    # intrinsics) without a kiln_cuda_sync, or a return without a sync or a
+    # submit. A dataflow over each function's blocks, as the pass does it.
     unsynced = 0
+    defined = set(re.findall(r"^define [^@\n]*@([\w.$]+)\(", ir, re.M))
     for body in re.findall(r"^define [^\n]*\{\n(.*?)^\}", ir, re.M | re.S):
-        unsynced += unsynced_uses(body)
+        unsynced += unsynced_uses(body, defined)
     if unsynced:
         print(f"{unsynced} host operations may run while a launch is pending (no kiln_cuda_sync)")
         bad += unsynced
