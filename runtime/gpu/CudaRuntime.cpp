@@ -5,13 +5,14 @@
 // page-locked host memory copied by cuMemcpyHtoDAsync into device memory
 // (cuMemAlloc) that only the kernels read; the small tensors the host writes
 // or reads every call (hyperparameters, loss, metrics, outputs) are
-// page-locked memory the kernels access in place (Tensor::Memory::Pinned). The generated code calls kiln_cuda_launch for each
-// kernel and kiln_cuda_sync before the host touches memory after launches;
-// the launches in between are submitted together at the sync, asynchronously
+// page-locked memory the kernels access in place (Tensor::Memory::Pinned).
+// The generated code calls kiln_cuda_launch for each kernel, kiln_cuda_sync
+// before the host touches memory after launches, and kiln_cuda_submit where
+// it returns; the launches in between are submitted together, asynchronously
 // on the default stream, as one CUDA graph when the same run of launches
-// came before (a training step), then the sync waits. docs/runtime.md
-// lists what is missing (the workspace in device memory, the next batch's
-// copy overlapped with the step).
+// came before (a training step). The sync then waits; the submit records an
+// event the runtime waits for later (train runs one step ahead).
+// docs/runtime.md lists what is missing (the workspace in device memory).
 #include "runtime/gpu/CudaRuntime.h"
 
 #include "runtime/Tensor.h"
@@ -259,7 +260,8 @@ void deviceOnlyFree(void *p) {
 
 /// On the default stream, where the kernels go: the copy is ordered before
 /// the next call's kernels and after the last call's. Called between entry
-/// points, whose last act is a sync, so no recorded launch is pending.
+/// points, which submit what they launched before they return, so no
+/// recorded launch is pending.
 void upload(void *device, const void *host, size_t bytes) {
   std::lock_guard<std::mutex> lock(launchMutex);
   if (!segment.launches.empty()) {
