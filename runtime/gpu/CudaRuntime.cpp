@@ -578,6 +578,11 @@ void waitFor(uint64_t ticket) {
 
 } // namespace kiln::runtime::gpu
 
+extern "C" const char *kiln_cuda_start() {
+  static std::string error;
+  return startDevice(error) ? nullptr : error.c_str();
+}
+
 /// Called by the generated host code before it may touch memory the kernels
 /// launched since the last call use (codegen/GpuLaunchToRuntime.cpp):
 /// submits them and waits for every kernel.

@@ -38,6 +38,11 @@ void waitFor(uint64_t ticket);
 /// Does nothing before the device started, so in CPU executables.
 extern "C" void kiln_cuda_sync();
 
+/// For a program that loads a cuda model's object itself (test/e2e/kilnlib.py
+/// through ctypes): starts the device as the commands do (startDevice).
+/// Returns null, or one line saying why it cannot.
+extern "C" const char *kiln_cuda_start();
+
 /// Submits the calling thread's recorded launches without waiting, and
 /// records the ticket's event: the generated code calls it where a function
 /// returns with launches pending.
