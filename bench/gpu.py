@@ -108,7 +108,7 @@ def torch_step(kind, workload, what, batch, device):
             opt.step()
 
     def step():
-        opt.zero_grad(set_to_none=kind != "torch-graph")
+        opt.zero_grad(set_to_none=True)
         loss_of(x, y).backward()
         update()
     if kind != "torch-graph":
@@ -122,7 +122,9 @@ def torch_step(kind, workload, what, batch, device):
             step()
     torch.cuda.current_stream().wait_stream(side)
     graph = torch.cuda.CUDAGraph()
-    opt.zero_grad(set_to_none=False)
+    # Gradients set to None here are allocated inside the capture, from the
+    # graph's pool: each replay writes them anew (no accumulation).
+    opt.zero_grad(set_to_none=True)
     with torch.cuda.graph(graph):
         loss_of(x, y).backward()
         opt.step()

@@ -217,18 +217,29 @@ struct GpuLaunchToRuntimePass
     auto needsSync = [&](Operation &op) {
       if (op.hasTrait<OpTrait::IsTerminator>())
         return !isa<LLVM::BrOp, LLVM::CondBrOp, LLVM::SwitchOp>(op);
+      // A pointer or a descriptor is argument plumbing (the C-interface
+      // wrappers read the caller's descriptors); the kernels' data is
+      // numbers.
       if (auto load = dyn_cast<LLVM::LoadOp>(op))
-        return !onStack(load.getAddr());
+        return !onStack(load.getAddr()) &&
+               !isa<LLVM::LLVMPointerType, LLVM::LLVMStructType>(load.getType());
       if (auto store = dyn_cast<LLVM::StoreOp>(op))
         return !onStack(store.getAddr());
       // The all-reduce (its C-interface wrapper: the descriptors it stores
       // are stack slots) reads nothing with one process and waits itself
       // (kiln_cuda_sync) before it reads with several.
+      // The workspace and alloc/free hand out memory without touching it
+      // (kernels using a block before and after are ordered by the stream).
+      // A function of the module waits itself before it touches memory
+      // (its entry starts with work submitted).
       if (isCallTo(op, "kiln_cuda_launch") || isCallTo(op, "_mlir_memref_to_llvm_alloc") ||
-          isCallTo(op, "_mlir_memref_to_llvm_free") ||
-          isCallTo(op, "kiln_all_reduce_mean_f32") || isCallTo(op, "kiln_all_reduce_mean_f64"))
+          isCallTo(op, "_mlir_memref_to_llvm_free") || mayLeaveLaunches(op))
         return false;
-      if (isa<LLVM::AllocaOp>(op))
+      for (StringRef callee : {"kiln_all_reduce_mean_f32", "kiln_all_reduce_mean_f64",
+                               "kiln_workspace"})
+        if (isCallTo(op, callee) || isCallTo(op, ("_mlir_ciface_" + callee).str()))
+          return false;
+      if (isa<LLVM::AllocaOp, LLVM::LifetimeStartOp, LLVM::LifetimeEndOp>(op))
         return false;
       return !isMemoryEffectFree(&op);
     };
@@ -263,10 +274,13 @@ struct GpuLaunchToRuntimePass
       if (func.getBody().empty())
         return;
       // Forward dataflow to a fixed point: pending at a block's start if it
-      // may be at the end of any predecessor (the entry starts with none).
+      // may be at the end of any predecessor. The entry starts with work
+      // submitted: the previous call's kernels may still run (train keeps a
+      // step in flight), so the host waits before it touches memory even
+      // before its first launch.
       llvm::DenseMap<Block *, Pending> pendingAtEnd;
       auto pendingAtStart = [&](Block *block) {
-        Pending p = None;
+        Pending p = block->isEntryBlock() ? Submitted : None;
         for (Block *pred : block->getPredecessors())
           p = std::max(p, pendingAtEnd.lookup(pred));
         return p;

@@ -49,7 +49,9 @@ struct LowerEmbedding : KilnPattern<EmbeddingOp> {
 /// element (v, j) adds the positions whose (clamped) index is v, in order,
 /// with the loop's very operations, so the bits are the loop's; the GPU runs
 /// it as one kernel, a thread per element, where the loop would be a launch
-/// per position with the indices read on the host.
+/// per position with the indices read on the host. Same bits only while the
+/// GPU's lowering runs a generic's reductions in order in one thread
+/// (kiln-gpu-map-loops does); a split or tree reduction would change them.
 struct LowerEmbeddingGrad : KilnPattern<EmbeddingGradOp> {
   LowerEmbeddingGrad(const TypeConverter &converter, MLIRContext *context, bool byOwner)
       : KilnPattern(converter, context), byOwner(byOwner) {}

@@ -58,6 +58,7 @@ using CUgraph = CUgraph_st *;
 using CUgraphNode = CUgraphNode_st *;
 using CUgraphExec = CUgraphExec_st *;
 using CUstream = void *;
+constexpr int kAttributeConcurrentManagedAccess = 89;
 struct CUevent_st;
 using CUevent = CUevent_st *;
 constexpr unsigned kEventDisableTiming = 2;
@@ -78,6 +79,7 @@ struct Driver {
   CUresult (*cuInit)(unsigned);
   CUresult (*cuDeviceGetCount)(int *);
   CUresult (*cuDeviceGet)(CUdevice *, int);
+  CUresult (*cuDeviceGetAttribute)(int *, int, CUdevice);
   CUresult (*cuDevicePrimaryCtxRetain)(CUcontext *, CUdevice);
   CUresult (*cuCtxSetCurrent)(CUcontext);
   CUresult (*cuCtxSynchronize)();
@@ -107,6 +109,7 @@ struct Driver {
 
 Driver driver;
 bool started = false;
+bool concurrentManaged = false; // the host may touch managed memory while kernels run
 CUcontext context = nullptr;
 std::mutex launchMutex; // the runtime may call entry points from its threads
 CUmodule module = nullptr;
@@ -435,6 +438,7 @@ bool startDevice(std::string &error) {
   if (!symbol(lib, "cuInit", driver.cuInit, error) ||
       !symbol(lib, "cuDeviceGetCount", driver.cuDeviceGetCount, error) ||
       !symbol(lib, "cuDeviceGet", driver.cuDeviceGet, error) ||
+      !symbol(lib, "cuDeviceGetAttribute", driver.cuDeviceGetAttribute, error) ||
       !symbol(lib, "cuDevicePrimaryCtxRetain", driver.cuDevicePrimaryCtxRetain, error) ||
       !symbol(lib, "cuCtxSetCurrent", driver.cuCtxSetCurrent, error) ||
       !symbol(lib, "cuCtxSynchronize", driver.cuCtxSynchronize, error) ||
@@ -484,6 +488,10 @@ bool startDevice(std::string &error) {
       !call("cuDevicePrimaryCtxRetain", driver.cuDevicePrimaryCtxRetain(&context, device)) ||
       !call("cuCtxSetCurrent", driver.cuCtxSetCurrent(context)))
     return false;
+  int concurrent = 0;
+  concurrentManaged = driver.cuDeviceGetAttribute(&concurrent, kAttributeConcurrentManagedAccess,
+                                                  device) == 0 &&
+                      concurrent != 0;
   deviceAlloc = managedAlloc;
   deviceFree = managedFree;
   deviceStaging = &staging;
@@ -558,6 +566,8 @@ void flushLaunches() {
 } // namespace
 
 bool deviceStarted() { return started; }
+
+bool hostMayRunAhead() { return started && concurrentManaged; }
 
 uint64_t submitted() {
   std::lock_guard<std::mutex> lock(launchMutex);

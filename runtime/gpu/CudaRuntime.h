@@ -22,6 +22,12 @@ bool hasKernels();
 /// Whether startDevice succeeded: entry points run their kernels on the GPU.
 bool deviceStarted();
 
+/// Whether the host may read managed memory (the data set) while kernels
+/// run: a started device whose driver reports concurrent managed access
+/// (Linux, Pascal and later; not WSL or Windows, where touching managed
+/// memory while a kernel runs faults). train runs a step ahead only then.
+bool hostMayRunAhead();
+
 /// In a cuda run an entry point returns with its kernels submitted, not
 /// finished (kiln_cuda_submit): each call that submitted kernels gets the
 /// next ticket, and submitted() is the last one handed out on any thread.

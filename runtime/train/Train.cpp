@@ -168,7 +168,9 @@ void runTrain(const Manifest &m, const EntryPoints &ep, const TrainOptions &o) {
   // taking turns. A step followed by validation, the epoch's end or a stop
   // is waited for before anything else, so what those see (parameters,
   // position, checkpoint) is the same as one step at a time (the CPU).
-  const size_t slots = gpu::deviceStarted() ? 2 : 1;
+  // (Only where the host may read the data set, managed memory, while
+  // kernels run: gpu::hostMayRunAhead.)
+  const size_t slots = gpu::hostMayRunAhead() ? 2 : 1;
   struct Slot {
     std::vector<StagedTensor> inputs, targets;
     std::vector<Tensor> hyper, scalars;
@@ -276,6 +278,7 @@ void runTrain(const Manifest &m, const EntryPoints &ep, const TrainOptions &o) {
     for (size_t i = 0; i < values.size(); ++i)
       values[i] = scalarValue(l.slot->scalars[i]);
     if (!std::isfinite(values[0])) {
+      kiln_cuda_sync(); // the next step may be queued: let it finish before the exit frees its buffers
       report.abort();
       const char *what = std::isnan(values[0]) ? "nan" : values[0] > 0 ? "inf" : "-inf";
       runError("epoch " + std::to_string(l.epoch) + ", step " + std::to_string(l.step + 1) +

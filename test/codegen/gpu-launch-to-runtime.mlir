@@ -4,7 +4,9 @@
 // before the first host operation that may touch memory after launches,
 // following the branches: a loop of launches synchronizes once, at its
 // exit, not once per iteration. A return submits what is pending without
-// waiting (kiln_cuda_submit: the caller waits before it reads).
+// waiting (kiln_cuda_submit: the caller waits before it reads), so a
+// function starts with the last call's kernels maybe still running: it
+// waits before it touches memory, even before its first launch.
 
 module attributes {gpu.container_module} {
   gpu.binary @kiln_kernels [#gpu.object<#nvvm.target, assembly = ".entry k(\0A.param .u64 p0)\0A.entry k2(\0A.param .u64 p0, .param .f32 p1)">]
@@ -80,18 +82,20 @@ module attributes {gpu.container_module} {
     llvm.return
   }
 
-  // Any other call may touch memory: it waits. The all-reduce's wrapper
-  // does not (it reads nothing with one process, and waits itself with
-  // several). The call to @host_only waits for the launch before it; the
-  // return after it has nothing of its own to submit.
+  // The all-reduce's wrapper does not wait (it reads nothing with one
+  // process, and waits itself with several), nor does a call to a function
+  // of the module (it waits itself: @host_only below); the return submits
+  // what may still be recorded.
   // CHECK-LABEL: llvm.func @calls
+  // CHECK-NOT: kiln_cuda_sync
   // CHECK: llvm.call @kiln_cuda_launch(
   // CHECK-NOT: kiln_cuda_sync
   // CHECK: llvm.call @kiln_all_reduce_mean_f32(
   // CHECK-NOT: kiln_cuda_sync
   // CHECK: llvm.call @kiln_cuda_launch(
-  // CHECK-NEXT: llvm.call @kiln_cuda_sync()
-  // CHECK-NEXT: llvm.call @host_only(
+  // CHECK-NOT: kiln_cuda_sync
+  // CHECK: llvm.call @host_only(
+  // CHECK-NEXT: llvm.call @kiln_cuda_submit()
   // CHECK-NEXT: llvm.return
   llvm.func @kiln_all_reduce_mean_f32(!llvm.ptr, !llvm.ptr)
   llvm.func @calls(%buf: !llvm.ptr, %share: !llvm.ptr, %x: f32) {
@@ -103,20 +107,24 @@ module attributes {gpu.container_module} {
     llvm.return
   }
 
-  // No launch, no synchronization.
+  // No launch, but a store: it waits first (for its caller's launches, or
+  // the last call's), and submits nothing.
   // CHECK-LABEL: llvm.func @host_only
-  // CHECK-NOT: kiln_cuda_s
-  // CHECK: llvm.return
+  // CHECK-NEXT: llvm.call @kiln_cuda_sync()
+  // CHECK-NEXT: llvm.store
+  // CHECK-NEXT: llvm.return
   llvm.func @host_only(%buf: !llvm.ptr, %x: f32) {
     llvm.store %x, %buf : f32, !llvm.ptr
     llvm.return
   }
 
   // A function of the module may return with its launches submitted, not
-  // finished: a load after a call to one waits; a call to a declaration (no
-  // body: the runtime's) leaves nothing pending.
+  // finished: a load after a call to one waits. A call to a declaration
+  // (the runtime's) at the start waits for the last call's kernels, and
+  // leaves nothing pending.
   // CHECK-LABEL: llvm.func @caller
-  // CHECK: llvm.call @external(
+  // CHECK-NEXT: llvm.call @kiln_cuda_sync()
+  // CHECK-NEXT: llvm.call @external(
   // CHECK-NEXT: llvm.load
   // CHECK-NEXT: llvm.call @run(
   // CHECK-NEXT: llvm.call @kiln_cuda_sync()

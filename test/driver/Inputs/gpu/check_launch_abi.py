@@ -5,10 +5,11 @@ kiln_cuda_kernel_names is an `.entry` of the embedded PTX declaring exactly N
 parameters, and that no path from a launch reaches a host call (other than
 the all-reduce, which waits itself) without a kiln_cuda_sync call, nor a
 return without kiln_cuda_sync or kiln_cuda_submit (which submits without
-waiting) right before it. After a call to a function defined in the module
-(it may return with its launches submitted, not finished) a host call needs
-a kiln_cuda_sync too. Prints one line per distinct kernel checked and a
-summary; exits 1 on any mismatch.
+waiting) right before it. A function starts with the previous call's work
+possibly unfinished, and so does its caller after a call to a function
+defined in the module: a host call there needs a kiln_cuda_sync too (calls
+to the module's functions need none: they wait themselves). Prints one line
+per distinct kernel checked and a summary; exits 1 on any mismatch.
 
 usage: check_launch_abi.py FILE.ll
 """
@@ -36,16 +37,18 @@ def blocks_of(body):
     return blocks
 
 
-def host_use(line):
+def host_use(line, defined):
     """Whether the host may touch memory at this line: a return, or a call to
     anything but the launcher, the synchronization, the all-reduce (it waits
-    itself before it reads) and LLVM intrinsics."""
+    itself before it reads), the workspace (it hands out memory without
+    touching it), LLVM intrinsics and the module's own functions."""
     if re.match(r"\s+ret\b", line):
         return True
     m = re.search(r"\bcall [^@]*@([\w.$]+)\(", line)
     return bool(m) and m.group(1) not in ("kiln_cuda_launch", "kiln_cuda_sync") \
-        and not re.fullmatch(r"(_mlir_ciface_)?kiln_all_reduce_mean_f(32|64)", m.group(1)) \
-        and not m.group(1).startswith("llvm.")
+        and not re.fullmatch(r"(_mlir_ciface_)?kiln_(all_reduce_mean_f(32|64)|workspace)",
+                             m.group(1)) \
+        and not m.group(1).startswith("llvm.") and m.group(1) not in defined
 
 
 def unsynced_uses(body, defined):
@@ -64,7 +67,7 @@ def unsynced_uses(body, defined):
                 if i + 1 >= len(lines) or not re.match(r"\s+ret\b", lines[i + 1]):
                     found.append(line)  # a submit must be the return's
                 pending = 0
-            elif pending and host_use(line):
+            elif pending and host_use(line, defined):
                 if pending == 2 or not re.match(r"\s+ret\b", line):
                     found.append(line)
                 pending = 0
@@ -72,7 +75,8 @@ def unsynced_uses(body, defined):
                 pending = max(pending, 1)
         return pending
 
-    pending_at_start = {label: 0 for label, _ in blocks}
+    # A function starts with the previous call's work maybe unfinished.
+    pending_at_start = {label: 1 if label == "entry" else 0 for label, _ in blocks}
     changed = True
     while changed:
         changed = False

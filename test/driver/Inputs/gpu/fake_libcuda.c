@@ -37,6 +37,12 @@ static void report(void) {
 int cuInit(unsigned flags) { (void)flags; atexit(report); return 0; }
 int cuDeviceGetCount(int *n) { *n = getenv("FAKE_CUDA_NO_GPU") ? 0 : 1; return 0; }
 int cuDeviceGet(int *d, int i) { *d = i; return 0; }
+// Concurrent managed access (89): yes, unless FAKE_CUDA_NO_CONCURRENT_MANAGED.
+int cuDeviceGetAttribute(int *v, int attribute, int d) {
+  (void)d;
+  *v = attribute == 89 && !getenv("FAKE_CUDA_NO_CONCURRENT_MANAGED");
+  return 0;
+}
 int cuDevicePrimaryCtxRetain(void **c, int d) { (void)d; *c = (void *)0x1; return 0; }
 int cuCtxSetCurrent(void *c) { (void)c; return 0; }
 int cuCtxSynchronize(void) { ++syncs; return 0; }
