@@ -105,10 +105,15 @@ std::vector<Tensor> loadWeights(const Manifest &m, const std::string &path) {
   return std::move(params.value);
 }
 
-Tensor batchBuffer(const TensorSpec &spec, int64_t rows, Tensor::Memory memory) {
+/// `spec`'s shape with `rows` samples.
+static std::vector<int64_t> batchShape(const TensorSpec &spec, int64_t rows) {
   std::vector<int64_t> shape = spec.shape;
   shape[0] = rows;
-  return Tensor(spec.dtype, shape, memory);
+  return shape;
+}
+
+Tensor batchBuffer(const TensorSpec &spec, int64_t rows, Tensor::Memory memory) {
+  return Tensor(spec.dtype, batchShape(spec, rows), memory);
 }
 
 std::vector<Tensor> batchBuffers(const std::vector<TensorSpec> &specs, int64_t rows,
@@ -136,11 +141,8 @@ std::vector<Tensor> scalarBuffers(const Manifest &m) {
 std::vector<StagedTensor> stagedBatchBuffers(const std::vector<TensorSpec> &specs,
                                              int64_t rows) {
   std::vector<StagedTensor> buffers;
-  for (const TensorSpec &s : specs) {
-    std::vector<int64_t> shape = s.shape;
-    shape[0] = rows;
-    buffers.emplace_back(s.dtype, shape);
-  }
+  for (const TensorSpec &s : specs)
+    buffers.emplace_back(s.dtype, batchShape(s, rows));
   return buffers;
 }
 
