@@ -181,6 +181,17 @@ def torch_epoch(kind, data, device):
     return {"seconds": time.perf_counter() - t0, "loss": total / n, "accuracy": correct / n}
 
 
+def kiln_build(args, example):
+    exe = os.path.join(args.work, f"{example}-{args.target}")
+    p = subprocess.run([args.kiln, "build", os.path.join(ROOT, "examples", example + ".kiln"),
+                        "--target", args.target, "-o", exe]
+                       + (["--gpu-arch", args.gpu_arch] if args.gpu_arch and args.target == "cuda" else []),
+                       capture_output=True, text=True, timeout=600)
+    if p.returncode != 0:
+        raise RuntimeError(f"kiln build {example}: {p.stderr.strip()[-300:]}")
+    return exe
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--kiln", default=os.path.join(ROOT, "build", "bin", "kiln"))
@@ -192,7 +203,15 @@ def main():
     ap.add_argument("--no-compile", action="store_true", help="leave torch.compile out")
     ap.add_argument("--device", default="cuda", choices=["cuda", "cpu"])
     ap.add_argument("--target", default="cuda", choices=["cuda", "cpu"])
+    ap.add_argument("--gpu-arch", help="--target cuda: kiln build's --gpu-arch (default: kiln's)")
+    ap.add_argument("--build-only", action="store_true",
+                    help="build the executables and stop (scripts/test-gpu --prepare)")
     args = ap.parse_args()
+    if args.build_only:
+        os.makedirs(args.work, exist_ok=True)
+        for example in sorted({example for _, example, _, _ in ROWS.values()} | {"fashion_mlp"}):
+            kiln_build(args, example)
+        return
     import torch
     if args.device == "cuda" and not torch.cuda.is_available():
         sys.exit("bench/gpu.py: PyTorch sees no GPU (--device cpu --target cpu checks this "
@@ -208,13 +227,7 @@ def main():
 
     def kiln_exe(example):
         if example not in exes:
-            exe = os.path.join(args.work, f"{example}-{args.target}")
-            p = subprocess.run([args.kiln, "build", os.path.join(ROOT, "examples", example + ".kiln"),
-                                "--target", args.target, "-o", exe],
-                               capture_output=True, text=True, timeout=600)
-            if p.returncode != 0:
-                raise RuntimeError(f"kiln build {example}: {p.stderr.strip()[-300:]}")
-            exes[example] = exe
+            exes[example] = kiln_build(args, example)
         return exes[example]
 
     def record(row, who, measure):

@@ -24,7 +24,8 @@ sys.path.insert(0, os.path.join(os.path.dirname(HERE), "runtime"))
 import safetensors_util  # noqa: E402
 
 ROOT = os.path.dirname(os.path.dirname(HERE))
-DATA = "/usr/share/datasets/fashion-mnist"
+# KILN_FASHION_DATA: another copy (scripts/test-gpu --prebuilt, on a GPU machine).
+DATA = os.environ.get("KILN_FASHION_DATA", "/usr/share/datasets/fashion-mnist")
 
 
 def idx(name, offset):
