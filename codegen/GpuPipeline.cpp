@@ -67,7 +67,7 @@ void addLowerToGpuPasses(OpPassManager &pm) {
               "buffer-deallocation-pipeline,kiln-plan-memory,"
               "kiln-gpu-matmul,kiln-gpu-scalar-kernels,kiln-gpu-map-loops,"
               "convert-parallel-loops-to-gpu,canonicalize,"
-              "kiln-gpu-name-kernels,gpu-kernel-outlining,canonicalize");
+              "kiln-gpu-name-kernels,kiln-gpu-sink-globals,gpu-kernel-outlining,canonicalize");
 }
 
 void addGpuToBinaryPasses(OpPassManager &pm, const GpuOptions &options, bool fatbin) {

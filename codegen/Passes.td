@@ -233,6 +233,18 @@ def GpuScalarKernels : Pass<"kiln-gpu-scalar-kernels", "mlir::ModuleOp"> {
   let dependentDialects = ["mlir::linalg::LinalgDialect", "mlir::memref::MemRefDialect"];
 }
 
+def GpuSinkGlobals : Pass<"kiln-gpu-sink-globals", "mlir::ModuleOp"> {
+  let summary = "Move the constant globals a kernel reads into the kernel";
+  let description = [{
+    CUDA target, before `gpu-kernel-outlining`: each `memref.get_global` of
+    a constant global whose result a `gpu.launch` body uses is cloned into
+    that body, so that outlining copies the global into the GPU module
+    (device memory) instead of passing the kernel the host's address. A
+    kernel that reads a global that is not constant is an error.
+  }];
+  let dependentDialects = ["mlir::memref::MemRefDialect"];
+}
+
 def InterchangeWindows : Pass<"kiln-interchange-windows", "mlir::ModuleOp"> {
   let summary = "Run a window op's kernel loops outside its last parallel loop";
   let description = [{
