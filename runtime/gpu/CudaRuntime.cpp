@@ -17,6 +17,7 @@
 
 #include "runtime/Tensor.h"
 
+#include <algorithm>
 #include <cstdint>
 #include <cstdio>
 #include <cstdlib>
@@ -96,6 +97,7 @@ struct Driver {
   CUresult (*cuEventCreate)(CUevent *, unsigned);
   CUresult (*cuEventRecord)(CUevent, CUstream);
   CUresult (*cuEventSynchronize)(CUevent);
+  CUresult (*cuEventElapsedTime)(float *, CUevent, CUevent);
   CUresult (*cuGetErrorName)(CUresult, const char **);
   CUresult (*cuGetErrorString)(CUresult, const char **);
   // CUDA graphs (optional: without them every launch goes on its own).
@@ -337,14 +339,77 @@ std::vector<void *> parameterPointers(Segment &s, const Launch &l) {
   return pointers;
 }
 
+// KILN_CUDA_PROFILE=1: every launch goes on its own between two timing
+// events, each segment is waited for, and at exit a table of the kernels'
+// GPU time goes to stderr. The time between the events includes any gap in
+// which the GPU waited for the host to launch, so tiny kernels read long.
+bool profiling = false;
+struct KernelTime {
+  uint64_t calls = 0;
+  double ms = 0;
+};
+std::vector<KernelTime> *kernelTimes; // by kernel index; never destroyed
+std::vector<CUevent> *profileEvents;  // reused from segment to segment
+
+CUevent profileEvent(size_t i) {
+  while (profileEvents->size() <= i) {
+    CUevent e = nullptr;
+    if (CUresult r = driver.cuEventCreate(&e, 0))
+      fatal("cuEventCreate", r, nullptr);
+    profileEvents->push_back(e);
+  }
+  return (*profileEvents)[i];
+}
+
+void printProfile() {
+  std::vector<int32_t> order;
+  double total = 0;
+  for (size_t k = 0; k < kernelTimes->size(); ++k)
+    if ((*kernelTimes)[k].calls) {
+      order.push_back(int32_t(k));
+      total += (*kernelTimes)[k].ms;
+    }
+  std::sort(order.begin(), order.end(),
+            [](int32_t a, int32_t b) { return (*kernelTimes)[a].ms > (*kernelTimes)[b].ms; });
+  std::fprintf(stderr, "KILN_CUDA_PROFILE: %.3f ms of kernel time (between events around each launch)\n"
+               "%10s %8s %12s %7s  %s\n", total, "total ms", "calls", "mean us", "share", "kernel");
+  for (int32_t k : order) {
+    const KernelTime &t = (*kernelTimes)[size_t(k)];
+    std::fprintf(stderr, "%10.3f %8llu %12.2f %6.1f%%  %s\n", t.ms, (unsigned long long)t.calls,
+                 1000 * t.ms / double(t.calls), total > 0 ? 100 * t.ms / total : 0.0,
+                 names[size_t(k)]);
+  }
+}
+
 void launchOneByOne(Segment &s) {
-  for (const Launch &l : s.launches) {
+  if (profiling && !s.launches.empty())
+    if (CUresult r = driver.cuEventRecord(profileEvent(0), nullptr))
+      fatal("cuEventRecord", r, nullptr);
+  for (size_t i = 0; i < s.launches.size(); ++i) {
+    const Launch &l = s.launches[i];
     std::vector<void *> pointers = parameterPointers(s, l);
     const char *name = names[size_t(l.kernel)];
     if (CUresult r = driver.cuLaunchKernel(function(l.kernel), l.grid[0], l.grid[1], l.grid[2],
                                            l.block[0], l.block[1], l.block[2], l.sharedBytes,
                                            nullptr, pointers.data(), nullptr))
       fatal("cuLaunchKernel", r, name);
+    if (profiling)
+      if (CUresult r = driver.cuEventRecord(profileEvent(i + 1), nullptr))
+        fatal("cuEventRecord", r, name);
+  }
+  if (!profiling || s.launches.empty())
+    return;
+  if (CUresult r = driver.cuEventSynchronize(profileEvent(s.launches.size())))
+    fatal("cuEventSynchronize", r, lastKernel);
+  if (kernelTimes->empty())
+    kernelTimes->resize(names.size());
+  for (size_t i = 0; i < s.launches.size(); ++i) {
+    float ms = 0;
+    if (CUresult r = driver.cuEventElapsedTime(&ms, profileEvent(i), profileEvent(i + 1)))
+      fatal("cuEventElapsedTime", r, nullptr);
+    KernelTime &t = (*kernelTimes)[size_t(s.launches[i].kernel)];
+    ++t.calls;
+    t.ms += ms;
   }
 }
 
@@ -458,10 +523,18 @@ bool startDevice(std::string &error) {
       !symbol(lib, "cuGetErrorString", driver.cuGetErrorString, error))
     return false;
   // CUDA graphs: used where the driver has them (CUDA >= 11.4) and
-  // KILN_CUDA_GRAPHS is not 0.
+  // KILN_CUDA_GRAPHS is not 0, and not while profiling.
   std::string unused;
   const char *graphs = std::getenv("KILN_CUDA_GRAPHS");
-  useGraphs = !(graphs && std::strcmp(graphs, "0") == 0) &&
+  const char *profile = std::getenv("KILN_CUDA_PROFILE");
+  profiling = profile && *profile && std::strcmp(profile, "0") != 0 &&
+              symbol(lib, "cuEventElapsedTime", driver.cuEventElapsedTime, error);
+  if (profiling) {
+    kernelTimes = new std::vector<KernelTime>;
+    profileEvents = new std::vector<CUevent>;
+    std::atexit(printProfile);
+  }
+  useGraphs = !profiling && !(graphs && std::strcmp(graphs, "0") == 0) &&
               symbol(lib, "cuGraphCreate", driver.cuGraphCreate, unused) &&
               symbol(lib, "cuGraphAddKernelNode", driver.cuGraphAddKernelNode, unused) &&
               symbol(lib, "cuGraphInstantiateWithFlags", driver.cuGraphInstantiateWithFlags,

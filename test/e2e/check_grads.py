@@ -4,7 +4,7 @@
 For every model with a loss (twins.MODELS and twins.GRAD_MODELS): compile it
 to a shared library, call kiln_loss_grad on one batch of 13 random samples,
 and compare the loss and every parameter's gradient with what torch.autograd
-computes on the twin: |kiln - torch| <= 1e-5 * |torch| + 1e-6 * max|torch|
+computes on the twin: |kiln - torch| <= 1e-5 * |torch| + 4e-6 * max|torch|
 element-wise (float32 reassociates sums, so a tiny absolute slack scaled to
 the tensor is allowed). For f64 models, also central differences of
 kiln_loss (step 1e-6) at a few elements of each parameter must agree with
@@ -41,7 +41,12 @@ def mismatch(got, want):
     if got.shape != want.shape:
         return f"shape {got.shape} vs {want.shape}"
     err = np.abs(got - want)
-    tol = 1e-5 * np.abs(want) + 1e-6 * max(np.abs(want).max(initial=0.0), 1e-30)
+    # 1e-5 relative, and a floor of 4e-6 of the tensor's largest value for
+    # elements that cancel to about zero: BatchNorm makes bn2.bias's gradient
+    # in batchnorm.kiln a sum whose exact value is 0, and PyTorch's own f32
+    # result for it was 1.16e-8 on one machine and -1.86e-8 on another
+    # (1.8e-6 of the tensor's largest, 0.0169).
+    tol = 1e-5 * np.abs(want) + 4e-6 * max(np.abs(want).max(initial=0.0), 1e-30)
     if np.all(err <= tol):
         return None
     i = np.unravel_index(np.argmax(err - tol), err.shape)
