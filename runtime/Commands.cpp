@@ -65,7 +65,7 @@ void runInfo(const Manifest &m, bool asJson) {
 
   std::printf("model %s\n", m.model.c_str());
   if (m.target == "cuda")
-    std::printf("target cuda (%s; not yet run on a GPU), %zu kernels\n", m.gpuArch.c_str(),
+    std::printf("target cuda (%s), %zu kernels\n", m.gpuArch.c_str(),
                 m.kernels.size());
   auto printGroup = [&](const char *title, const std::vector<TensorSpec> &specs) {
     std::printf("%s:\n", title);
