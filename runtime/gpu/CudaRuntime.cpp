@@ -18,6 +18,7 @@
 #include "runtime/Tensor.h"
 
 #include <algorithm>
+#include <atomic>
 #include <cstdint>
 #include <cstdio>
 #include <cstdlib>
@@ -175,7 +176,10 @@ std::string errorText(CUresult r) {
 
 /// A driver call failed during the run: one line naming the call (and the
 /// kernel), exit 1.
+std::atomic<bool> failed{false}; // a driver call failed: the exit prints no profile
+
 [[noreturn]] void fatal(const char *call, CUresult r, const char *kernel) {
+  failed = true;
   std::fprintf(stderr, "error: %s%s%s failed: %s\n", call, kernel ? " for kernel " : "",
                kernel ? kernel : "", errorText(r).c_str());
   std::exit(1);
@@ -362,6 +366,14 @@ CUevent profileEvent(size_t i) {
 }
 
 void printProfile() {
+  // A failed driver call exits holding the lock (and its times are
+  // partial); a thread still launching at exit holds it too: print nothing
+  // rather than wait or race.
+  if (failed)
+    return;
+  std::unique_lock<std::mutex> lock(launchMutex, std::try_to_lock);
+  if (!lock.owns_lock())
+    return;
   std::vector<int32_t> order;
   double total = 0;
   for (size_t k = 0; k < kernelTimes->size(); ++k)
@@ -527,14 +539,8 @@ bool startDevice(std::string &error) {
   std::string unused;
   const char *graphs = std::getenv("KILN_CUDA_GRAPHS");
   const char *profile = std::getenv("KILN_CUDA_PROFILE");
-  profiling = profile && *profile && std::strcmp(profile, "0") != 0 &&
-              symbol(lib, "cuEventElapsedTime", driver.cuEventElapsedTime, error);
-  if (profiling) {
-    kernelTimes = new std::vector<KernelTime>;
-    profileEvents = new std::vector<CUevent>;
-    std::atexit(printProfile);
-  }
-  useGraphs = !profiling && !(graphs && std::strcmp(graphs, "0") == 0) &&
+  bool wantProfile = profile && *profile && std::strcmp(profile, "0") != 0;
+  useGraphs = !wantProfile && !(graphs && std::strcmp(graphs, "0") == 0) &&
               symbol(lib, "cuGraphCreate", driver.cuGraphCreate, unused) &&
               symbol(lib, "cuGraphAddKernelNode", driver.cuGraphAddKernelNode, unused) &&
               symbol(lib, "cuGraphInstantiateWithFlags", driver.cuGraphInstantiateWithFlags,
@@ -568,6 +574,17 @@ bool startDevice(std::string &error) {
   deviceAlloc = managedAlloc;
   deviceFree = managedFree;
   deviceStaging = &staging;
+  if (wantProfile) {
+    if (symbol(lib, "cuEventElapsedTime", driver.cuEventElapsedTime, unused)) {
+      kernelTimes = new std::vector<KernelTime>;
+      profileEvents = new std::vector<CUevent>;
+      profiling = true;
+      std::atexit(printProfile);
+    } else {
+      std::fprintf(stderr, "warning: KILN_CUDA_PROFILE: the driver has no cuEventElapsedTime; "
+                   "not profiling\n");
+    }
+  }
   started = true;
   return true;
 }
@@ -628,6 +645,7 @@ void flushLaunches() {
 }
 
 [[noreturn]] void kernelFailed(const char *call, CUresult r) {
+  failed = true;
   // Launches are asynchronous: the failure is from a kernel launched since
   // the last synchronization, the last of them being lastKernel.
   std::fprintf(stderr, "error: %s failed: %s (a kernel launched since the last "

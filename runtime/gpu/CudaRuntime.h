@@ -2,7 +2,7 @@
 // the driver API through dlopen("libcuda.so.1") (no link-time CUDA
 // dependency), the kernels' image loaded on the first launch, and
 // kiln_cuda_launch, which the generated host code calls for every kernel
-// (codegen/GpuLaunchToRuntime.cpp). NOT YET RUN ON A GPU: see docs/runtime.md.
+// (codegen/GpuLaunchToRuntime.cpp). Ran on an H200 once: docs/gpu-notes.md.
 #pragma once
 
 #include <cstdint>
