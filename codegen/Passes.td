@@ -236,11 +236,13 @@ def GpuScalarKernels : Pass<"kiln-gpu-scalar-kernels", "mlir::ModuleOp"> {
 def GpuSinkGlobals : Pass<"kiln-gpu-sink-globals", "mlir::ModuleOp"> {
   let summary = "Move the constant globals a kernel reads into the kernel";
   let description = [{
-    CUDA target, before `gpu-kernel-outlining`: each `memref.get_global` of
-    a constant global whose result a `gpu.launch` body uses is cloned into
-    that body, so that outlining copies the global into the GPU module
-    (device memory) instead of passing the kernel the host's address. A
-    kernel that reads a global that is not constant is an error.
+    CUDA target, before `gpu-kernel-outlining`: each value a `gpu.launch`
+    body uses that is a `memref.get_global` of a constant global, or a view
+    of one (view-like ops: reshape, subview, cast, ...), is cloned into that
+    body with the ops it is made of (a reshape's shape global too), so that
+    outlining copies the globals into the GPU module (device memory) instead
+    of passing the kernel the host's address. A kernel that reads a global
+    that is not constant is an error.
   }];
   let dependentDialects = ["mlir::memref::MemRefDialect"];
 }

@@ -174,10 +174,10 @@ std::string errorText(CUresult r) {
   return s;
 }
 
-/// A driver call failed during the run: one line naming the call (and the
-/// kernel), exit 1.
 std::atomic<bool> failed{false}; // a driver call failed: the exit prints no profile
 
+/// A driver call failed during the run: one line naming the call (and the
+/// kernel), exit 1.
 [[noreturn]] void fatal(const char *call, CUresult r, const char *kernel) {
   failed = true;
   std::fprintf(stderr, "error: %s%s%s failed: %s\n", call, kernel ? " for kernel " : "",
