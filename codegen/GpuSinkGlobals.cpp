@@ -47,10 +47,11 @@ struct GpuSinkGlobals : kiln::impl::GpuSinkGlobalsBase<GpuSinkGlobals> {
     if (auto global = dyn_cast<memref::GetGlobalOp>(def)) {
       auto definition =
           SymbolTable::lookupNearestSymbolFrom<memref::GlobalOp>(global, global.getNameAttr());
-      if (!definition || !definition.getConstant())
-        return global.emitError("a kernel reads a global that is not a constant: the GPU "
-                                "cannot read host memory"),
-               failure();
+      if (!definition || !definition.getConstant()) {
+        global.emitError("a kernel reads a global that is not a constant: the GPU cannot read "
+                         "host memory");
+        return failure();
+      }
     }
     for (Value operand : def->getOperands())
       if (!body.isAncestor(operand.getParentRegion()) && globalOf(operand))
