@@ -60,10 +60,10 @@ void addLowerToGpuPasses(OpPassManager &pm) {
   // workspace (runtime/kernels/Allocator.cpp takes it from device memory).
   addPipeline(pm,
               "kiln-approximate-tanh,canonicalize,cse,"
-              "eliminate-empty-tensors,"
+              "kiln-update-in-place,cse," // with eliminate-empty-tensors
               "one-shot-bufferize{bufferize-function-boundaries "
               "function-boundary-type-conversion=identity-layout-map},"
-              "buffer-results-to-out-params{modify-public-functions},canonicalize,"
+              "kiln-drop-updated-results,buffer-results-to-out-params{modify-public-functions},canonicalize,"
               "buffer-deallocation-pipeline,kiln-plan-memory,"
               "kiln-gpu-matmul,kiln-gpu-scalar-kernels,kiln-gpu-map-loops,"
               "convert-parallel-loops-to-gpu,canonicalize,"

@@ -189,6 +189,32 @@ def PlanMemory : Pass<"kiln-plan-memory", "mlir::ModuleOp"> {
                            "mlir::arith::ArithDialect"];
 }
 
+def UpdateInPlace : Pass<"kiln-update-in-place", "mlir::ModuleOp"> {
+  let summary = "Make @train_step write its new parameters, buffers and optimizer state into their arguments";
+  let description = [{
+    On tensors, before bufferization: each such result of the train step
+    becomes `bufferization.materialize_in_destination %new in %old`; then
+    upstream's empty tensor elimination (for the whole module) makes the
+    argument the update's destination, and a tiled update reads its tile of
+    the old value through its `scf.forall`'s shared output, so one-shot
+    bufferization computes the update in the argument's buffer
+    (codegen/UpdateInPlace.cpp). kiln-drop-updated-results then removes the
+    results from the signature.
+  }];
+  let dependentDialects = ["mlir::bufferization::BufferizationDialect"];
+}
+
+def DropUpdatedResults : Pass<"kiln-drop-updated-results", "mlir::ModuleOp"> {
+  let summary = "Remove @train_step's results that bufferization computed in their argument's buffer";
+  let description = [{
+    After one-shot bufferization: a train step's parameter, buffer and state
+    results must each be the matching argument's buffer (through casts); they
+    leave the signature, so the runtime passes one set of parameters and
+    state, updated in place (codegen/DropUpdatedResults.cpp). Any other
+    value is an error.
+  }];
+}
+
 def MergeParallelLoops : Pass<"kiln-merge-parallel-loops", "mlir::ModuleOp"> {
   let summary = "Merge neighbouring independent scf.forall loops on buffers into one loop";
   let description = [{

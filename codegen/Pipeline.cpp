@@ -92,13 +92,15 @@ void addLowerToLLVMPasses(OpPassManager &pm) {
   pm.addPass(createApproximateTanh());
   // Folds the tiles' index arithmetic (affine.min of constant sizes).
   addPipeline(pm, "canonicalize,cse");
-  // A value computed only to be inserted into a slice (the recurrent loops'
-  // states) is computed in that slice instead: no copy after bufferization.
+  // kiln-update-in-place eliminates the empty tensors: a value computed only
+  // to be inserted into a slice (the recurrent loops' states), or to be a
+  // train step's new parameter, is computed in that slice or that argument
+  // instead, with no copy after bufferization.
   addPipeline(pm,
-              "eliminate-empty-tensors,"
+              "kiln-update-in-place,cse,"
               "one-shot-bufferize{bufferize-function-boundaries "
               "function-boundary-type-conversion=identity-layout-map},"
-              "buffer-results-to-out-params{modify-public-functions},canonicalize,"
+              "kiln-drop-updated-results,buffer-results-to-out-params{modify-public-functions},canonicalize,"
               "buffer-deallocation-pipeline,kiln-merge-parallel-loops,kiln-plan-memory,"
               "kiln-forall-to-threads,kiln-matmul-to-call,kiln-collapse-dims,kiln-interchange-windows,"
               "func.func(convert-linalg-to-loops),lower-affine,convert-scf-to-cf,"

@@ -160,49 +160,37 @@ void runBench(const std::string &prog, const Manifest &m, const EntryPoints &ep,
     for (size_t i = 0; i < targets.size(); ++i)
       fillRandom(targets[i].host(), m.targets[i], rng);
   }
-  std::vector<Tensor> params = initParams(m.params, seed), nextParams, state, nextState,
-                      hyper, outputs, scalars;
+  std::vector<Tensor> params = initParams(m.params, seed), state, hyper, outputs, scalars;
   if (what == "predict")
     outputs = batchBuffers(m.outputs, batch, Tensor::Memory::Pinned);
   else
     scalars = scalarBuffers(m);
   if (what == "train") {
-    for (const Tensor &p : params)
-      nextParams.emplace_back(p.dtype(), p.shape());
-    for (const TensorSpec &s : m.state) {
+    for (const TensorSpec &s : m.state)
       state.emplace_back(s.dtype, s.shape);
-      nextState.emplace_back(s.dtype, s.shape);
-    }
     hyper = hyperBuffers(m);
   }
 
-  // Descriptor lists; a train step alternates between two (the buffers swap
-  // roles after every step, as in train).
-  std::vector<MemRef> descs[2];
-  std::vector<void *> callArgs[2];
-  auto add = [](std::vector<MemRef> &d, std::vector<Tensor> &group) {
+  // The arguments, in the entry point's order (a train step updates the
+  // parameters and state in place, as in train).
+  std::vector<MemRef> descs;
+  std::vector<void *> callArgs;
+  auto add = [&](std::vector<Tensor> &group) {
     for (Tensor &t : group)
-      d.push_back(MemRef::of(t));
+      descs.push_back(MemRef::of(t));
   };
-  for (int k = 0; k < (what == "train" ? 2 : 1); ++k) {
-    std::vector<MemRef> &d = descs[k];
-    for (std::vector<StagedTensor> *group : {&inputs, &targets})
-      for (StagedTensor &t : *group)
-        d.push_back(t.view());
-    if (what == "train") {
-      add(d, k == 0 ? params : nextParams);
-      add(d, k == 0 ? state : nextState);
-      add(d, hyper);
-      add(d, k == 0 ? nextParams : params);
-      add(d, k == 0 ? nextState : state);
-    } else {
-      add(d, params);
-    }
-    add(d, outputs);
-    add(d, scalars);
-    for (MemRef &r : d)
-      callArgs[k].push_back(r.descriptor());
+  for (std::vector<StagedTensor> *group : {&inputs, &targets})
+    for (StagedTensor &t : *group)
+      descs.push_back(t.view());
+  add(params);
+  if (what == "train") {
+    add(state);
+    add(hyper);
   }
+  add(outputs);
+  add(scalars);
+  for (MemRef &r : descs)
+    callArgs.push_back(r.descriptor());
   void (*entry)(void **) = what == "train" ? ep.trainStep : what == "eval" ? ep.loss : ep.forward;
 
   Rng dropoutRng(seed ^ 0x44524f504f555421ULL); // "DROPOUT!", as train draws them
@@ -225,7 +213,6 @@ void runBench(const std::string &prog, const Manifest &m, const EntryPoints &ep,
       allocationsStart = kiln_heap_allocations();
       wallStart = std::chrono::steady_clock::now();
     }
-    int k = what == "train" ? int(call % 2) : 0;
     if (what == "train") {
       double dropoutSeed = double(dropoutRng.next() >> 11);
       for (size_t i = 0; i < hyper.size(); ++i)
@@ -241,7 +228,7 @@ void runBench(const std::string &prog, const Manifest &m, const EntryPoints &ep,
     for (std::vector<StagedTensor> *group : {&inputs, &targets})
       for (StagedTensor &t : *group)
         t.upload();
-    entry(callArgs[k].data());
+    entry(callArgs.data());
     kiln_cuda_sync(); // a cuda call returns before its kernels finish: time them
     auto end = std::chrono::steady_clock::now();
     if (call >= warmup)

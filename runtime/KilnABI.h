@@ -52,16 +52,17 @@ void kiln_loss(void **args);
 /// Present when the manifest lists the "train_step" entry point: one step of
 /// the optimizer on one batch. args, in this order:
 ///   inputs..., targets..., params..., state..., hyper...   (arguments)
-///   new params..., new state..., loss, metrics...          (results)
+///   loss, metrics...                                       (results)
 /// params in manifest "params" order; state in manifest "state" order (static
 /// shapes, the dtype of their param; zero before the first step); hyper in
 /// manifest "hyper" order, each a rank-0 f64: "lr" (the learning rate) and
 /// "step" (1-based count of steps over the whole run, across epochs and
-/// resumes: a resumed run continues the count from its checkpoint). The
-/// results go into buffers the runtime allocated, never the argument buffers
-/// (the runtime keeps two sets and swaps them after each step). loss (rank 0)
-/// and metrics (rank 0 each, manifest order) are batch means of the
-/// manifest's "scalar_dtype", computed with the parameters before the update.
+/// resumes: a resumed run continues the count from its checkpoint). The step
+/// writes the new params and state into the params' and state's own buffers
+/// (updated in place; no two of the buffers may overlap). loss (rank 0) and
+/// metrics (rank 0 each, manifest order) go into buffers the runtime
+/// allocated; they are batch means of the manifest's "scalar_dtype", computed
+/// with the parameters before the update.
 void kiln_train_step(void **args);
 
 /// Called by the generated code, defined by the runtime

@@ -2,9 +2,8 @@
 //
 // Per step the runtime stages a batch, calls
 //   kiln_train_step(inputs..., targets..., params..., state..., hyper...,
-//                   new params..., new state..., loss, metrics...)
-// and swaps the two sets of parameter and state buffers (the results never
-// alias the arguments). Everything that decides the numbers (initial values,
+//                   loss, metrics...)
+// which updates the parameters and optimizer state in place. Everything that decides the numbers (initial values,
 // sample order, step count) comes from the seed and the flags, never the
 // clock, and a checkpoint (train/Checkpoint.h) holds all of it, so a resumed
 // run continues exactly where the first one stopped.
@@ -55,13 +54,6 @@ bool allFinite(const Tensor &t) {
     return std::all_of(t.as<double>(), t.as<double>() + t.numel(),
                        [](double v) { return std::isfinite(v); });
   return true;
-}
-
-std::vector<Tensor> zerosLike(const std::vector<Tensor> &ts) {
-  std::vector<Tensor> out;
-  for (const Tensor &t : ts)
-    out.emplace_back(t.dtype(), t.shape());
-  return out;
 }
 
 std::string plural(int64_t n, const char *word) {
@@ -120,8 +112,6 @@ void runTrain(const Manifest &m, const EntryPoints &ep, const TrainOptions &o) {
                plural(pos.epochsDone, "epoch") +
                (pos.epochStepsDone ? " and " + plural(pos.epochStepsDone, "step") : "") +
                " (--epochs counts the whole run)");
-
-  std::vector<Tensor> nextParams = zerosLike(params), nextState = zerosLike(state);
 
   int64_t cap = std::min(batch, ds.samples);
   int64_t stepsPerEpoch = (ds.samples + cap - 1) / cap;
@@ -329,7 +319,7 @@ void runTrain(const Manifest &m, const EntryPoints &ep, const TrainOptions &o) {
                                       : m.hyper[i] == "share" ? double(localRows) / double(rows)
                                       : m.hyper[i] == "offset" ? double(first)
                                                                : dropoutSeed;
-      for (auto *group : {&params, &state, &sl.hyper, &nextParams, &nextState, &sl.scalars})
+      for (auto *group : {&params, &state, &sl.hyper, &sl.scalars})
         for (Tensor &t : *group)
           descs.push_back(MemRef::of(t));
       std::vector<void *> args;
@@ -339,10 +329,6 @@ void runTrain(const Manifest &m, const EntryPoints &ep, const TrainOptions &o) {
       ep.trainStep(args.data());
       stepSeconds += std::chrono::duration<double>(std::chrono::steady_clock::now() - stepStart)
                          .count();
-      // The parameters this step writes are the next one's (its kernels
-      // come after these in stream order).
-      std::swap(params, nextParams);
-      std::swap(state, nextState);
       Launched now = {epoch, s, runStep, rows, &sl, gpu::submitted()};
       if (inFlight) { // the step before: its line, now that this one runs
         land(*inFlight);

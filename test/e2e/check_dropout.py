@@ -43,9 +43,9 @@ def main():
     def step(seed):
         hyper = {"lr": np.array(1.0), "step": np.array(1.0), "seed": np.array(float(seed)),
                  "share": np.array(1.0), "offset": np.array(0.0)}
-        new_w = np.zeros_like(w)
+        new_w = w.copy()  # updated in place
         scalars = [np.zeros((), np.float32) for _ in range(3)]
-        lib.call("train_step", [x, w] + [hyper[h] for h in m["hyper"]], [new_w] + scalars)
+        lib.call("train_step", [x, new_w] + [hyper[h] for h in m["hyper"]], scalars)
         return new_w, [float(s) for s in scalars]
 
     def check(label):

@@ -113,7 +113,7 @@ def check(kiln, workdir, model, optimizer):
     initial = [draw(p, ranges, gen) for p in m["params"]]
     lr = optimizer_lr(optimizer)
 
-    # Kiln: the compiled train step, double-buffered as the runtime does.
+    # Kiln: the compiled train step, which updates params and state in place.
     params = [p.copy() for p in initial]
     state = [np.zeros(s["shape"], np.float32 if s["dtype"] == "f32" else np.float64) for s in m["state"]]
     scalars = int(m["loss"]) + len(m["metrics"])
@@ -123,12 +123,8 @@ def check(kiln, workdir, model, optimizer):
             step += 1
             batch = [np.ascontiguousarray(d[start:start + BATCH]) for d in data]
             hyper = {"lr": np.array(lr), "step": np.array(float(step)), "share": np.array(1.0)}
-            new_params = [np.zeros_like(p) for p in params]
-            new_state = [np.zeros_like(s) for s in state]
             outs = [np.zeros((), np.float32) for _ in range(scalars)]
-            lib.call("train_step", batch + params + state + [hyper[h] for h in m["hyper"]],
-                     new_params + new_state + outs)
-            params, state = new_params, new_state
+            lib.call("train_step", batch + params + state + [hyper[h] for h in m["hyper"]], outs)
 
     # PyTorch: the twin with torch.optim, from the same weights and batches.
     # Buffers (BatchNorm's running statistics) are plain tensors the twin

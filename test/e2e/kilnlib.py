@@ -87,8 +87,10 @@ class Model:
         return copy, ptr
 
     def call(self, entry, args, results):
-        """Runs kiln_<entry>(args..., results...); results are filled in place."""
+        """Runs kiln_<entry>(args..., results...); results are filled in place,
+        and a train step updates its parameter and state arguments in place."""
         arrays, pinned = list(args) + list(results), []
+        arrays_in = arrays
         if self.cuda:
             pinned = [self._pinned(np.ascontiguousarray(a)) for a in arrays]
             arrays = [p[0] for p in pinned]
@@ -97,8 +99,9 @@ class Model:
         getattr(self.lib, "kiln_" + entry)(packed)
         if self.cuda:
             self.lib.kiln_cuda_sync()  # a cuda call returns before its kernels finish
-            for result, (copy, _) in zip(results, pinned[len(args):]):
-                result[...] = copy
+            for array, (copy, _) in zip(arrays_in, pinned):
+                if array.flags.writeable:
+                    array[...] = copy
             for _, ptr in pinned:
                 self.driver.cuMemFreeHost(ptr)
         return results

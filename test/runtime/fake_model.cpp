@@ -156,9 +156,10 @@ double hyper(void *arg) {
 // One SGD step with momentum 0.9, as torch.optim.SGD does it (the buffers
 // start at zero, so the first step's buffer is the gradient; a resumed run
 // passes them from its checkpoint):
-//   x, y, W, b, bufW, bufB, lr, step, W', b', bufW', bufB', loss, accuracy
-// The loss and accuracy are those of the parameters before the update. Traps
-// when the runtime breaks the ABI: results aliasing arguments, a step count
+//   x, y, W, b, bufW, bufB, lr, step, loss, accuracy
+// W, b, bufW and bufB are updated in place. The loss and accuracy are those
+// of the parameters before the update. Traps when the runtime breaks the
+// ABI: two updated buffers sharing memory, a step count
 // that does not go 1, 2, 3, ... over the whole run (FAKE_FIRST_STEP, ...
 // after a resume), descriptors of the wrong shape.
 extern "C" void kiln_train_step(void **args) {
@@ -169,11 +170,7 @@ extern "C" void kiln_train_step(void **args) {
   auto *bufW = static_cast<MemRefDescriptor<2> *>(args[4]);
   auto *bufB = static_cast<MemRefDescriptor<1> *>(args[5]);
   double lr = hyper(args[6]), step = hyper(args[7]);
-  auto *newW = static_cast<MemRefDescriptor<2> *>(args[8]);
-  auto *newB = static_cast<MemRefDescriptor<1> *>(args[9]);
-  auto *newBufW = static_cast<MemRefDescriptor<2> *>(args[10]);
-  auto *newBufB = static_cast<MemRefDescriptor<1> *>(args[11]);
-  float *loss = data0(args[12]), *accuracy = data0(args[13]);
+  float *loss = data0(args[8]), *accuracy = data0(args[9]);
 
   static double lastStep = -1;
   if (lastStep < 0) {
@@ -191,15 +188,13 @@ extern "C" void kiln_train_step(void **args) {
   }
   int64_t n = x->sizes[0];
   if (n < 1 || y->sizes[0] != n || w->sizes[0] != 2 || w->sizes[1] != 3 ||
-      newW->sizes[0] != 2 || newW->sizes[1] != 3 || newBufW->sizes[1] != 3 ||
-      b->sizes[0] != 2 || newB->sizes[0] != 2 || bufB->sizes[0] != 2)
+      bufW->sizes[1] != 3 || b->sizes[0] != 2 || bufB->sizes[0] != 2)
     __builtin_trap();
-  void *ins[] = {w->aligned, b->aligned, bufW->aligned, bufB->aligned};
-  void *outs[] = {newW->aligned, newB->aligned, newBufW->aligned, newBufB->aligned};
-  for (void *in : ins)
-    for (void *out : outs)
-      if (in == out)
-        __builtin_trap();
+  void *updated[] = {w->aligned, b->aligned, bufW->aligned, bufB->aligned};
+  for (int i = 0; i < 4; ++i)
+    for (int j = i + 1; j < 4; ++j)
+      if (updated[i] == updated[j])
+        __builtin_trap(); // updated in place: no two may share memory
 
   float gw[2][3] = {}, gb[2] = {};
   float lossSum = 0, correct = 0;
@@ -224,10 +219,11 @@ extern "C" void kiln_train_step(void **args) {
   *loss = lossSum / float(n);
   *accuracy = correct / float(n);
 
-  auto *nw = static_cast<float *>(newW->aligned) + newW->offset;
-  auto *nb = static_cast<float *>(newB->aligned) + newB->offset;
-  auto *nbw = static_cast<float *>(newBufW->aligned) + newBufW->offset;
-  auto *nbb = static_cast<float *>(newBufB->aligned) + newBufB->offset;
+  // In place, as generated code does (the gradients are already summed).
+  auto *nw = static_cast<float *>(w->aligned) + w->offset;
+  auto *nb = static_cast<float *>(b->aligned) + b->offset;
+  auto *nbw = static_cast<float *>(bufW->aligned) + bufW->offset;
+  auto *nbb = static_cast<float *>(bufB->aligned) + bufB->offset;
   const float momentum = 0.9f, rate = float(lr);
   for (int o = 0; o < 2; ++o) {
     for (int k = 0; k < 3; ++k) {

@@ -1,0 +1,98 @@
+// kiln-update-in-place: a train step writes each parameter's, buffer's and
+// optimizer state's new value into the argument that held the old one.
+//
+// Each such result of @train_step becomes
+// `bufferization.materialize_in_destination %new in %old`. One-shot
+// bufferization then computes the update in the argument's buffer (empty
+// tensor elimination makes the update's destination the argument) wherever
+// its analysis finds no later read of the old value, and copies otherwise;
+// either way the result is the argument's buffer, which
+// kiln-drop-updated-results removes from the signature. A tiled update
+// (an scf.forall whose shared output is now the argument) reads its tile of
+// the old value through the loop's shared-output argument, which holds the
+// same value: read through the outer tensor, the analysis cannot tell that
+// each tile reads only the slice it writes, and copied the whole parameter
+// in and out. Out of place, the
+// update of the MLP's first weight read one 800 KB buffer and wrote another
+// every step, and the runtime kept two sets of parameters.
+#include "codegen/Passes.h"
+
+#include "ir/KilnAttrs.h"
+
+#include "mlir/Dialect/Bufferization/IR/Bufferization.h"
+#include "mlir/Dialect/Bufferization/Transforms/Transforms.h"
+#include "mlir/Dialect/Func/IR/FuncOps.h"
+#include "mlir/Dialect/SCF/IR/SCF.h"
+
+namespace kiln {
+#define GEN_PASS_DEF_UPDATEINPLACE
+#include "codegen/Passes.h.inc"
+} // namespace kiln
+
+using namespace mlir;
+using namespace kiln::ir;
+
+namespace {
+
+/// The role a train step's argument and its updated result share (the same
+/// kind and name), or null for any other role.
+Attribute updatedRole(Attribute role) {
+  if (auto param = dyn_cast_or_null<ParamAttr>(role))
+    return ParamAttr::get(role.getContext(), param.getName()); // without the initializer
+  if (auto buffer = dyn_cast_or_null<BufferAttr>(role))
+    return BufferAttr::get(role.getContext(), buffer.getName());
+  if (isa_and_nonnull<StateAttr>(role))
+    return role;
+  return nullptr;
+}
+
+struct UpdateInPlacePass : public kiln::impl::UpdateInPlaceBase<UpdateInPlacePass> {
+  void runOnOperation() override {
+    llvm::SmallPtrSet<Value, 8> updated;
+    for (auto func : getOperation().getOps<func::FuncOp>()) {
+      if (getEntry(func) != Entry::TrainStep || func.isExternal())
+        continue;
+      llvm::DenseMap<Attribute, BlockArgument> argOf;
+      for (unsigned i = 0; i < func.getNumArguments(); ++i)
+        if (Attribute role = updatedRole(getArgRole(func, i)))
+          argOf[role] = func.getArgument(i);
+      for (Block &block : func.getBody()) {
+        auto ret = dyn_cast<func::ReturnOp>(block.getTerminator());
+        if (!ret)
+          continue;
+        OpBuilder b(ret);
+        for (OpOperand &operand : ret->getOpOperands()) {
+          Attribute role = updatedRole(getResultRole(func, operand.getOperandNumber()));
+          if (!role || !isa<TensorType>(operand.get().getType()))
+            continue; // not an update, or already on buffers
+          BlockArgument old = argOf.lookup(role);
+          if (!old) {
+            func.emitError("kiln: the train step's result '")
+                << roleName(role) << "' has no argument to be updated in";
+            return signalPassFailure();
+          }
+          if (operand.get() == old)
+            continue; // unchanged (a buffer no batch norm trains)
+          operand.set(bufferization::MaterializeInDestinationOp::create(
+                           b, ret.getLoc(), operand.get(), old)
+                           .getResult());
+          updated.insert(old);
+        }
+      }
+    }
+    // The updates' destinations become the arguments themselves (on the
+    // module: the analysis then knows function arguments are writable).
+    IRRewriter rewriter(&getContext());
+    if (failed(bufferization::eliminateEmptyTensors(rewriter, getOperation())))
+      return signalPassFailure();
+    getOperation().walk([&](scf::ForallOp loop) {
+      for (auto [init, shared] : llvm::zip(loop.getOutputs(), loop.getRegionIterArgs()))
+        if (updated.contains(init))
+          init.replaceUsesWithIf(shared, [&](OpOperand &use) {
+            return loop->isProperAncestor(use.getOwner());
+          });
+    });
+  }
+};
+
+} // namespace
