@@ -209,6 +209,43 @@ __attribute__((target("avx2,fma"))) void kernelAvx2(int64_t kc, const float *a, 
   }
 }
 
+/// The sum of v's lanes in a fixed order: halves, then pairs, then the two left.
+__attribute__((target("avx2"))) inline float reduceAvx2(__m256 v) {
+  __m128 h = _mm_add_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));
+  h = _mm_add_ps(h, _mm_movehl_ps(h, h));
+  return _mm_cvtss_f32(_mm_add_ss(h, _mm_movehdup_ps(h)));
+}
+
+/// dotAvx512 with 8-float vectors: y[j * incy] += dot(x, w + j * ldw) for
+/// j < cols (up to 4), k contiguous (y = 0 + dot when `overwrite`).
+__attribute__((target("avx2,fma"))) void dotAvx2(int64_t k, const float *x, const float *w,
+                                                 int64_t ldw, float *y, int64_t incy,
+                                                 int64_t cols, bool overwrite) {
+  const float *w1 = w + (cols > 1 ? 1 : 0) * ldw, *w2 = w + (cols > 2 ? 2 : 0) * ldw,
+              *w3 = w + (cols > 3 ? 3 : 0) * ldw;
+  __m256 s0 = _mm256_setzero_ps(), s1 = s0, s2 = s0, s3 = s0;
+  int64_t p = 0;
+  for (; p + 8 <= k; p += 8) {
+    __m256 xv = _mm256_loadu_ps(x + p);
+    s0 = _mm256_fmadd_ps(xv, _mm256_loadu_ps(w + p), s0);
+    s1 = _mm256_fmadd_ps(xv, _mm256_loadu_ps(w1 + p), s1);
+    s2 = _mm256_fmadd_ps(xv, _mm256_loadu_ps(w2 + p), s2);
+    s3 = _mm256_fmadd_ps(xv, _mm256_loadu_ps(w3 + p), s3);
+  }
+  if (p < k) {
+    __m256i m = _mm256_cmpgt_epi32(_mm256_set1_epi32(static_cast<int>(k - p)),
+                                   _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7));
+    __m256 xv = _mm256_maskload_ps(x + p, m);
+    s0 = _mm256_fmadd_ps(xv, _mm256_maskload_ps(w + p, m), s0);
+    s1 = _mm256_fmadd_ps(xv, _mm256_maskload_ps(w1 + p, m), s1);
+    s2 = _mm256_fmadd_ps(xv, _mm256_maskload_ps(w2 + p, m), s2);
+    s3 = _mm256_fmadd_ps(xv, _mm256_maskload_ps(w3 + p, m), s3);
+  }
+  float sums[4] = {reduceAvx2(s0), reduceAvx2(s1), reduceAvx2(s2), reduceAvx2(s3)};
+  for (int64_t j = 0; j < cols; ++j)
+    y[j * incy] = (overwrite ? 0.0f : y[j * incy]) + sums[j];
+}
+
 /// dst[q * ldd + t] = src[t * lds + q] for t, q < 8: the step of packing
 /// that turns rows into k-major panels (A row-major, B transposed).
 __attribute__((target("avx2"))) void transpose8x8(const float *src, int64_t lds, float *dst,
@@ -252,7 +289,10 @@ Isa hostIsa() {
 /// 16 wide (the classes of a classifier), `row` for a single row of A.
 template <typename T> struct Kernels {
   Kernel<T> wide, narrow, row;
-  bool dot = false; // dotAvx512 available
+  /// One row of A times a transposed B, `cols` (up to 4) columns at a time
+  /// (dotAvx512, dotAvx2); null where there is none.
+  void (*dot)(int64_t k, const float *x, const float *w, int64_t ldw, float *y, int64_t incy,
+              int64_t cols, bool overwrite) = nullptr;
 };
 
 template <typename T> Kernels<T> kernels() {
@@ -263,9 +303,10 @@ template <typename T> Kernels<T> kernels() {
       // 8x32: 16 accumulators hide the FMA latency and 8 rows tile the
       // examples' batches and widths (64, 128, 256) without remainder.
       return {{8, 32, kernelAvx512<8, 2>}, {16, 16, kernelAvx512<16, 1>},
-              {1, 128, kernelAvx512<1, 8>}, true};
+              {1, 128, kernelAvx512<1, 8>}, dotAvx512};
     case Isa::Avx2:
-      return {{6, 16, kernelAvx2<6, 2>}, {12, 8, kernelAvx2<12, 1>}, {1, 64, kernelAvx2<1, 8>}};
+      return {{6, 16, kernelAvx2<6, 2>}, {12, 8, kernelAvx2<12, 1>}, {1, 64, kernelAvx2<1, 8>},
+              dotAvx2};
     case Isa::Plain:
       break;
     }
@@ -417,8 +458,8 @@ void blockedProduct(const Mat<T> &a, const Mat<T> &b, const Mat<T> &c, const Ker
 
 #if defined(__x86_64__)
 /// C[0, j0:j1] (+)= A[0, :] * B[:, j0:j1] for B with contiguous columns.
-void dotProduct(const Mat<float> &a, const Mat<float> &b, const Mat<float> &c, int64_t j0,
-                int64_t j1, bool overwrite) {
+void dotProduct(const Kernels<float> &ks, const Mat<float> &a, const Mat<float> &b,
+                const Mat<float> &c, int64_t j0, int64_t j1, bool overwrite) {
   const int64_t k = a.cols;
   const float *x = a.data;
   if (!a.rowMajor()) {
@@ -428,7 +469,7 @@ void dotProduct(const Mat<float> &a, const Mat<float> &b, const Mat<float> &c, i
     x = buf;
   }
   for (int64_t j = j0; j < j1; j += 4)
-    dotAvx512(k, x, b.at(0, j), b.cs, c.at(0, j), c.cs, std::min<int64_t>(4, j1 - j), overwrite);
+    ks.dot(k, x, b.at(0, j), b.cs, c.at(0, j), c.cs, std::min<int64_t>(4, j1 - j), overwrite);
 }
 #endif
 
@@ -498,7 +539,7 @@ template <typename T> void gemm(const Mat<T> &a0, const Mat<T> &b0, const Mat<T>
     case Dot:
 #if defined(__x86_64__)
       if constexpr (sizeof(T) == sizeof(float))
-        dotProduct(a, b, c, lo, hi, overwrite);
+        dotProduct(ks, a, b, c, lo, hi, overwrite);
 #endif
       break;
     case Direct:
