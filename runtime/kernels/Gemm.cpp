@@ -168,10 +168,14 @@ __attribute__((target("avx512f,avx512vl,fma"))) void dotAvx512(int64_t k, const 
 }
 
 // ---------------------------------------------------------------- AVX2 + FMA
-template <int MR, int NV>
-__attribute__((target("avx2,fma"))) void kernelAvx2(int64_t kc, const float *a, int64_t lda,
-                                                    const float *b, int64_t ldb, float *c, int64_t ldc,
-                                                    int64_t rows, int64_t cols, bool overwrite) {
+// A full tile (cols = 8 * NV) uses plain loads and stores, an edge tile masked
+// ones: AMD's vmaskmovps store is microcoded, and a batch-1 weight gradient
+// (K = 1) is all stores. Two instances, so the k loop has no branch.
+template <int MR, int NV, bool Full>
+__attribute__((target("avx2,fma"))) void kernelAvx2Tile(int64_t kc, const float *a, int64_t lda,
+                                                        const float *b, int64_t ldb, float *c,
+                                                        int64_t ldc, int64_t rows, int64_t cols,
+                                                        bool overwrite) {
   __m256i mask[NV];
   for (int v = 0; v < NV; ++v) {
     int left = static_cast<int>(std::clamp<int64_t>(cols - 8 * v, 0, 8));
@@ -186,8 +190,12 @@ __attribute__((target("avx2,fma"))) void kernelAvx2(int64_t kc, const float *a, 
   for (int64_t p = 0; p < kc; ++p, a += lda, b += ldb) {
     __m256 bv[NV];
 #pragma GCC unroll 8
-    for (int v = 0; v < NV; ++v)
-      bv[v] = _mm256_maskload_ps(b + 8 * v, mask[v]);
+    for (int v = 0; v < NV; ++v) {
+      if constexpr (Full)
+        bv[v] = _mm256_loadu_ps(b + 8 * v);
+      else
+        bv[v] = _mm256_maskload_ps(b + 8 * v, mask[v]);
+    }
 #pragma GCC unroll 16
     for (int i = 0; i < MR; ++i) {
       __m256 ai = _mm256_broadcast_ss(a + i);
@@ -203,10 +211,24 @@ __attribute__((target("avx2,fma"))) void kernelAvx2(int64_t kc, const float *a, 
 #pragma GCC unroll 8
     for (int v = 0; v < NV; ++v) {
       float *row = c + i * ldc + 8 * v;
-      __m256 old = overwrite ? _mm256_setzero_ps() : _mm256_maskload_ps(row, mask[v]);
-      _mm256_maskstore_ps(row, mask[v], _mm256_add_ps(old, acc[i][v]));
+      if constexpr (Full) {
+        __m256 old = overwrite ? _mm256_setzero_ps() : _mm256_loadu_ps(row);
+        _mm256_storeu_ps(row, _mm256_add_ps(old, acc[i][v]));
+      } else {
+        __m256 old = overwrite ? _mm256_setzero_ps() : _mm256_maskload_ps(row, mask[v]);
+        _mm256_maskstore_ps(row, mask[v], _mm256_add_ps(old, acc[i][v]));
+      }
     }
   }
+}
+
+template <int MR, int NV>
+void kernelAvx2(int64_t kc, const float *a, int64_t lda, const float *b, int64_t ldb, float *c,
+                int64_t ldc, int64_t rows, int64_t cols, bool overwrite) {
+  if (cols == 8 * NV)
+    kernelAvx2Tile<MR, NV, true>(kc, a, lda, b, ldb, c, ldc, rows, cols, overwrite);
+  else
+    kernelAvx2Tile<MR, NV, false>(kc, a, lda, b, ldb, c, ldc, rows, cols, overwrite);
 }
 
 /// The sum of v's lanes in a fixed order: halves, then pairs, then the two left.
