@@ -110,6 +110,13 @@ bool independent(const Access &a, const Access &b) {
 bool mergeable(Operation *op) {
   if (auto loop = dyn_cast<scf::ForallOp>(op))
     return loop.getRank() == 1 && loop.getNumResults() == 0 && !loop.getMapping();
+  // A product's accumulator fill right before it stays there: kiln-matmul-to-call
+  // drops it and has the GEMM overwrite (merged, the batch-1 MLP zeroed its
+  // 800 KB weight gradient and the GEMM read the zeros back).
+  if (auto fill = dyn_cast<linalg::FillOp>(op))
+    if (auto product = dyn_cast_or_null<linalg::MatmulOp>(op->getNextNode()))
+      if (product.getDpsInits()[0] == fill.getDpsInits()[0])
+        return false;
   if (isa<linalg::GenericOp, linalg::FillOp>(op))
     return cast<linalg::LinalgOp>(op).hasPureBufferSemantics();
   return false;

@@ -118,3 +118,27 @@ func.func @in_a_loop(%a: memref<8xf32>, %b: memref<8xf32>) {
   }
   return
 }
+
+// A product's zero fill right before the product stays out of the merged
+// loop (kiln-matmul-to-call drops it and has the GEMM overwrite); the fill of
+// another buffer merges with the loop before it.
+// CHECK-LABEL: func.func @product_fill(
+// CHECK: scf.forall
+// CHECK:   linalg.fill ins(%{{.*}} : f32) outs(%subview
+// CHECK:   linalg.fill ins(%{{.*}} : f32) outs(%arg4 :
+// CHECK-NEXT: }
+// CHECK-NEXT: }
+// CHECK-NEXT: linalg.fill ins(%{{.*}} : f32) outs(%arg2 :
+// CHECK-NEXT: linalg.matmul
+func.func @product_fill(%a: memref<8x4xf32>, %b: memref<4x8xf32>, %c: memref<8x8xf32>,
+                        %d: memref<8xf32>, %e: memref<8xf32>) {
+  %zero = arith.constant 0.0 : f32
+  scf.forall (%i) = (0) to (8) step (4) {
+    %sd = memref.subview %d[%i] [4] [1] : memref<8xf32> to memref<4xf32, strided<[1], offset: ?>>
+    linalg.fill ins(%zero : f32) outs(%sd : memref<4xf32, strided<[1], offset: ?>>)
+  }
+  linalg.fill ins(%zero : f32) outs(%e : memref<8xf32>)
+  linalg.fill ins(%zero : f32) outs(%c : memref<8x8xf32>)
+  linalg.matmul ins(%a, %b : memref<8x4xf32>, memref<4x8xf32>) outs(%c : memref<8x8xf32>)
+  return
+}
