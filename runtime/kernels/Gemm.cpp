@@ -14,7 +14,8 @@
 //
 // Skinny products skip work that does not pay: with one row panel of A, B is
 // read in place (packing it would copy every element to use it once); one
-// row times a transposed B (a batch-1 `linear`) is a row of dot products.
+// row times a transposed B (a batch-1 `linear`) is a row of dot products;
+// K = 1 (a batch-1 weight gradient) is one pass of stores per row of C.
 //
 // Every element of C is summed in an order fixed by the problem alone: per
 // KC block of K, a sum from zero in k order added to C. Threads split M or N,
@@ -495,6 +496,27 @@ void dotProduct(const Kernels<float> &ks, const Mat<float> &a, const Mat<float> 
 }
 #endif
 
+/// C[i0:i1, :] (+)= A[i0:i1, 0] * B[0, :] for K = 1 (a batch-1 weight
+/// gradient) and B's row contiguous: each row of C one pass of stores, no
+/// packing and no micro-kernel calls. 0 + a * b and c + a * b, as the
+/// kernels' one-step sums: the same bits (plain SSE2 code: no FMA to fuse
+/// the two roundings into one, with GCC or clang).
+template <typename T>
+void rank1(const Mat<T> &a, const Mat<T> &b, const Mat<T> &c, int64_t i0, int64_t i1,
+           bool overwrite) {
+  const T *x = b.data;
+  for (int64_t i = i0; i < i1; ++i) {
+    const T ai = *a.at(i, 0);
+    T *row = c.at(i, 0);
+    if (overwrite)
+      for (int64_t j = 0; j < c.cols; ++j)
+        row[j] = T(0) + ai * x[j];
+    else
+      for (int64_t j = 0; j < c.cols; ++j)
+        row[j] = row[j] + ai * x[j];
+  }
+}
+
 // Below this many multiply-adds a product stays on one thread: waking the
 // pool's workers costs more than the second core saves. 2^18 (was 2^21) is
 // an estimate (a wake-up of tens of microseconds against ~100 GFLOP/s a
@@ -534,9 +556,11 @@ template <typename T> void gemm(const Mat<T> &a0, const Mat<T> &b0, const Mat<T>
   }
   const Kernels<T> ks = kernels<T>();
   // The path and the kernel follow from the problem, never from the threads.
-  enum { Packed, Direct, Dot } path = Packed;
+  enum { Packed, Direct, Dot, Rank1 } path = Packed;
   Kernel<T> kern = n <= ks.narrow.nr ? ks.narrow : ks.wide;
-  if (m == 1 && ks.dot && b.colMajor() && !b.rowMajor())
+  if (k == 1 && m > 1 && b.cs == 1)
+    path = Rank1;
+  else if (m == 1 && ks.dot && b.colMajor() && !b.rowMajor())
     path = Dot;
   else if (m == 1 && b.rowMajor())
     path = Direct, kern = ks.row;
@@ -545,7 +569,7 @@ template <typename T> void gemm(const Mat<T> &a0, const Mat<T> &b0, const Mat<T>
 
   // Split N (each thread packs its own part of B, all of A) or M (the other
   // way round), whichever duplicates less packing; tiles are whole panels.
-  bool splitRows = path != Dot && m > n;
+  bool splitRows = path == Rank1 || (path != Dot && m > n);
   int64_t unit = path == Dot ? 4 : splitRows ? kern.mr : kern.nr;
   int64_t panels = ((splitRows ? m : n) + unit - 1) / unit;
   int64_t threads = std::min<int64_t>(kiln::runtime::threadPool().threads(), panels);
@@ -563,6 +587,9 @@ template <typename T> void gemm(const Mat<T> &a0, const Mat<T> &b0, const Mat<T>
       if constexpr (sizeof(T) == sizeof(float))
         dotProduct(ks, a, b, c, lo, hi, overwrite);
 #endif
+      break;
+    case Rank1:
+      rank1(a, b, c, lo, hi, overwrite);
       break;
     case Direct:
     case Packed:

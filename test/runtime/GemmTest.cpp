@@ -137,10 +137,11 @@ std::vector<float> product(int64_t m, int64_t n, int64_t k, bool tA, bool tB, in
 
 // Every path splits only M or N: one row (dot products and the one-row
 // kernel), ten columns, one row panel, rows split (M > N), transposed
-// operands; all large enough to be split.
+// operands, K = 1 (rank-1 rows); all large enough to be split.
 TEST(GemmTest, ThreadsGiveTheSameBitsOnEveryPath) {
   for (auto [m, n, k] : {std::tuple<int64_t, int64_t, int64_t>{1, 700, 800}, {96, 10, 700},
-                         {20, 300, 260}, {600, 40, 300}, {256, 784, 64}, {64, 256, 784}})
+                         {20, 300, 260}, {600, 40, 300}, {256, 784, 64}, {64, 256, 784},
+                         {1024, 784, 1}})
     for (bool tA : {false, true})
       for (bool tB : {false, true}) {
         std::vector<float> one = product(m, n, k, tA, tB, 1);
