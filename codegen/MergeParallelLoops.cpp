@@ -10,7 +10,7 @@
 // loop of one tile. Two members are independent when neither writes a
 // buffer the other reads or writes. Buffers are compared by their root (through views): an alloc, or
 // an argument of the function (the runtime passes arguments that do not
-// alias what the function writes). Between two loops, ops without memory
+// overlap one another). Between two loops, ops without memory
 // effects (index arithmetic, views) move before the merged loop, deallocs
 // after it; any other op ends the group.
 //
