@@ -269,13 +269,16 @@ __attribute__((target("avx2,fma"))) void dotAvx2(int64_t k, const float *x, cons
     y[j * incy] = (overwrite ? 0.0f : y[j * incy]) + sums[j];
 }
 
-/// dst[q * ldd + t] = src[t * lds + q] for t, q < 8: the step of packing
-/// that turns rows into k-major panels (A row-major, B transposed).
-__attribute__((target("avx2"))) void transpose8x8(const float *src, int64_t lds, float *dst,
-                                                  int64_t ldd) {
+/// dst[q * ldd + t] = src[t * lds + q] for t < Rows (at most 8), q < 8: the
+/// step of packing that turns rows into k-major panels (A row-major, B
+/// transposed). Fewer than 8 rows (the AVX2 kernel's panels of 6) transpose
+/// with zero rows in their place and store only their Rows values per column.
+template <int Rows>
+__attribute__((target("avx2"))) void transposeRows8(const float *src, int64_t lds, float *dst,
+                                                    int64_t ldd) {
   __m256 r[8], t[8];
   for (int i = 0; i < 8; ++i)
-    r[i] = _mm256_loadu_ps(src + i * lds);
+    r[i] = i < Rows ? _mm256_loadu_ps(src + i * lds) : _mm256_setzero_ps();
   for (int i = 0; i < 8; i += 2) {
     t[i] = _mm256_unpacklo_ps(r[i], r[i + 1]);
     t[i + 1] = _mm256_unpackhi_ps(r[i], r[i + 1]);
@@ -286,9 +289,21 @@ __attribute__((target("avx2"))) void transpose8x8(const float *src, int64_t lds,
     r[h + 2] = _mm256_shuffle_ps(t[h + 1], t[h + 3], 0x44);
     r[h + 3] = _mm256_shuffle_ps(t[h + 1], t[h + 3], 0xEE);
   }
+  __m256 columns[8];
   for (int q = 0; q < 4; ++q) {
-    _mm256_storeu_ps(dst + q * ldd, _mm256_permute2f128_ps(r[q], r[q + 4], 0x20));
-    _mm256_storeu_ps(dst + (q + 4) * ldd, _mm256_permute2f128_ps(r[q], r[q + 4], 0x31));
+    columns[q] = _mm256_permute2f128_ps(r[q], r[q + 4], 0x20);
+    columns[q + 4] = _mm256_permute2f128_ps(r[q], r[q + 4], 0x31);
+  }
+  for (int q = 0; q < 8; ++q) {
+    __m256 column = columns[q];
+    if constexpr (Rows == 8) {
+      _mm256_storeu_ps(dst + q * ldd, column);
+    } else {
+      alignas(32) float values[8];
+      _mm256_store_ps(values, column);
+      for (int i = 0; i < Rows; ++i)
+        dst[q * ldd + i] = values[i];
+    }
   }
 }
 
@@ -370,13 +385,20 @@ void transposeCopy(const T *src, int64_t lds, int64_t rows, int64_t cols, T *dst
 #if defined(__x86_64__)
   if constexpr (sizeof(T) == sizeof(float)) {
     if (hostIsa() != Isa::Plain) {
-      for (; t0 + 8 <= rows; t0 += 8) {
+      using Transpose = void (*)(const float *, int64_t, float *, int64_t);
+      static constexpr Transpose byRows[9] = {
+          nullptr,           transposeRows8<1>, transposeRows8<2>,
+          transposeRows8<3>, transposeRows8<4>, transposeRows8<5>,
+          transposeRows8<6>, transposeRows8<7>, transposeRows8<8>};
+      while (t0 < rows) {
+        int64_t block = std::min<int64_t>(8, rows - t0);
         int64_t q = 0;
         for (; q + 8 <= cols; q += 8)
-          transpose8x8(src + t0 * lds + q, lds, dst + q * ldd + t0, ldd);
+          byRows[block](src + t0 * lds + q, lds, dst + q * ldd + t0, ldd);
         for (; q < cols; ++q)
-          for (int64_t t = t0; t < t0 + 8; ++t)
+          for (int64_t t = t0; t < t0 + block; ++t)
             dst[q * ldd + t] = src[t * lds + q];
+        t0 += block;
       }
     }
   }
