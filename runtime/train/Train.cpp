@@ -3,10 +3,11 @@
 // Per step the runtime stages a batch, calls
 //   kiln_train_step(inputs..., targets..., params..., state..., hyper...,
 //                   loss, metrics...)
-// which updates the parameters and optimizer state in place. Everything that decides the numbers (initial values,
-// sample order, step count) comes from the seed and the flags, never the
-// clock, and a checkpoint (train/Checkpoint.h) holds all of it, so a resumed
-// run continues exactly where the first one stopped.
+// which updates the parameters and optimizer state in place. Everything that
+// decides the numbers (initial values, sample order, step count) comes from
+// the seed and the flags, never the clock, and a checkpoint
+// (train/Checkpoint.h) holds all of it, so a resumed run continues exactly
+// where the first one stopped.
 //
 // Under mpirun (parallel/Mpi.h) each of the K ranks takes its part of every
 // global batch of the seeded order (split as evenly as possible, in rank
