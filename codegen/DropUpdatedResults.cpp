@@ -24,18 +24,6 @@ using namespace kiln::ir;
 
 namespace {
 
-bool isUpdate(Attribute role) { return isa_and_nonnull<ParamAttr, BufferAttr, StateAttr>(role); }
-
-/// The argument of `func` whose role has the kind and name of `role`.
-BlockArgument argumentFor(func::FuncOp func, Attribute role) {
-  for (unsigned i = 0; i < func.getNumArguments(); ++i) {
-    Attribute argRole = getArgRole(func, i);
-    if (argRole && argRole.getTypeID() == role.getTypeID() && roleName(argRole) == roleName(role))
-      return func.getArgument(i);
-  }
-  return nullptr;
-}
-
 struct DropUpdatedResultsPass
     : public kiln::impl::DropUpdatedResultsBase<DropUpdatedResultsPass> {
   void runOnOperation() override {
@@ -44,7 +32,7 @@ struct DropUpdatedResultsPass
         continue;
       llvm::BitVector drop(func.getNumResults());
       for (unsigned i = 0; i < func.getNumResults(); ++i)
-        drop[i] = isUpdate(getResultRole(func, i));
+        drop[i] = isUpdateRole(getResultRole(func, i));
       SmallVector<func::ReturnOp> returns;
       func.walk([&](func::ReturnOp ret) { returns.push_back(ret); });
       for (func::ReturnOp ret : returns)
@@ -52,10 +40,10 @@ struct DropUpdatedResultsPass
           Value v = ret.getOperand(i);
           while (auto cast = v.getDefiningOp<memref::CastOp>())
             v = cast.getSource();
-          Attribute role = getResultRole(func, i);
-          if (v != argumentFor(func, role)) {
+          if (v != updatedArgument(func, i)) {
             ret.emitError("kiln: the new value of '")
-                << roleName(role) << "' is not in its argument's buffer after bufferization";
+                << roleName(getResultRole(func, i))
+                << "' is not in its argument's buffer after bufferization";
             return signalPassFailure();
           }
         }

@@ -34,41 +34,26 @@ using namespace kiln::ir;
 
 namespace {
 
-/// The role a train step's argument and its updated result share (the same
-/// kind and name), or null for any other role.
-Attribute updatedRole(Attribute role) {
-  if (auto param = dyn_cast_or_null<ParamAttr>(role))
-    return ParamAttr::get(role.getContext(), param.getName()); // without the initializer
-  if (auto buffer = dyn_cast_or_null<BufferAttr>(role))
-    return BufferAttr::get(role.getContext(), buffer.getName());
-  if (isa_and_nonnull<StateAttr>(role))
-    return role;
-  return nullptr;
-}
-
 struct UpdateInPlacePass : public kiln::impl::UpdateInPlaceBase<UpdateInPlacePass> {
   void runOnOperation() override {
     llvm::SmallPtrSet<Value, 8> updated;
     for (auto func : getOperation().getOps<func::FuncOp>()) {
       if (getEntry(func) != Entry::TrainStep || func.isExternal())
         continue;
-      llvm::DenseMap<Attribute, BlockArgument> argOf;
-      for (unsigned i = 0; i < func.getNumArguments(); ++i)
-        if (Attribute role = updatedRole(getArgRole(func, i)))
-          argOf[role] = func.getArgument(i);
       for (Block &block : func.getBody()) {
         auto ret = dyn_cast<func::ReturnOp>(block.getTerminator());
         if (!ret)
           continue;
         OpBuilder b(ret);
         for (OpOperand &operand : ret->getOpOperands()) {
-          Attribute role = updatedRole(getResultRole(func, operand.getOperandNumber()));
-          if (!role || !isa<TensorType>(operand.get().getType()))
+          unsigned result = operand.getOperandNumber();
+          if (!isUpdateRole(getResultRole(func, result)) ||
+              !isa<TensorType>(operand.get().getType()))
             continue; // not an update, or already on buffers
-          BlockArgument old = argOf.lookup(role);
+          BlockArgument old = updatedArgument(func, result);
           if (!old) {
             func.emitError("kiln: the train step's result '")
-                << roleName(role) << "' has no argument to be updated in";
+                << roleName(getResultRole(func, result)) << "' has no argument to be updated in";
             return signalPassFailure();
           }
           if (operand.get() == old)

@@ -486,6 +486,20 @@ Attribute getResultRole(FunctionOpInterface func, unsigned i) {
   return func.getResultAttr(i, kRoleAttrName);
 }
 
+bool isUpdateRole(Attribute role) { return isa_and_nonnull<ParamAttr, BufferAttr, StateAttr>(role); }
+
+BlockArgument updatedArgument(FunctionOpInterface func, unsigned result) {
+  Attribute role = getResultRole(func, result);
+  if (!isUpdateRole(role))
+    return nullptr;
+  for (unsigned i = 0; i < func.getNumArguments(); ++i) {
+    Attribute argRole = getArgRole(func, i);
+    if (argRole && argRole.getTypeID() == role.getTypeID() && roleName(argRole) == roleName(role))
+      return func.getArgument(i);
+  }
+  return nullptr;
+}
+
 DictionaryAttr roleDict(Attribute role) {
   Builder b(role.getContext());
   return b.getDictionaryAttr(b.getNamedAttr(kRoleAttrName, role));

@@ -57,6 +57,15 @@ Role getResultRole(mlir::FunctionOpInterface func, unsigned i) {
   return llvm::dyn_cast_or_null<Role>(getResultRole(func, i));
 }
 
+/// Whether a train step's result with `role` is the new value of a
+/// parameter, buffer or optimizer state (what the step updates).
+bool isUpdateRole(mlir::Attribute role);
+
+/// For a train step's result that is the new value of a parameter, buffer or
+/// optimizer state, the argument holding the old value (the same role kind
+/// and name); null for any other result.
+mlir::BlockArgument updatedArgument(mlir::FunctionOpInterface func, unsigned result);
+
 /// An argument or result attribute dictionary holding just `role`.
 mlir::DictionaryAttr roleDict(mlir::Attribute role);
 
