@@ -93,6 +93,40 @@ struct Linear {
   }
 };
 
+std::optional<Linear> linearForm(Value value, Block &entry);
+
+/// Dimension `d` of the memref `source` as a linear form: an argument's
+/// dimension, or traced through the ops that take their result's sizes as
+/// operands (views, allocs, expanding reshapes) or keep them (casts).
+std::optional<Linear> dimForm(Value source, int64_t d, Block &entry) {
+  auto type = cast<MemRefType>(source.getType());
+  if (!type.isDynamicDim(d))
+    return Linear{type.getDimSize(d), {}};
+  if (auto arg = dyn_cast<BlockArgument>(source)) {
+    if (arg.getOwner() != &entry)
+      return std::nullopt;
+    Linear r;
+    r.terms[{arg.getArgNumber(), d}] = 1;
+    return r;
+  }
+  Operation *def = source.getDefiningOp();
+  // The operand among `sizes` (one per dynamic dim) that gives dim d.
+  auto dynamicSize = [&](ValueRange sizes) { return linearForm(sizes[type.getDynamicDimIndex(d)], entry); };
+  if (auto view = dyn_cast_or_null<memref::ViewOp>(def))
+    return dynamicSize(view.getSizes());
+  if (auto alloc = dyn_cast_or_null<memref::AllocOp>(def))
+    return dynamicSize(alloc.getDynamicSizes());
+  if (auto expand = dyn_cast_or_null<memref::ExpandShapeOp>(def)) {
+    OpFoldResult size = expand.getMixedOutputShape()[d];
+    if (std::optional<int64_t> c = getConstantIntValue(size))
+      return Linear{*c, {}};
+    return linearForm(cast<Value>(size), entry);
+  }
+  if (auto same = dyn_cast_or_null<memref::CastOp>(def))
+    return dimForm(same.getSource(), d, entry);
+  return std::nullopt;
+}
+
 /// The index value as a linear form in the function's argument dimensions,
 /// or none when it is not one (a loop's index, a value loaded from memory).
 std::optional<Linear> linearForm(Value value, Block &entry) {
@@ -102,13 +136,10 @@ std::optional<Linear> linearForm(Value value, Block &entry) {
   if (!def)
     return std::nullopt;
   if (auto dim = dyn_cast<memref::DimOp>(def)) {
-    auto arg = dyn_cast<BlockArgument>(dim.getSource());
     std::optional<int64_t> index = getConstantIntValue(dim.getIndex());
-    if (!arg || arg.getOwner() != &entry || !index)
+    if (!index || !isa<MemRefType>(dim.getSource().getType()))
       return std::nullopt;
-    Linear r;
-    r.terms[{arg.getArgNumber(), *index}] = 1;
-    return r;
+    return dimForm(dim.getSource(), *index, entry);
   }
   auto operands = [&]() -> std::optional<std::pair<Linear, Linear>> {
     if (def->getNumOperands() != 2)

@@ -109,36 +109,75 @@ Value windowSum(Emitter &e, Value x, ArrayRef<int64_t> k, ArrayRef<int64_t> s,
   return op.getResult(0);
 }
 
+/// A window's max step: `v` at kernel offset `i` replaces the best so far
+/// when strictly larger, or equal and earlier (the first maximum).
+std::pair<Value, Value> maxStep(OpBuilder &b, Location l, Value v, Value i, Value best, Value at) {
+  Value larger = arith::CmpFOp::create(b, l, arith::CmpFPredicate::OGT, v, best);
+  Value equal = arith::CmpFOp::create(b, l, arith::CmpFPredicate::OEQ, v, best);
+  Value earlier = arith::CmpIOp::create(b, l, arith::CmpIPredicate::slt, i, at);
+  Value take = arith::OrIOp::create(b, l, larger, arith::AndIOp::create(b, l, equal, earlier));
+  return {arith::SelectOp::create(b, l, take, v, best), arith::SelectOp::create(b, l, take, i, at)};
+}
+
+/// Windows of at most this many elements are unrolled into one parallel op.
+constexpr int64_t kMaxUnrolledWindow = 16;
+
 /// The largest value of each (-inf padded) window and where it is
-/// (kh * KW + kw, i64): the first largest, as PyTorch picks.
+/// (kh * KW + kw, i32): the first largest, as PyTorch picks. A small window
+/// is one parallel op reading each of its elements through its own map, the
+/// steps in registers in (kh, kw) order (LLVM vectorizes it along a row of
+/// windows); a larger one a reduction over (kh, kw). Both start from -inf
+/// at 0 and take the same steps: the same results.
 std::pair<Value, Value> maxPool(Emitter &e, Value x, ArrayRef<int64_t> k,
                                        ArrayRef<int64_t> s, ArrayRef<int64_t> p) {
   OpBuilder &b = e.b;
-  Type elem = e.typeOf(x).getElementType(), i64 = b.getI64Type();
+  Type elem = e.typeOf(x).getElementType(), i32 = b.getI32Type();
   int64_t lead = e.typeOf(x).getRank() - 2;
-  Value padded = pad(e, x, p[0], p[1], lowest(e, elem, false));
+  Value minusInf = lowest(e, elem, false);
+  Value padded = pad(e, x, p[0], p[1], minusInf);
   RankedTensorType type = pooledType(e, x, k, s, p, elem);
+  auto whereType = RankedTensorType::get(type.getShape(), i32);
   auto dynamic = e.dynamicSizes(type, [&](int64_t d) { return std::pair<Value, int64_t>{x, d}; });
-  Value best = e.filled(type, dynamic, lowest(e, elem, false));
-  Value where = e.filled(RankedTensorType::get(type.getShape(), i64), dynamic, e.scalar(i64, 0));
+  if (k[0] * k[1] <= kMaxUnrolledWindow) {
+    SmallVector<Value> inputs(k[0] * k[1], padded);
+    SmallVector<AffineMap> maps;
+    for (int64_t kh = 0; kh < k[0]; ++kh)
+      for (int64_t kw = 0; kw < k[1]; ++kw) {
+        SmallVector<AffineExpr> at;
+        for (int64_t d = 0; d < lead; ++d)
+          at.push_back(b.getAffineDimExpr(d));
+        at.push_back(b.getAffineDimExpr(lead) * s[0] + kh);
+        at.push_back(b.getAffineDimExpr(lead + 1) * s[1] + kw);
+        maps.push_back(AffineMap::get(lead + 2, 0, at, b.getContext()));
+      }
+    maps.append(2, b.getMultiDimIdentityMap(lead + 2));
+    SmallVector<utils::IteratorType> iters(lead + 2, utils::IteratorType::parallel);
+    auto op = linalg::GenericOp::create(
+        b, e.loc, TypeRange{type, whereType}, inputs,
+        ValueRange{e.empty(type, dynamic), e.empty(whereType, dynamic)}, maps, iters,
+        [&](OpBuilder &nb, Location l, ValueRange a) {
+          Value best = minusInf, at = arith::ConstantOp::create(nb, l, nb.getI32IntegerAttr(0));
+          for (int64_t i = 0; i < k[0] * k[1]; ++i) {
+            Value offset = arith::ConstantOp::create(nb, l, nb.getI32IntegerAttr(int32_t(i)));
+            std::tie(best, at) = maxStep(nb, l, a[i], offset, best, at);
+          }
+          linalg::YieldOp::create(nb, l, ValueRange{best, at});
+        });
+    return {op.getResult(0), op.getResult(1)};
+  }
+  Value best = e.filled(type, dynamic, minusInf);
+  Value where = e.filled(whereType, dynamic, e.scalar(i32, 0));
   auto [kernelSpace, iters] = windowSpace(e, lead, k);
   auto op = linalg::GenericOp::create(
       b, e.loc, TypeRange{best.getType(), where.getType()}, ValueRange{padded, kernelSpace},
       ValueRange{best, where},
       {windowMap(e, lead, s), kernelMap(e, lead), outMap(e, lead), outMap(e, lead)}, iters,
       [&](OpBuilder &nb, Location l, ValueRange a) {
-        Value v = a[0], bestSoFar = a[2], at = a[3];
         Value kh = linalg::IndexOp::create(nb, l, lead + 2), kw = linalg::IndexOp::create(nb, l, lead + 3);
         Value flat = arith::AddIOp::create(
             nb, l, arith::MulIOp::create(nb, l, kh, arith::ConstantIndexOp::create(nb, l, k[1])), kw);
-        Value i = arith::IndexCastOp::create(nb, l, i64, flat);
-        // Strictly larger, or equal and earlier: the first maximum.
-        Value larger = arith::CmpFOp::create(nb, l, arith::CmpFPredicate::OGT, v, bestSoFar);
-        Value equal = arith::CmpFOp::create(nb, l, arith::CmpFPredicate::OEQ, v, bestSoFar);
-        Value earlier = arith::CmpIOp::create(nb, l, arith::CmpIPredicate::slt, i, at);
-        Value take = arith::OrIOp::create(nb, l, larger, arith::AndIOp::create(nb, l, equal, earlier));
-        linalg::YieldOp::create(nb, l, ValueRange{arith::SelectOp::create(nb, l, take, v, bestSoFar),
-                                                  arith::SelectOp::create(nb, l, take, i, at)});
+        auto [v, i] = maxStep(nb, l, a[0], arith::IndexCastOp::create(nb, l, i32, flat), a[2], a[3]);
+        linalg::YieldOp::create(nb, l, ValueRange{v, i});
       });
   return {op.getResult(0), op.getResult(1)};
 }
@@ -165,14 +204,36 @@ Value validShare(OpBuilder &b, Location l, Value valid, Value contribution) {
 /// gatherWindows for windows that tile the input (stride = kernel, no
 /// padding): input (h, w) is in at most one window, (h / kh, w / kw) at
 /// offset (h % kh, w % kw), so each element is one value, no loop over the
-/// kernel. 0.0 + value, as the general form's sum over the kernel gives
+/// kernel; when the windows cover the input, no division either. 0.0 + value, as the general form's sum over the kernel gives
 /// (a -0.0 becomes +0.0 there too): the same bits.
 Value gatherTiledWindows(Emitter &e, Value x, ArrayRef<int64_t> k, const int64_t outSize[2],
                          WindowFn value) {
   RankedTensorType t = e.typeOf(x);
   int64_t lead = t.getRank() - 2;
   Type elem = t.getElementType();
-  auto dynamic = e.dynamicSizes(t, [&](int64_t d) { return std::pair<Value, int64_t>{x, d}; });
+  auto sameDims = [&](int64_t d) { return std::pair<Value, int64_t>{x, d}; };
+  auto dynamic = e.dynamicSizes(t, sameDims);
+  if (outSize[0] * k[0] == t.getDimSize(lead) && outSize[1] * k[1] == t.getDimSize(lead + 1)) {
+    // Windows that cover the input: its elements are [L..., OH, KH, OW, KW],
+    // read at the loop indices (no division: LLVM vectorizes a row).
+    SmallVector<int64_t> shape(t.getShape().take_front(lead));
+    shape.append({outSize[0], k[0], outSize[1], k[1]});
+    auto windowed = RankedTensorType::get(shape, elem);
+    Value each = e.generic(windowed, e.dynamicSizes(windowed, sameDims), ValueRange{}, {},
+                           [&](OpBuilder &nb, Location l, ValueRange) -> Value {
+                             SmallVector<Value> at = leadIndices(nb, l, lead);
+                             auto index = [&](int64_t d) { return linalg::IndexOp::create(nb, l, lead + d); };
+                             Value v = value(nb, l, at, index(0), index(2), index(1), index(3));
+                             Value zero = arith::ConstantOp::create(nb, l, nb.getZeroAttr(elem));
+                             return arith::AddFOp::create(nb, l, zero, v);
+                           });
+    SmallVector<ReassociationIndices> groups;
+    for (int64_t d = 0; d < lead; ++d)
+      groups.push_back({d});
+    groups.push_back({lead, lead + 1});
+    groups.push_back({lead + 2, lead + 3});
+    return tensor::CollapseShapeOp::create(e.b, e.loc, t, each, groups);
+  }
   return e.generic(t, dynamic, ValueRange{}, {}, [&](OpBuilder &nb, Location l, ValueRange) -> Value {
     auto c = [&](int64_t v) { return arith::ConstantIndexOp::create(nb, l, v); };
     SmallVector<Value> at = leadIndices(nb, l, lead);
@@ -285,8 +346,36 @@ struct LowerIm2col : KilnPattern<Im2colOp> {
   }
 };
 
-/// col2im as a gather, so that no two iterations write one pixel: each
-/// pixel sums the column entries of the windows that cover it.
+/// col2im without padding, as a scatter: loops (n, c, kh, kw, oh, ow) add
+/// column entry (c, kh, kw, n, oh, ow) to pixel (n, c, oh*sh + kh, ow*sw + kw),
+/// always in bounds. The innermost loop walks a row of the columns and of the
+/// pixels, which LLVM vectorizes; the gather form reads the columns at
+/// clamped indices, one scalar load each. Each pixel still adds its windows
+/// in (kh, kw) order, and the gather form's extra terms are +0.0 added to a
+/// sum that starts at +0.0 (and so is never -0.0): the same bits. The
+/// loops past (n, c) are reductions: two windows write one pixel.
+Value scatterColumns(Emitter &e, Value perWindow, Value like, ArrayRef<int64_t> s) {
+  OpBuilder &b = e.b;
+  RankedTensorType t = e.typeOf(like);
+  Type elem = t.getElementType();
+  Value out = e.filled(t, e.sizesOf(t, like), e.scalar(elem, 0.0));
+  auto d = [&](unsigned i) { return b.getAffineDimExpr(i); };
+  auto columns = AffineMap::get(6, 0, {d(1), d(2), d(3), d(0), d(4), d(5)}, b.getContext());
+  auto pixels = AffineMap::get(6, 0, {d(0), d(1), d(4) * s[0] + d(2), d(5) * s[1] + d(3)},
+                               b.getContext());
+  SmallVector<utils::IteratorType> iters(2, utils::IteratorType::parallel);
+  iters.append(4, utils::IteratorType::reduction);
+  auto op = linalg::GenericOp::create(
+      b, e.loc, TypeRange{t}, ValueRange{perWindow}, ValueRange{out}, {columns, pixels}, iters,
+      [&](OpBuilder &nb, Location l, ValueRange a) {
+        linalg::YieldOp::create(nb, l, ValueRange{arith::AddFOp::create(nb, l, a[1], a[0])});
+      });
+  return op.getResult(0);
+}
+
+/// col2im: each pixel sums the column entries of the windows that cover it;
+/// a scatter without padding, else a gather (no two iterations write one
+/// pixel, and out-of-bounds windows are skipped by index).
 struct LowerCol2im : KilnPattern<Col2imOp> {
   using KilnPattern::KilnPattern;
   Value lower(Col2imOp op, Adaptor adaptor, RankedTensorType type, Emitter &e) const override {
@@ -296,6 +385,8 @@ struct LowerCol2im : KilnPattern<Col2imOp> {
     auto six = RankedTensorType::get(
         {type.getDimSize(1), k[0], k[1], type.getDimSize(0), oh, ow}, type.getElementType());
     Value perWindow = e.reshape(adaptor.getColumns(), six);
+    if (p[0] == 0 && p[1] == 0)
+      return scatterColumns(e, perWindow, adaptor.getLike(), s);
     return gatherWindows(e, adaptor.getLike(), k, s, p,
                          [&](OpBuilder &b, Location l, ValueRange lead, Value oh, Value ow,
                              Value kh, Value kw) -> Value {
@@ -342,8 +433,8 @@ struct LowerMaxPoolGrad : KilnPattern<MaxPool2dGradOp> {
                            Value best = tensor::ExtractOp::create(b, l, where, at);
                            Value k = arith::AddIOp::create(
                                b, l, arith::MulIOp::create(b, l, kh, arith::ConstantIndexOp::create(b, l, kw)), kwi);
-                           Value k64 = arith::IndexCastOp::create(b, l, b.getI64Type(), k);
-                           Value hit = arith::CmpIOp::create(b, l, arith::CmpIPredicate::eq, best, k64);
+                           Value k32 = arith::IndexCastOp::create(b, l, b.getI32Type(), k);
+                           Value hit = arith::CmpIOp::create(b, l, arith::CmpIPredicate::eq, best, k32);
                            Value zero = arith::ConstantOp::create(b, l, b.getZeroAttr(g.getType()));
                            return arith::SelectOp::create(b, l, hit, g, zero);
                          });

@@ -156,3 +156,28 @@ func.func @shape(%x: memref<?xf32>, %n: index) -> index {
   memref.dealloc %o : memref<2xindex>
   return %v : index
 }
+
+// A size read off a buffer the function made, not off an argument (a dim of
+// a reshaped argument, of another planned buffer), is traced back to the
+// batch: both buffers are planned.
+// CHECK-LABEL: func.func @traced_dims(
+// CHECK-NOT: memref.alloc
+// CHECK: %[[A:.*]] = memref.view %{{.*}} to memref<?x2x2xf32>
+// CHECK: %[[B:.*]] = memref.view %{{.*}} to memref<?x8xf32>
+// CHECK-NOT: memref.alloc
+// CHECK: return
+func.func @traced_dims(%x: memref<?x4xf32>) {
+  %c0 = arith.constant 0 : index
+  %zero = arith.constant 0.0 : f32
+  %n = memref.dim %x, %c0 : memref<?x4xf32>
+  %e = memref.expand_shape %x [[0], [1, 2]] output_shape [%n, 2, 2] : memref<?x4xf32> into memref<?x2x2xf32>
+  %m = memref.dim %e, %c0 : memref<?x2x2xf32>
+  %a = memref.alloc(%m) {alignment = 64 : i64} : memref<?x2x2xf32>
+  %k = memref.dim %a, %c0 : memref<?x2x2xf32>
+  %b = memref.alloc(%k) {alignment = 64 : i64} : memref<?x8xf32>
+  linalg.fill ins(%zero : f32) outs(%a : memref<?x2x2xf32>)
+  linalg.fill ins(%zero : f32) outs(%b : memref<?x8xf32>)
+  memref.dealloc %a : memref<?x2x2xf32>
+  memref.dealloc %b : memref<?x8xf32>
+  return
+}

@@ -39,12 +39,38 @@ func.func @col2im(%c: tensor<27x?xf32>, %x: tensor<?x3x7x6xf32>) -> tensor<?x3x7
 
 // -----
 
-// max_pool2d: a reduction over (kh, kw) of the -inf padded input; it also
-// yields where each maximum is, which only the gradient reads.
+// col2im without padding as a scatter: loops (n, c, kh, kw, oh, ow) add
+// column entry (c, kh, kw, n, oh, ow) to pixel (n, c, oh * 2 + kh, ow + kw),
+// every window in bounds: no index arithmetic, no clamped reads.
+// CHECK-DAG: #[[ENTRY:.*]] = affine_map<(d0, d1, d2, d3, d4, d5) -> (d1, d2, d3, d0, d4, d5)>
+// CHECK-DAG: #[[PIXEL:.*]] = affine_map<(d0, d1, d2, d3, d4, d5) -> (d0, d1, d4 * 2 + d2, d3 + d5)>
+// CHECK-LABEL: func.func @col2im_unpadded
+// CHECK: %[[SIX:.*]] = tensor.reshape %arg0{{.*}} -> tensor<3x3x3x?x3x4xf32>
+// CHECK: %[[ZERO:.*]] = linalg.fill
+// CHECK: linalg.generic {indexing_maps = [#[[ENTRY]], #[[PIXEL]]], iterator_types = ["parallel", "parallel", "reduction", "reduction", "reduction", "reduction"]} ins(%[[SIX]] : {{.*}}) outs(%[[ZERO]] : tensor<?x3x7x6xf32>)
+// CHECK-NEXT: ^bb0(%[[IN:.*]]: f32, %[[OUT:.*]]: f32):
+// CHECK-NEXT: arith.addf %[[OUT]], %[[IN]]
+// CHECK-NOT: arith.divsi
+func.func @col2im_unpadded(%c: tensor<27x?xf32>, %x: tensor<?x3x7x6xf32>) -> tensor<?x3x7x6xf32> {
+  %0 = kiln.col2im %c, %x kernel [3, 3] stride [2, 1] padding [0, 0] : (tensor<27x?xf32>, tensor<?x3x7x6xf32>) -> tensor<?x3x7x6xf32>
+  return %0 : tensor<?x3x7x6xf32>
+}
+
+// -----
+
+// max_pool2d with a small window (3x3 here, at most 16 elements): one
+// parallel op reading the -inf padded input through a map per kernel offset,
+// (n, c, oh * 2 + kh, ow * 2 + kw), the steps unrolled in (kh, kw) order; it
+// also yields where each maximum is (i32), which only the gradient reads.
+// CHECK-DAG: #[[FIRST:.*]] = affine_map<(d0, d1, d2, d3) -> (d0, d1, d2 * 2, d3 * 2)>
+// CHECK-DAG: #[[LAST:.*]] = affine_map<(d0, d1, d2, d3) -> (d0, d1, d2 * 2 + 2, d3 * 2 + 2)>
 // CHECK-LABEL: func.func @max_pool2d
 // CHECK: arith.constant 0xFF800000 : f32
-// CHECK: linalg.generic {{.*}}iterator_types = ["parallel", "parallel", "parallel", "parallel", "reduction", "reduction"]{{.*}} outs(%{{.*}}, %{{.*}} : tensor<?x2x3x4xf32>, tensor<?x2x3x4xi64>)
-// CHECK: arith.cmpf ogt
+// CHECK: %[[PADDED:.*]] = linalg.generic {{.*}} outs(%{{.*}} : tensor<?x2x7x9xf32>)
+// CHECK: linalg.generic {indexing_maps = [#[[FIRST]], {{.*}}, #[[LAST]], {{.*}}], iterator_types = ["parallel", "parallel", "parallel", "parallel"]} ins(%[[PADDED]], {{.*}}) outs(%{{.*}}, %{{.*}} : tensor<?x2x3x4xf32>, tensor<?x2x3x4xi32>)
+// CHECK-COUNT-9: arith.cmpf ogt
+// CHECK-NOT: arith.cmpf ogt
+// CHECK: linalg.yield
 func.func @max_pool2d(%x: tensor<?x2x5x7xf32>) -> tensor<?x2x3x4xf32> {
   %0 = kiln.max_pool2d %x kernel [3, 3] stride [2, 2] padding [1, 1] : (tensor<?x2x5x7xf32>) -> tensor<?x2x3x4xf32>
   return %0 : tensor<?x2x3x4xf32>
@@ -52,11 +78,22 @@ func.func @max_pool2d(%x: tensor<?x2x5x7xf32>) -> tensor<?x2x3x4xf32> {
 
 // -----
 
-// max_pool2d_grad: no mask per element; per-window argmax indices (i64),
+// max_pool2d with a larger window (5x5): a reduction over (kh, kw).
+// CHECK-LABEL: func.func @max_pool2d_large
+// CHECK: linalg.generic {{.*}}iterator_types = ["parallel", "parallel", "parallel", "parallel", "reduction", "reduction"]{{.*}} outs(%{{.*}}, %{{.*}} : tensor<?x2x3x3xf32>, tensor<?x2x3x3xi32>)
+// CHECK: arith.cmpf ogt
+func.func @max_pool2d_large(%x: tensor<?x2x7x7xf32>) -> tensor<?x2x3x3xf32> {
+  %0 = kiln.max_pool2d %x kernel [5, 5] stride [1, 1] padding [0, 0] : (tensor<?x2x7x7xf32>) -> tensor<?x2x3x3xf32>
+  return %0 : tensor<?x2x3x3xf32>
+}
+
+// -----
+
+// max_pool2d_grad: no mask per element; per-window argmax indices (i32),
 // then each input pixel gathers, over the windows that hold it, the grads of
 // those whose argmax it is.
 // CHECK-LABEL: func.func @max_pool2d_grad
-// CHECK: %[[POOL:.*]]:2 = linalg.generic {{.*}} outs(%{{.*}}, %{{.*}} : tensor<?x2x3x4xf32>, tensor<?x2x3x4xi64>)
+// CHECK: %[[POOL:.*]]:2 = linalg.generic {{.*}} outs(%{{.*}}, %{{.*}} : tensor<?x2x3x4xf32>, tensor<?x2x3x4xi32>)
 // CHECK: linalg.generic {{.*}}iterator_types = ["parallel", "parallel", "parallel", "parallel", "reduction", "reduction"]{{.*}} outs(%{{.*}} : tensor<?x2x5x7xf32>)
 // CHECK: arith.divsi
 // CHECK: arith.remsi
@@ -75,7 +112,7 @@ func.func @max_pool2d_grad(%g: tensor<?x2x3x4xf32>, %x: tensor<?x2x5x7xf32>) -> 
 // (h % 2, w % 2), so one parallel op with no kernel loops; rows and columns
 // past the last whole window (row 4 of 5, column 6 of 7) get 0.
 // CHECK-LABEL: func.func @max_pool2d_grad_tiled
-// CHECK: %[[POOL:.*]]:2 = linalg.generic {{.*}} outs(%{{.*}}, %{{.*}} : tensor<?x2x2x3xf32>, tensor<?x2x2x3xi64>)
+// CHECK: %[[POOL:.*]]:2 = linalg.generic {{.*}} outs(%{{.*}}, %{{.*}} : tensor<?x2x2x3xf32>, tensor<?x2x2x3xi32>)
 // CHECK: linalg.generic {{.*}}iterator_types = ["parallel", "parallel", "parallel", "parallel"]{{.*}} outs(%{{.*}} : tensor<?x2x5x7xf32>)
 // CHECK: arith.divui %{{.*}}, %c2
 // CHECK: arith.remui %{{.*}}, %c2
@@ -88,6 +125,26 @@ func.func @max_pool2d_grad(%g: tensor<?x2x3x4xf32>, %x: tensor<?x2x5x7xf32>) -> 
 func.func @max_pool2d_grad_tiled(%g: tensor<?x2x2x3xf32>, %x: tensor<?x2x5x7xf32>) -> tensor<?x2x5x7xf32> {
   %0 = kiln.max_pool2d_grad %g, %x kernel [2, 2] stride [2, 2] padding [0, 0] : (tensor<?x2x2x3xf32>, tensor<?x2x5x7xf32>) -> tensor<?x2x5x7xf32>
   return %0 : tensor<?x2x5x7xf32>
+}
+
+// -----
+
+// max_pool2d_grad over windows that cover the input (4x6 in 2x2 windows):
+// the input seen as [N, C, OH, KH, OW, KW], element (oh, kh, ow, kw) reads
+// window (oh, ow) at the loop indices (no division), then collapsed back.
+// CHECK-LABEL: func.func @max_pool2d_grad_covered
+// CHECK: %[[POOL:.*]]:2 = linalg.generic
+// CHECK: %[[EACH:.*]] = linalg.generic {{.*}}iterator_types = ["parallel", "parallel", "parallel", "parallel", "parallel", "parallel"]} outs(%{{.*}} : tensor<?x2x2x2x3x2xf32>)
+// CHECK-NOT: arith.divui
+// CHECK: %[[OH:.*]] = linalg.index 2
+// CHECK: %[[OW:.*]] = linalg.index 4
+// CHECK: tensor.extract %arg0[%{{.*}}, %{{.*}}, %[[OH]], %[[OW]]]
+// CHECK: tensor.extract %[[POOL]]#1[%{{.*}}, %{{.*}}, %[[OH]], %[[OW]]]
+// CHECK: arith.cmpi eq
+// CHECK: tensor.collapse_shape %[[EACH]] {{\[\[}}0], [1], [2, 3], [4, 5]] : tensor<?x2x2x2x3x2xf32> into tensor<?x2x4x6xf32>
+func.func @max_pool2d_grad_covered(%g: tensor<?x2x2x3xf32>, %x: tensor<?x2x4x6xf32>) -> tensor<?x2x4x6xf32> {
+  %0 = kiln.max_pool2d_grad %g, %x kernel [2, 2] stride [2, 2] padding [0, 0] : (tensor<?x2x2x3xf32>, tensor<?x2x4x6xf32>) -> tensor<?x2x4x6xf32>
+  return %0 : tensor<?x2x4x6xf32>
 }
 
 // -----
