@@ -29,20 +29,29 @@ using namespace mlir;
 
 namespace kiln {
 
-/// LLVM's O3 fully unrolls every loop of a constant trip count whose
-/// unrolled body stays under its size threshold. In Kiln's loop nests that
-/// is the row of a small static dimension (a bias of 10 or 32 broadcast
-/// over the batch): once unrolled, the vectorizer takes the batch loop
-/// instead and writes columns with scatters, slower code that takes long
-/// to compile (half of the CNN's build). Loops of at most 8 iterations (a
-/// 5x5 window's) are still unrolled; the examples' steps do not move
-/// (docs/compiler.md). A value given on the command line wins.
-static void limitFullUnrolling() {
+/// Two of O3's defaults, changed once per process (a value given on the
+/// command line wins; docs/compiler.md has the measurements):
+/// - `unroll-full-max-count` 8: O3 fully unrolls every loop of a constant
+///   trip count whose unrolled body stays under its size threshold. In
+///   Kiln's loop nests that is the row of a small static dimension (a bias
+///   of 10 or 32 broadcast over the batch): once unrolled, the vectorizer
+///   takes the batch loop instead and writes columns with scatters, slower
+///   code that takes long to compile (half of the CNN's build). Loops of at
+///   most 8 iterations (a 5x5 window's) are still unrolled.
+/// - `vectorizer-min-trip-count` 4: below 16 iterations (by default) the
+///   loop vectorizer optimizes for size: no scalar remainder and no run-time
+///   check that two buffers do not overlap. Kiln's rows are often 10 or 14
+///   long and read one buffer while writing another, so they stayed scalar
+///   (the CNN's pooling gradient: 10% of its step, 3% vectorized).
+static void setCodegenDefaults() {
+  static constexpr std::pair<llvm::StringLiteral, llvm::StringLiteral> defaults[] = {
+      {"unroll-full-max-count", "8"}, {"vectorizer-min-trip-count", "4"}};
   auto &options = llvm::cl::getRegisteredOptions();
-  auto it = options.find("unroll-full-max-count");
-  if (it == options.end() || it->second->getNumOccurrences() > 0)
-    return;
-  it->second->addOccurrence(0, "unroll-full-max-count", "8");
+  for (auto [name, value] : defaults) {
+    auto it = options.find(name);
+    if (it != options.end() && it->second->getNumOccurrences() == 0)
+      it->second->addOccurrence(0, name, value);
+  }
 }
 
 /// What convert-func-to-llvm names a function's C interface.
@@ -108,7 +117,7 @@ std::string emitMachineCode(llvm::Module &module, llvm::raw_pwrite_stream &out,
   std::call_once(registered, [] {
     llvm::InitializeNativeTarget();
     llvm::InitializeNativeTargetAsmPrinter();
-    limitFullUnrolling();
+    setCodegenDefaults();
   });
   llvm::Triple triple(llvm::sys::getDefaultTargetTriple());
   std::string error;
