@@ -288,6 +288,21 @@ def InterchangeWindows : Pass<"kiln-interchange-windows", "mlir::ModuleOp"> {
   let dependentDialects = ["mlir::linalg::LinalgDialect"];
 }
 
+def InterchangeReductions : Pass<"kiln-interchange-reductions", "mlir::ModuleOp"> {
+  let summary = "Run a small reduction's parallel loops inside its reduction loops";
+  let description = [{
+    Before linalg becomes loops: a `linalg.generic` on buffers that reduces
+    into at most 256 static outputs, indexed by its parallel loops alone,
+    with a reduction loop inside a parallel one (a conv's bias gradient:
+    (n, c, h, w) summed into c), is interchanged so that the parallel loops
+    run innermost, each kind of loop in its own order: (n, h, w, c). The
+    innermost loop then adds to independent sums instead of a chain of
+    adds into one. Every output still meets its reduction iterations in
+    the same order: the same bits.
+  }];
+  let dependentDialects = ["mlir::linalg::LinalgDialect"];
+}
+
 def GpuLaunchToRuntime : Pass<"kiln-gpu-launch-to-runtime", "mlir::ModuleOp"> {
   let summary = "The host side of a cuda executable: each gpu.launch_func a kiln_cuda_launch call, the gpu.binary globals the runtime loads lazily";
   let description = [{
