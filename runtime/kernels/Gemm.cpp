@@ -66,6 +66,9 @@ using KernelFn = void (*)(int64_t kc, const T *a, int64_t lda, const T *b, int64
 template <typename T> struct Kernel {
   int64_t mr, nr;
   KernelFn<T> fn;
+  /// The same kernel reading a row-major A in place: element (i, p) at
+  /// a[i * lda + p] (null where there is none: A is packed).
+  KernelFn<T> fnRowA = nullptr;
 };
 
 // ---------------------------------------------------------------- plain C++
@@ -171,8 +174,10 @@ __attribute__((target("avx512f,avx512vl,fma"))) void dotAvx512(int64_t k, const 
 // ---------------------------------------------------------------- AVX2 + FMA
 // A full tile (cols = 8 * NV) uses plain loads and stores, an edge tile masked
 // ones: AMD's vmaskmovps store is microcoded, and a batch-1 weight gradient
-// (K = 1) is all stores. Two instances, so the k loop has no branch.
-template <int MR, int NV, bool Full>
+// (K = 1) is all stores. Two instances, so the k loop has no branch. RowA:
+// A is a row-major matrix read in place, element (i, p) at a[i * lda + p],
+// instead of a k-major panel: the same broadcasts, without packing A.
+template <int MR, int NV, bool Full, bool RowA>
 __attribute__((target("avx2,fma"))) void kernelAvx2Tile(int64_t kc, const float *a, int64_t lda,
                                                         const float *b, int64_t ldb, float *c,
                                                         int64_t ldc, int64_t rows, int64_t cols,
@@ -188,7 +193,8 @@ __attribute__((target("avx2,fma"))) void kernelAvx2Tile(int64_t kc, const float 
 #pragma GCC unroll 8
     for (int v = 0; v < NV; ++v)
       acc[i][v] = _mm256_setzero_ps();
-  for (int64_t p = 0; p < kc; ++p, a += lda, b += ldb) {
+  const int64_t rowStep = RowA ? lda : 1, kStep = RowA ? 1 : lda;
+  for (int64_t p = 0; p < kc; ++p, a += kStep, b += ldb) {
     __m256 bv[NV];
 #pragma GCC unroll 8
     for (int v = 0; v < NV; ++v) {
@@ -199,7 +205,7 @@ __attribute__((target("avx2,fma"))) void kernelAvx2Tile(int64_t kc, const float 
     }
 #pragma GCC unroll 16
     for (int i = 0; i < MR; ++i) {
-      __m256 ai = _mm256_broadcast_ss(a + i);
+      __m256 ai = _mm256_broadcast_ss(a + i * rowStep);
 #pragma GCC unroll 8
       for (int v = 0; v < NV; ++v)
         acc[i][v] = _mm256_fmadd_ps(ai, bv[v], acc[i][v]);
@@ -223,13 +229,13 @@ __attribute__((target("avx2,fma"))) void kernelAvx2Tile(int64_t kc, const float 
   }
 }
 
-template <int MR, int NV>
+template <int MR, int NV, bool RowA = false>
 void kernelAvx2(int64_t kc, const float *a, int64_t lda, const float *b, int64_t ldb, float *c,
                 int64_t ldc, int64_t rows, int64_t cols, bool overwrite) {
   if (cols == 8 * NV)
-    kernelAvx2Tile<MR, NV, true>(kc, a, lda, b, ldb, c, ldc, rows, cols, overwrite);
+    kernelAvx2Tile<MR, NV, true, RowA>(kc, a, lda, b, ldb, c, ldc, rows, cols, overwrite);
   else
-    kernelAvx2Tile<MR, NV, false>(kc, a, lda, b, ldb, c, ldc, rows, cols, overwrite);
+    kernelAvx2Tile<MR, NV, false, RowA>(kc, a, lda, b, ldb, c, ldc, rows, cols, overwrite);
 }
 
 /// The sum of v's lanes in a fixed order: halves, then pairs, then the two left.
@@ -343,7 +349,11 @@ template <typename T> Kernels<T> kernels() {
       return {{8, 32, kernelAvx512<8, 2>}, {16, 16, kernelAvx512<16, 1>},
               {1, 128, kernelAvx512<1, 8>}, dotAvx512};
     case Isa::Avx2:
-      return {{6, 16, kernelAvx2<6, 2>}, {12, 8, kernelAvx2<12, 1>}, {1, 64, kernelAvx2<1, 8>},
+      // Only the 6-row kernel reads a row-major A in place: 12 rows' worth
+      // of row addresses would not stay in registers.
+      return {{6, 16, kernelAvx2<6, 2>, kernelAvx2<6, 2, true>},
+              {12, 8, kernelAvx2<12, 1>},
+              {1, 64, kernelAvx2<1, 8>},
               dotAvx2};
     case Isa::Plain:
       break;
@@ -461,13 +471,17 @@ void packB(const Mat<T> &b, int64_t p0, int64_t kc, int64_t j0, int64_t nc, int6
 /// C[i0:i1, j0:j1] += A[i0:i1, :] * B[:, j0:j1], blocked for the caches (=
 /// when `overwrite`: the first block of k writes C, the others add to it).
 /// Panels are packed unless the kernel can read them in place: a column-major
-/// A (a gradient's dY^T) or a one-row kernel always; a row-major B when the
-/// caller says it is reused too little to pay for its copy.
+/// A (a gradient's dY^T), a row-major A where the kernel has a form for it,
+/// or a one-row kernel always; a row-major B when the caller says it is
+/// reused too little to pay for its copy. A partial last panel of A is
+/// always packed (zero rows), so no kernel reads past A's last row.
 template <typename T>
 void blockedProduct(const Mat<T> &a, const Mat<T> &b, const Mat<T> &c, const Kernel<T> &kern,
                     int64_t i0, int64_t i1, int64_t j0, int64_t j1, bool bInPlace, bool overwrite) {
   const int64_t mr = kern.mr, nr = kern.nr, k = a.cols;
-  const bool aInPlace = mr == 1 || (a.rs == 1 && a.cols > 1);
+  const bool aColumns = a.rs == 1 && a.cols > 1;
+  const bool aRows = !aColumns && kern.fnRowA && a.cs == 1 && a.rows > 1;
+  const bool aInPlace = mr == 1 || aColumns || aRows;
   T *bufB = bInPlace ? nullptr : scratch<T>(0, KC * ((std::min(NC, j1 - j0) + nr - 1) / nr) * nr);
   T *bufA = scratch<T>(1, KC * (aInPlace ? mr : (std::min(MC, i1 - i0) + mr - 1) / mr * mr));
   for (int64_t jc = j0; jc < j1; jc += NC) {
@@ -490,10 +504,13 @@ void blockedProduct(const Mat<T> &a, const Mat<T> &b, const Mat<T> &c, const Ker
             int64_t rows = std::min(mr, mc - ir);
             const T *ap = bufA + (aInPlace ? 0 : ir * kc);
             int64_t lda = mr;
-            if (aInPlace && (rows == mr || mr == 1))
-              ap = a.at(ic + ir, pc), lda = a.cs;
-            kern.fn(kc, ap, lda, bp, ldb, c.at(ic + ir, jc + jr), c.rs, rows,
-                    std::min(nr, nc - jr), overwrite && pc == 0);
+            KernelFn<T> fn = kern.fn;
+            if (aInPlace && (rows == mr || mr == 1)) {
+              ap = a.at(ic + ir, pc), lda = aRows ? a.rs : a.cs;
+              fn = aRows ? kern.fnRowA : kern.fn;
+            }
+            fn(kc, ap, lda, bp, ldb, c.at(ic + ir, jc + jr), c.rs, rows, std::min(nr, nc - jr),
+               overwrite && pc == 0);
           }
         }
       }
