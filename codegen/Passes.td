@@ -119,6 +119,18 @@ def ApproximateTanh : Pass<"kiln-approximate-tanh", "mlir::ModuleOp"> {
                            "mlir::vector::VectorDialect"];
 }
 
+def ApproximateExp : Pass<"kiln-approximate-exp", "mlir::ModuleOp"> {
+  let summary = "Replace f32 math.exp by MLIR's polynomial approximation, which vectorizes";
+  let description = [{
+    glibc's expf is a scalar call; the approximation (2^k times a
+    polynomial on the reduced argument) is arith ops that LLVM vectorizes
+    like any loop body. f64 exp stays libm's. The CPU pipeline only.
+    test/e2e checks every model against PyTorch with it.
+  }];
+  let dependentDialects = ["mlir::arith::ArithDialect", "mlir::math::MathDialect",
+                           "mlir::vector::VectorDialect"];
+}
+
 def GpuMatmul : Pass<"kiln-gpu-matmul", "mlir::ModuleOp"> {
   let summary = "Turn f32/f64 linalg.matmul on buffers into gpu.launch ops of Kiln's tiled GEMM kernel";
   let description = [{

@@ -90,6 +90,7 @@ void addFusionPasses(OpPassManager &pm) { pm.addPass(createFormRegions()); }
 void addLowerToLLVMPasses(OpPassManager &pm) {
   pm.addPass(createTileRegions());
   pm.addPass(createApproximateTanh());
+  pm.addPass(createApproximateExp());
   // Folds the tiles' index arithmetic (affine.min of constant sizes).
   addPipeline(pm, "canonicalize,cse");
   // kiln-update-in-place eliminates the empty tensors: a value computed only
