@@ -7,11 +7,10 @@
 // input). As (n, h, w, c) the innermost loop adds to C independent sums.
 // Each output still meets its reduction loops' iterations in the same
 // order, so the bits do not change.
+#include "codegen/LinalgNames.h"
 #include "codegen/Passes.h"
 
 #include "mlir/Dialect/Linalg/IR/Linalg.h"
-#include "mlir/Dialect/Linalg/Transforms/Transforms.h"
-#include "mlir/IR/PatternMatch.h"
 
 namespace kiln {
 #define GEN_PASS_DEF_INTERCHANGEREDUCTIONS
@@ -68,17 +67,8 @@ std::optional<SmallVector<unsigned>> reductionsOutside(linalg::GenericOp op) {
 struct InterchangeReductionsPass
     : public kiln::impl::InterchangeReductionsBase<InterchangeReductionsPass> {
   void runOnOperation() override {
-    SmallVector<std::pair<linalg::GenericOp, SmallVector<unsigned>>> ops;
-    getOperation().walk([&](linalg::GenericOp op) {
-      if (std::optional<SmallVector<unsigned>> order = reductionsOutside(op))
-        ops.push_back({op, *order});
-    });
-    IRRewriter rewriter(&getContext());
-    for (auto &[op, order] : ops) {
-      rewriter.setInsertionPoint(op);
-      if (failed(linalg::interchangeGenericOp(rewriter, op, order)))
-        return signalPassFailure();
-    }
+    if (failed(kiln::interchangeGenerics(getOperation(), reductionsOutside)))
+      signalPassFailure();
   }
 };
 

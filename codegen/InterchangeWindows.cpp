@@ -6,11 +6,10 @@
 // innermost loop walks an output row, and LLVM vectorizes it. Each output
 // element still sees its kernel offsets in the same order, so the bits do
 // not change.
+#include "codegen/LinalgNames.h"
 #include "codegen/Passes.h"
 
 #include "mlir/Dialect/Linalg/IR/Linalg.h"
-#include "mlir/Dialect/Linalg/Transforms/Transforms.h"
-#include "mlir/IR/PatternMatch.h"
 
 namespace kiln {
 #define GEN_PASS_DEF_INTERCHANGEWINDOWS
@@ -91,17 +90,8 @@ std::optional<SmallVector<unsigned>> windowOrder(linalg::GenericOp op) {
 struct InterchangeWindowsPass
     : public kiln::impl::InterchangeWindowsBase<InterchangeWindowsPass> {
   void runOnOperation() override {
-    SmallVector<std::pair<linalg::GenericOp, SmallVector<unsigned>>> ops;
-    getOperation().walk([&](linalg::GenericOp op) {
-      if (std::optional<SmallVector<unsigned>> order = windowOrder(op))
-        ops.push_back({op, *order});
-    });
-    IRRewriter rewriter(&getContext());
-    for (auto &[op, order] : ops) {
-      rewriter.setInsertionPoint(op);
-      if (failed(linalg::interchangeGenericOp(rewriter, op, order)))
-        return signalPassFailure();
-    }
+    if (failed(kiln::interchangeGenerics(getOperation(), windowOrder)))
+      signalPassFailure();
   }
 };
 

@@ -1,5 +1,8 @@
 #include "codegen/LinalgNames.h"
 
+#include "mlir/Dialect/Linalg/Transforms/Transforms.h"
+#include "mlir/IR/PatternMatch.h"
+
 #include <cctype>
 
 using namespace mlir;
@@ -37,6 +40,23 @@ std::string modelNameSuffix(Location loc) {
     if (!isalnum(static_cast<unsigned char>(c)))
       c = '_';
   return text;
+}
+
+LogicalResult
+interchangeGenerics(Operation *root,
+                    llvm::function_ref<std::optional<SmallVector<unsigned>>(linalg::GenericOp)> order) {
+  SmallVector<std::pair<linalg::GenericOp, SmallVector<unsigned>>> ops;
+  root->walk([&](linalg::GenericOp op) {
+    if (std::optional<SmallVector<unsigned>> loops = order(op))
+      ops.push_back({op, *loops});
+  });
+  IRRewriter rewriter(root->getContext());
+  for (auto &[op, loops] : ops) {
+    rewriter.setInsertionPoint(op);
+    if (failed(linalg::interchangeGenericOp(rewriter, op, loops)))
+      return failure();
+  }
+  return success();
 }
 
 } // namespace kiln

@@ -19,4 +19,11 @@ std::optional<std::pair<bool, bool>> matmulTransposes(mlir::linalg::MatmulOp op)
 /// ("_net_0_weight_grad"), or "".
 std::string modelNameSuffix(mlir::Location loc);
 
+/// Interchanges the loops of every linalg.generic under `root` for which
+/// `order` gives a new order (upstream's interchangeGenericOp: the maps and
+/// the body's linalg.index follow their loops).
+mlir::LogicalResult
+interchangeGenerics(mlir::Operation *root,
+                    llvm::function_ref<std::optional<llvm::SmallVector<unsigned>>(mlir::linalg::GenericOp)> order);
+
 } // namespace kiln
