@@ -42,9 +42,7 @@ std::string modelNameSuffix(Location loc) {
   return text;
 }
 
-LogicalResult
-interchangeGenerics(Operation *root,
-                    llvm::function_ref<std::optional<SmallVector<unsigned>>(linalg::GenericOp)> order) {
+LogicalResult interchangeGenerics(Operation *root, LoopOrderFn order) {
   SmallVector<std::pair<linalg::GenericOp, SmallVector<unsigned>>> ops;
   root->walk([&](linalg::GenericOp op) {
     if (std::optional<SmallVector<unsigned>> loops = order(op))

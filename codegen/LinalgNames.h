@@ -22,8 +22,8 @@ std::string modelNameSuffix(mlir::Location loc);
 /// Interchanges the loops of every linalg.generic under `root` for which
 /// `order` gives a new order (upstream's interchangeGenericOp: the maps and
 /// the body's linalg.index follow their loops).
-mlir::LogicalResult
-interchangeGenerics(mlir::Operation *root,
-                    llvm::function_ref<std::optional<llvm::SmallVector<unsigned>>(mlir::linalg::GenericOp)> order);
+using LoopOrderFn =
+    llvm::function_ref<std::optional<llvm::SmallVector<unsigned>>(mlir::linalg::GenericOp)>;
+mlir::LogicalResult interchangeGenerics(mlir::Operation *root, LoopOrderFn order);
 
 } // namespace kiln

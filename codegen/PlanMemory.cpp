@@ -111,7 +111,9 @@ std::optional<Linear> dimForm(Value source, int64_t d, Block &entry) {
   }
   Operation *def = source.getDefiningOp();
   // The operand among `sizes` (one per dynamic dim) that gives dim d.
-  auto dynamicSize = [&](ValueRange sizes) { return linearForm(sizes[type.getDynamicDimIndex(d)], entry); };
+  auto dynamicSize = [&](ValueRange sizes) {
+    return linearForm(sizes[type.getDynamicDimIndex(d)], entry);
+  };
   if (auto view = dyn_cast_or_null<memref::ViewOp>(def))
     return dynamicSize(view.getSizes());
   if (auto alloc = dyn_cast_or_null<memref::AllocOp>(def))

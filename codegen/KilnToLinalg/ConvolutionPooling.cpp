@@ -176,7 +176,8 @@ std::pair<Value, Value> maxPool(Emitter &e, Value x, ArrayRef<int64_t> k,
         Value kh = linalg::IndexOp::create(nb, l, lead + 2), kw = linalg::IndexOp::create(nb, l, lead + 3);
         Value flat = arith::AddIOp::create(
             nb, l, arith::MulIOp::create(nb, l, kh, arith::ConstantIndexOp::create(nb, l, k[1])), kw);
-        auto [v, i] = maxStep(nb, l, a[0], arith::IndexCastOp::create(nb, l, i32, flat), a[2], a[3]);
+        Value offset = arith::IndexCastOp::create(nb, l, i32, flat);
+        auto [v, i] = maxStep(nb, l, a[0], offset, a[2], a[3]);
         linalg::YieldOp::create(nb, l, ValueRange{v, i});
       });
   return {op.getResult(0), op.getResult(1)};
@@ -204,8 +205,9 @@ Value validShare(OpBuilder &b, Location l, Value valid, Value contribution) {
 /// gatherWindows for windows that tile the input (stride = kernel, no
 /// padding): input (h, w) is in at most one window, (h / kh, w / kw) at
 /// offset (h % kh, w % kw), so each element is one value, no loop over the
-/// kernel; when the windows cover the input, no division either. 0.0 + value, as the general form's sum over the kernel gives
-/// (a -0.0 becomes +0.0 there too): the same bits.
+/// kernel; when the windows cover the input, no division either. 0.0 +
+/// value, as the general form's sum over the kernel gives (a -0.0 becomes
+/// +0.0 there too): the same bits.
 Value gatherTiledWindows(Emitter &e, Value x, ArrayRef<int64_t> k, const int64_t outSize[2],
                          WindowFn value) {
   RankedTensorType t = e.typeOf(x);
@@ -222,7 +224,10 @@ Value gatherTiledWindows(Emitter &e, Value x, ArrayRef<int64_t> k, const int64_t
     Value each = e.generic(windowed, e.dynamicSizes(windowed, sameDims), ValueRange{}, {},
                            [&](OpBuilder &nb, Location l, ValueRange) -> Value {
                              SmallVector<Value> at = leadIndices(nb, l, lead);
-                             auto index = [&](int64_t d) { return linalg::IndexOp::create(nb, l, lead + d); };
+                             auto index = [&](int64_t d) -> Value {
+                               return linalg::IndexOp::create(nb, l, lead + d);
+                             };
+                             // (oh, kh, ow, kw) -> value(oh, ow, kh, kw)
                              Value v = value(nb, l, at, index(0), index(2), index(1), index(3));
                              Value zero = arith::ConstantOp::create(nb, l, nb.getZeroAttr(elem));
                              return arith::AddFOp::create(nb, l, zero, v);
