@@ -8,7 +8,8 @@
 // the alloc to the op holding the dealloc (a loop that allocates and frees
 // in its body reuses the same bytes every iteration). Its size in bytes must
 // be a constant or a constant times one leaf, a dimension of one of the
-// function's arguments (the batch, in practice). Buffers of each kind share
+// function's arguments (the batch, in practice), traced through the views,
+// allocs and reshapes whose sizes are operands. Buffers of each kind share
 // a stretch of the workspace, packed by lifetime (largest first, lowest
 // offset that overlaps no buffer alive at the same time): the constant ones
 // first, then one stretch per leaf, where offsets are multiples of that
