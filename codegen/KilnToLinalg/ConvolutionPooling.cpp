@@ -214,7 +214,6 @@ Value gatherTiledWindows(Emitter &e, Value x, ArrayRef<int64_t> k, const int64_t
   int64_t lead = t.getRank() - 2;
   Type elem = t.getElementType();
   auto sameDims = [&](int64_t d) { return std::pair<Value, int64_t>{x, d}; };
-  auto dynamic = e.dynamicSizes(t, sameDims);
   if (outSize[0] * k[0] == t.getDimSize(lead) && outSize[1] * k[1] == t.getDimSize(lead + 1)) {
     // Windows that cover the input: its elements are [L..., OH, KH, OW, KW],
     // read at the loop indices (no division: LLVM vectorizes a row).
@@ -239,7 +238,7 @@ Value gatherTiledWindows(Emitter &e, Value x, ArrayRef<int64_t> k, const int64_t
     groups.push_back({lead + 2, lead + 3});
     return tensor::CollapseShapeOp::create(e.b, e.loc, t, each, groups);
   }
-  return e.generic(t, dynamic, ValueRange{}, {}, [&](OpBuilder &nb, Location l, ValueRange) -> Value {
+  return e.generic(t, e.dynamicSizes(t, sameDims), ValueRange{}, {}, [&](OpBuilder &nb, Location l, ValueRange) -> Value {
     auto c = [&](int64_t v) { return arith::ConstantIndexOp::create(nb, l, v); };
     SmallVector<Value> at = leadIndices(nb, l, lead);
     Value valid, kk[2], window[2];
