@@ -207,6 +207,25 @@ static void copyLocalHelpersPerCaller(llvm::Module &module) {
   }
 }
 
+/// A local function that several functions refer to by address (a tile
+/// function that kiln-merge-duplicate-functions left to forward, loss and
+/// train_step alike) would also hold its users in one partition: it gets
+/// hidden external linkage, so that each partition can reach it.
+static void externalizeSharedLocals(llvm::Module &module) {
+  for (llvm::Function &f : module) {
+    if (f.isDeclaration() || !f.hasLocalLinkage())
+      continue;
+    llvm::SmallPtrSet<llvm::Function *, 4> users;
+    for (llvm::User *user : f.users())
+      if (auto *instruction = llvm::dyn_cast<llvm::Instruction>(user))
+        users.insert(instruction->getFunction());
+    if (users.size() > 1) {
+      f.setLinkage(llvm::GlobalValue::ExternalLinkage);
+      f.setVisibility(llvm::GlobalValue::HiddenVisibility);
+    }
+  }
+}
+
 std::string emitObjectFiles(llvm::Module &module, unsigned maxThreads,
                             std::vector<std::string> &objects) {
   unsigned threads = llvm::heavyweight_hardware_concurrency().compute_thread_count();
@@ -240,6 +259,7 @@ std::string emitObjectFiles(llvm::Module &module, unsigned maxThreads,
   // shared between threads.
   std::vector<llvm::SmallString<0>> parts;
   copyLocalHelpersPerCaller(module);
+  externalizeSharedLocals(module);
   llvm::SplitModule(
       module, threads,
       [&](std::unique_ptr<llvm::Module> part) {

@@ -95,6 +95,18 @@ def ForallToThreads : Pass<"kiln-forall-to-threads", "mlir::ModuleOp"> {
                            "mlir::arith::ArithDialect"];
 }
 
+def MergeDuplicateFunctions : Pass<"kiln-merge-duplicate-functions", "mlir::ModuleOp"> {
+  let summary = "Merge private functions with the same type and the same body";
+  let description = [{
+    `forward`, `loss` and `train_step` each run the model's forward ops, so
+    `kiln-forall-to-threads` outlines the same tile function up to three
+    times. A private function whose type, body (locations aside) and
+    attributes equal an earlier one's is erased, and its uses name the
+    earlier one: LLVM optimizes and compiles each kind of tile once.
+  }];
+  let dependentDialects = ["mlir::func::FuncDialect"];
+}
+
 def ParallelToLLVM : Pass<"kiln-parallel-to-llvm", "mlir::ModuleOp"> {
   let summary = "Lower kiln.parallel_for to a call of the runtime's kiln_parallel_for";
   let description = [{

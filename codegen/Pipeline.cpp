@@ -103,7 +103,7 @@ void addLowerToLLVMPasses(OpPassManager &pm) {
               "function-boundary-type-conversion=identity-layout-map},"
               "kiln-drop-updated-results,buffer-results-to-out-params{modify-public-functions},canonicalize,"
               "buffer-deallocation-pipeline,kiln-merge-parallel-loops,kiln-plan-memory,"
-              "kiln-forall-to-threads,kiln-matmul-to-call,kiln-collapse-dims,"
+              "kiln-forall-to-threads,kiln-merge-duplicate-functions,kiln-matmul-to-call,kiln-collapse-dims,"
               "kiln-interchange-windows,kiln-interchange-reductions,"
               "func.func(convert-linalg-to-loops),lower-affine,convert-scf-to-cf,"
               "expand-strided-metadata,lower-affine,finalize-memref-to-llvm{use-generic-functions},"
