@@ -13,6 +13,7 @@
 // broadcast bias) joins it, and so does the element-wise op that is the
 // product's only user (its epilogue); the producers of its operands do not.
 #include "codegen/Passes.h"
+#include "codegen/LinalgNames.h"
 
 #include "ir/KilnCodegenOps.h"
 
@@ -30,7 +31,7 @@ using namespace mlir;
 
 namespace {
 
-bool isProduct(Operation *op) { return isa<linalg::MatmulOp, linalg::BatchMatmulOp>(op); }
+using kiln::isProduct;
 
 bool isAllParallel(linalg::LinalgOp op) {
   return op.getNumLoops() == op.getNumParallelLoops();

@@ -1,6 +1,8 @@
 #include "codegen/LinalgNames.h"
 
 #include "mlir/Dialect/Linalg/Transforms/Transforms.h"
+#include "mlir/Dialect/MemRef/IR/MemRef.h"
+#include "mlir/Dialect/Tensor/IR/Tensor.h"
 #include "mlir/IR/PatternMatch.h"
 
 #include <cctype>
@@ -23,6 +25,38 @@ std::optional<std::pair<bool, bool>> matmulTransposes(linalg::MatmulOp op) {
   if ((!aT && maps[0] != map(m, k)) || (!bT && maps[1] != map(k, n)))
     return std::nullopt;
   return std::pair{aT, bT};
+}
+
+std::optional<WindowProduct> windowProduct(Operation *op) {
+  auto generic = dyn_cast_or_null<linalg::GenericOp>(op);
+  auto attr = generic ? generic->getAttrOfType<DictionaryAttr>(kWindowProduct) : DictionaryAttr();
+  if (!attr)
+    return std::nullopt;
+  WindowProduct product;
+  for (auto [name, field] : {std::pair{"kernel", &product.kernel}, {"stride", &product.stride},
+                             {"padding", &product.padding}}) {
+    auto values = attr.getAs<DenseI64ArrayAttr>(name);
+    if (!values || values.size() != 2)
+      return std::nullopt;
+    field->assign(values.asArrayRef().begin(), values.asArrayRef().end());
+  }
+  product.rows = bool(attr.getAs<UnitAttr>("rows"));
+  // The image is what the body reads at computed indices.
+  generic.getRegion().walk([&](Operation *read) {
+    if (auto extract = dyn_cast<tensor::ExtractOp>(read))
+      product.image = extract.getTensor();
+    else if (auto load = dyn_cast<memref::LoadOp>(read))
+      product.image = load.getMemRef();
+  });
+  auto type = product.image ? dyn_cast<ShapedType>(product.image.getType()) : ShapedType();
+  if (!type || type.getRank() != 4 || generic.getNumDpsInputs() != 1 ||
+      generic.getNumDpsInits() != 1)
+    return std::nullopt;
+  return product;
+}
+
+bool isProduct(Operation *op) {
+  return isa<linalg::MatmulOp, linalg::BatchMatmulOp>(op) || windowProduct(op);
 }
 
 std::string modelNameSuffix(Location loc) {

@@ -24,11 +24,17 @@ def LowerToLinalg : Pass<"kiln-lower-to-linalg", "mlir::ModuleOp"> {
     atomics); with `scatter-by-owner` (the CUDA target) it is one generic
     where each element of the result sums the positions whose index is its
     row, in the same order: parallel over the result, and bit-identical, at
-    `num` times the loop's work.
+    `num` times the loop's work. With `window-products` (the CPU), a 2-D
+    product whose B is a `kiln.im2col` is one generic over the product's
+    loops that reads B's elements from the image, marked
+    `kiln.window_product` (the column matrix is never written;
+    kiln-matmul-to-call makes it the runtime's `kiln_conv_matmul`).
   }];
   let options = [
     Option<"scatterByOwner", "scatter-by-owner", "bool", /*default=*/"false",
-           "An embedding's gradient as one generic over its result (for the GPU)">
+           "An embedding's gradient as one generic over its result (for the GPU)">,
+    Option<"windowProducts", "window-products", "bool", /*default=*/"false",
+           "A product with an im2col as one generic reading the image (for the CPU)">
   ];
   let dependentDialects = [
     "mlir::linalg::LinalgDialect", "mlir::tensor::TensorDialect",

@@ -73,7 +73,7 @@ void addGradPasses(OpPassManager &pm) {
   addPipeline(pm, "canonicalize,cse");
 }
 
-void addLowerToLinalgPasses(OpPassManager &pm, bool scatterByOwner) {
+void addLowerToLinalgPasses(OpPassManager &pm, bool scatterByOwner, bool windowProducts) {
   pm.addPass(createDecompose());
   // What decomposition leaves to fold (a transpose of a transpose in the
   // RNN's gradient). No CSE here: two equal products must stay two, or the
@@ -81,6 +81,7 @@ void addLowerToLinalgPasses(OpPassManager &pm, bool scatterByOwner) {
   addPipeline(pm, "canonicalize");
   LowerToLinalgOptions options;
   options.scatterByOwner = scatterByOwner;
+  options.windowProducts = windowProducts;
   pm.addPass(createLowerToLinalg(options));
   addPipeline(pm, "canonicalize,linalg-fuse-elementwise-ops,cse,canonicalize");
 }

@@ -21,10 +21,11 @@ void registerCodegen(mlir::DialectRegistry &registry);
 void addGradPasses(mlir::OpPassManager &pm);
 
 /// Adds the passes that take Kiln IR to upstream dialects (linalg on
-/// tensors, fused): what `--emit=lowered` prints. `scatterByOwner`:
-/// kiln-lower-to-linalg's option, the CUDA target's form of an embedding's
-/// gradient.
-void addLowerToLinalgPasses(mlir::OpPassManager &pm, bool scatterByOwner = false);
+/// tensors, fused): what `--emit=lowered` prints. kiln-lower-to-linalg's
+/// options: `scatterByOwner`, the CUDA target's form of an embedding's
+/// gradient; `windowProducts`, the CPU's form of a convolution's products
+/// (the runtime's GEMM reads the image's windows).
+void addLowerToLinalgPasses(mlir::OpPassManager &pm, bool scatterByOwner, bool windowProducts);
 
 /// Adds kiln-form-regions: the lowered IR's linalg ops grouped into
 /// kiln.fusion regions (what `--emit=fused` prints).

@@ -11,6 +11,7 @@
 // depend on the tiling or on the thread count. Products are not tiled here:
 // the runtime's GEMM splits its own work.
 #include "codegen/Passes.h"
+#include "codegen/LinalgNames.h"
 
 #include "ir/KilnCodegenOps.h"
 
@@ -40,7 +41,7 @@ namespace {
 /// handing it to a thread, small enough that a tile's rows stay in L2.
 constexpr int64_t kTileElements = 16384;
 
-bool isProduct(Operation *op) { return isa<linalg::MatmulOp, linalg::BatchMatmulOp>(op); }
+using kiln::isProduct;
 
 /// Rows of the sink's first loop per tile, or 0 when it is not tiled.
 int64_t rowsPerTile(linalg::LinalgOp sink) {

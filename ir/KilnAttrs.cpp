@@ -428,14 +428,30 @@ LogicalResult KilnDialect::verifyOperationAttribute(Operation *op, NamedAttribut
                                << value;
     return success();
   }
+  if (name == kWindowProductAttrName) {
+    auto window = dyn_cast<DictionaryAttr>(value);
+    if (op->getName().getStringRef() != "linalg.generic")
+      return op->emitOpError() << "'" << name << "' belongs on a linalg.generic";
+    auto pair = [&](StringRef field) {
+      auto values = window ? window.getAs<DenseI64ArrayAttr>(field) : DenseI64ArrayAttr();
+      return values && values.size() == 2;
+    };
+    size_t fields = window ? window.size() - (window.get("rows") ? 1 : 0) : 0;
+    if (!pair("kernel") || !pair("stride") || !pair("padding") || fields != 3 ||
+        (window.get("rows") && !window.getAs<UnitAttr>("rows")))
+      return op->emitOpError() << "'" << name
+                               << "' is {kernel, stride, padding = array<i64: a, b>, rows?}, not "
+                               << value;
+    return success();
+  }
   if (name == kRoleAttrName)
     return op->emitOpError() << "'" << name
                              << "' belongs on a function's arguments and results, not on an "
                                 "operation";
   return op->emitOpError() << "has the unknown attribute '" << name << "'; the kiln dialect's are '"
                            << kModelAttrName << "', '" << kTrainAttrName << "', '" << kWorkspaceAttrName
-                           << "' (on the module) and '"
-                           << kEntryAttrName << "' (on a function)";
+                           << "' (on the module), '" << kEntryAttrName << "' (on a function) and '"
+                           << kWindowProductAttrName << "' (on a linalg.generic)";
 }
 
 LogicalResult KilnDialect::verifyRegionArgAttribute(Operation *op, unsigned, unsigned argIndex,

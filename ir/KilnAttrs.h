@@ -35,6 +35,9 @@ inline constexpr llvm::StringLiteral kTrainAttrName = "kiln.train"; // module: T
 inline constexpr llvm::StringLiteral kWorkspaceAttrName = "kiln.workspace";
 inline constexpr llvm::StringLiteral kEntryAttrName = "kiln.entry"; // function: EntryAttr
 inline constexpr llvm::StringLiteral kRoleAttrName = "kiln.role";   // argument, result
+// linalg.generic, set by kiln-lower-to-linalg: a window product's
+// {kernel, stride, padding (array<i64: 2> each), rows (unit, optional)}
+inline constexpr llvm::StringLiteral kWindowProductAttrName = "kiln.window_product";
 
 /// The entry point `op` is marked as, if any.
 std::optional<Entry> getEntry(mlir::Operation *op);

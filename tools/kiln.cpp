@@ -277,7 +277,7 @@ int buildCuda(mlir::ModuleOp module, const std::string &manifest, const std::str
   options.chip = gpuArch;
   options.cudaPath = cudaToolkit();
   mlir::PassManager pm(module.getContext());
-  kiln::addLowerToLinalgPasses(pm, /*scatterByOwner=*/true);
+  kiln::addLowerToLinalgPasses(pm, /*scatterByOwner=*/true, /*windowProducts=*/false);
   if (emit == Stage::Lowered)
     return runPasses(pm, module) ? printModule(module, output) : 1;
   if (emit == Stage::Fused) {
@@ -415,7 +415,7 @@ int build(const char *argv0) {
   if (target == Target::CUDA)
     return buildCuda(*module, manifest, output, argv0);
   mlir::PassManager pm(&context);
-  kiln::addLowerToLinalgPasses(pm, scatterByOwner);
+  kiln::addLowerToLinalgPasses(pm, scatterByOwner, /*windowProducts=*/true);
   if (emit == Stage::Lowered)
     return runPasses(pm, *module) ? printModule(*module, output) : 1;
   kiln::addFusionPasses(pm);

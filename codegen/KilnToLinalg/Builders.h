@@ -161,7 +161,8 @@ struct KilnPattern : public mlir::OpConversionPattern<Op> {
 };
 
 /// Every pattern below: what kiln-lower-to-linalg applies.
-void populateKilnToLinalgPatterns(bool scatterByOwner, const mlir::TypeConverter &converter,
+void populateKilnToLinalgPatterns(bool scatterByOwner, bool windowProducts,
+                                  const mlir::TypeConverter &converter,
                                   mlir::RewritePatternSet &patterns);
 
 /// One pattern per op of a family, each in its file by family, as
@@ -171,7 +172,7 @@ void populateElementwisePatterns(const mlir::TypeConverter &converter,
 void populateReductionPatterns(const mlir::TypeConverter &converter,
                                mlir::RewritePatternSet &patterns);
 void populateLossPatterns(const mlir::TypeConverter &converter, mlir::RewritePatternSet &patterns);
-void populateLinearAlgebraPatterns(const mlir::TypeConverter &converter,
+void populateLinearAlgebraPatterns(bool windowProducts, const mlir::TypeConverter &converter,
                                    mlir::RewritePatternSet &patterns);
 void populateConvolutionPoolingPatterns(const mlir::TypeConverter &converter,
                                         mlir::RewritePatternSet &patterns);

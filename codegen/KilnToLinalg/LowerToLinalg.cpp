@@ -46,12 +46,12 @@ public:
 
 } // namespace
 
-void populateKilnToLinalgPatterns(bool scatterByOwner, const TypeConverter &converter,
-                                  RewritePatternSet &patterns) {
+void populateKilnToLinalgPatterns(bool scatterByOwner, bool windowProducts,
+                                  const TypeConverter &converter, RewritePatternSet &patterns) {
   populateElementwisePatterns(converter, patterns);
   populateReductionPatterns(converter, patterns);
   populateLossPatterns(converter, patterns);
-  populateLinearAlgebraPatterns(converter, patterns);
+  populateLinearAlgebraPatterns(windowProducts, converter, patterns);
   populateConvolutionPoolingPatterns(converter, patterns);
   populateDataMovementPatterns(converter, patterns);
   populateEmbeddingPatterns(scatterByOwner, converter, patterns);
@@ -80,7 +80,7 @@ struct LowerToLinalgPass : public kiln::impl::LowerToLinalgBase<LowerToLinalgPas
     target.addDynamicallyLegalOp<func::ReturnOp>(
         [&](func::ReturnOp r) { return converter.isLegal(r.getOperandTypes()); });
     RewritePatternSet patterns(context);
-    populateKilnToLinalgPatterns(scatterByOwner, converter, patterns);
+    populateKilnToLinalgPatterns(scatterByOwner, windowProducts, converter, patterns);
     populateFunctionOpInterfaceTypeConversionPattern<func::FuncOp>(patterns, converter);
     populateReturnOpTypeConversionPattern(patterns, converter);
     if (failed(applyFullConversion(getOperation(), target, std::move(patterns))))

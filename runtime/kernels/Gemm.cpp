@@ -25,9 +25,13 @@
 #include "runtime/kernels/ThreadPool.h"
 
 #include <algorithm>
+#include <climits>
 #include <cstdint>
+#include <cstdio>
+#include <cstdlib>
 #include <cstring>
 #include <new>
+#include <type_traits>
 #include <vector>
 
 #if defined(__x86_64__)
@@ -468,6 +472,244 @@ void packB(const Mat<T> &b, int64_t p0, int64_t kc, int64_t j0, int64_t nc, int6
   }
 }
 
+/// B as the windows of an image, im2col's matrix never written: x is
+/// [N, C, H, W] (any strides), and B is im2col's columns [C*KH*KW, N*OH*OW]
+/// (row (c, kh, kw), column (n, oh, ow)) or, with `rows`, their transpose.
+/// Element ((c, kh, kw), (n, oh, ow)) is x[n, c, oh*sh + kh - ph,
+/// ow*sw + kw - pw], zero outside the image (the padding).
+template <typename T> struct Windows {
+  const T *x;
+  int64_t n, c, h, w;     // x's sizes
+  int64_t sn, sc, sh, sw; // x's strides
+  int64_t kh, kw, strideH, strideW, padH, padW, oh, ow;
+  bool rows;
+
+  int64_t positions() const { return n * oh * ow; }
+  int64_t offsets() const { return c * kh * kw; }
+  int64_t bRows() const { return rows ? positions() : offsets(); }
+  int64_t bCols() const { return rows ? offsets() : positions(); }
+  bool padded() const { return padH > 0 || padW > 0; }
+  /// One past x's last element, in elements from x.
+  int64_t extent() const { return (n - 1) * sn + (c - 1) * sc + (h - 1) * sh + (w - 1) * sw + 1; }
+
+  /// A window (n, oh, ow) or a kernel offset (c, kh, kw) as an offset into
+  /// x and a pixel row and column: an element of B is x at the sum of
+  /// its window's and its kernel offset's.
+  struct Point {
+    int64_t offset, y, x;
+  };
+  Point window(int64_t position) const {
+    int64_t col = position % ow, row = position / ow % oh, image = position / (ow * oh);
+    int64_t y = row * strideH - padH, x = col * strideW - padW;
+    return {image * sn + y * sh + x * sw, y, x};
+  }
+  Point kernelOffset(int64_t offset) const {
+    int64_t j = offset % kw, i = offset / kw % kh, channel = offset / (kw * kh);
+    return {channel * sc + i * sh + j * sw, i, j};
+  }
+  Point rowPoint(int64_t p) const { return rows ? window(p) : kernelOffset(p); }
+  Point colPoint(int64_t j) const { return rows ? kernelOffset(j) : window(j); }
+
+  /// rowPoint(from + i) for i < count, stepping through (a, b, c) instead
+  /// of dividing for each.
+  void rowPoints(int64_t from, int64_t count, Point *out) const {
+    bool windows = rows;
+    int64_t outer = windows ? sn : sc, rowsOf = windows ? oh : kh, colsOf = windows ? ow : kw;
+    int64_t stepY = windows ? strideH : 1, stepX = windows ? strideW : 1;
+    int64_t padY = windows ? padH : 0, padX = windows ? padW : 0;
+    int64_t col = from % colsOf, row = from / colsOf % rowsOf, a = from / (colsOf * rowsOf);
+    for (int64_t i = 0; i < count; ++i) {
+      int64_t y = row * stepY - padY, x = col * stepX - padX;
+      out[i] = {a * outer + y * sh + x * sw, y, x};
+      if (++col == colsOf) {
+        col = 0;
+        if (++row == rowsOf)
+          row = 0, ++a;
+      }
+    }
+  }
+};
+
+#if defined(__x86_64__)
+/// One panel of packWindows (its runs found): the runs cut into chunks of at
+/// most 8, each a masked load from x and a whole-vector store into the panel
+/// (up to 7 floats past a chunk are overwritten: a later chunk or row, or
+/// the scratch buffer's slack). x is read only where in bounds: a row whose
+/// windows all lie inside the image copies, one near the border clips each
+/// chunk to the image (the padding's zeros).
+template <typename Point>
+__attribute__((target("avx2"))) void packPanelAvx2(const float *x, int64_t extent, int64_t h,
+                                                   int64_t w, bool padded, const Point *rowPoints,
+                                                   int64_t kc, const Point *colPoints,
+                                                   const int64_t *runStart, int64_t runs,
+                                                   float *out, int64_t nr) {
+  struct Chunk {
+    int64_t src, dst, y, x;
+    __m256i mask;
+  };
+  constexpr int64_t kMaxChunks = 128 + 16;
+  Chunk chunks[kMaxChunks];
+  int64_t count = 0;
+  const __m256i lanes = _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7);
+  int64_t minY = INT64_MAX, maxY = INT64_MIN, minX = INT64_MAX, maxX = INT64_MIN;
+  int64_t maxSrc = 0; // a whole vector from every chunk's start stays below this
+  for (int64_t run = 0; run < runs; ++run)
+    for (int64_t q = runStart[run]; q < runStart[run + 1]; q += 8) {
+      const Point &first = colPoints[q];
+      int64_t len = std::min<int64_t>(8, runStart[run + 1] - q);
+      chunks[count++] = {first.offset, q, first.y, first.x,
+                         _mm256_cmpgt_epi32(_mm256_set1_epi32(static_cast<int>(len)), lanes)};
+      minY = std::min(minY, first.y), maxY = std::max(maxY, first.y);
+      minX = std::min(minX, first.x), maxX = std::max(maxX, first.x + len - 1);
+      maxSrc = std::max(maxSrc, first.offset + 8);
+    }
+  for (int64_t p = 0; p < kc; ++p, out += nr) {
+    const Point &r = rowPoints[p];
+    const float *base = x + r.offset;
+    bool inside = !padded || (r.y + minY >= 0 && r.y + maxY < h && r.x + minX >= 0 &&
+                              r.x + maxX < w);
+    if (inside && r.offset + maxSrc <= extent) {
+      // Whole vectors stay inside x: plain loads (the lanes past a chunk
+      // land where a later chunk or row writes).
+      for (int64_t c = 0; c < count; ++c)
+        _mm256_storeu_ps(out + chunks[c].dst, _mm256_loadu_ps(base + chunks[c].src));
+      continue;
+    }
+    if (inside) {
+      for (int64_t c = 0; c < count; ++c)
+        _mm256_storeu_ps(out + chunks[c].dst, _mm256_maskload_ps(base + chunks[c].src, chunks[c].mask));
+      continue;
+    }
+    for (int64_t c = 0; c < count; ++c) {
+      const Chunk &chunk = chunks[c];
+      __m256i mask = chunk.mask;
+      if (uint64_t(r.y + chunk.y) >= uint64_t(h)) {
+        mask = _mm256_setzero_si256();
+      } else {
+        __m256i column = _mm256_add_epi32(lanes, _mm256_set1_epi32(static_cast<int>(r.x + chunk.x)));
+        mask = _mm256_and_si256(mask, _mm256_cmpgt_epi32(column, _mm256_set1_epi32(-1)));
+        mask = _mm256_and_si256(mask, _mm256_cmpgt_epi32(_mm256_set1_epi32(static_cast<int>(w)), column));
+      }
+      _mm256_storeu_ps(out + chunk.dst, _mm256_maskload_ps(base + chunk.src, mask));
+    }
+  }
+}
+#endif
+
+/// packB for a B of windows: the same panels, each element read from the
+/// image. Columns that are neighbours in x (a row of windows at stride 1, or
+/// a row of the kernel) are copied as runs. The rows of a block of K are
+/// found once (rows), then any panel of it packed (panel).
+template <typename T> class WindowPacker {
+public:
+  explicit WindowPacker(const Windows<T> &b) : b_(b) {}
+
+  void rows(int64_t p0, int64_t kc) {
+    b_.rowPoints(p0, kc, rowPoints_);
+    kc_ = kc;
+  }
+
+  /// Columns [j0, j0 + cols) of the block (cols <= nr) into out, k-major.
+  void panel(int64_t j0, int64_t cols, int64_t nr, T *out) {
+    // Runs of columns at consecutive addresses of x: [start, end).
+    int64_t runStart[kMaxNr + 1], runs = 0;
+    for (int64_t q = 0; q < cols; ++q) {
+      colPoints_[q] = b_.colPoint(j0 + q);
+      const Point &here = colPoints_[q], &before = colPoints_[q > 0 ? q - 1 : 0];
+      if (q == 0 || b_.sw != 1 || here.offset != before.offset + 1 || here.y != before.y ||
+          here.x != before.x + 1)
+        runStart[runs++] = q;
+    }
+    runStart[runs] = cols;
+    const bool padded = b_.padded();
+#if defined(__x86_64__)
+    // x's columns as 32-bit lanes: the image is below 2^30 elements wide.
+    if constexpr (sizeof(T) == sizeof(float)) {
+      if (hostIsa() != Isa::Plain && b_.w < (int64_t(1) << 30)) {
+        packPanelAvx2(b_.x, b_.extent(), b_.h, b_.w, padded, rowPoints_, kc_, colPoints_,
+                      runStart, runs, out, nr);
+        return;
+      }
+    }
+#endif
+    for (int64_t p = 0; p < kc_; ++p) {
+      const Point &r = rowPoints_[p];
+      T *dst = out + p * nr;
+      for (int64_t run = 0; run < runs; ++run) {
+        int64_t q0 = runStart[run], q1 = runStart[run + 1];
+        const Point &first = colPoints_[q0], &last = colPoints_[q1 - 1];
+        int64_t y = r.y + first.y;
+        // The whole run inside the image (always, without padding): a copy.
+        if (!padded || (uint64_t(y) < uint64_t(b_.h) && r.x + first.x >= 0 &&
+                        r.x + last.x < b_.w)) {
+          const T *src = b_.x + r.offset + first.offset;
+          for (int64_t q = q0; q < q1; ++q)
+            dst[q] = src[q - q0];
+          continue;
+        }
+        for (int64_t q = q0; q < q1; ++q) {
+          const Point &col = colPoints_[q];
+          int64_t yy = r.y + col.y, xx = r.x + col.x;
+          dst[q] = uint64_t(yy) < uint64_t(b_.h) && uint64_t(xx) < uint64_t(b_.w)
+                       ? b_.x[r.offset + col.offset]
+                       : T(0);
+        }
+      }
+    }
+  }
+
+private:
+  using Point = typename Windows<T>::Point;
+  static constexpr int64_t kMaxNr = 128, kMaxKc = 256;
+  const Windows<T> &b_;
+  Point rowPoints_[kMaxKc], colPoints_[kMaxNr];
+  int64_t kc_ = 0;
+};
+
+/// blockedProduct for a B of windows: A's rows [i0, i1) packed whole per
+/// block of K (a convolution's few output channels), then each panel of B
+/// packed from the image into an L1-sized buffer right before every row
+/// panel of A runs over it. Packing a whole KC x NC block of B first would
+/// write a megabyte per block: the packing then ran at memory speed.
+/// Each element of C meets the same KC blocks in the same order as in
+/// blockedProduct: the same bits.
+template <typename T>
+void windowProduct(const Mat<T> &a, const Windows<T> &b, const Mat<T> &c, const Kernel<T> &kern,
+                   int64_t i0, int64_t i1, int64_t j0, int64_t j1, bool overwrite) {
+  const int64_t mr = kern.mr, nr = kern.nr, k = a.cols, m = i1 - i0;
+  const bool aColumns = a.rs == 1 && a.cols > 1;
+  const bool aRows = !aColumns && kern.fnRowA && a.cs == 1 && a.rows > 1;
+  const bool aInPlace = mr == 1 || aColumns || aRows;
+  // 8 elements of slack: the AVX2 packer stores whole vectors past a panel.
+  T *bufB = scratch<T>(0, KC * nr + 8);
+  T *bufA = scratch<T>(1, KC * (aInPlace ? mr : (m + mr - 1) / mr * mr));
+  WindowPacker<T> packer(b);
+  for (int64_t pc = 0; pc < k; pc += KC) {
+    int64_t kc = std::min(KC, k - pc);
+    int64_t tail = aInPlace && mr > 1 ? m % mr : 0; // a partial last panel: padded
+    if (!aInPlace)
+      packA(a, i0, m, pc, kc, mr, bufA);
+    else if (tail)
+      packA(a, i1 - tail, tail, pc, kc, mr, bufA);
+    packer.rows(pc, kc);
+    for (int64_t jr = j0; jr < j1; jr += nr) {
+      int64_t cols = std::min(nr, j1 - jr);
+      packer.panel(jr, cols, nr, bufB);
+      for (int64_t ir = 0; ir < m; ir += mr) {
+        int64_t rows = std::min(mr, m - ir);
+        const T *ap = bufA + (aInPlace ? 0 : ir * kc);
+        int64_t lda = mr;
+        KernelFn<T> fn = kern.fn;
+        if (aInPlace && (rows == mr || mr == 1)) {
+          ap = a.at(i0 + ir, pc), lda = aRows ? a.rs : a.cs;
+          fn = aRows ? kern.fnRowA : kern.fn;
+        }
+        fn(kc, ap, lda, bufB, nr, c.at(i0 + ir, jr), c.rs, rows, cols, overwrite && pc == 0);
+      }
+    }
+  }
+}
+
 /// C[i0:i1, j0:j1] += A[i0:i1, :] * B[:, j0:j1], blocked for the caches (=
 /// when `overwrite`: the first block of k writes C, the others add to it).
 /// Panels are packed unless the kernel can read them in place: a column-major
@@ -475,6 +717,7 @@ void packB(const Mat<T> &b, int64_t p0, int64_t kc, int64_t j0, int64_t nc, int6
 /// or a one-row kernel always; a row-major B when the caller says it is
 /// reused too little to pay for its copy. A partial last panel of A is
 /// always packed (zero rows), so no kernel reads past A's last row.
+
 template <typename T>
 void blockedProduct(const Mat<T> &a, const Mat<T> &b, const Mat<T> &c, const Kernel<T> &kern,
                     int64_t i0, int64_t i1, int64_t j0, int64_t j1, bool bInPlace, bool overwrite) {
@@ -562,9 +805,13 @@ void rank1(const Mat<T> &a, const Mat<T> &b, const Mat<T> &c, int64_t i0, int64_
 // core); measuring the break-even needs a quiet machine (docs/bench.md).
 constexpr int64_t kParallelMacs = int64_t(1) << 18;
 
-/// C += A * B, or C = A * B when `overwrite` (C's old values unread).
-template <typename T> void gemm(const Mat<T> &a0, const Mat<T> &b0, const Mat<T> &c0, bool overwrite) {
-  Mat<T> a = a0, b = b0, c = c0;
+/// C += A * B, or C = A * B when `overwrite` (C's old values unread). B is
+/// a strided matrix (Mat) or an image's windows (Windows, always packed).
+template <typename T, typename B>
+void gemm(const Mat<T> &a0, const B &b0, const Mat<T> &c0, bool overwrite) {
+  constexpr bool matrixB = std::is_same_v<B, Mat<T>>;
+  Mat<T> a = a0, c = c0;
+  B b = b0;
   int64_t m = c.rows, n = c.cols, k = a.cols;
   if (m == 0 || n == 0)
     return;
@@ -576,11 +823,12 @@ template <typename T> void gemm(const Mat<T> &a0, const Mat<T> &b0, const Mat<T>
     return;
   }
   // A matrix-vector product C[m, 1] is C^T = B^T A^T: one row times a matrix.
-  if (n == 1 && m > 1) {
-    Mat<T> at = b.transposed(), bt = a.transposed();
-    a = at, b = bt, c = c.transposed();
-    std::swap(m, n);
-  }
+  if constexpr (matrixB)
+    if (n == 1 && m > 1) {
+      Mat<T> at = b.transposed(), bt = a.transposed();
+      a = at, b = bt, c = c.transposed();
+      std::swap(m, n);
+    }
   // The kernels want C's columns contiguous; anything else goes through a copy.
   if (!c.rowMajor()) {
     std::vector<T> tmp(m * n);
@@ -597,14 +845,18 @@ template <typename T> void gemm(const Mat<T> &a0, const Mat<T> &b0, const Mat<T>
   // The path and the kernel follow from the problem, never from the threads.
   enum { Packed, Direct, Dot, Rank1 } path = Packed;
   Kernel<T> kern = n <= ks.narrow.nr ? ks.narrow : ks.wide;
-  if (k == 1 && m > 1 && b.cs == 1)
-    path = Rank1;
-  else if (m == 1 && ks.dot && b.colMajor() && !b.rowMajor())
-    path = Dot;
-  else if (m == 1 && b.rowMajor())
-    path = Direct, kern = ks.row;
-  else if (m <= 4 * kern.mr && b.rowMajor()) // few row panels: B read in place
-    path = Direct;
+  if constexpr (matrixB) {
+    if (k == 1 && m > 1 && b.cs == 1)
+      path = Rank1;
+    else if (m == 1 && ks.dot && b.colMajor() && !b.rowMajor())
+      path = Dot;
+    else if (m == 1 && b.rowMajor())
+      path = Direct, kern = ks.row;
+    else if (m <= 4 * kern.mr && b.rowMajor()) // few row panels: B read in place
+      path = Direct;
+  } else if (m == 1) {
+    kern = ks.row;
+  }
 
   // Split N (each thread packs its own part of B, all of A) or M (the other
   // way round), whichever duplicates less packing; tiles are whole panels.
@@ -623,16 +875,22 @@ template <typename T> void gemm(const Mat<T> &a0, const Mat<T> &b0, const Mat<T>
     switch (path) {
     case Dot:
 #if defined(__x86_64__)
-      if constexpr (sizeof(T) == sizeof(float))
+      if constexpr (sizeof(T) == sizeof(float) && matrixB)
         dotProduct(ks, a, b, c, lo, hi, overwrite);
 #endif
       break;
     case Rank1:
-      rank1(a, b, c, lo, hi, overwrite);
+      if constexpr (matrixB)
+        rank1(a, b, c, lo, hi, overwrite);
       break;
     case Direct:
     case Packed:
-      if (splitRows)
+      if constexpr (!matrixB) {
+        if (splitRows)
+          windowProduct(a, b, c, kern, lo, hi, 0, n, overwrite);
+        else
+          windowProduct(a, b, c, kern, 0, m, lo, hi, overwrite);
+      } else if (splitRows)
         blockedProduct(a, b, c, kern, lo, hi, 0, n, path == Direct, overwrite);
       else
         blockedProduct(a, b, c, kern, 0, m, lo, hi, path == Direct, overwrite);
@@ -654,4 +912,46 @@ extern "C" void _mlir_ciface_kiln_matmul_f32(Descriptor *a, Descriptor *b, Descr
 extern "C" void _mlir_ciface_kiln_matmul_f64(Descriptor *a, Descriptor *b, Descriptor *c,
                                              int64_t accumulate) {
   gemm(typed<double>(*a), typed<double>(*b), typed<double>(*c), accumulate == 0);
+}
+
+namespace {
+
+/// B = im2col(x) (its transpose with `rows`) as Windows over x's descriptor.
+template <typename T>
+void convMatmul(Descriptor *a, kiln::MemRefDescriptor<4> *x, Descriptor *c, const int64_t window[6],
+                int64_t rows, int64_t accumulate) {
+  Windows<T> b{static_cast<const T *>(x->aligned) + x->offset,
+               x->sizes[0], x->sizes[1], x->sizes[2], x->sizes[3],
+               x->strides[0], x->strides[1], x->strides[2], x->strides[3],
+               window[0], window[1], window[2], window[3], window[4], window[5], 0, 0,
+               rows != 0};
+  b.oh = (b.h + 2 * b.padH - b.kh) / b.strideH + 1;
+  b.ow = (b.w + 2 * b.padW - b.kw) / b.strideW + 1;
+  Mat<T> ma = typed<T>(*a), mc = typed<T>(*c);
+  if (ma.cols != b.bRows() || mc.cols != b.bCols() || ma.rows != mc.rows) {
+    std::fprintf(stderr, "kiln: internal error: a window product of %lldx%lld and %lldx%lld "
+                         "into %lldx%lld\n",
+                 (long long)ma.rows, (long long)ma.cols, (long long)b.bRows(),
+                 (long long)b.bCols(), (long long)mc.rows, (long long)mc.cols);
+    std::abort();
+  }
+  gemm(ma, b, mc, accumulate == 0);
+}
+
+} // namespace
+
+extern "C" void _mlir_ciface_kiln_conv_matmul_f32(Descriptor *a, kiln::MemRefDescriptor<4> *x,
+                                                  Descriptor *c, int64_t kh, int64_t kw,
+                                                  int64_t sh, int64_t sw, int64_t ph, int64_t pw,
+                                                  int64_t rows, int64_t accumulate) {
+  const int64_t window[6] = {kh, kw, sh, sw, ph, pw};
+  convMatmul<float>(a, x, c, window, rows, accumulate);
+}
+
+extern "C" void _mlir_ciface_kiln_conv_matmul_f64(Descriptor *a, kiln::MemRefDescriptor<4> *x,
+                                                  Descriptor *c, int64_t kh, int64_t kw,
+                                                  int64_t sh, int64_t sw, int64_t ph, int64_t pw,
+                                                  int64_t rows, int64_t accumulate) {
+  const int64_t window[6] = {kh, kw, sh, sw, ph, pw};
+  convMatmul<double>(a, x, c, window, rows, accumulate);
 }

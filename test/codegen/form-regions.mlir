@@ -173,3 +173,46 @@ func.func @window(%x: tensor<?x8xf32>, %w: tensor<2xf32>) -> tensor<?x4xf32> {
   } -> tensor<?x4xf32>
   return %s : tensor<?x4xf32>
 }
+
+// -----
+
+// A window product is a root as a matmul is: the zero fill of its
+// accumulator joins it; the image it reads in its body (a ReLU's result)
+// stays a region of its own, whole before it.
+#ap = affine_map<(d0, d1, d2) -> (d0, d2)>
+#ac = affine_map<(d0, d1, d2) -> (d0, d1)>
+#img = affine_map<(d0, d1, d2, d3) -> (d0, d1, d2, d3)>
+// CHECK-LABEL: func.func @window_product
+// CHECK: %[[X:.*]] = kiln.fusion "elementwise" -> tensor<?x1x4x4xf32> {
+// CHECK: %[[R:.*]] = kiln.fusion "matmul" -> tensor<2x?xf32> {
+// CHECK-NEXT: %[[Z:.*]] = linalg.fill
+// CHECK-NEXT: linalg.generic {{.*}} outs(%[[Z]] : tensor<2x?xf32>) attrs = {kiln.window_product
+// CHECK: tensor.extract %[[X]]
+// CHECK: return %[[R]]
+func.func @window_product(%x: tensor<?x1x4x4xf32>, %w: tensor<2x9xf32>, %n: index) -> tensor<2x?xf32> {
+  %c0 = arith.constant 0 : index
+  %c3 = arith.constant 3 : index
+  %zero = arith.constant 0.0 : f32
+  %b = tensor.dim %x, %c0 : tensor<?x1x4x4xf32>
+  %e = tensor.empty(%b) : tensor<?x1x4x4xf32>
+  %relu = linalg.generic {indexing_maps = [#img, #img], iterator_types = ["parallel", "parallel", "parallel", "parallel"]}
+      ins(%x : tensor<?x1x4x4xf32>) outs(%e : tensor<?x1x4x4xf32>) {
+  ^bb0(%in: f32, %out: f32):
+    %m = arith.maximumf %in, %zero : f32
+    linalg.yield %m : f32
+  } -> tensor<?x1x4x4xf32>
+  %acc0 = tensor.empty(%n) : tensor<2x?xf32>
+  %acc = linalg.fill ins(%zero : f32) outs(%acc0 : tensor<2x?xf32>) -> tensor<2x?xf32>
+  %y = linalg.generic {indexing_maps = [#ap, #ac], iterator_types = ["parallel", "parallel", "reduction"]}
+      ins(%w : tensor<2x9xf32>) outs(%acc : tensor<2x?xf32>)
+      attrs = {kiln.window_product = {kernel = array<i64: 3, 3>, padding = array<i64: 0, 0>, stride = array<i64: 1, 1>}} {
+  ^bb0(%in: f32, %out: f32):
+    %j = linalg.index 1 : index
+    %p = linalg.index 2 : index
+    %v = tensor.extract %relu[%c0, %c0, %j, %p] : tensor<?x1x4x4xf32>
+    %s = arith.mulf %in, %v : f32
+    %t = arith.addf %out, %s : f32
+    linalg.yield %t : f32
+  } -> tensor<2x?xf32>
+  return %y : tensor<2x?xf32>
+}

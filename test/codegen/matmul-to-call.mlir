@@ -7,6 +7,7 @@
 
 // CHECK-DAG: func.func private @kiln_matmul_f32(memref<?x?xf32, strided<[?, ?], offset: ?>>, memref<?x?xf32, strided<[?, ?], offset: ?>>, memref<?x?xf32, strided<[?, ?], offset: ?>>, index) attributes {llvm.emit_c_interface}
 // CHECK-DAG: func.func private @kiln_matmul_f64(
+// CHECK-DAG: func.func private @kiln_conv_matmul_f32(memref<?x?xf32, strided<[?, ?], offset: ?>>, memref<?x?x?x?xf32, strided<[?, ?, ?, ?], offset: ?>>, memref<?x?xf32, strided<[?, ?], offset: ?>>, index, index, index, index, index, index, index, index) attributes {llvm.emit_c_interface}
 // CHECK-LABEL: func.func @products
 // CHECK: %[[A:.*]] = memref.cast %arg0 : memref<4x3xf32> to memref<?x?xf32, strided<[?, ?], offset: ?>>
 // CHECK: %[[B:.*]] = memref.cast %arg1
@@ -85,5 +86,43 @@ func.func @into_zeros(%a: memref<4x3xf32>, %b: memref<3x2xf32>, %c: memref<4x2xf
   linalg.fill ins(%zero : f32) outs(%e : memref<4x2xf32>)
   memref.copy %f, %e : memref<4x2xf32> to memref<4x2xf32>
   linalg.matmul ins(%a, %b : memref<4x3xf32>, memref<3x2xf32>) outs(%e : memref<4x2xf32>)
+  return
+}
+
+// A window product (kiln-lower-to-linalg's CPU form of A times im2col,
+// here bufferized) calls kiln_conv_matmul with the image it reads and its
+// window: kernel, stride, padding, rows, then accumulate; after a zero fill
+// the fill goes and the call writes C (accumulate 0). The body is not read:
+// the attribute and the image say what the runtime computes.
+#a = affine_map<(d0, d1, d2) -> (d0, d2)>
+#c = affine_map<(d0, d1, d2) -> (d0, d1)>
+// CHECK-LABEL: func.func @window_products
+// CHECK-NOT: linalg.fill
+// CHECK: %[[G:.*]] = memref.cast %arg1 : memref<4x?xf32> to memref<?x?xf32, strided<[?, ?], offset: ?>>
+// CHECK: %[[X:.*]] = memref.cast %arg0 : memref<?x3x8x8xf32> to memref<?x?x?x?xf32, strided<[?, ?, ?, ?], offset: ?>>
+// CHECK: %[[DW:.*]] = memref.cast %arg2 : memref<4x27xf32> to memref<?x?xf32, strided<[?, ?], offset: ?>>
+// CHECK: %[[KH:.*]] = arith.constant 3 : index
+// CHECK: %[[KW:.*]] = arith.constant 3 : index
+// CHECK: %[[SH:.*]] = arith.constant 1 : index
+// CHECK: %[[SW:.*]] = arith.constant 1 : index
+// CHECK: %[[PH:.*]] = arith.constant 0 : index
+// CHECK: %[[PW:.*]] = arith.constant 0 : index
+// CHECK: %[[ROWS:.*]] = arith.constant 1 : index
+// CHECK: %[[SET:.*]] = arith.constant 0 : index
+// CHECK: call @kiln_conv_matmul_f32(%[[G]], %[[X]], %[[DW]], %[[KH]], %[[KW]], %[[SH]], %[[SW]], %[[PH]], %[[PW]], %[[ROWS]], %[[SET]])
+// CHECK-NOT: linalg.generic
+func.func @window_products(%x: memref<?x3x8x8xf32>, %g: memref<4x?xf32>, %dw: memref<4x27xf32>) {
+  %zero = arith.constant 0.0 : f32
+  %c0 = arith.constant 0 : index
+  linalg.fill ins(%zero : f32) outs(%dw : memref<4x27xf32>)
+  linalg.generic {indexing_maps = [#a, #c], iterator_types = ["parallel", "parallel", "reduction"]}
+      ins(%g : memref<4x?xf32>) outs(%dw : memref<4x27xf32>)
+      attrs = {kiln.window_product = {kernel = array<i64: 3, 3>, padding = array<i64: 0, 0>, rows, stride = array<i64: 1, 1>}} {
+  ^bb0(%in: f32, %out: f32):
+    %v = memref.load %x[%c0, %c0, %c0, %c0] : memref<?x3x8x8xf32>
+    %p = arith.mulf %in, %v : f32
+    %s = arith.addf %out, %p : f32
+    linalg.yield %s : f32
+  }
   return
 }

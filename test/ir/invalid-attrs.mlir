@@ -156,3 +156,25 @@ module attributes {kiln.train = #kiln.train<SGD, lr = 0.1, batch = 0>} {}
 
 // expected-error@+1 {{#kiln.train's lr must be >= 0, got -1.000000e-01}}
 module attributes {kiln.train = #kiln.train<SGD, lr = -0.1>} {}
+
+// -----
+
+func.func @f(%x: tensor<4xf32>) -> tensor<4xf32> {
+  // expected-error@+1 {{'kiln.window_product' belongs on a linalg.generic}}
+  %0 = kiln.neg %x {kiln.window_product = {kernel = array<i64: 3, 3>, stride = array<i64: 1, 1>, padding = array<i64: 0, 0>}} : tensor<4xf32>
+  return %0 : tensor<4xf32>
+}
+
+// -----
+
+#id = affine_map<(d0) -> (d0)>
+func.func @f(%x: tensor<4xf32>) -> tensor<4xf32> {
+  // expected-error@+1 {{'kiln.window_product' is {kernel, stride, padding = array<i64: a, b>, rows?}, not {kernel = array<i64: 3>, padding = array<i64: 0, 0>, stride = array<i64: 1, 1>}}}
+  %0 = linalg.generic {indexing_maps = [#id], iterator_types = ["parallel"],
+                       kiln.window_product = {kernel = array<i64: 3>, stride = array<i64: 1, 1>, padding = array<i64: 0, 0>}}
+      outs(%x : tensor<4xf32>) {
+  ^bb0(%o: f32):
+    linalg.yield %o : f32
+  } -> tensor<4xf32>
+  return %0 : tensor<4xf32>
+}

@@ -191,3 +191,77 @@ TEST(GemmTest, OverwriteGivesTheBitsOfAProductIntoZeros) {
   checkOverwrite<float>(7, 9, 300, false, false, true, 1);
   checkOverwrite<double>(7, 9, 30, true, false, true, 1);
 }
+
+/// im2col's columns [C*KH*KW, N*OH*OW] of x [N, C, H, W], zero-padded.
+std::vector<float> im2col(const std::vector<float> &x, int64_t n, int64_t c, int64_t h, int64_t w,
+                          int64_t kh, int64_t kw, int64_t s, int64_t pad, int64_t &oh,
+                          int64_t &ow) {
+  oh = (h + 2 * pad - kh) / s + 1, ow = (w + 2 * pad - kw) / s + 1;
+  std::vector<float> cols(c * kh * kw * n * oh * ow);
+  int64_t columns = n * oh * ow;
+  for (int64_t ch = 0; ch < c; ++ch)
+    for (int64_t i = 0; i < kh; ++i)
+      for (int64_t j = 0; j < kw; ++j)
+        for (int64_t img = 0; img < n; ++img)
+          for (int64_t y = 0; y < oh; ++y)
+            for (int64_t z = 0; z < ow; ++z) {
+              int64_t row = (ch * kh + i) * kw + j, col = (img * oh + y) * ow + z;
+              int64_t py = y * s + i - pad, px = z * s + j - pad;
+              bool inside = py >= 0 && py < h && px >= 0 && px < w;
+              cols[row * columns + col] = inside ? x[((img * c + ch) * h + py) * w + px] : 0.0f;
+            }
+  return cols;
+}
+
+// The window product has the bits of the product with im2col's matrix
+// written out, forward (weights [O, CKK] times the columns) and for the
+// weight's gradient (dY rows [O, NOHW] times the columns' transpose), with
+// padding and stride, at any thread count, into zeros (accumulate 0) or onto
+// a bias.
+TEST(GemmTest, WindowsGiveTheBitsOfIm2col) {
+  struct Case {
+    int64_t n, c, h, w, o, k, s, pad;
+  };
+  for (Case t : {Case{4, 1, 28, 28, 16, 5, 1, 2}, Case{3, 16, 14, 14, 32, 5, 1, 0},
+                 Case{2, 3, 9, 11, 7, 3, 2, 1}, Case{1, 2, 5, 5, 1, 3, 1, 1},
+                 Case{5, 4, 10, 10, 33, 1, 1, 0}})
+    for (bool rows : {false, true})
+      for (int threads : {1, 3})
+        for (int64_t accumulate : {0, 1}) {
+          std::mt19937 rng(static_cast<unsigned>(t.n * 7 + t.c * 3 + t.h));
+          std::uniform_real_distribution<float> u(-1, 1);
+          std::vector<float> x(t.n * t.c * t.h * t.w);
+          for (float &v : x)
+            v = u(rng);
+          int64_t oh, ow;
+          std::vector<float> cols = im2col(x, t.n, t.c, t.h, t.w, t.k, t.k, t.s, t.pad, oh, ow);
+          int64_t ckk = t.c * t.k * t.k, positions = t.n * oh * ow;
+          // rows: B = cols^T [positions, ckk], A = dY rows [O, positions].
+          int64_t kDim = rows ? positions : ckk, nDim = rows ? ckk : positions;
+          std::vector<float> a(t.o * kDim), want(t.o * nDim), got;
+          for (float &v : a)
+            v = u(rng);
+          for (float &v : want)
+            v = u(rng);
+          got = want;
+          kiln::runtime::threadPool().setThreads(threads);
+          // im2col with `rows` writes the transpose row-major.
+          std::vector<float> transposed(cols.size());
+          for (int64_t r = 0; r < ckk; ++r)
+            for (int64_t q = 0; q < positions; ++q)
+              transposed[q * ckk + r] = cols[r * positions + q];
+          Descriptor b = rows ? view(transposed, positions, ckk, ckk, 1)
+                              : view(cols, ckk, positions, positions, 1);
+          call<float>(view(a, t.o, kDim, kDim, 1), b, view(want, t.o, nDim, nDim, 1), accumulate);
+          Descriptor da = view(a, t.o, kDim, kDim, 1), dc = view(got, t.o, nDim, nDim, 1);
+          kiln::MemRefDescriptor<4> dx{x.data(), x.data(), 0, {t.n, t.c, t.h, t.w},
+                                       {t.c * t.h * t.w, t.h * t.w, t.w, 1}};
+          _mlir_ciface_kiln_conv_matmul_f32(&da, &dx, &dc, t.k, t.k, t.s, t.s, t.pad, t.pad,
+                                            rows, accumulate);
+          kiln::runtime::threadPool().setThreads(1);
+          ASSERT_EQ(std::memcmp(want.data(), got.data(), want.size() * sizeof(float)), 0)
+              << "N " << t.n << " C " << t.c << " H " << t.h << " W " << t.w << " O " << t.o
+              << " K " << t.k << " stride " << t.s << " pad " << t.pad << " rows " << rows
+              << " threads " << threads << " accumulate " << accumulate;
+        }
+}
