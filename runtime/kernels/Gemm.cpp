@@ -494,26 +494,18 @@ template <typename T> struct Windows {
 
   /// A window (n, oh, ow) or a kernel offset (c, kh, kw) as an offset into
   /// x and a pixel row and column: an element of B is x at the sum of
-  /// its window's and its kernel offset's.
+  /// its window's and its kernel offset's (window (n, oh, ow) is at
+  /// y = oh*sh - ph, x = ow*sw - pw of image n; offset (c, kh, kw) at
+  /// y = kh, x = kw of channel c).
   struct Point {
     int64_t offset, y, x;
   };
-  Point window(int64_t position) const {
-    int64_t col = position % ow, row = position / ow % oh, image = position / (ow * oh);
-    int64_t y = row * strideH - padH, x = col * strideW - padW;
-    return {image * sn + y * sh + x * sw, y, x};
-  }
-  Point kernelOffset(int64_t offset) const {
-    int64_t j = offset % kw, i = offset / kw % kh, channel = offset / (kw * kh);
-    return {channel * sc + i * sh + j * sw, i, j};
-  }
-  Point rowPoint(int64_t p) const { return rows ? window(p) : kernelOffset(p); }
-  Point colPoint(int64_t j) const { return rows ? kernelOffset(j) : window(j); }
 
-  /// rowPoint(from + i) for i < count, stepping through (a, b, c) instead
-  /// of dividing for each.
-  void rowPoints(int64_t from, int64_t count, Point *out) const {
-    bool windows = rows;
+  /// The points of B's rows / columns from + i for i < count: kernel
+  /// offsets or windows, stepping through (channel or image, row, column).
+  void rowPoints(int64_t from, int64_t count, Point *out) const { points(rows, from, count, out); }
+  void colPoints(int64_t from, int64_t count, Point *out) const { points(!rows, from, count, out); }
+  void points(bool windows, int64_t from, int64_t count, Point *out) const {
     int64_t outer = windows ? sn : sc, rowsOf = windows ? oh : kh, colsOf = windows ? ow : kw;
     int64_t stepY = windows ? strideH : 1, stepX = windows ? strideW : 1;
     int64_t padY = windows ? padH : 0, padX = windows ? padW : 0;
@@ -531,7 +523,7 @@ template <typename T> struct Windows {
 };
 
 #if defined(__x86_64__)
-/// One panel of packWindows (its runs found): the runs cut into chunks of at
+/// One panel of WindowPacker (its runs found): the runs cut into chunks of at
 /// most 8, each a masked load from x and a whole-vector store into the panel
 /// (up to 7 floats past a chunk are overwritten: a later chunk or row, or
 /// the scratch buffer's slack). x is read only where in bounds: a row whose
@@ -613,8 +605,8 @@ public:
   void panel(int64_t j0, int64_t cols, int64_t nr, T *out) {
     // Runs of columns at consecutive addresses of x: [start, end).
     int64_t runStart[kMaxNr + 1], runs = 0;
+    b_.colPoints(j0, cols, colPoints_);
     for (int64_t q = 0; q < cols; ++q) {
-      colPoints_[q] = b_.colPoint(j0 + q);
       const Point &here = colPoints_[q], &before = colPoints_[q > 0 ? q - 1 : 0];
       if (q == 0 || b_.sw != 1 || here.offset != before.offset + 1 || here.y != before.y ||
           here.x != before.x + 1)
