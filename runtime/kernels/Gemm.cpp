@@ -658,6 +658,83 @@ private:
   int64_t kc_ = 0;
 };
 
+/// A's side of a blocked product: how its row panels reach the kernel.
+/// Panels are packed unless the kernel can read them in place: a
+/// column-major A (a gradient's dY^T), a row-major A where the kernel has a
+/// form for it, or a one-row kernel always. A partial last panel of A is
+/// always packed (zero rows), so no kernel reads past A's last row.
+template <typename T> struct RowPanels {
+  const Mat<T> &a;
+  const Kernel<T> &kern;
+  bool aRows, inPlace;
+  T *buf;
+
+  /// For blocks of at most `rows` rows of A.
+  RowPanels(const Mat<T> &a, const Kernel<T> &kern, int64_t rows) : a(a), kern(kern) {
+    bool aColumns = a.rs == 1 && a.cols > 1;
+    aRows = !aColumns && kern.fnRowA && a.cs == 1 && a.rows > 1;
+    inPlace = kern.mr == 1 || aColumns || aRows;
+    buf = scratch<T>(1, KC * (inPlace ? kern.mr : (rows + kern.mr - 1) / kern.mr * kern.mr));
+  }
+
+  /// Packs what the kernel cannot read in place of A[i0:i0+m, p0:p0+kc].
+  void pack(int64_t i0, int64_t m, int64_t p0, int64_t kc) {
+    int64_t tail = inPlace && kern.mr > 1 ? m % kern.mr : 0; // a partial last panel: padded
+    if (!inPlace)
+      packA(a, i0, m, p0, kc, kern.mr, buf);
+    else if (tail)
+      packA(a, i0 + m - tail, tail, p0, kc, kern.mr, buf);
+  }
+
+  /// C[i0:i0+m, j:j+cols] (+)= A[i0:i0+m, p0:p0+kc] * the B panel bp (rows
+  /// ldb apart), each row panel of A in turn (= when `overwrite`).
+  void run(int64_t i0, int64_t m, int64_t p0, int64_t kc, const T *bp, int64_t ldb,
+           const Mat<T> &c, int64_t j, int64_t cols, bool overwrite) const {
+    const int64_t mr = kern.mr;
+    for (int64_t ir = 0; ir < m; ir += mr) {
+      int64_t rows = std::min(mr, m - ir);
+      const T *ap = buf + (inPlace ? 0 : ir * kc);
+      int64_t lda = mr;
+      KernelFn<T> fn = kern.fn;
+      if (inPlace && (rows == mr || mr == 1)) {
+        ap = a.at(i0 + ir, p0), lda = aRows ? a.rs : a.cs;
+        fn = aRows ? kern.fnRowA : kern.fn;
+      }
+      fn(kc, ap, lda, bp, ldb, c.at(i0 + ir, j), c.rs, rows, cols, overwrite);
+    }
+  }
+};
+
+/// C[i0:i1, j0:j1] += A[i0:i1, :] * B[:, j0:j1], blocked for the caches (=
+/// when `overwrite`: the first block of k writes C, the others add to it).
+/// A's panels as RowPanels has them; B's are packed unless the caller says
+/// a row-major B is reused too little to pay for its copy.
+template <typename T>
+void blockedProduct(const Mat<T> &a, const Mat<T> &b, const Mat<T> &c, const Kernel<T> &kern,
+                    int64_t i0, int64_t i1, int64_t j0, int64_t j1, bool bInPlace, bool overwrite) {
+  const int64_t nr = kern.nr, k = a.cols;
+  T *bufB = bInPlace ? nullptr : scratch<T>(0, KC * ((std::min(NC, j1 - j0) + nr - 1) / nr) * nr);
+  RowPanels<T> panels(a, kern, std::min(MC, i1 - i0));
+  for (int64_t jc = j0; jc < j1; jc += NC) {
+    int64_t nc = std::min(NC, j1 - jc);
+    for (int64_t pc = 0; pc < k; pc += KC) {
+      int64_t kc = std::min(KC, k - pc);
+      if (!bInPlace)
+        packB(b, pc, kc, jc, nc, nr, bufB);
+      for (int64_t ic = i0; ic < i1; ic += MC) {
+        int64_t mc = std::min(MC, i1 - ic);
+        panels.pack(ic, mc, pc, kc);
+        for (int64_t jr = 0; jr < nc; jr += nr) {
+          const T *bp = bInPlace ? b.at(pc, jc + jr) : bufB + jr * kc;
+          int64_t ldb = bInPlace ? b.rs : nr;
+          panels.run(ic, mc, pc, kc, bp, ldb, c, jc + jr, std::min(nr, nc - jr),
+                     overwrite && pc == 0);
+        }
+      }
+    }
+  }
+}
+
 /// blockedProduct for a B of windows: A's rows [i0, i1) packed whole per
 /// block of K (a convolution's few output channels), then each panel of B
 /// packed from the image into an L1-sized buffer right before every row
@@ -668,87 +745,19 @@ private:
 template <typename T>
 void windowProduct(const Mat<T> &a, const Windows<T> &b, const Mat<T> &c, const Kernel<T> &kern,
                    int64_t i0, int64_t i1, int64_t j0, int64_t j1, bool overwrite) {
-  const int64_t mr = kern.mr, nr = kern.nr, k = a.cols, m = i1 - i0;
-  const bool aColumns = a.rs == 1 && a.cols > 1;
-  const bool aRows = !aColumns && kern.fnRowA && a.cs == 1 && a.rows > 1;
-  const bool aInPlace = mr == 1 || aColumns || aRows;
+  const int64_t nr = kern.nr, k = a.cols, m = i1 - i0;
   // 8 elements of slack: the AVX2 packer stores whole vectors past a panel.
   T *bufB = scratch<T>(0, KC * nr + 8);
-  T *bufA = scratch<T>(1, KC * (aInPlace ? mr : (m + mr - 1) / mr * mr));
+  RowPanels<T> panels(a, kern, m);
   WindowPacker<T> packer(b);
   for (int64_t pc = 0; pc < k; pc += KC) {
     int64_t kc = std::min(KC, k - pc);
-    int64_t tail = aInPlace && mr > 1 ? m % mr : 0; // a partial last panel: padded
-    if (!aInPlace)
-      packA(a, i0, m, pc, kc, mr, bufA);
-    else if (tail)
-      packA(a, i1 - tail, tail, pc, kc, mr, bufA);
+    panels.pack(i0, m, pc, kc);
     packer.rows(pc, kc);
     for (int64_t jr = j0; jr < j1; jr += nr) {
       int64_t cols = std::min(nr, j1 - jr);
       packer.panel(jr, cols, nr, bufB);
-      for (int64_t ir = 0; ir < m; ir += mr) {
-        int64_t rows = std::min(mr, m - ir);
-        const T *ap = bufA + (aInPlace ? 0 : ir * kc);
-        int64_t lda = mr;
-        KernelFn<T> fn = kern.fn;
-        if (aInPlace && (rows == mr || mr == 1)) {
-          ap = a.at(i0 + ir, pc), lda = aRows ? a.rs : a.cs;
-          fn = aRows ? kern.fnRowA : kern.fn;
-        }
-        fn(kc, ap, lda, bufB, nr, c.at(i0 + ir, jr), c.rs, rows, cols, overwrite && pc == 0);
-      }
-    }
-  }
-}
-
-/// C[i0:i1, j0:j1] += A[i0:i1, :] * B[:, j0:j1], blocked for the caches (=
-/// when `overwrite`: the first block of k writes C, the others add to it).
-/// Panels are packed unless the kernel can read them in place: a column-major
-/// A (a gradient's dY^T), a row-major A where the kernel has a form for it,
-/// or a one-row kernel always; a row-major B when the caller says it is
-/// reused too little to pay for its copy. A partial last panel of A is
-/// always packed (zero rows), so no kernel reads past A's last row.
-
-template <typename T>
-void blockedProduct(const Mat<T> &a, const Mat<T> &b, const Mat<T> &c, const Kernel<T> &kern,
-                    int64_t i0, int64_t i1, int64_t j0, int64_t j1, bool bInPlace, bool overwrite) {
-  const int64_t mr = kern.mr, nr = kern.nr, k = a.cols;
-  const bool aColumns = a.rs == 1 && a.cols > 1;
-  const bool aRows = !aColumns && kern.fnRowA && a.cs == 1 && a.rows > 1;
-  const bool aInPlace = mr == 1 || aColumns || aRows;
-  T *bufB = bInPlace ? nullptr : scratch<T>(0, KC * ((std::min(NC, j1 - j0) + nr - 1) / nr) * nr);
-  T *bufA = scratch<T>(1, KC * (aInPlace ? mr : (std::min(MC, i1 - i0) + mr - 1) / mr * mr));
-  for (int64_t jc = j0; jc < j1; jc += NC) {
-    int64_t nc = std::min(NC, j1 - jc);
-    for (int64_t pc = 0; pc < k; pc += KC) {
-      int64_t kc = std::min(KC, k - pc);
-      if (!bInPlace)
-        packB(b, pc, kc, jc, nc, nr, bufB);
-      for (int64_t ic = i0; ic < i1; ic += MC) {
-        int64_t mc = std::min(MC, i1 - ic);
-        int64_t tail = aInPlace && mr > 1 ? mc % mr : 0; // a partial last panel: padded
-        if (!aInPlace)
-          packA(a, ic, mc, pc, kc, mr, bufA);
-        else if (tail)
-          packA(a, ic + mc - tail, tail, pc, kc, mr, bufA);
-        for (int64_t jr = 0; jr < nc; jr += nr) {
-          const T *bp = bInPlace ? b.at(pc, jc + jr) : bufB + jr * kc;
-          int64_t ldb = bInPlace ? b.rs : nr;
-          for (int64_t ir = 0; ir < mc; ir += mr) {
-            int64_t rows = std::min(mr, mc - ir);
-            const T *ap = bufA + (aInPlace ? 0 : ir * kc);
-            int64_t lda = mr;
-            KernelFn<T> fn = kern.fn;
-            if (aInPlace && (rows == mr || mr == 1)) {
-              ap = a.at(ic + ir, pc), lda = aRows ? a.rs : a.cs;
-              fn = aRows ? kern.fnRowA : kern.fn;
-            }
-            fn(kc, ap, lda, bp, ldb, c.at(ic + ir, jc + jr), c.rs, rows, std::min(nr, nc - jr),
-               overwrite && pc == 0);
-          }
-        }
-      }
+      panels.run(i0, m, pc, kc, bufB, nr, c, jr, cols, overwrite && pc == 0);
     }
   }
 }
