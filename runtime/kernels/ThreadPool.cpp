@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <atomic>
+#include <chrono>
 #include <condition_variable>
 #include <exception>
 #include <mutex>
@@ -22,7 +23,7 @@ thread_local int threadIndex = 0;
 int clampThreads(int threads) {
   if (threads <= 0)
     threads = static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
-  return threads;
+  return std::min(threads, 1 << 16); // a run's helper count must stay below kRunStep
 }
 
 /// Runs the tasks in order on the calling thread.
@@ -33,22 +34,56 @@ void runInline(int64_t tasks, const std::function<void(int64_t)> &fn) {
 
 } // namespace
 
+/// Waits until `ready()` holds, spinning for up to kSpin before it gives up
+/// (returns false). A run follows the last one within microseconds in a
+/// train step (an RNN's time steps launch about 150 small runs a step), and a
+/// thread parked on a condition variable takes tens of microseconds to wake on
+/// a virtual machine: more than such a run's work. OpenMP runtimes spin too
+/// (libgomp's GOMP_SPINCOUNT, LLVM's KMP_BLOCKTIME).
+template <typename Ready> bool spinUntil(Ready ready) {
+  constexpr auto kSpin = std::chrono::microseconds(500);
+  auto deadline = std::chrono::steady_clock::now() + kSpin;
+  while (true) {
+    for (int i = 0; i < 64; ++i) {
+      if (ready())
+        return true;
+#if defined(__x86_64__) || defined(__i386__)
+      __builtin_ia32_pause();
+#endif
+    }
+    if (std::chrono::steady_clock::now() > deadline)
+      return ready();
+    // With more threads than free cores, the thread this one waits for may
+    // be waiting for this core.
+    std::this_thread::yield();
+  }
+}
+
 struct ThreadPool::State {
   std::mutex runMutex; // one parallel run at a time
-  std::mutex mutex;    // everything below
+  std::mutex mutex;    // guards the waits on the condition variables, error, wanted
   std::condition_variable wake, done;
   std::vector<std::thread> workers; // worker i + 1 is workers[i]
   int wanted = 1;
-  bool stopping = false;
+  std::atomic<bool> stopping{false};
 
-  // The current run: workers 1 ... helpers take part in it.
-  uint64_t generation = 0;
+  // The current run. The caller writes fn and tasks, then publishes the run
+  // in `announced`: its number times kRunStep plus its helper count, one word
+  // so that a worker reads both together. Workers 1 ... helpers take part; the
+  // run ends when `remaining` of them have finished.
+  static constexpr uint64_t kRunStep = uint64_t(1) << 20; // above any helper count
+  std::atomic<uint64_t> announced{0};
   const std::function<void(int64_t)> *fn = nullptr;
   int64_t tasks = 0;
-  int helpers = 0, remaining = 0;
+  std::atomic<int> remaining{0};
   std::atomic<int64_t> next{0};
   std::atomic<bool> failed{false};
   std::exception_ptr error;
+
+  // Threads blocked on `wake` (workers) and `done` (the caller): the other
+  // side takes the mutex and notifies only when one may be blocked.
+  std::atomic<int> parked{0};
+  std::atomic<bool> callerParked{false};
 
   /// Takes tasks of the current run until none is left.
   void work(const std::function<void(int64_t)> &task, int64_t count) {
@@ -66,27 +101,31 @@ struct ThreadPool::State {
     insideTask = false;
   }
 
-  void workerLoop(int id) {
+  /// Worker `id`'s life; `seen`: the last run announced before it started.
+  void workerLoop(int id, uint64_t seen) {
     threadIndex = id;
-    uint64_t seen = 0;
     while (true) {
-      const std::function<void(int64_t)> *task;
-      int64_t count;
-      {
+      uint64_t run;
+      auto ready = [&] {
+        run = announced.load();
+        return stopping.load() || run / kRunStep != seen / kRunStep;
+      };
+      if (!spinUntil(ready)) {
         std::unique_lock<std::mutex> lock(mutex);
-        wake.wait(lock, [&] { return stopping || generation != seen; });
-        if (stopping)
-          return;
-        seen = generation;
-        if (id > helpers)
-          continue;
-        task = fn;
-        count = tasks;
+        ++parked; // before the check: run() reads it after publishing
+        wake.wait(lock, ready);
+        --parked;
       }
-      work(*task, count);
-      std::unique_lock<std::mutex> lock(mutex);
-      if (--remaining == 0)
+      if (stopping)
+        return;
+      seen = run;
+      if (id > static_cast<int>(run % kRunStep))
+        continue;
+      work(*fn, tasks);
+      if (--remaining == 0 && callerParked) {
+        std::unique_lock<std::mutex> lock(mutex);
         done.notify_one();
+      }
     }
   }
 };
@@ -123,35 +162,45 @@ void ThreadPool::run(int64_t tasks, const std::function<void(int64_t)> &fn) {
     return runInline(tasks, fn);
   State &s = *state_;
   std::unique_lock<std::mutex> runLock(s.runMutex);
+  int threads;
   {
     std::unique_lock<std::mutex> lock(s.mutex);
-    int threads = static_cast<int>(std::min<int64_t>(s.wanted, tasks));
-    if (threads <= 1) {
-      lock.unlock();
-      runLock.unlock();
-      return runInline(tasks, fn);
-    }
-    while (static_cast<int>(s.workers.size()) < threads - 1)
-      s.workers.emplace_back(
-          [&s, id = static_cast<int>(s.workers.size()) + 1] { s.workerLoop(id); });
-    s.fn = &fn;
-    s.tasks = tasks;
-    s.helpers = s.remaining = threads - 1;
-    s.next = 0;
-    s.failed = false;
-    s.error = nullptr;
-    ++s.generation;
+    threads = static_cast<int>(std::min<int64_t>(s.wanted, tasks));
   }
-  s.wake.notify_all();
+  if (threads <= 1) {
+    runLock.unlock();
+    return runInline(tasks, fn);
+  }
+  while (static_cast<int>(s.workers.size()) < threads - 1)
+    s.workers.emplace_back([&s, id = static_cast<int>(s.workers.size()) + 1,
+                            seen = s.announced.load()] { s.workerLoop(id, seen); });
+  s.fn = &fn;
+  s.tasks = tasks;
+  s.remaining = threads - 1;
+  s.next = 0;
+  s.failed = false;
+  s.announced = (s.announced.load() / State::kRunStep + 1) * State::kRunStep +
+                static_cast<uint64_t>(threads - 1);
+  if (s.parked > 0) {
+    std::unique_lock<std::mutex> lock(s.mutex); // a worker between its check and its wait holds it
+    s.wake.notify_all();
+  }
   s.work(fn, tasks);
-  std::unique_lock<std::mutex> lock(s.mutex);
-  s.done.wait(lock, [&] { return s.remaining == 0; });
-  s.fn = nullptr;
-  if (s.error) {
-    std::exception_ptr error = s.error;
-    s.error = nullptr;
-    std::rethrow_exception(error);
+  auto finished = [&] { return s.remaining.load() == 0; };
+  if (!spinUntil(finished)) {
+    std::unique_lock<std::mutex> lock(s.mutex);
+    s.callerParked = true; // before the check: the last worker reads it after finishing
+    s.done.wait(lock, finished);
+    s.callerParked = false;
   }
+  s.fn = nullptr;
+  std::exception_ptr error;
+  {
+    std::unique_lock<std::mutex> lock(s.mutex);
+    std::swap(error, s.error);
+  }
+  if (error)
+    std::rethrow_exception(error);
 }
 
 ThreadPool &threadPool() {

@@ -219,3 +219,17 @@ TEST(ThreadPoolTest, TheSharedPool) {
     EXPECT_EQ(r, 1);
   pool.setThreads(before);
 }
+
+// Runs follow each other both while the workers still spin and after they
+// have parked on the condition variable (a pause longer than their spin):
+// no run is lost or waits forever either way.
+TEST(ThreadPoolTest, RunsAfterSpinningAndAfterParkedWorkers) {
+  ThreadPool pool(3);
+  std::atomic<int64_t> ran{0};
+  for (int round = 0; round < 2000; ++round) {
+    if (round % 200 == 199)
+      std::this_thread::sleep_for(std::chrono::milliseconds(3));
+    pool.run(5, [&](int64_t i) { ran += i + 1; });
+  }
+  EXPECT_EQ(ran, 2000 * 15);
+}
